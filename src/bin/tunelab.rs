@@ -1,0 +1,219 @@
+//! `tunelab`, the command line: the same core as the browser app, run natively.
+//!
+//! `tunelab train` trains one configuration on the MNIST IDX files and prints per-epoch progress
+//! and the final validation and test accuracy.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli {
+    use clap::{Args, Parser, Subcommand};
+    use std::path::PathBuf;
+    use std::time::Instant;
+    use tunelab::data::{stratified_subset, Mnist};
+    use tunelab::nn::train::{train, TrainingData, EVAL_BATCH};
+    use tunelab::nn::{LrDecay, OptimizerKind, TrainConfig, TrainOutcome};
+    use tunelab::rng::{rng_for, streams};
+
+    #[derive(Parser)]
+    #[command(name = "tunelab", version, about = "Hyperparameter tuning lab: small CNNs on MNIST")]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    #[derive(Subcommand)]
+    enum Command {
+        /// Train one configuration and report validation and test accuracy.
+        Train(TrainArgs),
+    }
+
+    #[derive(Args)]
+    struct TrainArgs {
+        /// Folder holding the four MNIST IDX files (gzipped or not).
+        #[arg(long, default_value = "public/mnist")]
+        data: PathBuf,
+        /// A JSON file with the configuration (any field left out takes its default);
+        /// flags given as well override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Learning rate.
+        #[arg(long)]
+        lr: Option<f32>,
+        /// Learning-rate decay: `none`, `step:EVERY:FACTOR` or `exp:FACTOR`.
+        #[arg(long)]
+        decay: Option<String>,
+        #[arg(long)]
+        epochs: Option<u32>,
+        #[arg(long)]
+        batch: Option<u32>,
+        /// Number of conv layers, 1 to 4.
+        #[arg(long)]
+        conv_layers: Option<u32>,
+        /// Filters per conv layer, comma-separated (e.g. 16,32,32).
+        #[arg(long, value_delimiter = ',')]
+        filters: Option<Vec<u32>>,
+        /// Width of the hidden dense layer (0 for none).
+        #[arg(long)]
+        dense: Option<u32>,
+        #[arg(long)]
+        dropout: Option<f32>,
+        #[arg(long)]
+        l2: Option<f32>,
+        #[arg(long)]
+        l1: Option<f32>,
+        /// sgd, momentum, rmsprop or adam.
+        #[arg(long)]
+        optimizer: Option<String>,
+        /// Momentum for the momentum optimizer.
+        #[arg(long)]
+        momentum: Option<f32>,
+        /// Train on a seeded stratified subset of this many training images (default: all 50,000).
+        #[arg(long)]
+        subset: Option<usize>,
+        /// Train on all 60,000 training images (train + validation), as the final evaluation does;
+        /// no validation figures are reported then.
+        #[arg(long, conflicts_with = "subset")]
+        full: bool,
+        #[arg(long, default_value_t = 1)]
+        seed: u32,
+        /// Print JSON lines instead of text.
+        #[arg(long)]
+        json: bool,
+    }
+
+    fn parse_decay(s: &str) -> Result<LrDecay, String> {
+        let parts: Vec<&str> = s.split(':').collect();
+        let num = |t: &str| t.parse::<f32>().map_err(|_| format!("`{t}` in --decay {s} is not a number"));
+        match parts.as_slice() {
+            ["none"] => Ok(LrDecay::None),
+            ["step", every, factor] => Ok(LrDecay::Step {
+                every_epochs: every.parse().map_err(|_| format!("`{every}` in --decay {s} is not a whole number of epochs"))?,
+                factor: num(factor)?,
+            }),
+            ["exp", factor] => Ok(LrDecay::Exponential { factor: num(factor)? }),
+            _ => Err(format!("--decay {s}: expected none, step:EVERY:FACTOR or exp:FACTOR")),
+        }
+    }
+
+    fn build_config(a: &TrainArgs) -> Result<TrainConfig, String> {
+        let mut c = match &a.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => TrainConfig::default(),
+        };
+        if let Some(v) = a.lr { c.learning_rate = v; }
+        if let Some(v) = &a.decay { c.lr_decay = parse_decay(v)?; }
+        if let Some(v) = a.epochs { c.epochs = v; }
+        if let Some(v) = a.batch { c.batch_size = v; }
+        if let Some(v) = a.conv_layers { c.conv_layers = v; }
+        if let Some(v) = &a.filters { c.conv_filters = v.clone(); }
+        if let Some(v) = a.dense { c.dense_units = v; }
+        if let Some(v) = a.dropout { c.dropout = v; }
+        if let Some(v) = a.l2 { c.l2 = v; }
+        if let Some(v) = a.l1 { c.l1 = v; }
+        if let Some(name) = &a.optimizer {
+            c.optimizer = OptimizerKind::from_name(name).ok_or_else(|| format!("--optimizer {name}: expected sgd, momentum, rmsprop or adam"))?;
+        }
+        if let Some(m) = a.momentum {
+            match &mut c.optimizer {
+                OptimizerKind::Momentum { momentum } => *momentum = m,
+                other => return Err(format!("--momentum applies to the momentum optimizer, not {}", other.name())),
+            }
+        }
+        Ok(c)
+    }
+
+    fn pct(v: Option<f32>) -> String {
+        v.map_or("—".into(), |v| format!("{:.2}%", v * 100.0))
+    }
+
+    fn run_train(a: TrainArgs) -> Result<(), String> {
+        let config = build_config(&a)?.validate().map_err(|e| format!("invalid configuration: {e}"))?;
+        let started = Instant::now();
+        let mnist = Mnist::from_dir(&a.data).map_err(|e| format!("cannot load MNIST from {}: {e}", a.data.display()))?;
+        let (train_split, validation) = mnist.train_and_validation();
+        let subset;
+        let data = if a.full {
+            TrainingData { train: mnist.train_pool.as_ref(), validation: None }
+        } else {
+            let size = a.subset.unwrap_or(train_split.len());
+            if size == 0 {
+                return Err("--subset must be at least 1".into());
+            }
+            subset = train_split.select(&stratified_subset(train_split.labels, size, a.seed as u64));
+            TrainingData { train: subset.as_ref(), validation: Some(validation) }
+        };
+        let describe = tunelab::nn::Model::new(&config, &mut rng_for(a.seed as u64, streams::INIT)).describe();
+        if a.json {
+            println!("{}", serde_json::json!({"event": "start", "config": &*config, "seed": a.seed, "train_images": data.train.len(), "model": describe}));
+        } else {
+            println!("model: {describe}");
+            println!("training on {} images, seed {}; config {}", data.train.len(), a.seed, serde_json::to_string(&*config).unwrap_or_default());
+        }
+        let mut last = Instant::now();
+        let json = a.json;
+        let (outcome, mut trainer) = train(&config, data, a.seed as u64, &mut |r| {
+            let secs = last.elapsed().as_secs_f64();
+            last = Instant::now();
+            if json {
+                println!("{}", serde_json::json!({"event": "epoch", "report": r, "seconds": secs}));
+            } else {
+                println!(
+                    "epoch {:>3}  lr {:<8} train loss {:.4}  train acc {}  val loss {}  val acc {}  ({:.1}s, {:.0} images/s)",
+                    r.epoch,
+                    r.learning_rate,
+                    r.train_loss,
+                    pct(Some(r.train_accuracy)),
+                    r.validation_loss.map_or("—".into(), |l| format!("{l:.4}")),
+                    pct(r.validation_accuracy),
+                    secs,
+                    data.train.len() as f64 / secs
+                );
+            }
+            true
+        });
+        if let TrainOutcome::Diverged { diverged, .. } = &outcome {
+            if json {
+                println!("{}", serde_json::json!({"event": "diverged", "diverged": diverged}));
+            } else {
+                println!("{diverged}");
+            }
+            return Err("the trial diverged; try a smaller learning rate".into());
+        }
+        let (test_loss, test_accuracy) = trainer.model.evaluate(mnist.test.as_ref(), EVAL_BATCH, &mut rng_for(0, 0));
+        let total = started.elapsed().as_secs_f64();
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"event": "done", "validation_accuracy": outcome.final_validation_accuracy(), "test_accuracy": test_accuracy, "test_loss": test_loss, "seconds": total})
+            );
+        } else {
+            println!("final validation accuracy {}", pct(outcome.final_validation_accuracy()));
+            println!("test accuracy {}  (test loss {test_loss:.4}); {total:.1}s in all", pct(Some(test_accuracy)));
+        }
+        Ok(())
+    }
+
+    pub fn main() -> std::process::ExitCode {
+        let cli = Cli::parse();
+        let result = match cli.command {
+            Command::Train(a) => run_train(a),
+        };
+        match result {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("tunelab: {message}");
+                std::process::ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    cli::main()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}

@@ -1,0 +1,12 @@
+//! tunelab's pure core: data, the CNN engine, the worker protocol and chart data.
+//!
+//! Nothing in this crate's library imports leptos, web-sys, js-sys or gloo: it builds and is
+//! tested natively with `cargo test`, and the browser shell (`src/main.rs`, `src/app/`,
+//! `src/bin/worker.rs`) only moves data between this core and the screen.
+//! `tests/core_boundary.rs` keeps that true.
+
+pub mod chart;
+pub mod data;
+pub mod nn;
+pub mod protocol;
+pub mod rng;

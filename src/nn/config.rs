@@ -1,0 +1,238 @@
+//! The hyperparameters of one training run, as the seed document groups them — learning (rate,
+//! decay, epochs, batch size), regularization (L2, L1, dropout), architecture (conv layers,
+//! filters, dense width) and optimization (the optimizer and its constants) — and their
+//! validation. Training only accepts a `ValidConfig`, which only `TrainConfig::validate` makes,
+//! so an invalid value cannot reach the engine (the pattern of linfa's param guards).
+
+use serde::{Deserialize, Serialize};
+
+/// How the learning rate changes from epoch to epoch (epoch counted from 0).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LrDecay {
+    /// The same rate throughout.
+    None,
+    /// Multiply by `factor` every `every_epochs` epochs.
+    Step { every_epochs: u32, factor: f32 },
+    /// Multiply by `factor` after every epoch: lr · factor^epoch.
+    Exponential { factor: f32 },
+}
+
+/// The optimizer and its constants.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OptimizerKind {
+    /// Plain stochastic gradient descent.
+    Sgd,
+    /// SGD with (heavy-ball) momentum, as PyTorch defines it: v ← μv + g, w ← w − lr·v.
+    Momentum { momentum: f32 },
+    /// RMSprop (Hinton): s ← ρs + (1−ρ)g², w ← w − lr·g/(√s + ε).
+    RmsProp { rho: f32, epsilon: f32 },
+    /// Adam (Kingma & Ba 2015), with bias correction.
+    Adam { beta1: f32, beta2: f32, epsilon: f32 },
+}
+
+impl OptimizerKind {
+    pub const SGD: Self = Self::Sgd;
+    pub const MOMENTUM: Self = Self::Momentum { momentum: 0.9 };
+    pub const RMSPROP: Self = Self::RmsProp { rho: 0.9, epsilon: 1e-7 };
+    pub const ADAM: Self = Self::Adam { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Sgd => "sgd",
+            Self::Momentum { .. } => "momentum",
+            Self::RmsProp { .. } => "rmsprop",
+            Self::Adam { .. } => "adam",
+        }
+    }
+
+    /// The optimizer called `name` with its usual constants.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "sgd" => Some(Self::SGD),
+            "momentum" => Some(Self::MOMENTUM),
+            "rmsprop" => Some(Self::RMSPROP),
+            "adam" => Some(Self::ADAM),
+            _ => None,
+        }
+    }
+}
+
+/// Filters per conv layer when the user does not choose them: the seed's 16/32/32 (plus 64 for a 4th).
+pub const DEFAULT_FILTERS: [u32; 4] = [16, 32, 32, 64];
+pub const MAX_CONV_LAYERS: u32 = 4;
+
+/// One training run's hyperparameters. Defaults are the seed document's best point
+/// (lr 0.01, 10 epochs, batch 64, 3 conv layers, L2 0.001) with SGD + momentum 0.9, the optimizer
+/// with which that point reaches 99% (see DESIGN.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub learning_rate: f32,
+    pub lr_decay: LrDecay,
+    pub epochs: u32,
+    pub batch_size: u32,
+    /// 1 to 4 conv layers (3×3, same padding, ReLU); a 2×2 max-pool follows each of the first two.
+    pub conv_layers: u32,
+    /// Filters of each conv layer; entries past `conv_layers` are not used.
+    pub conv_filters: Vec<u32>,
+    /// Width of the hidden dense layer; 0 for none.
+    pub dense_units: u32,
+    /// Dropout rate before the output layer, in [0, 1).
+    pub dropout: f32,
+    /// L2 strength λ: adds λ·w to each weight's gradient (the gradient of λ/2·‖w‖²).
+    pub l2: f32,
+    /// L1 strength λ: adds λ·sign(w) to each weight's gradient.
+    pub l1: f32,
+    pub optimizer: OptimizerKind,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            learning_rate: 0.01,
+            lr_decay: LrDecay::None,
+            epochs: 10,
+            batch_size: 64,
+            conv_layers: 3,
+            conv_filters: DEFAULT_FILTERS.to_vec(),
+            dense_units: 64,
+            dropout: 0.0,
+            l2: 0.001,
+            l1: 0.0,
+            optimizer: OptimizerKind::MOMENTUM,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} must be {rule}; got {value}")]
+    OutOfRange { name: &'static str, value: String, rule: &'static str },
+    #[error("conv_filters lists {given} layers but conv_layers is {needed}")]
+    MissingFilters { given: usize, needed: u32 },
+}
+
+fn check_f32(name: &'static str, value: f32, ok: bool, rule: &'static str) -> Result<(), ConfigError> {
+    if value.is_finite() && ok {
+        Ok(())
+    } else {
+        Err(ConfigError::OutOfRange { name, value: value.to_string(), rule })
+    }
+}
+
+fn check_u32(name: &'static str, value: u32, lo: u32, hi: u32, rule: &'static str) -> Result<(), ConfigError> {
+    if (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(ConfigError::OutOfRange { name, value: value.to_string(), rule })
+    }
+}
+
+impl TrainConfig {
+    /// Check every value; the first problem found is returned, naming the field and the value.
+    pub fn validate(&self) -> Result<ValidConfig, ConfigError> {
+        let c = self;
+        check_f32("learning_rate", c.learning_rate, c.learning_rate > 0.0 && c.learning_rate <= 10.0, "in (0, 10]")?;
+        match c.lr_decay {
+            LrDecay::None => {}
+            LrDecay::Step { every_epochs, factor } => {
+                check_u32("lr_decay.every_epochs", every_epochs, 1, 1000, "between 1 and 1000")?;
+                check_f32("lr_decay.factor", factor, factor > 0.0 && factor <= 1.0, "in (0, 1]")?;
+            }
+            LrDecay::Exponential { factor } => {
+                check_f32("lr_decay.factor", factor, factor > 0.0 && factor <= 1.0, "in (0, 1]")?;
+            }
+        }
+        check_u32("epochs", c.epochs, 1, 1000, "between 1 and 1000")?;
+        check_u32("batch_size", c.batch_size, 1, 4096, "between 1 and 4096")?;
+        check_u32("conv_layers", c.conv_layers, 1, MAX_CONV_LAYERS, "between 1 and 4")?;
+        if c.conv_filters.len() < c.conv_layers as usize {
+            return Err(ConfigError::MissingFilters { given: c.conv_filters.len(), needed: c.conv_layers });
+        }
+        for &f in &c.conv_filters[..c.conv_layers as usize] {
+            check_u32("conv_filters", f, 1, 256, "between 1 and 256 per layer")?;
+        }
+        check_u32("dense_units", c.dense_units, 0, 4096, "between 0 (no hidden layer) and 4096")?;
+        check_f32("dropout", c.dropout, (0.0..1.0).contains(&c.dropout), "in [0, 1)")?;
+        check_f32("l2", c.l2, c.l2 >= 0.0 && c.l2 <= 10.0, "in [0, 10]")?;
+        check_f32("l1", c.l1, c.l1 >= 0.0 && c.l1 <= 10.0, "in [0, 10]")?;
+        match c.optimizer {
+            OptimizerKind::Sgd => {}
+            OptimizerKind::Momentum { momentum } => {
+                check_f32("momentum", momentum, (0.0..1.0).contains(&momentum), "in [0, 1)")?;
+            }
+            OptimizerKind::RmsProp { rho, epsilon } => {
+                check_f32("rho", rho, rho > 0.0 && rho < 1.0, "in (0, 1)")?;
+                check_f32("epsilon", epsilon, epsilon > 0.0, "positive")?;
+            }
+            OptimizerKind::Adam { beta1, beta2, epsilon } => {
+                check_f32("beta1", beta1, (0.0..1.0).contains(&beta1), "in [0, 1)")?;
+                check_f32("beta2", beta2, (0.0..1.0).contains(&beta2), "in [0, 1)")?;
+                check_f32("epsilon", epsilon, epsilon > 0.0, "positive")?;
+            }
+        }
+        Ok(ValidConfig(c.clone()))
+    }
+
+    /// Filters of the conv layers actually used.
+    pub fn filters(&self) -> &[u32] {
+        &self.conv_filters[..(self.conv_layers as usize).min(self.conv_filters.len())]
+    }
+}
+
+/// A `TrainConfig` that passed validation. Read-only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidConfig(TrainConfig);
+
+impl std::ops::Deref for ValidConfig {
+    type Target = TrainConfig;
+    fn deref(&self) -> &TrainConfig {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_is_the_seed_best_point_and_valid() {
+        let c = TrainConfig::default();
+        assert_eq!((c.learning_rate, c.epochs, c.batch_size, c.conv_layers, c.l2), (0.01, 10, 64, 3, 0.001));
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn invalid_values_are_named() {
+        let bad = |f: fn(&mut TrainConfig)| {
+            let mut c = TrainConfig::default();
+            f(&mut c);
+            c.validate().unwrap_err().to_string()
+        };
+        assert_eq!(bad(|c| c.learning_rate = 0.0), "learning_rate must be in (0, 10]; got 0");
+        assert_eq!(bad(|c| c.learning_rate = -0.1), "learning_rate must be in (0, 10]; got -0.1");
+        assert_eq!(bad(|c| c.learning_rate = f32::NAN), "learning_rate must be in (0, 10]; got NaN");
+        assert_eq!(bad(|c| c.batch_size = 0), "batch_size must be between 1 and 4096; got 0");
+        assert_eq!(bad(|c| c.epochs = 0), "epochs must be between 1 and 1000; got 0");
+        assert_eq!(bad(|c| c.conv_layers = 5), "conv_layers must be between 1 and 4; got 5");
+        assert_eq!(bad(|c| c.dropout = 1.0), "dropout must be in [0, 1); got 1");
+        assert_eq!(bad(|c| c.l2 = f32::INFINITY), "l2 must be in [0, 10]; got inf");
+        assert_eq!(bad(|c| c.l1 = -1.0), "l1 must be in [0, 10]; got -1");
+        assert_eq!(bad(|c| c.conv_filters = vec![8]), "conv_filters lists 1 layers but conv_layers is 3");
+        assert_eq!(bad(|c| c.optimizer = OptimizerKind::Momentum { momentum: 1.0 }), "momentum must be in [0, 1); got 1");
+        assert_eq!(bad(|c| c.lr_decay = LrDecay::Step { every_epochs: 0, factor: 0.5 }), "lr_decay.every_epochs must be between 1 and 1000; got 0");
+    }
+
+    #[test]
+    fn json_round_trip_and_partial_json_takes_defaults() {
+        let c = TrainConfig { optimizer: OptimizerKind::ADAM, lr_decay: LrDecay::Exponential { factor: 0.9 }, ..Default::default() };
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<TrainConfig>(&json).unwrap(), c);
+        let partial: TrainConfig = serde_json::from_str(r#"{"learning_rate": 0.1, "optimizer": {"kind": "sgd"}}"#).unwrap();
+        assert_eq!(partial.learning_rate, 0.1);
+        assert_eq!(partial.epochs, 10);
+        assert!(serde_json::from_str::<TrainConfig>(r#"{"learning_rat": 0.1}"#).is_err(), "typos are refused");
+    }
+}

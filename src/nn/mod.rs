@@ -1,0 +1,28 @@
+//! The CNN engine: layers with hand-written forward and backward passes, optimizers, learning-rate
+//! schedules and the training loop.
+//!
+//! Shapes: a convolutional activation is stored channel-major across the whole batch, `C × B × H × W`,
+//! so one convolution over a batch is one matrix product (im2col); after `Flatten` activations are
+//! `B × features`, row per image. All tensors are flat `Vec<f32>` buffers owned by the layer that
+//! writes them and reused from batch to batch.
+
+pub mod config;
+pub mod conv;
+pub mod dense;
+pub mod dropout;
+pub mod flatten;
+pub mod gemm;
+pub mod layer;
+pub mod loss;
+pub mod model;
+pub mod optimizer;
+pub mod pool;
+pub mod schedule;
+pub mod train;
+
+#[cfg(test)]
+mod gradient_check;
+
+pub use config::{ConfigError, LrDecay, OptimizerKind, TrainConfig, ValidConfig};
+pub use model::Model;
+pub use train::{train, EpochReport, TrainOutcome, TrainingData};

@@ -1,0 +1,174 @@
+//! The CNN the lab tunes, assembled from a validated configuration:
+//!
+//! ```text
+//! input 1×28×28 → [conv 3×3 + ReLU → max-pool 2×2] × (up to 2) → [conv 3×3 + ReLU] × (rest)
+//!               → flatten → [dense + ReLU] (optional) → [dropout] (optional) → dense 10 → softmax
+//! ```
+
+use super::config::ValidConfig;
+use super::conv::Conv3x3;
+use super::dense::Dense;
+use super::dropout::Dropout;
+use super::flatten::Flatten;
+use super::layer::{Layer, ParamTensor, Pass};
+use super::loss::softmax_cross_entropy;
+use crate::data::mnist::{ImagesRef, CLASSES, IMAGE_SIDE, PIXELS_PER_IMAGE};
+use crate::nn::pool::MaxPool2x2;
+use crate::rng::Rng64;
+
+/// MNIST's pixel mean and standard deviation (over the training set, pixels scaled to [0, 1]);
+/// inputs are standardised with them, which lets plain SGD train without care.
+const PIXEL_MEAN: f32 = 0.1307;
+const PIXEL_STD: f32 = 0.3081;
+
+pub struct Model {
+    layers: Vec<Box<dyn Layer>>,
+    input: Vec<f32>,
+    grad_logits: Vec<f32>,
+    pixel_table: [f32; 256],
+}
+
+impl Model {
+    /// Build the network for `config`, initialised from `rng`.
+    pub fn new(config: &ValidConfig, rng: &mut Rng64) -> Self {
+        let mut layers: Vec<Box<dyn Layer>> = Vec::new();
+        let (mut channels, mut side) = (1usize, IMAGE_SIDE);
+        for (i, &filters) in config.filters().iter().enumerate() {
+            let filters = filters as usize;
+            layers.push(Box::new(Conv3x3::new(channels, filters, side, side, true, rng)));
+            channels = filters;
+            if i < 2 {
+                layers.push(Box::new(MaxPool2x2::new(channels, side, side)));
+                side /= 2;
+            }
+        }
+        layers.push(Box::new(Flatten::new(channels, side * side)));
+        let mut features = channels * side * side;
+        if config.dense_units > 0 {
+            layers.push(Box::new(Dense::new(features, config.dense_units as usize, true, rng)));
+            features = config.dense_units as usize;
+        }
+        if config.dropout > 0.0 {
+            layers.push(Box::new(Dropout::new(config.dropout, features)));
+        }
+        layers.push(Box::new(Dense::new(features, CLASSES, false, rng)));
+        Self::from_layers(layers)
+    }
+
+    /// A model from any stack of layers whose first reads 28×28 images and last gives 10 logits.
+    pub fn from_layers(layers: Vec<Box<dyn Layer>>) -> Self {
+        let mut pixel_table = [0.0; 256];
+        for (v, out) in pixel_table.iter_mut().enumerate() {
+            *out = (v as f32 / 255.0 - PIXEL_MEAN) / PIXEL_STD;
+        }
+        Self { layers, input: Vec::new(), grad_logits: Vec::new(), pixel_table }
+    }
+
+    pub fn layers(&self) -> &[Box<dyn Layer>] {
+        &self.layers
+    }
+
+    /// A one-line summary, e.g. "conv 3×3, 16 filters → max-pool 2×2 → … (28,938 parameters)".
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = self.layers.iter().map(|l| l.describe()).collect();
+        format!("{} ({} parameters)", parts.join(" → "), self.param_count())
+    }
+
+    pub fn param_count(&self) -> usize {
+        self.layers.iter().map(|l| l.param_count()).sum()
+    }
+
+    /// Multiply–adds per image in one forward pass.
+    pub fn forward_macs(&self) -> usize {
+        self.layers.iter().map(|l| l.forward_macs()).sum()
+    }
+
+    /// Convert the chosen images' u8 pixels to standardised f32 in the input buffer (`1 × B × 28 × 28`).
+    pub fn load_batch(&mut self, data: ImagesRef<'_>, indices: &[usize]) {
+        self.input.resize(indices.len() * PIXELS_PER_IMAGE, 0.0);
+        for (dst, &i) in self.input.chunks_exact_mut(PIXELS_PER_IMAGE).zip(indices) {
+            for (d, &p) in dst.iter_mut().zip(data.image(i)) {
+                *d = self.pixel_table[p as usize];
+            }
+        }
+    }
+
+    /// Load a batch given as raw f32 inputs (gradient checks and tests).
+    pub fn load_raw(&mut self, input: &[f32]) {
+        self.input.clear();
+        self.input.extend_from_slice(input);
+    }
+
+    /// Forward the loaded batch; returns the logits (`B × 10`).
+    pub fn forward(&mut self, batch: usize, pass: &mut Pass<'_>) -> &[f32] {
+        for i in 0..self.layers.len() {
+            let (before, rest) = self.layers.split_at_mut(i);
+            let input: &[f32] = if i == 0 { &self.input } else { before[i - 1].output() };
+            rest[0].forward(input, batch, pass);
+        }
+        self.layers.last().expect("a model has layers").output()
+    }
+
+    /// Loss and correct count of the last forward pass against `labels`, and backpropagation
+    /// of that loss through every layer (the gradients land in the layers).
+    pub fn backward(&mut self, labels: &[u8]) -> (f32, usize) {
+        let batch = labels.len();
+        let logits = self.layers.last().expect("a model has layers").output();
+        let (loss, correct) = softmax_cross_entropy(logits, labels, CLASSES, Some(&mut self.grad_logits));
+        if !loss.is_finite() {
+            return (loss, correct);
+        }
+        for i in (0..self.layers.len()).rev() {
+            let (before, rest) = self.layers.split_at_mut(i);
+            let (layer, after) = rest.split_first_mut().expect("index in range");
+            let input: &[f32] = if i == 0 { &self.input } else { before[i - 1].output() };
+            let grad_output: &[f32] = if after.is_empty() { &self.grad_logits } else { after[0].grad_input() };
+            layer.backward(input, grad_output, batch, i > 0);
+        }
+        (loss, correct)
+    }
+
+    pub fn visit_params(&mut self, visit: &mut dyn FnMut(ParamTensor<'_>)) {
+        for layer in &mut self.layers {
+            layer.visit_params(visit);
+        }
+    }
+
+    /// Mean loss and accuracy over `data`, without dropout, in batches of `batch`.
+    pub fn evaluate(&mut self, data: ImagesRef<'_>, batch: usize, rng: &mut Rng64) -> (f32, f32) {
+        let n = data.len();
+        if n == 0 {
+            return (f32::NAN, f32::NAN);
+        }
+        let mut indices: Vec<usize> = Vec::with_capacity(batch);
+        let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+        let mut start = 0;
+        while start < n {
+            let end = (start + batch).min(n);
+            indices.clear();
+            indices.extend(start..end);
+            self.load_batch(data, &indices);
+            let logits = self.forward(end - start, &mut Pass { training: false, rng });
+            let (loss, ok) = softmax_cross_entropy(logits, &data.labels[start..end], CLASSES, None);
+            loss_sum += loss as f64 * (end - start) as f64;
+            correct += ok;
+            start = end;
+        }
+        ((loss_sum / n as f64) as f32, correct as f32 / n as f32)
+    }
+
+    /// Predicted digit for each image of `data`.
+    pub fn predict(&mut self, data: ImagesRef<'_>, rng: &mut Rng64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(data.len());
+        let indices: Vec<usize> = (0..data.len()).collect();
+        for chunk in indices.chunks(256) {
+            self.load_batch(data, chunk);
+            let logits = self.forward(chunk.len(), &mut Pass { training: false, rng });
+            for row in logits.chunks_exact(CLASSES) {
+                let best = (0..CLASSES).fold(0, |b, k| if row[k] > row[b] { k } else { b });
+                out.push(best as u8);
+            }
+        }
+        out
+    }
+}

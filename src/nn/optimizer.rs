@@ -1,0 +1,160 @@
+//! Optimizers: one step turns (learning rate, weights, gradients, state) into new weights and
+//! state, tensor by tensor (the shape of burn's optimizers). Regularization enters here: for
+//! weights (not biases) the gradient gets λ₂·w (L2) and λ₁·sign(w) (L1) added before the step.
+
+use super::config::OptimizerKind;
+use super::layer::ParamTensor;
+
+/// Per-tensor state, created lazily on the first step in the order tensors are visited.
+#[derive(Debug, Clone, Default)]
+struct TensorState {
+    first: Vec<f32>,
+    second: Vec<f32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Optimizer {
+    pub kind: OptimizerKind,
+    pub l2: f32,
+    pub l1: f32,
+    states: Vec<TensorState>,
+    steps: u32,
+    /// β₁ᵗ and β₂ᵗ for Adam's bias correction, kept as running products (bit-identical everywhere).
+    beta1_power: f32,
+    beta2_power: f32,
+    next_tensor: usize,
+}
+
+impl Optimizer {
+    pub fn new(kind: OptimizerKind, l2: f32, l1: f32) -> Self {
+        Self { kind, l2, l1, states: Vec::new(), steps: 0, beta1_power: 1.0, beta2_power: 1.0, next_tensor: 0 }
+    }
+
+    /// Start a step: call once per batch before `update`-ing each tensor.
+    pub fn begin_step(&mut self) {
+        self.steps += 1;
+        self.next_tensor = 0;
+        if let OptimizerKind::Adam { beta1, beta2, .. } = self.kind {
+            self.beta1_power *= beta1;
+            self.beta2_power *= beta2;
+        }
+    }
+
+    /// Update one tensor in place.
+    pub fn update(&mut self, lr: f32, tensor: ParamTensor<'_>) {
+        let index = self.next_tensor;
+        self.next_tensor += 1;
+        if self.states.len() <= index {
+            self.states.push(TensorState::default());
+        }
+        let state = &mut self.states[index];
+        let (l2, l1) = if tensor.is_weight { (self.l2, self.l1) } else { (0.0, 0.0) };
+        let effective = |w: f32, g: f32| g + l2 * w + if l1 != 0.0 && w != 0.0 { l1 * w.signum() } else { 0.0 };
+        match self.kind {
+            OptimizerKind::Sgd => {
+                for (w, &g) in tensor.values.iter_mut().zip(tensor.grads) {
+                    *w -= lr * effective(*w, g);
+                }
+            }
+            OptimizerKind::Momentum { momentum } => {
+                state.first.resize(tensor.values.len(), 0.0);
+                for ((w, &g), v) in tensor.values.iter_mut().zip(tensor.grads).zip(state.first.iter_mut()) {
+                    *v = momentum * *v + effective(*w, g);
+                    *w -= lr * *v;
+                }
+            }
+            OptimizerKind::RmsProp { rho, epsilon } => {
+                state.second.resize(tensor.values.len(), 0.0);
+                for ((w, &g), s) in tensor.values.iter_mut().zip(tensor.grads).zip(state.second.iter_mut()) {
+                    let g = effective(*w, g);
+                    *s = rho * *s + (1.0 - rho) * g * g;
+                    *w -= lr * g / (s.sqrt() + epsilon);
+                }
+            }
+            OptimizerKind::Adam { beta1, beta2, epsilon } => {
+                state.first.resize(tensor.values.len(), 0.0);
+                state.second.resize(tensor.values.len(), 0.0);
+                let c1 = 1.0 - self.beta1_power;
+                let c2 = 1.0 - self.beta2_power;
+                for (((w, &g), m), v) in tensor.values.iter_mut().zip(tensor.grads).zip(state.first.iter_mut()).zip(state.second.iter_mut()) {
+                    let g = effective(*w, g);
+                    *m = beta1 * *m + (1.0 - beta1) * g;
+                    *v = beta2 * *v + (1.0 - beta2) * g * g;
+                    *w -= lr * (*m / c1) / ((*v / c2).sqrt() + epsilon);
+                }
+            }
+        }
+    }
+
+    pub fn steps(&self) -> u32 {
+        self.steps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Run `steps` steps on one weight tensor with a fixed gradient, and return the weights.
+    fn run(kind: OptimizerKind, l2: f32, l1: f32, w0: [f32; 2], grads: &[[f32; 2]]) -> [f32; 2] {
+        let mut opt = Optimizer::new(kind, l2, l1);
+        let mut w = w0;
+        for g in grads {
+            opt.begin_step();
+            opt.update(0.1, ParamTensor { values: &mut w, grads: g, is_weight: true });
+        }
+        w
+    }
+
+    fn close(a: [f32; 2], b: [f64; 2]) {
+        for i in 0..2 {
+            assert!((a[i] as f64 - b[i]).abs() < 1e-6, "{a:?} vs {b:?}");
+        }
+    }
+
+    // Golden numbers computed by hand (and with PyTorch's update rules) for lr = 0.1.
+    #[test]
+    fn sgd_golden() {
+        close(run(OptimizerKind::Sgd, 0.0, 0.0, [1.0, -2.0], &[[0.5, -1.0]]), [0.95, -1.9]);
+        // L2 0.1: g + 0.1·w = [0.6, -1.2]; L1 0.1 adds 0.1·sign(w) = [0.1, -0.1].
+        close(run(OptimizerKind::Sgd, 0.1, 0.0, [1.0, -2.0], &[[0.5, -1.0]]), [0.94, -1.88]);
+        close(run(OptimizerKind::Sgd, 0.0, 0.1, [1.0, -2.0], &[[0.5, -1.0]]), [0.94, -1.89]);
+    }
+
+    #[test]
+    fn momentum_golden() {
+        // v1 = g = 0.5 → w = 0.95; v2 = 0.9·0.5 + 0.5 = 0.95 → w = 0.855.
+        close(run(OptimizerKind::Momentum { momentum: 0.9 }, 0.0, 0.0, [1.0, 0.0], &[[0.5, 0.0], [0.5, 0.0]]), [0.855, 0.0]);
+    }
+
+    #[test]
+    fn rmsprop_golden() {
+        // s1 = 0.1·0.25 = 0.025; w = 1 − 0.1·0.5/(√0.025 + 1e-7) = 1 − 0.316227...
+        let w = run(OptimizerKind::RmsProp { rho: 0.9, epsilon: 1e-7 }, 0.0, 0.0, [1.0, 0.0], &[[0.5, 0.0]]);
+        close(w, [1.0 - 0.1 * 0.5 / (0.025f64.sqrt() + 1e-7), 0.0]);
+    }
+
+    #[test]
+    fn adam_golden() {
+        // With bias correction the first Adam step is lr·sign(g) (up to ε), whatever |g|.
+        let w = run(OptimizerKind::ADAM, 0.0, 0.0, [1.0, -2.0], &[[0.5, -3.0]]);
+        close(w, [0.9, -1.9]);
+        // Second step with g = [0.5, 1.0]: m = [0.095, -0.17], v = [0.0004997..., 0.009991+0.001]
+        let w2 = run(OptimizerKind::ADAM, 0.0, 0.0, [1.0, -2.0], &[[0.5, -3.0], [0.5, 1.0]]);
+        let (b1, b2) = (0.9f64, 0.999f64);
+        let m = [0.1 * 0.5 * b1 + 0.1 * 0.5, 0.1 * -3.0 * b1 + 0.1 * 1.0];
+        let v = [0.001 * 0.25 * b2 + 0.001 * 0.25, 0.001 * 9.0 * b2 + 0.001 * 1.0];
+        let (c1, c2) = (1.0 - b1 * b1, 1.0 - b2 * b2);
+        let expect = [0.9 - 0.1 * (m[0] / c1) / ((v[0] / c2).sqrt() + 1e-7), -1.9 - 0.1 * (m[1] / c1) / ((v[1] / c2).sqrt() + 1e-7)];
+        close(w2, expect);
+    }
+
+    #[test]
+    fn biases_are_not_regularized() {
+        let mut opt = Optimizer::new(OptimizerKind::Sgd, 1.0, 1.0);
+        let mut b = [2.0f32];
+        opt.begin_step();
+        opt.update(0.1, ParamTensor { values: &mut b, grads: &[0.0], is_weight: false });
+        assert_eq!(b, [2.0]);
+    }
+}

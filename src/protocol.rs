@@ -1,0 +1,110 @@
+//! Messages between the page and its training workers.
+//!
+//! Versioned: the worker's `Ready` names the protocol version it speaks, and the page refuses a
+//! worker that speaks another. Every message about a trial carries its `TrialKey` — the trial id
+//! and the attempt number — so progress or results from an attempt that was cancelled (its worker
+//! terminated) and restarted are recognised as stale and dropped.
+//!
+//! The training pixels and labels do not travel inside these messages: they go alongside
+//! `LoadData` as transferred `ArrayBuffer`s, each worker getting its own copy, moved, not cloned.
+
+use crate::nn::{EpochReport, TrainConfig};
+use crate::nn::train::Diverged;
+use serde::{Deserialize, Serialize};
+
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Which attempt of which trial a message is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TrialKey {
+    pub trial_id: u32,
+    pub attempt: u32,
+}
+
+/// One trial as a worker runs it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainRequest {
+    pub config: TrainConfig,
+    /// Training images to use: a seeded stratified subset of the 50,000-image training split.
+    pub subset_size: u32,
+    /// Seeds the subset, the initial weights, the shuffling and dropout.
+    pub seed: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ToWorker {
+    /// The training pool (train + validation, 28×28 u8 images) follows as two transferred
+    /// buffers: `images` (`count × 784` bytes) and `labels` (`count` bytes).
+    LoadData { count: u32 },
+    /// Train one trial, posting `Epoch` after each epoch and `Finished` at the end.
+    Train { trial: TrialKey, request: TrainRequest },
+}
+
+/// How a trial ended, as the worker saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TrialEnd {
+    Completed { validation_accuracy: f32, validation_loss: f32 },
+    Diverged { diverged: Diverged },
+    /// The request itself was refused (e.g. an invalid configuration): nothing was trained.
+    Rejected { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FromWorker {
+    /// The worker's handler is installed; work may be sent.
+    Ready { protocol_version: u32 },
+    /// The training pool arrived and was checked.
+    DataLoaded { count: u32 },
+    /// The data could not be used.
+    DataRejected { reason: String },
+    Epoch { trial: TrialKey, report: EpochReport },
+    Finished { trial: TrialKey, end: TrialEnd },
+    /// The worker panicked (it is now unusable and must be replaced); `trial` is what it was running.
+    Panicked { trial: Option<TrialKey>, message: String },
+    /// A message the worker could not understand.
+    ProtocolError { message: String },
+}
+
+impl TrainRequest {
+    /// Short label for logs.
+    pub fn summary(&self) -> String {
+        format!("{} images, seed {}, lr {}, {} epochs", self.subset_size, self.seed, self.config.learning_rate, self.config.epochs)
+    }
+}
+
+/// Decide whether a message about `trial` is current, given the attempt now running for it.
+pub fn is_current(trial: TrialKey, running: Option<TrialKey>) -> bool {
+    running == Some(trial)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_through_json() {
+        let msgs = vec![
+            ToWorker::LoadData { count: 60_000 },
+            ToWorker::Train { trial: TrialKey { trial_id: 3, attempt: 2 }, request: TrainRequest { config: TrainConfig::default(), subset_size: 5000, seed: 7 } },
+        ];
+        for m in msgs {
+            let s = serde_json::to_string(&m).unwrap();
+            assert_eq!(serde_json::from_str::<ToWorker>(&s).unwrap(), m);
+        }
+        let f = FromWorker::Finished { trial: TrialKey { trial_id: 1, attempt: 1 }, end: TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.3 } };
+        let s = serde_json::to_string(&f).unwrap();
+        assert!(s.contains(r#""type":"finished""#), "{s}");
+        assert_eq!(serde_json::from_str::<FromWorker>(&s).unwrap(), f);
+    }
+
+    #[test]
+    fn stale_attempts_are_not_current() {
+        let now = TrialKey { trial_id: 4, attempt: 2 };
+        assert!(is_current(now, Some(now)));
+        assert!(!is_current(TrialKey { trial_id: 4, attempt: 1 }, Some(now)));
+        assert!(!is_current(now, None));
+    }
+}
