@@ -1,0 +1,45 @@
+//! The live loss/accuracy-per-epoch chart: draws, as SVG, what `tunelab::chart` laid out.
+
+use leptos::prelude::*;
+use tunelab::chart::{training_chart, Axis, MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, VIEW_HEIGHT, VIEW_WIDTH};
+use tunelab::nn::EpochReport;
+
+#[component]
+pub fn TrainingChart(reports: Signal<Vec<EpochReport>>, planned_epochs: Signal<u32>) -> impl IntoView {
+    let chart = Memo::new(move |_| training_chart(&reports.get(), planned_epochs.get()));
+    let view_box = format!("0 0 {VIEW_WIDTH} {VIEW_HEIGHT}");
+    let (x0, x1, y0, y1) = (MARGIN_LEFT, VIEW_WIDTH - MARGIN_RIGHT, MARGIN_TOP, VIEW_HEIGHT - MARGIN_BOTTOM);
+    view! {
+        <figure class="chart">
+            <svg id="training-chart" viewBox=view_box role="img" aria-label="loss and accuracy per epoch">
+                <rect class="plot-area" x=x0 y=y0 width=x1 - x0 height=y1 - y0 />
+                {move || chart.with(|c| c.accuracy_ticks.iter().map(|t| view! {
+                    <line class="grid" x1=x0 x2=x1 y1=t.position y2=t.position />
+                    <text class="tick right" x=x1 + 4.0 y=t.position + 3.0>{t.label.clone()}</text>
+                }).collect_view())}
+                {move || chart.with(|c| c.loss_ticks.iter().map(|t| view! {
+                    <text class="tick left" x=x0 - 4.0 y=t.position + 3.0>{t.label.clone()}</text>
+                }).collect_view())}
+                {move || chart.with(|c| c.epoch_ticks.iter().map(|t| view! {
+                    <text class="tick bottom" x=t.position y=y1 + 14.0>{t.label.clone()}</text>
+                }).collect_view())}
+                <text class="axis-label" x=(x0 + x1) / 2.0 y=VIEW_HEIGHT - 2.0>"epoch"</text>
+                {move || chart.with(|c| c.series.iter().enumerate().map(|(k, s)| {
+                    let class = format!("series s{k} {}", if s.axis == Axis::Loss { "loss" } else { "accuracy" });
+                    let dots = s.points.iter().map(|&(x, y)| view! { <circle class=class.clone() cx=x cy=y r=3 /> }).collect_view();
+                    view! {
+                        <polyline class=class.clone() data-series=s.name.clone() points=s.svg_points() />
+                        {dots}
+                    }
+                }).collect_view())}
+            </svg>
+            <figcaption class="legend">
+                <span class="key s0">"train loss"</span>
+                <span class="key s1">"validation loss"</span>
+                <span class="key s2">"train accuracy"</span>
+                <span class="key s3">"validation accuracy"</span>
+                <span class="axes-note">"loss on the left axis, accuracy on the right"</span>
+            </figcaption>
+        </figure>
+    }
+}

@@ -1,0 +1,167 @@
+// End-to-end: the real release build, served over HTTP, in headless Chromium, with the real
+// MNIST files and real web workers.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT, serve, launch, openPage, waitForDataset, setField } from './harness.mjs';
+
+let server;
+let browser;
+before(async () => {
+  server = await serve();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Record every text the download progress line shows, from the first frame on. */
+async function recordProgress(page) {
+  await page.addInitScript(() => {
+    window.__progressSeen = [];
+    new MutationObserver(() => {
+      const el = document.getElementById('dataset-progress-text');
+      if (el && window.__progressSeen.at(-1) !== el.textContent) window.__progressSeen.push(el.textContent);
+    }).observe(document, { subtree: true, childList: true, characterData: true });
+  });
+}
+
+/** Train the form's configuration and wait for the trial to end; returns its summary. */
+async function trainAndWait(page, timeout = 180_000) {
+  const before = await page.$$eval('#trial-status', (els) => els.map((e) => e.textContent).join());
+  await page.click('#train-button');
+  await page.waitForFunction(
+    (prev) => {
+      const el = document.querySelector('#trial-status');
+      return el && el.textContent !== prev && ['completed', 'failed', 'diverged', 'cancelled'].includes(el.dataset.state);
+    },
+    before,
+    { timeout },
+  );
+  return {
+    state: await page.getAttribute('#trial-status', 'data-state'),
+    status: await page.textContent('#trial-status'),
+    accuracy: await page.$eval('#final-accuracy', (e) => e.textContent).catch(() => null),
+    table: await page.$$eval('#epoch-table tbody tr', (rows) => rows.map((r) => r.textContent)),
+  };
+}
+
+test('the page loads MNIST with visible progress, and a 1-epoch trial on 5k images trains in a worker to >= 85%', async () => {
+  const { page, errors, close } = await openPage(browser, server.url, { beforeLoad: recordProgress });
+  try {
+    const ready = await waitForDataset(page, 'ready');
+    assert.match(ready, /MNIST ready: 50,000 training, 10,000 validation and 10,000 test images/);
+    const seen = await page.evaluate(() => window.__progressSeen);
+    assert.ok(seen.length >= 2, `progress updates seen: ${JSON.stringify(seen)}`);
+    assert.ok(seen.every((t) => /Downloading MNIST: [\d.]+ MB of 11\.3 MB \(\d+%\)/.test(t)), JSON.stringify(seen));
+    assert.match(seen.at(-1), /\(100%\)/);
+
+    // Workers: at least one, each greeted and loaded with the data before it is "ready".
+    await page.waitForSelector('.worker-list li.idle', { timeout: 60_000 });
+    assert.ok(page.workers().length >= 1, 'a web worker is running');
+
+    await setField(page, 'f-epochs', 1);
+    assert.equal(await page.$eval('#f-subset', (e) => e.value), '5000');
+    const result = await trainAndWait(page);
+    assert.equal(result.state, 'completed', result.status);
+    assert.match(result.status, /1\/1 epochs/);
+    const accuracy = parseFloat(result.accuracy);
+    assert.ok(accuracy >= 85, `validation accuracy ${accuracy}% after 1 epoch on 5k images`);
+
+    // The chart shows the epoch: one point on each of the four series.
+    const points = await page.$$eval('#training-chart polyline', (ls) => ls.map((l) => l.getAttribute('points').trim().split(/\s+/).length));
+    assert.deepEqual(points, [1, 1, 1, 1]);
+    assert.equal(await page.$$eval('#training-chart circle', (c) => c.length), 4);
+    assert.equal(result.table.length, 1);
+
+    // The same configuration and seed give the same result, bit for bit.
+    const again = await trainAndWait(page);
+    assert.equal(again.accuracy, result.accuracy);
+    assert.deepEqual(again.table, result.table);
+
+    // And the native build of the same core agrees within a small tolerance.
+    const cli = path.join(ROOT, 'target', 'release', 'tunelab');
+    if (fs.existsSync(cli)) {
+      const out = execFileSync(cli, ['train', '--data', path.join(ROOT, 'public', 'mnist'), '--subset', '5000', '--epochs', '1', '--seed', '1', '--json'], { encoding: 'utf8' });
+      const done = out.trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.event === 'done');
+      const native = done.validation_accuracy * 100;
+      assert.ok(Math.abs(native - accuracy) <= 0.5, `native ${native}% vs browser ${accuracy}%`);
+    }
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('invalid hyperparameters are refused with a message naming the field', async () => {
+  const { page, errors, close } = await openPage(browser, server.url);
+  try {
+    await waitForDataset(page, 'ready');
+    await setField(page, 'f-lr', 0);
+    await page.click('#train-button');
+    assert.equal(await page.textContent('#form-error'), 'invalid configuration: learning_rate must be in (0, 10]; got 0');
+    await setField(page, 'f-lr', 'fast');
+    await page.click('#train-button');
+    assert.equal(await page.textContent('#form-error'), 'learning rate: “fast” is not a valid number');
+    await setField(page, 'f-lr', 0.01);
+    await setField(page, 'f-batch', 0);
+    await page.click('#train-button');
+    assert.match(await page.textContent('#form-error'), /batch_size must be between 1 and 4096; got 0/);
+    assert.equal(await page.$$eval('#trial-status', (e) => e.length), 0, 'nothing was trained');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('cancelling a trial terminates its worker, starts a new one, and training goes on', async () => {
+  const { page, errors, close } = await openPage(browser, server.url);
+  try {
+    await waitForDataset(page, 'ready');
+    await page.waitForSelector('.worker-list li.idle', { timeout: 60_000 });
+    await page.selectOption('#f-subset', '50000');
+    await setField(page, 'f-epochs', 5);
+    await page.click('#train-button');
+    await page.waitForSelector('#trial-status[data-state="running"]');
+    await page.click('#cancel-button');
+    await page.waitForSelector('#trial-status[data-state="cancelled"]');
+    await page.waitForSelector('.worker-list li.idle', { timeout: 60_000 });
+    assert.match(await page.textContent('.worker-list'), /restarted 1×/);
+
+    await page.selectOption('#f-subset', '2000');
+    await setField(page, 'f-epochs', 1);
+    const next = await trainAndWait(page);
+    assert.equal(next.state, 'completed', next.status);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+for (const [name, file, respond, expected] of [
+  ['a missing file', 't10k-labels-idx1-ubyte.gz', { status: 404, body: 'not found' },
+    /t10k-labels-idx1-ubyte\.gz could not be downloaded: the server answered 404/],
+  ['a truncated file', 'train-labels-idx1-ubyte.gz', { body: fs.readFileSync(path.join(ROOT, 'public/mnist/train-labels-idx1-ubyte.gz')).subarray(0, 10_000) },
+    /train-labels-idx1-ubyte\.gz: the file is not valid gzip/],
+  ['a file with the wrong magic number', 't10k-images-idx3-ubyte.gz', { body: fs.readFileSync(path.join(ROOT, 'public/mnist/t10k-labels-idx1-ubyte.gz')) },
+    /t10k-images-idx3-ubyte\.gz: wrong magic number 0x00000801: expected 0x00000803/],
+]) {
+  test(`${name} is reported in words, and the page stays usable`, async () => {
+    const { page, errors, close } = await openPage(browser, server.url, {
+      beforeLoad: (p) => p.route(`**/mnist/${file}`, (route) => route.fulfill({ contentType: 'application/octet-stream', ...respond })),
+    });
+    try {
+      const text = await waitForDataset(page, 'failed');
+      assert.match(text, /MNIST could not be loaded/);
+      assert.match(text, expected);
+      assert.equal(await page.isDisabled('#train-button'), true);
+      // The only console error allowed is the browser's own note about the 404 response.
+      assert.ok(errors.every((e) => /404/.test(e)), JSON.stringify(errors));
+    } finally {
+      await close();
+    }
+  });
+}
