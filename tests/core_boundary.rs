@@ -44,8 +44,9 @@ fn the_core_imports_nothing_from_the_browser() {
 
 #[test]
 fn browser_crates_are_only_dependencies_of_the_wasm_shell() {
-    // In Cargo.toml, browser crates appear only in the wasm32-only dependency tables, so the
-    // library cannot even compile natively if it uses them.
+    // In Cargo.toml, browser crates appear only in the wasm32-only dependency tables, and only
+    // behind the `web` feature that the page and worker binaries require, so the library cannot
+    // even compile (natively, or in wasm without `web`) if it uses them.
     let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
     let mut table = String::new();
     for line in manifest.lines() {
@@ -57,6 +58,7 @@ fn browser_crates_are_only_dependencies_of_the_wasm_shell() {
         let name = line.split(['=', ' ']).next().unwrap_or("");
         if ["leptos", "web-sys", "js-sys", "gloo", "wasm-bindgen", "wasm-bindgen-futures", "serde-wasm-bindgen"].contains(&name) {
             assert!(table.contains("cfg(target_arch = \"wasm32\")"), "{name} is declared in {table}, outside the wasm-only tables");
+            assert!(table.ends_with("dev-dependencies]") || line.contains("optional = true"), "{name} must be optional (behind the `web` feature)");
         }
     }
 }

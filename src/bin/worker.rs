@@ -5,21 +5,36 @@
 //! handler is installed (a message posted to a worker before its wasm has started is lost), and
 //! if it panics it reports the panic text and the trial it was running before it dies — the page
 //! then marks that trial failed and starts a fresh worker.
+//!
+//! Each epoch runs as its own task (the next one is scheduled with `setTimeout(0)`), so the
+//! worker's event loop turns between epochs: a trial never blocks the worker for longer than
+//! one epoch.
 
 #[cfg(target_arch = "wasm32")]
 mod worker {
     use std::cell::{Cell, RefCell};
-    use tunelab::data::mnist::{ImagesRef, LabeledImages};
+    use tunelab::data::mnist::LabeledImages;
     use tunelab::data::stratified_subset;
     use tunelab::nn::train::{Trainer, TrainingData};
+    use tunelab::nn::EpochReport;
     use tunelab::protocol::{FromWorker, ToWorker, TrainRequest, TrialEnd, TrialKey, PROTOCOL_VERSION};
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
     use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
+    /// The trial being trained, between two epochs.
+    struct ActiveTrial {
+        key: TrialKey,
+        trainer: Trainer,
+        subset: LabeledImages,
+        last: Option<EpochReport>,
+    }
+
     thread_local! {
         static POOL: RefCell<Option<LabeledImages>> = const { RefCell::new(None) };
         static RUNNING: Cell<Option<TrialKey>> = const { Cell::new(None) };
+        static ACTIVE: RefCell<Option<ActiveTrial>> = const { RefCell::new(None) };
+        static NEXT_EPOCH: Closure<dyn FnMut()> = Closure::new(run_next_epoch);
     }
 
     fn scope() -> DedicatedWorkerGlobalScope {
@@ -65,43 +80,68 @@ mod worker {
                 post(&reply);
             }
             ToWorker::Train { trial, request } => {
-                RUNNING.with(|r| r.set(Some(trial)));
-                let end = POOL.with(|p| match p.borrow().as_ref() {
-                    Some(pool) => run_trial(trial, &request, pool.as_ref()),
-                    None => TrialEnd::Rejected { reason: "no training data has been loaded in this worker".into() },
-                });
-                RUNNING.with(|r| r.set(None));
-                post(&FromWorker::Finished { trial, end });
+                if ACTIVE.with(|a| a.borrow().is_some()) {
+                    let reason = "this worker is already training a trial".to_string();
+                    return post(&FromWorker::Finished { trial, end: TrialEnd::Rejected { reason } });
+                }
+                match start_trial(trial, &request) {
+                    Ok(active) => {
+                        RUNNING.with(|r| r.set(Some(trial)));
+                        ACTIVE.with(|a| *a.borrow_mut() = Some(active));
+                        schedule_next_epoch();
+                    }
+                    Err(end) => post(&FromWorker::Finished { trial, end }),
+                }
             }
         }
     }
 
-    /// Train one trial, posting an `Epoch` message after each epoch.
-    fn run_trial(trial: TrialKey, request: &TrainRequest, pool: ImagesRef<'_>) -> TrialEnd {
-        let config = match request.config.validate() {
-            Ok(c) => c,
-            Err(e) => return TrialEnd::Rejected { reason: format!("invalid configuration: {e}") },
-        };
-        let (train_split, validation) = pool.train_validation_split();
-        let size = (request.subset_size as usize).clamp(1, train_split.len());
-        let subset = train_split.select(&stratified_subset(train_split.labels, size, request.seed as u64));
-        let data = TrainingData { train: subset.as_ref(), validation: Some(validation) };
-        let mut trainer = Trainer::new(&config, request.seed as u64);
-        let mut last = None;
-        for _ in 0..config.epochs {
-            match trainer.run_epoch(data) {
-                Ok(report) => {
-                    post(&FromWorker::Epoch { trial, report: report.clone() });
-                    last = Some(report);
+    /// Check the request and prepare its subset and model.
+    fn start_trial(key: TrialKey, request: &TrainRequest) -> Result<ActiveTrial, TrialEnd> {
+        let config = request.config.validate().map_err(|e| TrialEnd::Rejected { reason: format!("invalid configuration: {e}") })?;
+        POOL.with(|p| {
+            let pool = p.borrow();
+            let pool = pool.as_ref().ok_or_else(|| TrialEnd::Rejected { reason: "no training data has been loaded in this worker".into() })?;
+            let (train_split, _) = pool.as_ref().train_validation_split();
+            let size = (request.subset_size as usize).clamp(1, train_split.len());
+            let subset = train_split.select(&stratified_subset(train_split.labels, size, request.seed as u64));
+            Ok(ActiveTrial { key, trainer: Trainer::new(&config, request.seed as u64), subset, last: None })
+        })
+    }
+
+    fn schedule_next_epoch() {
+        NEXT_EPOCH.with(|f| {
+            let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(f.as_ref().unchecked_ref(), 0);
+        });
+    }
+
+    /// Train one epoch of the active trial and post it; then schedule the next or finish.
+    fn run_next_epoch() {
+        let Some(mut active) = ACTIVE.with(|a| a.borrow_mut().take()) else { return };
+        let outcome = POOL.with(|p| {
+            let pool = p.borrow();
+            let pool = pool.as_ref().expect("a trial starts only after the data arrived");
+            let (_, validation) = pool.as_ref().train_validation_split();
+            active.trainer.run_epoch(TrainingData { train: active.subset.as_ref(), validation: Some(validation) })
+        });
+        let end = match outcome {
+            Ok(report) => {
+                post(&FromWorker::Epoch { trial: active.key, report: report.clone() });
+                active.last = Some(report);
+                if active.trainer.epochs_done() < active.trainer.config.epochs {
+                    ACTIVE.with(|a| *a.borrow_mut() = Some(active));
+                    return schedule_next_epoch();
                 }
-                Err(diverged) => return TrialEnd::Diverged { diverged },
+                let last = active.last.take().expect("an epoch was just run");
+                TrialEnd::Completed {
+                    validation_accuracy: last.validation_accuracy.unwrap_or(f32::NAN),
+                    validation_loss: last.validation_loss.unwrap_or(f32::NAN),
+                }
             }
-        }
-        let last = last.expect("at least one epoch");
-        TrialEnd::Completed {
-            validation_accuracy: last.validation_accuracy.unwrap_or(f32::NAN),
-            validation_loss: last.validation_loss.unwrap_or(f32::NAN),
-        }
+            Err(diverged) => TrialEnd::Diverged { diverged },
+        };
+        RUNNING.with(|r| r.set(None));
+        post(&FromWorker::Finished { trial: active.key, end });
     }
 
     pub fn start() {

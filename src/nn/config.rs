@@ -106,12 +106,19 @@ impl Default for TrainConfig {
     }
 }
 
+/// Most memory one training run may need for its activations and gradients. A browser tab's
+/// wasm memory tops out at a few GB, and one allocation at 2 GB; past this a worker would die
+/// mid-trial, so such configurations are refused up front, with the figure.
+pub const MAX_TRAINING_MEMORY_BYTES: u64 = 1_500_000_000;
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ConfigError {
     #[error("{name} must be {rule}; got {value}")]
     OutOfRange { name: &'static str, value: String, rule: &'static str },
     #[error("conv_filters lists {given} layers but conv_layers is {needed}")]
     MissingFilters { given: usize, needed: u32 },
+    #[error("this network needs about {:.1} GB to train on batches of {batch_size}, more than the {:.1} GB a browser worker can count on: use a smaller batch or fewer filters", *.needed as f64 / 1e9, MAX_TRAINING_MEMORY_BYTES as f64 / 1e9)]
+    TooMuchMemory { needed: u64, batch_size: u32 },
 }
 
 fn check_f32(name: &'static str, value: f32, ok: bool, rule: &'static str) -> Result<(), ConfigError> {
@@ -173,7 +180,36 @@ impl TrainConfig {
                 check_f32("epsilon", epsilon, epsilon > 0.0, "positive")?;
             }
         }
+        let needed = c.training_memory_bytes();
+        if needed > MAX_TRAINING_MEMORY_BYTES {
+            return Err(ConfigError::TooMuchMemory { needed, batch_size: c.batch_size });
+        }
         Ok(ValidConfig(c.clone()))
+    }
+
+    /// Bytes of the buffers the layers keep: forward buffers (unrolled inputs, outputs, pool
+    /// winners) sized for the larger of a training and an evaluation batch, backward buffers
+    /// (gradients) for a training batch.
+    pub fn training_memory_bytes(&self) -> u64 {
+        let train_batch = self.batch_size as u64;
+        let forward_batch = train_batch.max(crate::nn::train::EVAL_BATCH as u64);
+        let (mut channels, mut side) = (1u64, 28u64);
+        let (mut forward, mut backward) = (0u64, 0u64); // f32 values per image
+        for (i, &f) in self.filters().iter().enumerate() {
+            let (f, plane) = (f as u64, side * side);
+            forward += plane * (9 * channels + f);
+            backward += plane * (9 * channels + f + channels);
+            channels = f;
+            if i < 2 {
+                forward += f * plane / 4 + f * plane / 16; // output, and the u8 winners
+                backward += f * plane;
+                side /= 2;
+            }
+        }
+        let (features, hidden) = (channels * side * side, self.dense_units as u64);
+        forward += features + hidden + 10;
+        backward += features + 2 * hidden + features.max(hidden) + 10;
+        4 * (forward_batch * forward + train_batch * backward)
     }
 
     /// Filters of the conv layers actually used.
@@ -223,6 +259,18 @@ mod tests {
         assert_eq!(bad(|c| c.conv_filters = vec![8]), "conv_filters lists 1 layers but conv_layers is 3");
         assert_eq!(bad(|c| c.optimizer = OptimizerKind::Momentum { momentum: 1.0 }), "momentum must be in [0, 1); got 1");
         assert_eq!(bad(|c| c.lr_decay = LrDecay::Step { every_epochs: 0, factor: 0.5 }), "lr_decay.every_epochs must be between 1 and 1000; got 0");
+    }
+
+    #[test]
+    fn networks_too_big_for_a_browser_worker_are_refused_with_the_figure() {
+        let default = TrainConfig::default();
+        let mb = default.training_memory_bytes() as f64 / 1e6;
+        assert!((20.0..150.0).contains(&mb), "the default net needs {mb} MB");
+        let huge = TrainConfig { batch_size: 4096, conv_layers: 4, conv_filters: vec![256; 4], ..Default::default() };
+        let err = huge.validate().unwrap_err();
+        assert!(matches!(err, ConfigError::TooMuchMemory { batch_size: 4096, .. }), "{err}");
+        assert!(err.to_string().starts_with("this network needs about "), "{err}");
+        assert!(TrainConfig { batch_size: 1024, ..Default::default() }.validate().is_ok());
     }
 
     #[test]

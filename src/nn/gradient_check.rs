@@ -151,7 +151,7 @@ fn whole_model_gradients_against_the_loss() {
     let mut rng = rng_for(3, 2);
     let input = random_vec(batch * 784, &mut rng);
     let labels = [3u8, 8];
-    let mut loss_at = |model: &mut Model, x: &[f32]| {
+    let loss_at = |model: &mut Model, x: &[f32]| {
         model.load_raw(x);
         let logits = model.forward(batch, &mut Pass { training: false, rng: &mut rng_for(0, 0) });
         softmax_cross_entropy(logits, &labels, 10, None).0

@@ -141,6 +141,47 @@ test('cancelling a trial terminates its worker, starts a new one, and training g
   }
 });
 
+test('a worker that crashes mid-trial fails that trial with the error, is replaced, and the next trial trains', async () => {
+  const { page, errors, close } = await openPage(browser, server.url);
+  try {
+    await waitForDataset(page, 'ready');
+    await page.fill('#worker-count', '1');
+    await page.dispatchEvent('#worker-count', 'change');
+    await page.waitForSelector('.worker-list li.idle', { timeout: 60_000 });
+    const [worker] = page.workers();
+    await page.selectOption('#f-subset', '2000');
+    await setField(page, 'f-epochs', 30);
+    await page.click('#train-button');
+    await page.waitForSelector('#epoch-table tbody tr');
+    // Epochs run as separate tasks, so this lands between two epochs of the running trial.
+    await worker.evaluate(() => { setTimeout(() => { throw new Error('simulated crash'); }, 0); });
+    await page.waitForSelector('#trial-status[data-state="failed"]');
+    assert.match(await page.textContent('#trial-status'), /failed — .*simulated crash/);
+    await page.waitForSelector('.worker-list li.idle', { timeout: 60_000 });
+    assert.match(await page.textContent('.worker-list'), /restarted 1×/);
+
+    await setField(page, 'f-epochs', 1);
+    const next = await trainAndWait(page);
+    assert.equal(next.state, 'completed', next.status);
+    assert.ok(errors.every((e) => /simulated crash/.test(e)), JSON.stringify(errors));
+  } finally {
+    await close();
+  }
+});
+
+test('a network too large for a browser worker is refused before it starts', async () => {
+  const { page, errors, close } = await openPage(browser, server.url);
+  try {
+    await waitForDataset(page, 'ready');
+    await setField(page, 'f-batch', 4096);
+    await page.click('#train-button');
+    assert.match(await page.textContent('#form-error'), /this network needs about 2\.\d GB to train on batches of 4096/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
 for (const [name, file, respond, expected] of [
   ['a missing file', 't10k-labels-idx1-ubyte.gz', { status: 404, body: 'not found' },
     /t10k-labels-idx1-ubyte\.gz could not be downloaded: the server answered 404/],
