@@ -193,22 +193,7 @@ impl TrainConfig {
     pub fn training_memory_bytes(&self) -> u64 {
         let train_batch = self.batch_size as u64;
         let forward_batch = train_batch.max(crate::nn::train::EVAL_BATCH as u64);
-        let (mut channels, mut side) = (1u64, 28u64);
-        let (mut forward, mut backward) = (0u64, 0u64); // f32 values per image
-        for (i, &f) in self.filters().iter().enumerate() {
-            let (f, plane) = (f as u64, side * side);
-            forward += plane * (9 * channels + f);
-            backward += plane * (9 * channels + f + channels);
-            channels = f;
-            if i < 2 {
-                forward += f * plane / 4 + f * plane / 16; // output, and the u8 winners
-                backward += f * plane;
-                side /= 2;
-            }
-        }
-        let (features, hidden) = (channels * side * side, self.dense_units as u64);
-        forward += features + hidden + 10;
-        backward += features + 2 * hidden + features.max(hidden) + 10;
+        let (forward, backward) = crate::nn::arch::Architecture::from_config(self).buffer_values_per_image();
         4 * (forward_batch * forward + train_batch * backward)
     }
 

@@ -1,21 +1,44 @@
-//! 3×3 convolution, stride 1, "same" zero padding, with bias and ReLU fused in.
+//! k×k convolution, stride 1, "same" (zero padding k/2, output as large as the input) or
+//! "valid" (no padding, output smaller by k − 1), with bias and ReLU fused in.
 //!
-//! Forward by im2col: the batch's input `C × B × H × W` is unrolled into a `9C × BHW` matrix
-//! whose column for pixel (b, y, x) holds its 3×3 neighbourhood in every channel, and the output
-//! `F × BHW` is one matrix product `W (F × 9C) · cols`. Backward reuses the same unrolled matrix:
-//! dW = dZ · colsᵀ, and d(cols) = Wᵀ · dZ folded back onto the image (col2im).
+//! Forward by im2col: the batch's input `C × B × H × W` is unrolled into a `k²C × B·H'·W'`
+//! matrix whose column for output pixel (b, y, x) holds its k×k neighbourhood in every channel,
+//! and the output `F × B·H'·W'` is one matrix product `W (F × k²C) · cols`. Backward reuses the
+//! same unrolled matrix: dW = dZ · colsᵀ, and d(cols) = Wᵀ · dZ folded back onto the image
+//! (col2im).
 
 use super::gemm::{gemm, Mat};
 use super::layer::{ensure_len, init_uniform, Layer, ParamTensor, Pass};
 use crate::rng::Rng64;
 
-pub struct Conv3x3 {
+/// The geometry of a convolution: input size, kernel and padding, and so the output size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvShape {
     pub in_channels: usize,
-    pub filters: usize,
     pub height: usize,
     pub width: usize,
+    pub kernel: usize,
+    pub pad: usize,
+}
+
+impl ConvShape {
+    pub fn out_height(&self) -> usize {
+        self.height + 2 * self.pad + 1 - self.kernel
+    }
+    pub fn out_width(&self) -> usize {
+        self.width + 2 * self.pad + 1 - self.kernel
+    }
+    /// Rows of the unrolled input: one per (channel, ky, kx).
+    pub fn patch_len(&self) -> usize {
+        self.in_channels * self.kernel * self.kernel
+    }
+}
+
+pub struct Conv2d {
+    pub shape: ConvShape,
+    pub filters: usize,
     pub relu: bool,
-    /// `filters × (in_channels · 9)`, row-major; column index is `c·9 + ky·3 + kx`.
+    /// `filters × (in_channels · k²)`, row-major; column index is `(c·k + ky)·k + kx`.
     pub weights: Vec<f32>,
     pub bias: Vec<f32>,
     grad_weights: Vec<f32>,
@@ -27,16 +50,15 @@ pub struct Conv3x3 {
     grad_input: Vec<f32>,
 }
 
-impl Conv3x3 {
-    pub fn new(in_channels: usize, filters: usize, height: usize, width: usize, relu: bool, rng: &mut Rng64) -> Self {
-        let k = in_channels * 9;
+impl Conv2d {
+    pub fn new(shape: ConvShape, filters: usize, relu: bool, rng: &mut Rng64) -> Self {
+        assert!(shape.kernel >= 1 && shape.height + 2 * shape.pad >= shape.kernel && shape.width + 2 * shape.pad >= shape.kernel, "kernel fits: {shape:?}");
+        let k = shape.patch_len();
         let mut weights = vec![0.0; filters * k];
         init_uniform(&mut weights, k, relu, rng);
         Self {
-            in_channels,
+            shape,
             filters,
-            height,
-            width,
             relu,
             weights,
             bias: vec![0.0; filters],
@@ -50,27 +72,35 @@ impl Conv3x3 {
         }
     }
 
-    fn plane(&self) -> usize {
-        self.height * self.width
+    fn out_plane(&self) -> usize {
+        self.shape.out_height() * self.shape.out_width()
     }
 }
 
-/// Unroll `input` (`C × B × H × W`) into `cols` (`9C × BHW`).
-fn im2col(input: &[f32], channels: usize, batch: usize, h: usize, w: usize, cols: &mut [f32]) {
-    let n = batch * h * w;
-    for c in 0..channels {
-        for ky in 0..3 {
-            for kx in 0..3 {
-                let row = &mut cols[(c * 9 + ky * 3 + kx) * n..][..n];
-                let dx = kx as isize - 1;
-                // Columns x where x + dx stays inside the image.
-                let x_lo = (-dx).max(0) as usize;
-                let x_hi = (w as isize - dx).min(w as isize) as usize;
+/// For kernel offset `k` (0-based, before padding): the output columns `lo..hi` whose source
+/// column `x + k − pad` lies inside an input of width `w`, and that source column for `lo`.
+fn valid_span(k: usize, pad: usize, w: usize, out_w: usize) -> (usize, usize, usize) {
+    let d = k as isize - pad as isize;
+    let lo = (-d).max(0) as usize;
+    let hi = ((w as isize - d).min(out_w as isize)).max(lo as isize) as usize;
+    (lo, hi, (lo as isize + d) as usize)
+}
+
+/// Unroll `input` (`C × B × H × W`) into `cols` (`k²C × B·H'·W'`).
+fn im2col(input: &[f32], s: &ConvShape, batch: usize, cols: &mut [f32]) {
+    let (h, w, k) = (s.height, s.width, s.kernel);
+    let (oh, ow) = (s.out_height(), s.out_width());
+    let n = batch * oh * ow;
+    for c in 0..s.in_channels {
+        for ky in 0..k {
+            for kx in 0..k {
+                let row = &mut cols[((c * k + ky) * k + kx) * n..][..n];
+                let (x_lo, x_hi, sx0) = valid_span(kx, s.pad, w, ow);
                 for b in 0..batch {
                     let src_plane = &input[(c * batch + b) * h * w..][..h * w];
-                    for y in 0..h {
-                        let dst = &mut row[(b * h + y) * w..][..w];
-                        let sy = y as isize + ky as isize - 1;
+                    for y in 0..oh {
+                        let dst = &mut row[(b * oh + y) * ow..][..ow];
+                        let sy = y as isize + ky as isize - s.pad as isize;
                         if sy < 0 || sy >= h as isize {
                             dst.fill(0.0);
                             continue;
@@ -78,8 +108,7 @@ fn im2col(input: &[f32], channels: usize, batch: usize, h: usize, w: usize, cols
                         let src = &src_plane[sy as usize * w..][..w];
                         dst[..x_lo].fill(0.0);
                         dst[x_hi..].fill(0.0);
-                        let s0 = (x_lo as isize + dx) as usize;
-                        dst[x_lo..x_hi].copy_from_slice(&src[s0..s0 + (x_hi - x_lo)]);
+                        dst[x_lo..x_hi].copy_from_slice(&src[sx0..sx0 + (x_hi - x_lo)]);
                     }
                 }
             }
@@ -87,29 +116,28 @@ fn im2col(input: &[f32], channels: usize, batch: usize, h: usize, w: usize, cols
     }
 }
 
-/// Fold `cols` (`9C × BHW`) back onto an image gradient (`C × B × H × W`), summing overlaps.
-fn col2im(cols: &[f32], channels: usize, batch: usize, h: usize, w: usize, out: &mut [f32]) {
+/// Fold `cols` (`k²C × B·H'·W'`) back onto an image gradient (`C × B × H × W`), summing overlaps.
+fn col2im(cols: &[f32], s: &ConvShape, batch: usize, out: &mut [f32]) {
     out.fill(0.0);
-    let n = batch * h * w;
-    for c in 0..channels {
-        for ky in 0..3 {
-            for kx in 0..3 {
-                let row = &cols[(c * 9 + ky * 3 + kx) * n..][..n];
-                let dx = kx as isize - 1;
-                let x_lo = (-dx).max(0) as usize;
-                let x_hi = (w as isize - dx).min(w as isize) as usize;
+    let (h, w, k) = (s.height, s.width, s.kernel);
+    let (oh, ow) = (s.out_height(), s.out_width());
+    let n = batch * oh * ow;
+    for c in 0..s.in_channels {
+        for ky in 0..k {
+            for kx in 0..k {
+                let row = &cols[((c * k + ky) * k + kx) * n..][..n];
+                let (x_lo, x_hi, sx0) = valid_span(kx, s.pad, w, ow);
                 for b in 0..batch {
                     let dst_plane = &mut out[(c * batch + b) * h * w..][..h * w];
-                    for y in 0..h {
-                        let sy = y as isize + ky as isize - 1;
+                    for y in 0..oh {
+                        let sy = y as isize + ky as isize - s.pad as isize;
                         if sy < 0 || sy >= h as isize {
                             continue;
                         }
-                        let src = &row[(b * h + y) * w..][..w];
-                        let s0 = (x_lo as isize + dx) as usize;
-                        let dst = &mut dst_plane[sy as usize * w + s0..][..x_hi - x_lo];
-                        for (d, s) in dst.iter_mut().zip(&src[x_lo..x_hi]) {
-                            *d += s;
+                        let src = &row[(b * oh + y) * ow..][..ow];
+                        let dst = &mut dst_plane[sy as usize * w + sx0..][..x_hi - x_lo];
+                        for (d, v) in dst.iter_mut().zip(&src[x_lo..x_hi]) {
+                            *d += v;
                         }
                     }
                 }
@@ -118,23 +146,25 @@ fn col2im(cols: &[f32], channels: usize, batch: usize, h: usize, w: usize, out: 
     }
 }
 
-impl Layer for Conv3x3 {
+impl Layer for Conv2d {
     fn describe(&self) -> String {
-        format!("conv 3×3, {} filters", self.filters)
+        let k = self.shape.kernel;
+        let padding = if self.shape.pad == 0 && k > 1 { ", valid" } else { "" };
+        format!("conv {k}×{k}{padding}, {} filters", self.filters)
     }
     fn input_len(&self) -> usize {
-        self.in_channels * self.plane()
+        self.shape.in_channels * self.shape.height * self.shape.width
     }
     fn output_len(&self) -> usize {
-        self.filters * self.plane()
+        self.filters * self.out_plane()
     }
 
     fn forward(&mut self, input: &[f32], batch: usize, _pass: &mut Pass<'_>) {
-        let k = self.in_channels * 9;
-        let n = batch * self.plane();
+        let k = self.shape.patch_len();
+        let n = batch * self.out_plane();
         ensure_len(&mut self.cols, k * n);
         ensure_len(&mut self.output, self.filters * n);
-        im2col(input, self.in_channels, batch, self.height, self.width, &mut self.cols);
+        im2col(input, &self.shape, batch, &mut self.cols);
         gemm(1.0, Mat::new(&self.weights, self.filters, k), Mat::new(&self.cols, k, n), 0.0, &mut self.output, self.filters, n);
         for (f, row) in self.output.chunks_exact_mut(n).enumerate() {
             let b = self.bias[f];
@@ -151,8 +181,8 @@ impl Layer for Conv3x3 {
     }
 
     fn backward(&mut self, _input: &[f32], grad_output: &[f32], batch: usize, need_grad_input: bool) {
-        let k = self.in_channels * 9;
-        let n = batch * self.plane();
+        let k = self.shape.patch_len();
+        let n = batch * self.out_plane();
         ensure_len(&mut self.grad_pre_activation, self.filters * n);
         // Through the ReLU: the gradient passes where the output was positive.
         if self.relu {
@@ -168,9 +198,10 @@ impl Layer for Conv3x3 {
         gemm(1.0, Mat::new(&self.grad_pre_activation, self.filters, n), Mat::new(&self.cols, k, n).t(), 0.0, &mut self.grad_weights, self.filters, k);
         if need_grad_input {
             ensure_len(&mut self.grad_cols, k * n);
-            ensure_len(&mut self.grad_input, self.in_channels * n);
+            let input_len = batch * self.input_len();
+            ensure_len(&mut self.grad_input, input_len);
             gemm(1.0, Mat::new(&self.weights, self.filters, k).t(), Mat::new(&self.grad_pre_activation, self.filters, n), 0.0, &mut self.grad_cols, k, n);
-            col2im(&self.grad_cols, self.in_channels, batch, self.height, self.width, &mut self.grad_input);
+            col2im(&self.grad_cols, &self.shape, batch, &mut self.grad_input);
         }
     }
 
@@ -186,7 +217,7 @@ impl Layer for Conv3x3 {
         self.weights.len() + self.bias.len()
     }
     fn forward_macs(&self) -> usize {
-        self.filters * self.in_channels * 9 * self.plane()
+        self.filters * self.shape.patch_len() * self.out_plane()
     }
 }
 
@@ -196,24 +227,26 @@ mod tests {
     use crate::rng::rng_for;
 
     /// Direct convolution, the obvious way, to check im2col against.
-    fn direct(input: &[f32], c: usize, b: usize, h: usize, w: usize, weights: &[f32], bias: &[f32], f: usize) -> Vec<f32> {
-        let mut out = vec![0.0; f * b * h * w];
+    fn direct(input: &[f32], s: &ConvShape, b: usize, weights: &[f32], bias: &[f32], f: usize) -> Vec<f32> {
+        let (c, h, w, k, p) = (s.in_channels, s.height, s.width, s.kernel, s.pad as isize);
+        let (oh, ow) = (s.out_height(), s.out_width());
+        let mut out = vec![0.0; f * b * oh * ow];
         for fi in 0..f {
             for bi in 0..b {
-                for y in 0..h {
-                    for x in 0..w {
-                        let mut s = bias[fi];
+                for y in 0..oh {
+                    for x in 0..ow {
+                        let mut acc = bias[fi];
                         for ci in 0..c {
-                            for ky in 0..3 {
-                                for kx in 0..3 {
-                                    let (sy, sx) = (y as isize + ky as isize - 1, x as isize + kx as isize - 1);
+                            for ky in 0..k {
+                                for kx in 0..k {
+                                    let (sy, sx) = (y as isize + ky as isize - p, x as isize + kx as isize - p);
                                     if sy >= 0 && sy < h as isize && sx >= 0 && sx < w as isize {
-                                        s += weights[fi * c * 9 + ci * 9 + ky * 3 + kx] * input[((ci * b + bi) * h + sy as usize) * w + sx as usize];
+                                        acc += weights[((fi * c + ci) * k + ky) * k + kx] * input[((ci * b + bi) * h + sy as usize) * w + sx as usize];
                                     }
                                 }
                             }
                         }
-                        out[((fi * b + bi) * h + y) * w + x] = s;
+                        out[((fi * b + bi) * oh + y) * ow + x] = acc;
                     }
                 }
             }
@@ -222,16 +255,20 @@ mod tests {
     }
 
     #[test]
-    fn im2col_matches_direct_convolution() {
+    fn im2col_matches_direct_convolution_for_same_and_valid_padding() {
         let mut rng = rng_for(1, 0);
-        let (c, b, h, w, f) = (2, 3, 5, 4, 3);
-        let mut conv = Conv3x3::new(c, f, h, w, false, &mut rng);
-        conv.bias = vec![0.1, -0.2, 0.3];
-        let input: Vec<f32> = (0..c * b * h * w).map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0).collect();
-        conv.forward(&input, b, &mut Pass { training: true, rng: &mut rng });
-        let expected = direct(&input, c, b, h, w, &conv.weights, &conv.bias, f);
-        for (a, e) in conv.output().iter().zip(&expected) {
-            assert!((a - e).abs() < 1e-5, "{a} vs {e}");
+        for (kernel, pad) in [(3, 1), (3, 0), (5, 0), (5, 2), (1, 0)] {
+            let shape = ConvShape { in_channels: 2, height: 7, width: 6, kernel, pad };
+            let (b, f) = (3, 3);
+            let mut conv = Conv2d::new(shape, f, false, &mut rng);
+            conv.bias = vec![0.1, -0.2, 0.3];
+            let input: Vec<f32> = (0..conv.input_len() * b).map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0).collect();
+            conv.forward(&input, b, &mut Pass { training: true, rng: &mut rng });
+            let expected = direct(&input, &shape, b, &conv.weights, &conv.bias, f);
+            assert_eq!(conv.output().len(), expected.len());
+            for (a, e) in conv.output().iter().zip(&expected) {
+                assert!((a - e).abs() < 1e-5, "kernel {kernel} pad {pad}: {a} vs {e}");
+            }
         }
     }
 }

@@ -6,6 +6,7 @@
 //! `B × features`, row per image. All tensors are flat `Vec<f32>` buffers owned by the layer that
 //! writes them and reused from batch to batch.
 
+pub mod arch;
 pub mod config;
 pub mod conv;
 pub mod dense;
@@ -23,6 +24,7 @@ pub mod train;
 #[cfg(test)]
 mod gradient_check;
 
+pub use arch::{Architecture, LayerSpec, Padding};
 pub use config::{ConfigError, LrDecay, OptimizerKind, TrainConfig, ValidConfig};
 pub use model::Model;
 pub use train::{train, EpochReport, TrainOutcome, TrainingData};

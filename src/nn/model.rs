@@ -5,15 +5,11 @@
 //!               → flatten → [dense + ReLU] (optional) → [dropout] (optional) → dense 10 → softmax
 //! ```
 
+use super::arch::Architecture;
 use super::config::ValidConfig;
-use super::conv::Conv3x3;
-use super::dense::Dense;
-use super::dropout::Dropout;
-use super::flatten::Flatten;
 use super::layer::{Layer, ParamTensor, Pass};
 use super::loss::softmax_cross_entropy;
-use crate::data::mnist::{ImagesRef, CLASSES, IMAGE_SIDE, PIXELS_PER_IMAGE};
-use crate::nn::pool::MaxPool2x2;
+use crate::data::mnist::{ImagesRef, CLASSES, PIXELS_PER_IMAGE};
 use crate::rng::Rng64;
 
 /// MNIST's pixel mean and standard deviation (over the training set, pixels scaled to [0, 1]);
@@ -31,28 +27,7 @@ pub struct Model {
 impl Model {
     /// Build the network for `config`, initialised from `rng`.
     pub fn new(config: &ValidConfig, rng: &mut Rng64) -> Self {
-        let mut layers: Vec<Box<dyn Layer>> = Vec::new();
-        let (mut channels, mut side) = (1usize, IMAGE_SIDE);
-        for (i, &filters) in config.filters().iter().enumerate() {
-            let filters = filters as usize;
-            layers.push(Box::new(Conv3x3::new(channels, filters, side, side, true, rng)));
-            channels = filters;
-            if i < 2 {
-                layers.push(Box::new(MaxPool2x2::new(channels, side, side)));
-                side /= 2;
-            }
-        }
-        layers.push(Box::new(Flatten::new(channels, side * side)));
-        let mut features = channels * side * side;
-        if config.dense_units > 0 {
-            layers.push(Box::new(Dense::new(features, config.dense_units as usize, true, rng)));
-            features = config.dense_units as usize;
-        }
-        if config.dropout > 0.0 {
-            layers.push(Box::new(Dropout::new(config.dropout, features)));
-        }
-        layers.push(Box::new(Dense::new(features, CLASSES, false, rng)));
-        Self::from_layers(layers)
+        Architecture::from_config(config).build(rng).expect("a valid configuration's network fits 28×28 images")
     }
 
     /// A model from any stack of layers whose first reads 28×28 images and last gives 10 logits.

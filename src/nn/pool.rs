@@ -1,5 +1,6 @@
-//! 2×2 max-pooling with stride 2 on `C × B × H × W` activations (H and W even).
-//! Backward sends each output gradient to the input that won its window.
+//! 2×2 max-pooling with stride 2 on `C × B × H × W` activations. An odd last row or column is
+//! dropped (floor), as in Keras and PyTorch. Backward sends each output gradient to the input
+//! that won its window.
 
 use super::layer::{ensure_len, Layer, Pass};
 
@@ -15,7 +16,7 @@ pub struct MaxPool2x2 {
 
 impl MaxPool2x2 {
     pub fn new(channels: usize, height: usize, width: usize) -> Self {
-        assert!(height % 2 == 0 && width % 2 == 0, "max-pool needs even sides, got {height}×{width}");
+        assert!(height >= 2 && width >= 2, "max-pool needs at least 2×2, got {height}×{width}");
         Self { channels, height, width, output: Vec::new(), winner: Vec::new(), grad_input: Vec::new() }
     }
 }
@@ -28,7 +29,7 @@ impl Layer for MaxPool2x2 {
         self.channels * self.height * self.width
     }
     fn output_len(&self) -> usize {
-        self.input_len() / 4
+        self.channels * (self.height / 2) * (self.width / 2)
     }
 
     fn forward(&mut self, input: &[f32], batch: usize, _pass: &mut Pass<'_>) {
