@@ -9,6 +9,7 @@
 //! `LoadData` as transferred `ArrayBuffer`s, each worker getting its own copy, moved, not cloned.
 
 use crate::nn::{EpochReport, TrainConfig};
+use crate::nn::bench::{BenchReport, BenchSpec};
 use crate::nn::train::Diverged;
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +40,8 @@ pub enum ToWorker {
     LoadData { count: u32 },
     /// Train one trial, posting `Epoch` after each epoch and `Finished` at the end.
     Train { trial: TrialKey, request: TrainRequest },
+    /// Measure the engine's throughput on the loaded data (the benchmark command uses this).
+    Benchmark { spec: BenchSpec },
 }
 
 /// How a trial ended, as the worker saw it.
@@ -66,6 +69,9 @@ pub enum FromWorker {
     Panicked { trial: Option<TrialKey>, message: String },
     /// A message the worker could not understand.
     ProtocolError { message: String },
+    /// The benchmark's figures, and the worker's wasm memory size afterwards (it never shrinks,
+    /// so this is its peak).
+    BenchmarkDone { report: BenchReport, wasm_memory_bytes: f64 },
 }
 
 impl TrainRequest {

@@ -306,6 +306,7 @@ impl Inner {
                 }
             }
             FromWorker::Panicked { message, .. } => self.on_crash(i, format!("the worker panicked: {message}")),
+            FromWorker::BenchmarkDone { .. } => {} // the page never asks for one; the benchmark driver does
         }
     }
 

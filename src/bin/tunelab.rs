@@ -24,6 +24,30 @@ mod cli {
     enum Command {
         /// Train one configuration and report validation and test accuracy.
         Train(TrainArgs),
+        /// Measure training and inference throughput of the reference networks on one thread.
+        Bench(BenchArgs),
+    }
+
+    #[derive(Args)]
+    struct BenchArgs {
+        /// Folder holding the MNIST IDX files.
+        #[arg(long, default_value = "public/mnist")]
+        data: PathBuf,
+        /// Only the networks whose name contains this (lenet5, tfjs-example, default-2conv, ...).
+        #[arg(long)]
+        net: Option<String>,
+        /// Training batch size.
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+        /// Timed runs per figure (after one warm-up run); the median is reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Images per timed run.
+        #[arg(long, default_value_t = 4096)]
+        images: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     }
 
     #[derive(Args)]
@@ -195,10 +219,33 @@ mod cli {
         Ok(())
     }
 
+    fn run_bench(a: BenchArgs) -> Result<(), String> {
+        use tunelab::nn::bench::{run_benchmark, BenchSpec};
+        let mnist = Mnist::from_dir(&a.data).map_err(|e| format!("cannot load MNIST from {}: {e}", a.data.display()))?;
+        let (train_split, _) = mnist.train_and_validation();
+        let started = Instant::now();
+        let clock = move || started.elapsed().as_secs_f64() * 1000.0;
+        let spec = BenchSpec { filter: a.net.unwrap_or_default(), batch: a.batch as u32, runs: a.runs as u32, images_per_run: a.images as u32 };
+        let report = run_benchmark(&spec, train_split, &clock);
+        if a.json {
+            println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+            return Ok(());
+        }
+        for n in &report.networks {
+            println!(
+                "{:<14} train {:>8.0} images/s ({:>5.1} GFLOP/s)   inference {:>8.0} images/s ({:>5.1} GFLOP/s)",
+                n.name, n.train.images_per_second, n.train.gflops(), n.inference.images_per_second, n.inference.gflops()
+            );
+        }
+        println!("f32 matrix product 512×512×512: {:.1} GFLOP/s (one thread)", report.matmul_512_gflops);
+        Ok(())
+    }
+
     pub fn main() -> std::process::ExitCode {
         let cli = Cli::parse();
         let result = match cli.command {
             Command::Train(a) => run_train(a),
+            Command::Bench(a) => run_bench(a),
         };
         match result {
             Ok(()) => std::process::ExitCode::SUCCESS,

@@ -79,6 +79,23 @@ mod worker {
                 };
                 post(&reply);
             }
+            ToWorker::Benchmark { spec } => {
+                let report = POOL.with(|p| {
+                    p.borrow().as_ref().map(|pool| {
+                        let (train, _) = pool.as_ref().train_validation_split();
+                        let performance = scope().performance().expect("workers have performance.now");
+                        tunelab::nn::bench::run_benchmark(&spec, train, &|| performance.now())
+                    })
+                });
+                match report {
+                    Some(report) => {
+                        let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+                        let wasm_memory_bytes = memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length() as f64;
+                        post(&FromWorker::BenchmarkDone { report, wasm_memory_bytes });
+                    }
+                    None => post(&FromWorker::ProtocolError { message: "benchmark before any data was loaded".into() }),
+                }
+            }
             ToWorker::Train { trial, request } => {
                 if ACTIVE.with(|a| a.borrow().is_some()) {
                     let reason = "this worker is already training a trial".to_string();

@@ -7,6 +7,7 @@
 //! writes them and reused from batch to batch.
 
 pub mod arch;
+pub mod bench;
 pub mod config;
 pub mod conv;
 pub mod dense;

@@ -18,13 +18,20 @@ const TYPES = {
   '.md': 'text/markdown; charset=utf-8',
 };
 
-/** Serve `dir` on 127.0.0.1 at a free port; resolves to { url, close }. */
-export function serve(dir = DIST) {
+/** Serve `dir` on 127.0.0.1 at a free port; resolves to { url, close }. `extra` maps paths to
+ *  [content type, body] pairs served besides the files. */
+export function serve(dir = DIST, extra = {}) {
   if (!fs.existsSync(path.join(dir, 'index.html'))) {
     throw new Error(`${dir}/index.html is missing: build the app first (trunk build --release --offline)`);
   }
   const server = http.createServer((req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (extra[urlPath]) {
+      const [type, body] = extra[urlPath];
+      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+      return;
+    }
     const file = path.join(dir, urlPath === '/' ? 'index.html' : urlPath);
     if (!file.startsWith(dir) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
       res.writeHead(404, { 'content-type': 'text/plain' });

@@ -1,0 +1,107 @@
+// The benchmark command's driver (run through `bash .ci/bench`): measures the engine natively
+// (the release CLI, one thread) and in headless Chromium inside web workers (the release build's
+// own worker, speaking the real protocol), then prints one table and writes BENCHMARKS.md.
+// A benchmark, not a test: it asserts nothing, it reports medians.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT, serve, launch } from './harness.mjs';
+
+// PyTorch 2.15, CPU, 1 thread, batch 64, training images/s on this machine kind (DESIGN.md).
+const PYTORCH = { lenet5: 14_800, 'tfjs-example': 11_800 };
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const IMAGES = Number(process.env.BENCH_IMAGES ?? 4096);
+
+function native() {
+  const cli = path.join(ROOT, 'target', 'release', 'tunelab');
+  const out = execFileSync(cli, ['bench', '--json', '--runs', String(RUNS), '--images', String(IMAGES), '--data', path.join(ROOT, 'public', 'mnist')], { encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+// Runs inside the page: start `count` workers, load each with the training pool (transferred),
+// run the benchmark `spec` in all of them at once, and return their reports.
+async function browserBench({ count, spec }) {
+  const gunzip = async (url) => {
+    const res = await fetch(url);
+    const stream = res.body.pipeThrough(new DecompressionStream('gzip'));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  };
+  const images = (await gunzip('./mnist/train-images-idx3-ubyte.gz')).subarray(16);
+  const labels = (await gunzip('./mnist/train-labels-idx1-ubyte.gz')).subarray(8);
+  const start = (worker) => new Promise((resolve, reject) => {
+    worker.onerror = (e) => reject(new Error(e.message));
+    worker.onmessage = (e) => {
+      const msg = e.data;
+      if (msg.type === 'ready') {
+        const im = images.slice();
+        const lb = labels.slice();
+        worker.postMessage({ message: { type: 'load_data', count: lb.length }, images: im.buffer, labels: lb.buffer }, [im.buffer, lb.buffer]);
+      } else if (msg.type === 'data_loaded') {
+        resolve(worker);
+      } else {
+        reject(new Error(JSON.stringify(msg)));
+      }
+    };
+  });
+  const workers = await Promise.all(Array.from({ length: count }, () => start(new Worker('./worker_loader.js'))));
+  const run = (worker) => new Promise((resolve, reject) => {
+    worker.onmessage = (e) => (e.data.type === 'benchmark_done' ? resolve(e.data) : reject(new Error(JSON.stringify(e.data))));
+    worker.postMessage({ message: { type: 'benchmark', spec } });
+  });
+  const results = await Promise.all(workers.map(run));
+  workers.forEach((w) => w.terminate());
+  return results;
+}
+
+function fmt(n, digits = 0) {
+  return Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—';
+}
+
+const server = await serve(undefined, { '/bench.html': ['text/html', '<!doctype html><title>tunelab benchmark</title>'] });
+const browser = await launch();
+try {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}bench.html`);
+  const spec = { filter: '', batch: 64, runs: RUNS, images_per_run: IMAGES };
+  console.error('measuring natively …');
+  const nat = native();
+  console.error('measuring in a web worker …');
+  const [one] = await page.evaluate(browserBench, { count: 1, spec });
+  console.error('measuring two workers at once …');
+  const scalingSpec = { ...spec, filter: 'lenet5' };
+  const [single] = await page.evaluate(browserBench, { count: 1, spec: scalingSpec });
+  const pair = await page.evaluate(browserBench, { count: 2, spec: scalingSpec });
+  const oneWorker = single.report.networks[0].train.images_per_second;
+  const twoWorkers = pair.reduce((s, r) => s + r.report.networks[0].train.images_per_second, 0);
+
+  const byName = (report) => Object.fromEntries(report.networks.map((n) => [n.name, n]));
+  const wasm = byName(one.report);
+  const natv = byName(nat);
+  const lines = [];
+  lines.push('| network | train MFLOP/img | native train img/s | native GFLOP/s | wasm train img/s | wasm GFLOP/s | wasm / PyTorch | native / PyTorch | native inference img/s | wasm inference img/s | wasm inference GFLOP/s |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const name of Object.keys(wasm)) {
+    const w = wasm[name];
+    const n = natv[name];
+    const torch = PYTORCH[name];
+    lines.push(`| ${name} | ${fmt(w.train.flop_per_image / 1e6, 2)} | ${fmt(n?.train.images_per_second)} | ${fmt(n ? (n.train.images_per_second * n.train.flop_per_image) / 1e9 : NaN, 1)} | ${fmt(w.train.images_per_second)} | ${fmt((w.train.images_per_second * w.train.flop_per_image) / 1e9, 1)} | ${torch ? fmt(w.train.images_per_second / torch, 2) + '×' : '—'} | ${torch && n ? fmt(n.train.images_per_second / torch, 2) + '×' : '—'} | ${fmt(n?.inference.images_per_second)} | ${fmt(w.inference.images_per_second)} | ${fmt((w.inference.images_per_second * w.inference.flop_per_image) / 1e9, 1)} |`);
+  }
+  const summary = [
+    `f32 matrix product 512³: **${fmt(one.report.matmul_512_gflops, 1)} GFLOP/s** in wasm (the practical ceiling), ${fmt(nat.matmul_512_gflops, 1)} GFLOP/s natively.`,
+    `LeNet-5 training with 1 worker: ${fmt(oneWorker)} img/s; with 2 workers at once: ${fmt(twoWorkers)} img/s in all — scaling **${fmt(twoWorkers / oneWorker, 2)}×**.`,
+    `wasm memory of a worker holding the 60,000-image training pool, after the benchmark: **${fmt(one.wasm_memory_bytes / 1e6, 1)} MB** (wasm memory never shrinks, so this is its peak).`,
+    `PyTorch anchors (DESIGN.md, 1 thread, batch 64): LeNet-5-like 14,800 img/s, TF.js-example 11,800 img/s.`,
+  ];
+  const cpu = (os.cpus()[0]?.model ?? 'unknown CPU').trim();
+  const header = `Measured ${new Date().toISOString().slice(0, 10)} on ${cpu} (${os.cpus().length} cores), ${await browser.version()} headless; medians of ${RUNS} runs of ${IMAGES} images after a warm-up; training with Adam, batch 64; inference in batches of 256.`;
+  const table = [header, '', ...lines, '', ...summary.map((s) => `- ${s}`)].join('\n');
+  console.log(table);
+  const file = path.join(ROOT, 'BENCHMARKS.md');
+  const intro = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('<!-- results -->')[0] : '# Benchmarks\n\n';
+  fs.writeFileSync(file, `${intro.trimEnd()}\n\n<!-- results -->\n${table}\n`);
+  console.error(`wrote ${file}`);
+} finally {
+  await browser.close();
+  await server.close();
+}
