@@ -10,7 +10,7 @@ use tunelab::nn::{OptimizerKind, TrainConfig, TrainOutcome};
 fn same_config_and_seed_give_identical_runs_for_every_optimizer() {
     let train_set = common::synthetic_digits(200, 1);
     let validation = common::synthetic_digits(50, 2);
-    let data = TrainingData { train: train_set.as_ref(), validation: Some(validation.as_ref()) };
+    let data = TrainingData::new(train_set.as_ref(), Some(validation.as_ref()));
     for optimizer in [OptimizerKind::SGD, OptimizerKind::MOMENTUM, OptimizerKind::RMSPROP, OptimizerKind::ADAM] {
         let config = TrainConfig { optimizer, learning_rate: 0.005, ..common::small_config() }.validate().unwrap();
         let (a, _) = train(&config, data, 3, &mut |_| true);
@@ -44,7 +44,7 @@ fn a_diverging_run_ends_as_diverged_with_its_epoch() {
     // With lr·λ₂ = 100 the weight decay step w ← w·(1 − lr·λ₂) multiplies every weight by −99:
     // the weights explode until the loss is no longer a number.
     let config = TrainConfig { learning_rate: 10.0, optimizer: OptimizerKind::SGD, l2: 10.0, ..common::small_config() }.validate().unwrap();
-    let data = TrainingData { train: train_set.as_ref(), validation: None };
+    let data = TrainingData::new(train_set.as_ref(), None);
     let (outcome, _) = train(&config, data, 1, &mut |_| true);
     match outcome {
         TrainOutcome::Diverged { diverged, epochs } => {
@@ -53,4 +53,16 @@ fn a_diverging_run_ends_as_diverged_with_its_epoch() {
         }
         other => panic!("expected divergence, got {other:?}"),
     }
+}
+
+#[test]
+fn training_on_subset_indices_equals_training_on_a_copy_of_the_subset() {
+    let pool = common::synthetic_digits(300, 1);
+    let indices = tunelab::data::stratified_subset(&pool.labels, 120, 5);
+    let copy = pool.as_ref().select(&indices);
+    let config = common::small_config().validate().unwrap();
+    let (by_index, _) = train(&config, TrainingData::subset(pool.as_ref(), &indices, None), 3, &mut |_| true);
+    let (by_copy, _) = train(&config, TrainingData::new(copy.as_ref(), None), 3, &mut |_| true);
+    assert_eq!(by_index.epochs()[0].images_seen, 120);
+    assert_eq!(format!("{by_index:?}"), format!("{by_copy:?}"));
 }

@@ -159,21 +159,21 @@ mod cli {
         let (train_split, validation) = mnist.train_and_validation();
         let subset;
         let data = if a.full {
-            TrainingData { train: mnist.train_pool.as_ref(), validation: None }
+            TrainingData::new(mnist.train_pool.as_ref(), None)
         } else {
             let size = a.subset.unwrap_or(train_split.len());
             if size == 0 {
                 return Err("--subset must be at least 1".into());
             }
-            subset = train_split.select(&stratified_subset(train_split.labels, size, a.seed as u64));
-            TrainingData { train: subset.as_ref(), validation: Some(validation) }
+            subset = stratified_subset(train_split.labels, size, a.seed as u64);
+            TrainingData::subset(train_split, &subset, Some(validation))
         };
         let describe = tunelab::nn::Model::new(&config, &mut rng_for(a.seed as u64, streams::INIT)).describe();
         if a.json {
-            println!("{}", serde_json::json!({"event": "start", "config": &*config, "seed": a.seed, "train_images": data.train.len(), "model": describe}));
+            println!("{}", serde_json::json!({"event": "start", "config": &*config, "seed": a.seed, "train_images": data.train_len(), "model": describe}));
         } else {
             println!("model: {describe}");
-            println!("training on {} images, seed {}; config {}", data.train.len(), a.seed, serde_json::to_string(&*config).unwrap_or_default());
+            println!("training on {} images, seed {}; config {}", data.train_len(), a.seed, serde_json::to_string(&*config).unwrap_or_default());
         }
         let mut last = Instant::now();
         let json = a.json;
@@ -192,7 +192,7 @@ mod cli {
                     r.validation_loss.map_or("—".into(), |l| format!("{l:.4}")),
                     pct(r.validation_accuracy),
                     secs,
-                    data.train.len() as f64 / secs
+                    data.train_len() as f64 / secs
                 );
             }
             true

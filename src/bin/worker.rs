@@ -26,7 +26,8 @@ mod worker {
     struct ActiveTrial {
         key: TrialKey,
         trainer: Trainer,
-        subset: LabeledImages,
+        /// Indices into the training split: the trial's stratified subset.
+        subset: Vec<usize>,
         last: Option<EpochReport>,
     }
 
@@ -121,7 +122,7 @@ mod worker {
             let pool = pool.as_ref().ok_or_else(|| TrialEnd::Rejected { reason: "no training data has been loaded in this worker".into() })?;
             let (train_split, _) = pool.as_ref().train_validation_split();
             let size = (request.subset_size as usize).clamp(1, train_split.len());
-            let subset = train_split.select(&stratified_subset(train_split.labels, size, request.seed as u64));
+            let subset = stratified_subset(train_split.labels, size, request.seed as u64);
             Ok(ActiveTrial { key, trainer: Trainer::new(&config, request.seed as u64), subset, last: None })
         })
     }
@@ -138,8 +139,8 @@ mod worker {
         let outcome = POOL.with(|p| {
             let pool = p.borrow();
             let pool = pool.as_ref().expect("a trial starts only after the data arrived");
-            let (_, validation) = pool.as_ref().train_validation_split();
-            active.trainer.run_epoch(TrainingData { train: active.subset.as_ref(), validation: Some(validation) })
+            let (train, validation) = pool.as_ref().train_validation_split();
+            active.trainer.run_epoch(TrainingData::subset(train, &active.subset, Some(validation)))
         });
         let end = match outcome {
             Ok(report) => {

@@ -7,7 +7,11 @@
 //! same unrolled matrix: dW = dZ · colsᵀ, and d(cols) = Wᵀ · dZ folded back onto the image
 //! (col2im).
 
-use super::gemm::{gemm, Mat};
+use super::gemm::{gemm, gemm_strided, Mat};
+use std::ops::Range;
+
+/// Target size, in f32 values, of one unrolled block of images (256 KB).
+const CHUNK_VALUES: usize = 64 * 1024;
 use super::layer::{ensure_len, init_uniform, Layer, ParamTensor, Pass};
 use crate::rng::Rng64;
 
@@ -38,6 +42,7 @@ pub struct Conv2d {
     pub shape: ConvShape,
     pub filters: usize,
     pub relu: bool,
+    chunk_values: usize,
     /// `filters × (in_channels · k²)`, row-major; column index is `(c·k + ky)·k + kx`.
     pub weights: Vec<f32>,
     pub bias: Vec<f32>,
@@ -60,6 +65,7 @@ impl Conv2d {
             shape,
             filters,
             relu,
+            chunk_values: CHUNK_VALUES,
             weights,
             bias: vec![0.0; filters],
             grad_weights: vec![0.0; filters * k],
@@ -75,6 +81,18 @@ impl Conv2d {
     fn out_plane(&self) -> usize {
         self.shape.out_height() * self.shape.out_width()
     }
+
+    /// Images unrolled at a time: enough for one matrix product to be efficient, few enough
+    /// for the unrolled block to stay in cache.
+    fn images_per_chunk(&self) -> usize {
+        (self.chunk_values / (self.shape.patch_len() * self.out_plane()).max(1)).max(1)
+    }
+
+    /// Set the unrolled block size (tests use tiny blocks to cover the chunked paths).
+    pub fn with_chunk_values(mut self, values: usize) -> Self {
+        self.chunk_values = values;
+        self
+    }
 }
 
 /// For kernel offset `k` (0-based, before padding): the output columns `lo..hi` whose source
@@ -86,20 +104,20 @@ fn valid_span(k: usize, pad: usize, w: usize, out_w: usize) -> (usize, usize, us
     (lo, hi, (lo as isize + d) as usize)
 }
 
-/// Unroll `input` (`C × B × H × W`) into `cols` (`k²C × B·H'·W'`).
-fn im2col(input: &[f32], s: &ConvShape, batch: usize, cols: &mut [f32]) {
+/// Unroll images `images` of `input` (`C × B × H × W`) into `cols` (`k²C × n·H'·W'`, n images).
+fn im2col(input: &[f32], s: &ConvShape, batch: usize, images: Range<usize>, cols: &mut [f32]) {
     let (h, w, k) = (s.height, s.width, s.kernel);
     let (oh, ow) = (s.out_height(), s.out_width());
-    let n = batch * oh * ow;
+    let n = images.len() * oh * ow;
     for c in 0..s.in_channels {
         for ky in 0..k {
             for kx in 0..k {
                 let row = &mut cols[((c * k + ky) * k + kx) * n..][..n];
                 let (x_lo, x_hi, sx0) = valid_span(kx, s.pad, w, ow);
-                for b in 0..batch {
+                for (j, b) in images.clone().enumerate() {
                     let src_plane = &input[(c * batch + b) * h * w..][..h * w];
                     for y in 0..oh {
-                        let dst = &mut row[(b * oh + y) * ow..][..ow];
+                        let dst = &mut row[(j * oh + y) * ow..][..ow];
                         let sy = y as isize + ky as isize - s.pad as isize;
                         if sy < 0 || sy >= h as isize {
                             dst.fill(0.0);
@@ -116,25 +134,28 @@ fn im2col(input: &[f32], s: &ConvShape, batch: usize, cols: &mut [f32]) {
     }
 }
 
-/// Fold `cols` (`k²C × B·H'·W'`) back onto an image gradient (`C × B × H × W`), summing overlaps.
-fn col2im(cols: &[f32], s: &ConvShape, batch: usize, out: &mut [f32]) {
-    out.fill(0.0);
+/// Fold `cols` (`k²C × n·H'·W'`) back onto the gradient of images `images` of `out`
+/// (`C × B × H × W`), summing overlaps; those images' planes are overwritten.
+fn col2im(cols: &[f32], s: &ConvShape, batch: usize, images: Range<usize>, out: &mut [f32]) {
     let (h, w, k) = (s.height, s.width, s.kernel);
     let (oh, ow) = (s.out_height(), s.out_width());
-    let n = batch * oh * ow;
+    for c in 0..s.in_channels {
+        out[(c * batch + images.start) * h * w..(c * batch + images.end) * h * w].fill(0.0);
+    }
+    let n = images.len() * oh * ow;
     for c in 0..s.in_channels {
         for ky in 0..k {
             for kx in 0..k {
                 let row = &cols[((c * k + ky) * k + kx) * n..][..n];
                 let (x_lo, x_hi, sx0) = valid_span(kx, s.pad, w, ow);
-                for b in 0..batch {
+                for (j, b) in images.clone().enumerate() {
                     let dst_plane = &mut out[(c * batch + b) * h * w..][..h * w];
                     for y in 0..oh {
                         let sy = y as isize + ky as isize - s.pad as isize;
                         if sy < 0 || sy >= h as isize {
                             continue;
                         }
-                        let src = &row[(b * oh + y) * ow..][..ow];
+                        let src = &row[(j * oh + y) * ow..][..ow];
                         let dst = &mut dst_plane[sy as usize * w + sx0..][..x_hi - x_lo];
                         for (d, v) in dst.iter_mut().zip(&src[x_lo..x_hi]) {
                             *d += v;
@@ -160,14 +181,18 @@ impl Layer for Conv2d {
     }
 
     fn forward(&mut self, input: &[f32], batch: usize, _pass: &mut Pass<'_>) {
-        let k = self.shape.patch_len();
-        let n = batch * self.out_plane();
-        ensure_len(&mut self.cols, k * n);
-        ensure_len(&mut self.output, self.filters * n);
-        im2col(input, &self.shape, batch, &mut self.cols);
-        gemm(1.0, Mat::new(&self.weights, self.filters, k), Mat::new(&self.cols, k, n), 0.0, &mut self.output, self.filters, n);
-        for (f, row) in self.output.chunks_exact_mut(n).enumerate() {
-            let b = self.bias[f];
+        let (k, plane, f) = (self.shape.patch_len(), self.out_plane(), self.filters);
+        let n = batch * plane;
+        ensure_len(&mut self.output, f * n);
+        let per_chunk = self.images_per_chunk();
+        ensure_len(&mut self.cols, k * plane * per_chunk.min(batch));
+        for start in (0..batch).step_by(per_chunk) {
+            let images = start..(start + per_chunk).min(batch);
+            let cols = images.len() * plane;
+            im2col(input, &self.shape, batch, images.clone(), &mut self.cols);
+            gemm_strided(1.0, Mat::new(&self.weights, f, k), Mat::new(&self.cols, k, cols), 0.0, &mut self.output[start * plane..], f, cols, n);
+        }
+        for (row, &b) in self.output.chunks_exact_mut(n).zip(&self.bias) {
             if self.relu {
                 row.iter_mut().for_each(|v| *v = (*v + b).max(0.0));
             } else {
@@ -180,28 +205,42 @@ impl Layer for Conv2d {
         &self.output
     }
 
-    fn backward(&mut self, _input: &[f32], grad_output: &[f32], batch: usize, need_grad_input: bool) {
-        let k = self.shape.patch_len();
-        let n = batch * self.out_plane();
-        ensure_len(&mut self.grad_pre_activation, self.filters * n);
+    fn backward(&mut self, input: &[f32], grad_output: &[f32], batch: usize, need_grad_input: bool) {
+        let (k, plane, f) = (self.shape.patch_len(), self.out_plane(), self.filters);
+        let n = batch * plane;
+        ensure_len(&mut self.grad_pre_activation, f * n);
         // Through the ReLU: the gradient passes where the output was positive.
         if self.relu {
-            for ((g, &d), &o) in self.grad_pre_activation.iter_mut().zip(&grad_output[..self.filters * n]).zip(&self.output) {
+            for ((g, &d), &o) in self.grad_pre_activation.iter_mut().zip(&grad_output[..f * n]).zip(&self.output) {
                 *g = if o > 0.0 { d } else { 0.0 };
             }
         } else {
-            self.grad_pre_activation.copy_from_slice(&grad_output[..self.filters * n]);
+            self.grad_pre_activation.copy_from_slice(&grad_output[..f * n]);
         }
-        for (f, row) in self.grad_pre_activation.chunks_exact(n).enumerate() {
-            self.grad_bias[f] = row.iter().sum();
+        for (g, row) in self.grad_bias.iter_mut().zip(self.grad_pre_activation.chunks_exact(n)) {
+            *g = row.iter().sum();
         }
-        gemm(1.0, Mat::new(&self.grad_pre_activation, self.filters, n), Mat::new(&self.cols, k, n).t(), 0.0, &mut self.grad_weights, self.filters, k);
         if need_grad_input {
-            ensure_len(&mut self.grad_cols, k * n);
             let input_len = batch * self.input_len();
             ensure_len(&mut self.grad_input, input_len);
-            gemm(1.0, Mat::new(&self.weights, self.filters, k).t(), Mat::new(&self.grad_pre_activation, self.filters, n), 0.0, &mut self.grad_cols, k, n);
-            col2im(&self.grad_cols, &self.shape, batch, &mut self.grad_input);
+        }
+        // Chunk by chunk, as forward: unroll the chunk again (cheaper than keeping the whole
+        // batch unrolled, which would not stay in cache), add its share of dW, and fold its
+        // input gradient back.
+        let per_chunk = self.images_per_chunk();
+        ensure_len(&mut self.cols, k * plane * per_chunk.min(batch));
+        ensure_len(&mut self.grad_cols, k * plane * per_chunk.min(batch));
+        for start in (0..batch).step_by(per_chunk) {
+            let images = start..(start + per_chunk).min(batch);
+            let cols = images.len() * plane;
+            im2col(input, &self.shape, batch, images.clone(), &mut self.cols);
+            let dz = Mat::columns(&self.grad_pre_activation, f, n, start * plane, cols);
+            let beta = if start == 0 { 0.0 } else { 1.0 };
+            gemm(1.0, dz, Mat::new(&self.cols, k, cols).t(), beta, &mut self.grad_weights, f, k);
+            if need_grad_input {
+                gemm(1.0, Mat::new(&self.weights, f, k).t(), dz, 0.0, &mut self.grad_cols, k, cols);
+                col2im(&self.grad_cols, &self.shape, batch, images, &mut self.grad_input);
+            }
         }
     }
 

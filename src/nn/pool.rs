@@ -43,18 +43,23 @@ impl Layer for MaxPool2x2 {
             let dst = &mut self.output[p * oh * ow..][..oh * ow];
             let win = &mut self.winner[p * oh * ow..][..oh * ow];
             for y in 0..oh {
-                let r0 = &src[2 * y * w..][..w];
-                let r1 = &src[(2 * y + 1) * w..][..w];
-                for x in 0..ow {
-                    let cands = [r0[2 * x], r0[2 * x + 1], r1[2 * x], r1[2 * x + 1]];
-                    let mut best = 0;
-                    for k in 1..4 {
-                        if cands[k] > cands[best] {
-                            best = k;
-                        }
+                let r0 = &src[2 * y * w..][..2 * ow];
+                let r1 = &src[(2 * y + 1) * w..][..2 * ow];
+                let outs = dst[y * ow..][..ow].iter_mut().zip(&mut win[y * ow..][..ow]);
+                for ((top, bottom), (out, winner)) in r0.chunks_exact(2).zip(r1.chunks_exact(2)).zip(outs) {
+                    // Strictly greater: on a tie the first (top-left first) wins.
+                    let (mut best, mut k) = (top[0], 0u8);
+                    if top[1] > best {
+                        (best, k) = (top[1], 1);
                     }
-                    dst[y * ow + x] = cands[best];
-                    win[y * ow + x] = best as u8;
+                    if bottom[0] > best {
+                        (best, k) = (bottom[0], 2);
+                    }
+                    if bottom[1] > best {
+                        (best, k) = (bottom[1], 3);
+                    }
+                    *out = best;
+                    *winner = k;
                 }
             }
         }

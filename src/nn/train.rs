@@ -64,7 +64,24 @@ impl TrainOutcome {
 #[derive(Debug, Clone, Copy)]
 pub struct TrainingData<'a> {
     pub train: ImagesRef<'a>,
+    /// Train only on these images of `train` (a subset), instead of all of them. Indices, not a
+    /// copy: a worker holding the training pool needs no second copy of its pixels.
+    pub subset: Option<&'a [usize]>,
     pub validation: Option<ImagesRef<'a>>,
+}
+
+impl<'a> TrainingData<'a> {
+    pub fn new(train: ImagesRef<'a>, validation: Option<ImagesRef<'a>>) -> Self {
+        Self { train, subset: None, validation }
+    }
+    /// Train on `subset` of `train`.
+    pub fn subset(train: ImagesRef<'a>, subset: &'a [usize], validation: Option<ImagesRef<'a>>) -> Self {
+        Self { train, subset: Some(subset), validation }
+    }
+    /// Number of training images per epoch.
+    pub fn train_len(&self) -> usize {
+        self.subset.map_or(self.train.len(), <[usize]>::len)
+    }
 }
 
 /// A training run in progress: the model, its optimizer and its random streams.
@@ -102,9 +119,12 @@ impl Trainer {
     pub fn run_epoch(&mut self, data: TrainingData<'_>) -> Result<EpochReport, Diverged> {
         let epoch = self.epochs_done;
         let lr = learning_rate_at(self.config.learning_rate, self.config.lr_decay, epoch);
-        let n = data.train.len();
+        let n = data.train_len();
         self.order.clear();
-        self.order.extend(0..n);
+        match data.subset {
+            Some(subset) => self.order.extend_from_slice(subset),
+            None => self.order.extend(0..n),
+        }
         shuffle(&mut self.shuffle_rng, &mut self.order);
         let batch_size = self.config.batch_size as usize;
         let mut labels = Vec::with_capacity(batch_size);

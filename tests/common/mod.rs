@@ -56,7 +56,7 @@ pub fn small_run() -> (f32, f32) {
     let train_set = synthetic_digits(300, 1);
     let validation = synthetic_digits(100, 2);
     let config = small_config().validate().unwrap();
-    let data = TrainingData { train: train_set.as_ref(), validation: Some(validation.as_ref()) };
+    let data = TrainingData::new(train_set.as_ref(), Some(validation.as_ref()));
     let (outcome, _) = train(&config, data, 7, &mut |_| true);
     let TrainOutcome::Completed { epochs } = outcome else { panic!("{outcome:?}") };
     let last = epochs.last().unwrap();
