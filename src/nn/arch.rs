@@ -198,8 +198,8 @@ impl Architecture {
                         Shape::Flat(_) => 0,
                     };
                     let patch = channels as u64 * (kernel * kernel) as u64 * plane;
-                    forward += patch + o; // unrolled input, output
-                    backward += patch + o + i; // their gradients, input gradient
+                    forward += o; // output (evaluation unrolls in small blocks)
+                    backward += 2 * patch + o + i; // unrolled batch and its gradient, dZ, input gradient
                 }
                 (LayerSpec::MaxPool, _) => {
                     forward += o + o / 4; // output, u8 winners

@@ -43,6 +43,8 @@ pub struct Conv2d {
     pub filters: usize,
     pub relu: bool,
     chunk_values: usize,
+    /// Whether `cols` holds the whole batch of the last forward pass (training does that).
+    whole_batch_unrolled: bool,
     /// `filters × (in_channels · k²)`, row-major; column index is `(c·k + ky)·k + kx`.
     pub weights: Vec<f32>,
     pub bias: Vec<f32>,
@@ -66,6 +68,7 @@ impl Conv2d {
             filters,
             relu,
             chunk_values: CHUNK_VALUES,
+            whole_batch_unrolled: false,
             weights,
             bias: vec![0.0; filters],
             grad_weights: vec![0.0; filters * k],
@@ -82,13 +85,13 @@ impl Conv2d {
         self.shape.out_height() * self.shape.out_width()
     }
 
-    /// Images unrolled at a time: enough for one matrix product to be efficient, few enough
-    /// for the unrolled block to stay in cache.
+    /// Images unrolled at a time when evaluating: enough for one matrix product to be
+    /// efficient, few enough for the unrolled block to stay in cache.
     fn images_per_chunk(&self) -> usize {
         (self.chunk_values / (self.shape.patch_len() * self.out_plane()).max(1)).max(1)
     }
 
-    /// Set the unrolled block size (tests use tiny blocks to cover the chunked paths).
+    /// Set the evaluation block size (tests use tiny blocks to cover the blocked path).
     pub fn with_chunk_values(mut self, values: usize) -> Self {
         self.chunk_values = values;
         self
@@ -102,6 +105,67 @@ fn valid_span(k: usize, pad: usize, w: usize, out_w: usize) -> (usize, usize, us
     let lo = (-d).max(0) as usize;
     let hi = ((w as isize - d).min(out_w as isize)).max(lo as isize) as usize;
     (lo, hi, (lo as isize + d) as usize)
+}
+
+/// Copy a short row. In wasm, `copy_from_slice` and `fill` become `memory.copy` and
+/// `memory.fill`, whose per-call cost dwarfs a copy of 3 to 28 values, and im2col makes
+/// hundreds of thousands of such copies per batch; so there we copy with 128-bit loads and
+/// stores (the values are moved, not changed: results are identical).
+#[inline(always)]
+fn copy_row(dst: &mut [f32], src: &[f32]) {
+    assert_eq!(dst.len(), src.len());
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    // SAFETY: every access is at an index below `n`, the length of both slices.
+    unsafe {
+        use core::arch::wasm32::{v128, v128_load, v128_store};
+        let n = dst.len();
+        let (d, s) = (dst.as_mut_ptr(), src.as_ptr());
+        let mut i = 0;
+        while i + 4 <= n {
+            v128_store(d.add(i) as *mut v128, v128_load(s.add(i) as *const v128));
+            i += 4;
+        }
+        // At most three left, written out so that no loop is turned back into a memcpy call.
+        if i < n {
+            *d.add(i) = *s.add(i);
+        }
+        if i + 1 < n {
+            *d.add(i + 1) = *s.add(i + 1);
+        }
+        if i + 2 < n {
+            *d.add(i + 2) = *s.add(i + 2);
+        }
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    dst.copy_from_slice(src);
+}
+
+/// Zero a short row (see `copy_row`).
+#[inline(always)]
+fn zero_row(dst: &mut [f32]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    // SAFETY: every access is at an index below `n`, the slice's length.
+    unsafe {
+        use core::arch::wasm32::{f32x4_splat, v128, v128_store};
+        let n = dst.len();
+        let d = dst.as_mut_ptr();
+        let mut i = 0;
+        while i + 4 <= n {
+            v128_store(d.add(i) as *mut v128, f32x4_splat(0.0));
+            i += 4;
+        }
+        if i < n {
+            *d.add(i) = 0.0;
+        }
+        if i + 1 < n {
+            *d.add(i + 1) = 0.0;
+        }
+        if i + 2 < n {
+            *d.add(i + 2) = 0.0;
+        }
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    dst.fill(0.0);
 }
 
 /// Unroll images `images` of `input` (`C × B × H × W`) into `cols` (`k²C × n·H'·W'`, n images).
@@ -120,13 +184,13 @@ fn im2col(input: &[f32], s: &ConvShape, batch: usize, images: Range<usize>, cols
                         let dst = &mut row[(j * oh + y) * ow..][..ow];
                         let sy = y as isize + ky as isize - s.pad as isize;
                         if sy < 0 || sy >= h as isize {
-                            dst.fill(0.0);
+                            zero_row(dst);
                             continue;
                         }
                         let src = &src_plane[sy as usize * w..][..w];
-                        dst[..x_lo].fill(0.0);
-                        dst[x_hi..].fill(0.0);
-                        dst[x_lo..x_hi].copy_from_slice(&src[sx0..sx0 + (x_hi - x_lo)]);
+                        zero_row(&mut dst[..x_lo]);
+                        zero_row(&mut dst[x_hi..]);
+                        copy_row(&mut dst[x_lo..x_hi], &src[sx0..sx0 + (x_hi - x_lo)]);
                     }
                 }
             }
@@ -180,11 +244,15 @@ impl Layer for Conv2d {
         self.filters * self.out_plane()
     }
 
-    fn forward(&mut self, input: &[f32], batch: usize, _pass: &mut Pass<'_>) {
+    fn forward(&mut self, input: &[f32], batch: usize, pass: &mut Pass<'_>) {
         let (k, plane, f) = (self.shape.patch_len(), self.out_plane(), self.filters);
         let n = batch * plane;
         ensure_len(&mut self.output, f * n);
-        let per_chunk = self.images_per_chunk();
+        // Training unrolls the whole batch at once and keeps it for the backward pass;
+        // evaluation (larger batches, no backward) goes block by block, each block small
+        // enough to stay in cache.
+        self.whole_batch_unrolled = pass.training;
+        let per_chunk = if pass.training { batch } else { self.images_per_chunk() };
         ensure_len(&mut self.cols, k * plane * per_chunk.min(batch));
         for start in (0..batch).step_by(per_chunk) {
             let images = start..(start + per_chunk).min(batch);
@@ -194,7 +262,12 @@ impl Layer for Conv2d {
         }
         for (row, &b) in self.output.chunks_exact_mut(n).zip(&self.bias) {
             if self.relu {
-                row.iter_mut().for_each(|v| *v = (*v + b).max(0.0));
+                // Not `f32::max`: in wasm that is a call to libm's fmaxf (NaN rules differ from
+                // the f32.max instruction); a comparison compiles to a branch-free select.
+                row.iter_mut().for_each(|v| {
+                    let z = *v + b;
+                    *v = if z > 0.0 { z } else { 0.0 };
+                });
             } else {
                 row.iter_mut().for_each(|v| *v += b);
             }
@@ -205,7 +278,7 @@ impl Layer for Conv2d {
         &self.output
     }
 
-    fn backward(&mut self, input: &[f32], grad_output: &[f32], batch: usize, need_grad_input: bool) {
+    fn backward(&mut self, _input: &[f32], grad_output: &[f32], batch: usize, need_grad_input: bool) {
         let (k, plane, f) = (self.shape.patch_len(), self.out_plane(), self.filters);
         let n = batch * plane;
         ensure_len(&mut self.grad_pre_activation, f * n);
@@ -224,23 +297,14 @@ impl Layer for Conv2d {
             let input_len = batch * self.input_len();
             ensure_len(&mut self.grad_input, input_len);
         }
-        // Chunk by chunk, as forward: unroll the chunk again (cheaper than keeping the whole
-        // batch unrolled, which would not stay in cache), add its share of dW, and fold its
-        // input gradient back.
-        let per_chunk = self.images_per_chunk();
-        ensure_len(&mut self.cols, k * plane * per_chunk.min(batch));
-        ensure_len(&mut self.grad_cols, k * plane * per_chunk.min(batch));
-        for start in (0..batch).step_by(per_chunk) {
-            let images = start..(start + per_chunk).min(batch);
-            let cols = images.len() * plane;
-            im2col(input, &self.shape, batch, images.clone(), &mut self.cols);
-            let dz = Mat::columns(&self.grad_pre_activation, f, n, start * plane, cols);
-            let beta = if start == 0 { 0.0 } else { 1.0 };
-            gemm(1.0, dz, Mat::new(&self.cols, k, cols).t(), beta, &mut self.grad_weights, f, k);
-            if need_grad_input {
-                gemm(1.0, Mat::new(&self.weights, f, k).t(), dz, 0.0, &mut self.grad_cols, k, cols);
-                col2im(&self.grad_cols, &self.shape, batch, images, &mut self.grad_input);
-            }
+        // The training forward pass left the whole batch unrolled in `cols`.
+        assert!(self.whole_batch_unrolled, "backward follows a training forward pass");
+        let cols = Mat::new(&self.cols, k, n);
+        gemm(1.0, Mat::new(&self.grad_pre_activation, f, n), cols.t(), 0.0, &mut self.grad_weights, f, k);
+        if need_grad_input {
+            ensure_len(&mut self.grad_cols, k * n);
+            gemm(1.0, Mat::new(&self.weights, f, k).t(), Mat::new(&self.grad_pre_activation, f, n), 0.0, &mut self.grad_cols, k, n);
+            col2im(&self.grad_cols, &self.shape, batch, 0..batch, &mut self.grad_input);
         }
     }
 
@@ -302,11 +366,16 @@ mod tests {
             let mut conv = Conv2d::new(shape, f, false, &mut rng);
             conv.bias = vec![0.1, -0.2, 0.3];
             let input: Vec<f32> = (0..conv.input_len() * b).map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0).collect();
-            conv.forward(&input, b, &mut Pass { training: true, rng: &mut rng });
             let expected = direct(&input, &shape, b, &conv.weights, &conv.bias, f);
-            assert_eq!(conv.output().len(), expected.len());
-            for (a, e) in conv.output().iter().zip(&expected) {
+            conv.forward(&input, b, &mut Pass { training: true, rng: &mut rng });
+            let whole = conv.output().to_vec();
+            // Evaluation goes in blocks of images; here blocks of one image.
+            let mut blocked = conv.with_chunk_values(shape.patch_len() * shape.out_height() * shape.out_width());
+            blocked.forward(&input, b, &mut Pass { training: false, rng: &mut rng });
+            assert_eq!(whole.len(), expected.len());
+            for ((a, c), e) in whole.iter().zip(blocked.output()).zip(&expected) {
                 assert!((a - e).abs() < 1e-5, "kernel {kernel} pad {pad}: {a} vs {e}");
+                assert_eq!(a.to_bits(), c.to_bits(), "blocked and whole-batch forward agree exactly");
             }
         }
     }
