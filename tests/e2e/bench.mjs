@@ -58,7 +58,35 @@ function fmt(n, digits = 0) {
   return Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—';
 }
 
-const server = await serve(undefined, { '/bench.html': ['text/html', '<!doctype html><title>tunelab benchmark</title>'] });
+// TF.js, served beside the app for this run only.
+const tfjsFiles = {
+  '/tfjs/tf.min.js': ['text/javascript', '@tensorflow/tfjs/dist/tf.min.js'],
+  '/tfjs/tf-backend-wasm.min.js': ['text/javascript', '@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js'],
+  '/tfjs/tfjs-backend-wasm.wasm': ['application/wasm', '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'],
+  '/tfjs/tfjs-backend-wasm-simd.wasm': ['application/wasm', '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm'],
+  '/tfjs/tfjs-backend-wasm-threaded-simd.wasm': ['application/wasm', '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm'],
+};
+const here = path.dirname(new URL(import.meta.url).pathname);
+const extra = Object.fromEntries(Object.entries(tfjsFiles).map(([url, [type, file]]) => [url, [type, fs.readFileSync(path.join(here, 'node_modules', file))]]));
+extra['/bench.html'] = ['text/html', '<!doctype html><title>tunelab benchmark</title>'];
+extra['/tfjs-bench-worker.js'] = ['text/javascript', fs.readFileSync(path.join(here, 'tfjs-bench-worker.js'))];
+
+// Runs inside the page: TF.js in its own worker, one network at a time.
+async function tfjsBench({ names, batch, trainRuns, inferRuns, inferImages }) {
+  const out = [];
+  for (const name of names) {
+    const worker = new Worker('./tfjs-bench-worker.js');
+    out.push(await new Promise((resolve) => {
+      worker.onmessage = (e) => resolve(e.data);
+      worker.onerror = (e) => resolve({ name, error: e.message });
+      worker.postMessage({ name, batch, trainRuns, inferRuns, inferImages });
+    }));
+    worker.terminate();
+  }
+  return out;
+}
+
+const server = await serve(undefined, extra);
 const browser = await launch();
 try {
   const page = await browser.newPage();
@@ -72,6 +100,13 @@ try {
   const scalingSpec = { ...spec, filter: 'lenet5' };
   const [single] = await page.evaluate(browserBench, { count: 1, spec: scalingSpec });
   const pair = await page.evaluate(browserBench, { count: 2, spec: scalingSpec });
+  console.error('measuring TF.js 4.22 (cpu training, wasm inference) …');
+  const tfjs = await page.evaluate(tfjsBench, {
+    names: one.report.networks.map((n) => n.name), batch: 64,
+    trainRuns: Number(process.env.BENCH_TFJS_TRAIN_RUNS ?? 3), inferRuns: RUNS, inferImages: IMAGES,
+  });
+  const tf = Object.fromEntries(tfjs.map((t) => [t.name, t]));
+  for (const t of tfjs) if (t.error) console.error(`TF.js ${t.name}: ${t.error}`);
   const oneWorker = single.report.networks[0].train.images_per_second;
   const twoWorkers = pair.reduce((s, r) => s + r.report.networks[0].train.images_per_second, 0);
 
@@ -79,19 +114,24 @@ try {
   const wasm = byName(one.report);
   const natv = byName(nat);
   const lines = [];
-  lines.push('| network | train MFLOP/img | native train img/s | native GFLOP/s | wasm train img/s | wasm GFLOP/s | wasm / PyTorch | native / PyTorch | native inference img/s | wasm inference img/s | wasm inference GFLOP/s |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| network | train MFLOP/img | native train img/s (GFLOP/s) | wasm train img/s (GFLOP/s) | TF.js cpu train img/s | wasm / TF.js cpu | wasm / PyTorch | native / PyTorch | native inference img/s | wasm inference img/s (GFLOP/s) | TF.js wasm inference img/s | wasm / TF.js wasm |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const name of Object.keys(wasm)) {
     const w = wasm[name];
     const n = natv[name];
     const torch = PYTORCH[name];
-    lines.push(`| ${name} | ${fmt(w.train.flop_per_image / 1e6, 2)} | ${fmt(n?.train.images_per_second)} | ${fmt(n ? (n.train.images_per_second * n.train.flop_per_image) / 1e9 : NaN, 1)} | ${fmt(w.train.images_per_second)} | ${fmt((w.train.images_per_second * w.train.flop_per_image) / 1e9, 1)} | ${torch ? fmt(w.train.images_per_second / torch, 2) + '×' : '—'} | ${torch && n ? fmt(n.train.images_per_second / torch, 2) + '×' : '—'} | ${fmt(n?.inference.images_per_second)} | ${fmt(w.inference.images_per_second)} | ${fmt((w.inference.images_per_second * w.inference.flop_per_image) / 1e9, 1)} |`);
+    const t = tf[name] ?? {};
+    const tTrain = t.training?.images_per_second;
+    const tInfer = t.inference?.images_per_second;
+    const gflops = (x) => (x.images_per_second * x.flop_per_image) / 1e9;
+    lines.push(`| ${name} | ${fmt(w.train.flop_per_image / 1e6, 2)} | ${fmt(n?.train.images_per_second)} (${fmt(n ? gflops(n.train) : NaN, 1)}) | ${fmt(w.train.images_per_second)} (${fmt(gflops(w.train), 1)}) | ${fmt(tTrain, 1)} | ${tTrain ? fmt(w.train.images_per_second / tTrain, 0) + '×' : '—'} | ${torch ? fmt(w.train.images_per_second / torch, 2) + '×' : '—'} | ${torch && n ? fmt(n.train.images_per_second / torch, 2) + '×' : '—'} | ${fmt(n?.inference.images_per_second)} | ${fmt(w.inference.images_per_second)} (${fmt(gflops(w.inference), 1)}) | ${fmt(tInfer)} | ${tInfer ? fmt(w.inference.images_per_second / tInfer, 2) + '×' : '—'} |`);
   }
   const summary = [
     `f32 matrix product 512³: **${fmt(one.report.matmul_512_gflops, 1)} GFLOP/s** in wasm (the practical ceiling), ${fmt(nat.matmul_512_gflops, 1)} GFLOP/s natively.`,
     `LeNet-5 training with 1 worker: ${fmt(oneWorker)} img/s; with 2 workers at once: ${fmt(twoWorkers)} img/s in all — scaling **${fmt(twoWorkers / oneWorker, 2)}×**.`,
     `wasm memory of a worker holding the 60,000-image training pool, after the benchmark: **${fmt(one.wasm_memory_bytes / 1e6, 1)} MB** (wasm memory never shrinks, so this is its peak).`,
     `PyTorch anchors (DESIGN.md, 1 thread, batch 64): LeNet-5-like 14,800 img/s, TF.js-example 11,800 img/s.`,
+    `TF.js ${tfjs.find((t) => t.version)?.version ?? '4.22'}: training on the \`cpu\` backend (batch 64, Adam; median of ${process.env.BENCH_TFJS_TRAIN_RUNS ?? 3} batches after one warm-up batch), inference on the \`wasm\` backend (batches of 256, single-threaded), each in its own worker in the same browser run.`,
   ];
   const cpu = (os.cpus()[0]?.model ?? 'unknown CPU').trim();
   const header = `Measured ${new Date().toISOString().slice(0, 10)} on ${cpu} (${os.cpus().length} cores), ${await browser.version()} headless; medians of ${RUNS} runs of ${IMAGES} images after a warm-up; training with Adam, batch 64; inference in batches of 256.`;
