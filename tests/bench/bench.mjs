@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, serve, launch } from './harness.mjs';
+import { ROOT, serve, launch } from '../e2e/harness.mjs';
 
 // PyTorch 2.15, CPU, 1 thread, batch 64, training images/s on this machine kind (DESIGN.md).
 const PYTORCH = { lenet5: 14_800, 'tfjs-example': 11_800 };
