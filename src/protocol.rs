@@ -42,6 +42,8 @@ pub enum ToWorker {
     Train { trial: TrialKey, request: TrainRequest },
     /// Measure the engine's throughput on the loaded data (the benchmark command uses this).
     Benchmark { spec: BenchSpec },
+    /// Report the worker's memory (`Memory`).
+    ReportMemory,
 }
 
 /// How a trial ended, as the worker saw it.
@@ -72,6 +74,8 @@ pub enum FromWorker {
     /// The benchmark's figures, and the worker's wasm memory size afterwards (it never shrinks,
     /// so this is its peak).
     BenchmarkDone { report: BenchReport, wasm_memory_bytes: f64 },
+    /// The size of the worker's wasm memory: its peak, since wasm memory never shrinks.
+    Memory { wasm_memory_bytes: f64 },
 }
 
 impl TrainRequest {

@@ -306,7 +306,8 @@ impl Inner {
                 }
             }
             FromWorker::Panicked { message, .. } => self.on_crash(i, format!("the worker panicked: {message}")),
-            FromWorker::BenchmarkDone { .. } => {} // the page never asks for one; the benchmark driver does
+            // The page never asks for these; the benchmark driver does.
+            FromWorker::BenchmarkDone { .. } | FromWorker::Memory { .. } => {}
         }
     }
 

@@ -89,14 +89,11 @@ mod worker {
                     })
                 });
                 match report {
-                    Some(report) => {
-                        let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
-                        let wasm_memory_bytes = memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length() as f64;
-                        post(&FromWorker::BenchmarkDone { report, wasm_memory_bytes });
-                    }
+                    Some(report) => post(&FromWorker::BenchmarkDone { report, wasm_memory_bytes: wasm_memory_bytes() }),
                     None => post(&FromWorker::ProtocolError { message: "benchmark before any data was loaded".into() }),
                 }
             }
+            ToWorker::ReportMemory => post(&FromWorker::Memory { wasm_memory_bytes: wasm_memory_bytes() }),
             ToWorker::Train { trial, request } => {
                 if ACTIVE.with(|a| a.borrow().is_some()) {
                     let reason = "this worker is already training a trial".to_string();
@@ -112,6 +109,11 @@ mod worker {
                 }
             }
         }
+    }
+
+    fn wasm_memory_bytes() -> f64 {
+        let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+        memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length() as f64
     }
 
     /// Check the request and prepare its subset and model.

@@ -192,14 +192,9 @@ impl Architecture {
         let out = self.walk(|_, spec, input, output| {
             let (i, o) = (size(input), size(output));
             match (*spec, input) {
-                (LayerSpec::Conv { kernel, .. }, Shape::Image { channels, .. }) => {
-                    let plane = match output {
-                        Shape::Image { height, width, .. } => (height * width) as u64,
-                        Shape::Flat(_) => 0,
-                    };
-                    let patch = channels as u64 * (kernel * kernel) as u64 * plane;
-                    forward += o; // output (evaluation unrolls in small blocks)
-                    backward += 2 * patch + o + i; // unrolled batch and its gradient, dZ, input gradient
+                (LayerSpec::Conv { .. }, Shape::Image { .. }) => {
+                    forward += o; // output (inputs are unrolled in small blocks)
+                    backward += o + i; // dZ, input gradient
                 }
                 (LayerSpec::MaxPool, _) => {
                     forward += o + o / 4; // output, u8 winners

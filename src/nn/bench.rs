@@ -117,6 +117,9 @@ pub fn inference_throughput(arch: &Architecture, data: ImagesRef<'_>, batch: usi
     Throughput { images_per_second: median(results.clone()), runs: results, flop_per_image: 2.0 * arch.forward_macs() as f64 }
 }
 
+/// Batch size of the inference measurement (as for TF.js beside it).
+pub const INFERENCE_BATCH: usize = 256;
+
 /// What to measure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchSpec {
@@ -159,7 +162,7 @@ pub fn run_benchmark(spec: &BenchSpec, data: ImagesRef<'_>, clock: &dyn Fn() -> 
         .map(|(name, arch)| NetworkBench {
             name: name.to_string(),
             train: training_throughput(&arch, data, spec.batch.max(1) as usize, images, runs, clock),
-            inference: inference_throughput(&arch, data, crate::nn::train::EVAL_BATCH, 2 * images, runs, clock),
+            inference: inference_throughput(&arch, data, INFERENCE_BATCH, 2 * images, runs, clock),
         })
         .collect();
     BenchReport { matmul_512_gflops, batch: spec.batch, networks }

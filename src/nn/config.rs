@@ -250,7 +250,7 @@ mod tests {
     fn networks_too_big_for_a_browser_worker_are_refused_with_the_figure() {
         let default = TrainConfig::default();
         let mb = default.training_memory_bytes() as f64 / 1e6;
-        assert!((20.0..150.0).contains(&mb), "the default net needs {mb} MB");
+        assert!((10.0..60.0).contains(&mb), "the default net needs {mb} MB");
         let huge = TrainConfig { batch_size: 4096, conv_layers: 4, conv_filters: vec![256; 4], ..Default::default() };
         let err = huge.validate().unwrap_err();
         assert!(matches!(err, ConfigError::TooMuchMemory { batch_size: 4096, .. }), "{err}");

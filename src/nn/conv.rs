@@ -43,8 +43,6 @@ pub struct Conv2d {
     pub filters: usize,
     pub relu: bool,
     chunk_values: usize,
-    /// Whether `cols` holds the whole batch of the last forward pass (training does that).
-    whole_batch_unrolled: bool,
     /// `filters × (in_channels · k²)`, row-major; column index is `(c·k + ky)·k + kx`.
     pub weights: Vec<f32>,
     pub bias: Vec<f32>,
@@ -68,7 +66,6 @@ impl Conv2d {
             filters,
             relu,
             chunk_values: CHUNK_VALUES,
-            whole_batch_unrolled: false,
             weights,
             bias: vec![0.0; filters],
             grad_weights: vec![0.0; filters * k],
@@ -85,13 +82,13 @@ impl Conv2d {
         self.shape.out_height() * self.shape.out_width()
     }
 
-    /// Images unrolled at a time when evaluating: enough for one matrix product to be
-    /// efficient, few enough for the unrolled block to stay in cache.
+    /// Images unrolled at a time: enough for one matrix product to be efficient, few enough
+    /// for the block to stay in cache.
     fn images_per_chunk(&self) -> usize {
         (self.chunk_values / (self.shape.patch_len() * self.out_plane()).max(1)).max(1)
     }
 
-    /// Set the evaluation block size (tests use tiny blocks to cover the blocked path).
+    /// Set the block size (tests use tiny blocks to cover the blocked paths).
     pub fn with_chunk_values(mut self, values: usize) -> Self {
         self.chunk_values = values;
         self
@@ -244,15 +241,14 @@ impl Layer for Conv2d {
         self.filters * self.out_plane()
     }
 
-    fn forward(&mut self, input: &[f32], batch: usize, pass: &mut Pass<'_>) {
+    fn forward(&mut self, input: &[f32], batch: usize, _pass: &mut Pass<'_>) {
         let (k, plane, f) = (self.shape.patch_len(), self.out_plane(), self.filters);
         let n = batch * plane;
         ensure_len(&mut self.output, f * n);
-        // Training unrolls the whole batch at once and keeps it for the backward pass;
-        // evaluation (larger batches, no backward) goes block by block, each block small
-        // enough to stay in cache.
-        self.whole_batch_unrolled = pass.training;
-        let per_chunk = if pass.training { batch } else { self.images_per_chunk() };
+        // Block by block, each block small enough to stay in cache; backward unrolls its
+        // blocks again rather than keeping the whole batch unrolled (memory is what a browser
+        // worker runs out of first).
+        let per_chunk = self.images_per_chunk();
         ensure_len(&mut self.cols, k * plane * per_chunk.min(batch));
         for start in (0..batch).step_by(per_chunk) {
             let images = start..(start + per_chunk).min(batch);
@@ -278,7 +274,7 @@ impl Layer for Conv2d {
         &self.output
     }
 
-    fn backward(&mut self, _input: &[f32], grad_output: &[f32], batch: usize, need_grad_input: bool) {
+    fn backward(&mut self, input: &[f32], grad_output: &[f32], batch: usize, need_grad_input: bool) {
         let (k, plane, f) = (self.shape.patch_len(), self.out_plane(), self.filters);
         let n = batch * plane;
         ensure_len(&mut self.grad_pre_activation, f * n);
@@ -297,14 +293,25 @@ impl Layer for Conv2d {
             let input_len = batch * self.input_len();
             ensure_len(&mut self.grad_input, input_len);
         }
-        // The training forward pass left the whole batch unrolled in `cols`.
-        assert!(self.whole_batch_unrolled, "backward follows a training forward pass");
-        let cols = Mat::new(&self.cols, k, n);
-        gemm(1.0, Mat::new(&self.grad_pre_activation, f, n), cols.t(), 0.0, &mut self.grad_weights, f, k);
+        // Block by block, as forward: unroll the block again, add its share of dW, and fold
+        // its input gradient back. The blocks are the same on every machine, so the sums are
+        // too.
+        let per_chunk = self.images_per_chunk();
+        ensure_len(&mut self.cols, k * plane * per_chunk.min(batch));
         if need_grad_input {
-            ensure_len(&mut self.grad_cols, k * n);
-            gemm(1.0, Mat::new(&self.weights, f, k).t(), Mat::new(&self.grad_pre_activation, f, n), 0.0, &mut self.grad_cols, k, n);
-            col2im(&self.grad_cols, &self.shape, batch, 0..batch, &mut self.grad_input);
+            ensure_len(&mut self.grad_cols, k * plane * per_chunk.min(batch));
+        }
+        for start in (0..batch).step_by(per_chunk) {
+            let images = start..(start + per_chunk).min(batch);
+            let cols = images.len() * plane;
+            im2col(input, &self.shape, batch, images.clone(), &mut self.cols);
+            let dz = Mat::columns(&self.grad_pre_activation, f, n, start * plane, cols);
+            let beta = if start == 0 { 0.0 } else { 1.0 };
+            gemm(1.0, dz, Mat::new(&self.cols, k, cols).t(), beta, &mut self.grad_weights, f, k);
+            if need_grad_input {
+                gemm(1.0, Mat::new(&self.weights, f, k).t(), dz, 0.0, &mut self.grad_cols, k, cols);
+                col2im(&self.grad_cols, &self.shape, batch, images, &mut self.grad_input);
+            }
         }
     }
 
@@ -369,7 +376,7 @@ mod tests {
             let expected = direct(&input, &shape, b, &conv.weights, &conv.bias, f);
             conv.forward(&input, b, &mut Pass { training: true, rng: &mut rng });
             let whole = conv.output().to_vec();
-            // Evaluation goes in blocks of images; here blocks of one image.
+            // The same in blocks of one image.
             let mut blocked = conv.with_chunk_values(shape.patch_len() * shape.out_height() * shape.out_width());
             blocked.forward(&input, b, &mut Pass { training: false, rng: &mut rng });
             assert_eq!(whole.len(), expected.len());

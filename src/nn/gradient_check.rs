@@ -134,6 +134,12 @@ fn conv_gradients() {
     {
         check_layer(&mut Conv2d::new(shape(in_channels, h, w, kernel, pad), filters, relu, &mut rng), batch, kernel as u64 + pad as u64, relu);
     }
+    // Blocks of one and of two images: dW summed over blocks, input gradients folded back per block.
+    for images in [1, 2] {
+        let s = shape(2, 5, 6, 3, 1);
+        let conv = Conv2d::new(s, 3, false, &mut rng).with_chunk_values(images * s.patch_len() * 30);
+        check_layer(&mut { conv }, 5, 20 + images as u64, false);
+    }
 }
 
 #[test]
