@@ -10,8 +10,8 @@
 use super::gemm::{gemm, gemm_strided, Mat};
 use std::ops::Range;
 
-/// Target size, in f32 values, of one unrolled block of images (256 KB).
-const CHUNK_VALUES: usize = 64 * 1024;
+/// Target size, in f32 values, of one unrolled block of images (1 MB).
+const CHUNK_VALUES: usize = 256 * 1024;
 use super::layer::{ensure_len, init_uniform, Layer, ParamTensor, Pass};
 use crate::rng::Rng64;
 
