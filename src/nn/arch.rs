@@ -255,6 +255,14 @@ mod tests {
     }
 
     #[test]
+    fn the_spec_and_the_built_layers_count_the_same_work() {
+        for arch in [Architecture::lenet5(), Architecture::tfjs_example(), Architecture::from_config(&TrainConfig::default())] {
+            let model = arch.build(&mut rng_for(1, 1)).unwrap();
+            assert_eq!(model.forward_macs() as u64, arch.forward_macs());
+        }
+    }
+
+    #[test]
     fn lenet_costs_about_2_3_mflop_per_training_image() {
         // A training step is about 3× the forward multiply–adds, 2 FLOP each.
         let mflop = Architecture::lenet5().forward_macs() as f64 * 6.0 / 1e6;

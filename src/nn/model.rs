@@ -39,10 +39,6 @@ impl Model {
         Self { layers, input: Vec::new(), grad_logits: Vec::new(), pixel_table }
     }
 
-    pub fn layers(&self) -> &[Box<dyn Layer>] {
-        &self.layers
-    }
-
     /// A one-line summary, e.g. "conv 3×3, 16 filters → max-pool 2×2 → … (28,938 parameters)".
     pub fn describe(&self) -> String {
         let parts: Vec<String> = self.layers.iter().map(|l| l.describe()).collect();
@@ -130,20 +126,5 @@ impl Model {
             start = end;
         }
         ((loss_sum / n as f64) as f32, correct as f32 / n as f32)
-    }
-
-    /// Predicted digit for each image of `data`.
-    pub fn predict(&mut self, data: ImagesRef<'_>, rng: &mut Rng64) -> Vec<u8> {
-        let mut out = Vec::with_capacity(data.len());
-        let indices: Vec<usize> = (0..data.len()).collect();
-        for chunk in indices.chunks(256) {
-            self.load_batch(data, chunk);
-            let logits = self.forward(chunk.len(), &mut Pass { training: false, rng });
-            for row in logits.chunks_exact(CLASSES) {
-                let best = (0..CLASSES).fold(0, |b, k| if row[k] > row[b] { k } else { b });
-                out.push(best as u8);
-            }
-        }
-        out
     }
 }
