@@ -56,6 +56,16 @@ enum Shape {
     Flat(usize),
 }
 
+impl Shape {
+    /// Values per image.
+    fn len(self) -> usize {
+        match self {
+            Shape::Image { channels, height, width } => channels * height * width,
+            Shape::Flat(n) => n,
+        }
+    }
+}
+
 impl Architecture {
     /// The tuning space's network: conv 3×3 "same" layers with a 2×2 pool after each of the
     /// first two, an optional dense layer, optional dropout.
@@ -166,13 +176,7 @@ impl Architecture {
                     let inputs = flatten(&mut layers, shape);
                     layers.push(Box::new(Dense::new(inputs, units as usize, true, rng)));
                 }
-                (LayerSpec::Dropout { rate }, shape) => {
-                    let features = match shape {
-                        Shape::Image { channels, height, width } => channels * height * width,
-                        Shape::Flat(n) => n,
-                    };
-                    layers.push(Box::new(Dropout::new(rate, features)));
-                }
+                (LayerSpec::Dropout { rate }, shape) => layers.push(Box::new(Dropout::new(rate, shape.len()))),
                 _ => unreachable!("walk checked the shapes"),
             }
         }
@@ -185,10 +189,7 @@ impl Architecture {
     /// Used to refuse networks that would not fit in a browser worker's memory.
     pub fn buffer_values_per_image(&self) -> (u64, u64) {
         let (mut forward, mut backward) = (0u64, 0u64);
-        let size = |s: Shape| match s {
-            Shape::Image { channels, height, width } => (channels * height * width) as u64,
-            Shape::Flat(n) => n as u64,
-        };
+        let size = |s: Shape| s.len() as u64;
         let out = self.walk(|_, spec, input, output| {
             let (i, o) = (size(input), size(output));
             match (*spec, input) {
@@ -222,10 +223,7 @@ impl Architecture {
     /// Multiply–adds per image in one forward pass (a training step costs about three times this).
     pub fn forward_macs(&self) -> u64 {
         let mut macs = 0u64;
-        let size = |s: Shape| match s {
-            Shape::Image { channels, height, width } => (channels * height * width) as u64,
-            Shape::Flat(n) => n as u64,
-        };
+        let size = |s: Shape| s.len() as u64;
         let out = self.walk(|_, spec, input, output| match (*spec, input) {
             (LayerSpec::Conv { kernel, .. }, Shape::Image { channels, .. }) => macs += size(output) * (channels as u64) * (kernel * kernel) as u64,
             (LayerSpec::Dense { .. }, _) => macs += size(input) * size(output),
