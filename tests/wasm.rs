@@ -35,3 +35,29 @@ fn corrupt_files_are_errors_not_panics_in_wasm() {
     let err = Mnist::from_files(&labels, &labels, &images, &labels).unwrap_err();
     assert!(err.to_string().contains("wrong magic number"), "{err}");
 }
+
+/// The simd128 kernels compute exactly what their portable versions compute (multiply then
+/// add, same order), so a browser on any machine gets the same bits.
+#[wasm_bindgen_test]
+fn simd_kernels_are_bit_identical_to_the_portable_ones() {
+    use tunelab::nn::kernels::*;
+    let values = |len: usize, salt: usize| -> Vec<f32> { (0..len).map(|i| (((i * 7919 + salt * 104_729) % 2003) as f32 - 1001.0) / 997.0).collect() };
+    for (m, n, depth) in [(1, 1, 1), (3, 5, 2), (6, 37, 25), (13, 77, 40), (32, 123, 144)] {
+        let a = values(m * depth.max(n), 1);
+        let b = values(depth * n.max(depth), 2);
+        let bias = values(m, 3);
+        for write in [Write::Overwrite, Write::Accumulate, Write::Bias { bias: &bias, relu: true }] {
+            let mut fast = values(m * n, 4);
+            let mut portable = fast.clone();
+            broadcast_product(m, n, depth, Strided::rows(&a, depth), &b, n, &mut fast, n, write);
+            broadcast_product_portable(m, n, depth, Strided::rows(&a, depth), &b, n, &mut portable, n, write);
+            assert!(fast.iter().zip(&portable).all(|(x, y)| x.to_bits() == y.to_bits()), "broadcast {m}×{n}×{depth} {write:?}");
+        }
+        // m × depth dot products of rows of length n.
+        let mut fast = vec![0.0; m * depth];
+        let mut portable = fast.clone();
+        dot_product(m, depth, n, &a, n, &b, n, &mut fast, depth, false);
+        dot_product_portable(m, depth, n, &a, n, &b, n, &mut portable, depth, false);
+        assert!(fast.iter().zip(&portable).all(|(x, y)| x.to_bits() == y.to_bits()), "dot {m}×{depth}×{n}");
+    }
+}

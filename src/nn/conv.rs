@@ -7,7 +7,7 @@
 //! same unrolled matrix: dW = dZ · colsᵀ, and d(cols) = Wᵀ · dZ folded back onto the image
 //! (col2im).
 
-use super::gemm::{gemm, gemm_strided, Mat};
+use super::kernels::{broadcast_product, dot_product, Strided, Write};
 use std::ops::Range;
 
 /// Target size, in f32 values, of one unrolled block of images (1 MB).
@@ -88,6 +88,20 @@ impl Conv2d {
         (self.chunk_values / (self.shape.patch_len() * self.out_plane()).max(1)).max(1)
     }
 
+    /// Distance between rows of the unrolled block: room for a whole block whatever the batch,
+    /// so that the padding's zeros stay where `im2col` expects them.
+    fn block_stride(&self) -> usize {
+        self.images_per_chunk() * self.out_plane()
+    }
+
+    /// The unrolled block, zeroed once when first needed (see `im2col`).
+    fn prepare_cols(&mut self) {
+        let len = self.shape.patch_len() * self.block_stride();
+        if self.cols.len() != len {
+            self.cols = vec![0.0; len];
+        }
+    }
+
     /// Set the block size (tests use tiny blocks to cover the blocked paths).
     pub fn with_chunk_values(mut self, values: usize) -> Self {
         self.chunk_values = values;
@@ -104,124 +118,155 @@ fn valid_span(k: usize, pad: usize, w: usize, out_w: usize) -> (usize, usize, us
     (lo, hi, (lo as isize + d) as usize)
 }
 
-/// Copy a short row. In wasm, `copy_from_slice` and `fill` become `memory.copy` and
-/// `memory.fill`, whose per-call cost dwarfs a copy of 3 to 28 values, and im2col makes
-/// hundreds of thousands of such copies per batch; so there we copy with 128-bit loads and
-/// stores (the values are moved, not changed: results are identical).
-#[inline(always)]
-fn copy_row(dst: &mut [f32], src: &[f32]) {
-    assert_eq!(dst.len(), src.len());
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    // SAFETY: every access is at an index below `n`, the length of both slices.
-    unsafe {
-        use core::arch::wasm32::{v128, v128_load, v128_store};
-        let n = dst.len();
-        let (d, s) = (dst.as_mut_ptr(), src.as_ptr());
-        let mut i = 0;
-        while i + 4 <= n {
-            v128_store(d.add(i) as *mut v128, v128_load(s.add(i) as *const v128));
-            i += 4;
-        }
-        // At most three left, written out so that no loop is turned back into a memcpy call.
-        if i < n {
-            *d.add(i) = *s.add(i);
-        }
-        if i + 1 < n {
-            *d.add(i + 1) = *s.add(i + 1);
-        }
-        if i + 2 < n {
-            *d.add(i + 2) = *s.add(i + 2);
+/// im2col and col2im move hundreds of thousands of short runs (3 to 28 values) per batch, so
+/// how a run is moved matters more than anything else in them. Measured in V8: a `memory.copy`
+/// per run, or a loop over its vectors, costs two to four times the data movement itself. So a
+/// run is moved as a fixed sequence of 4-value moves, the sequence chosen once per block of rows
+/// (`Q` = how many full moves precede the last, overlapping one), with no loop or test per run.
+/// Values are moved, never changed: results are identical however the moves fall.
+///
+/// SAFETY (both functions below): for `y < rows`, `src + y·src_stride .. + len` is readable and
+/// `dst + y·dst_stride .. + len` writable, and the two never overlap.
+unsafe fn copy_rows(dst: *mut f32, dst_stride: usize, src: *const f32, src_stride: usize, rows: usize, len: usize) {
+    #[inline(always)]
+    unsafe fn moves<const Q: usize>(dst: *mut f32, dst_stride: usize, src: *const f32, src_stride: usize, rows: usize, len: usize) {
+        for y in 0..rows {
+            let (d, s) = (dst.add(y * dst_stride), src.add(y * src_stride));
+            for q in 0..Q {
+                std::ptr::copy_nonoverlapping(s.add(4 * q), d.add(4 * q), 4);
+            }
+            // The last four, possibly overlapping the move before.
+            std::ptr::copy_nonoverlapping(s.add(len - 4), d.add(len - 4), 4);
         }
     }
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    dst.copy_from_slice(src);
-}
-
-/// Zero a short row (see `copy_row`).
-#[inline(always)]
-fn zero_row(dst: &mut [f32]) {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    // SAFETY: every access is at an index below `n`, the slice's length.
-    unsafe {
-        use core::arch::wasm32::{f32x4_splat, v128, v128_store};
-        let n = dst.len();
-        let d = dst.as_mut_ptr();
-        let mut i = 0;
-        while i + 4 <= n {
-            v128_store(d.add(i) as *mut v128, f32x4_splat(0.0));
-            i += 4;
+    match len {
+        0 => {}
+        1..=3 => {
+            for y in 0..rows {
+                for i in 0..len {
+                    *dst.add(y * dst_stride + i) = *src.add(y * src_stride + i);
+                }
+            }
         }
-        if i < n {
-            *d.add(i) = 0.0;
-        }
-        if i + 1 < n {
-            *d.add(i + 1) = 0.0;
-        }
-        if i + 2 < n {
-            *d.add(i + 2) = 0.0;
+        4 => moves::<0>(dst, dst_stride, src, src_stride, rows, len),
+        5..=8 => moves::<1>(dst, dst_stride, src, src_stride, rows, len),
+        9..=12 => moves::<2>(dst, dst_stride, src, src_stride, rows, len),
+        13..=16 => moves::<3>(dst, dst_stride, src, src_stride, rows, len),
+        17..=20 => moves::<4>(dst, dst_stride, src, src_stride, rows, len),
+        21..=24 => moves::<5>(dst, dst_stride, src, src_stride, rows, len),
+        25..=28 => moves::<6>(dst, dst_stride, src, src_stride, rows, len),
+        _ => {
+            for y in 0..rows {
+                std::ptr::copy_nonoverlapping(src.add(y * src_stride), dst.add(y * dst_stride), len);
+            }
         }
     }
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    dst.fill(0.0);
 }
 
-/// Unroll images `images` of `input` (`C × B × H × W`) into `cols` (`k²C × n·H'·W'`, n images).
-fn im2col(input: &[f32], s: &ConvShape, batch: usize, images: Range<usize>, cols: &mut [f32]) {
-    let (h, w, k) = (s.height, s.width, s.kernel);
-    let (oh, ow) = (s.out_height(), s.out_width());
-    let n = images.len() * oh * ow;
-    for c in 0..s.in_channels {
-        for ky in 0..k {
-            for kx in 0..k {
-                let row = &mut cols[((c * k + ky) * k + kx) * n..][..n];
-                let (x_lo, x_hi, sx0) = valid_span(kx, s.pad, w, ow);
-                for (j, b) in images.clone().enumerate() {
-                    let src_plane = &input[(c * batch + b) * h * w..][..h * w];
-                    for y in 0..oh {
-                        let dst = &mut row[(j * oh + y) * ow..][..ow];
-                        let sy = y as isize + ky as isize - s.pad as isize;
-                        if sy < 0 || sy >= h as isize {
-                            zero_row(dst);
-                            continue;
-                        }
-                        let src = &src_plane[sy as usize * w..][..w];
-                        zero_row(&mut dst[..x_lo]);
-                        zero_row(&mut dst[x_hi..]);
-                        copy_row(&mut dst[x_lo..x_hi], &src[sx0..sx0 + (x_hi - x_lo)]);
-                    }
+/// `dst[i] += src[i]` over the same runs as `copy_rows`: `Q` full 4-value adds, then the
+/// last `len − 4·Q` (0 to 3) one at a time.
+unsafe fn add_rows(dst: *mut f32, dst_stride: usize, src: *const f32, src_stride: usize, rows: usize, len: usize) {
+    #[inline(always)]
+    unsafe fn adds<const Q: usize>(dst: *mut f32, dst_stride: usize, src: *const f32, src_stride: usize, rows: usize, len: usize) {
+        for y in 0..rows {
+            let (d, s) = (dst.add(y * dst_stride), src.add(y * src_stride));
+            for q in 0..Q {
+                let (d4, s4) = (d.add(4 * q) as *mut [f32; 4], s.add(4 * q) as *const [f32; 4]);
+                let (x, v) = (d4.read_unaligned(), s4.read_unaligned());
+                d4.write_unaligned([x[0] + v[0], x[1] + v[1], x[2] + v[2], x[3] + v[3]]);
+            }
+            for i in 4 * Q..len {
+                *d.add(i) += *s.add(i);
+            }
+        }
+    }
+    match len / 4 {
+        0 => adds::<0>(dst, dst_stride, src, src_stride, rows, len),
+        1 => adds::<1>(dst, dst_stride, src, src_stride, rows, len),
+        2 => adds::<2>(dst, dst_stride, src, src_stride, rows, len),
+        3 => adds::<3>(dst, dst_stride, src, src_stride, rows, len),
+        4 => adds::<4>(dst, dst_stride, src, src_stride, rows, len),
+        5 => adds::<5>(dst, dst_stride, src, src_stride, rows, len),
+        6 => adds::<6>(dst, dst_stride, src, src_stride, rows, len),
+        _ => {
+            for y in 0..rows {
+                for i in 0..len {
+                    *dst.add(y * dst_stride + i) += *src.add(y * src_stride + i);
                 }
             }
         }
     }
 }
 
-/// Fold `cols` (`k²C × n·H'·W'`) back onto the gradient of images `images` of `out`
-/// (`C × B × H × W`), summing overlaps; those images' planes are overwritten.
-fn col2im(cols: &[f32], s: &ConvShape, batch: usize, images: Range<usize>, out: &mut [f32]) {
+/// The part of row `(c·k + ky)·k + kx` of the unrolled matrix that comes from the image (the
+/// rest is padding): output rows `ys` and columns `xs` read input row `sy0 + (y − ys.start)`
+/// and column `sx0 + (x − xs.start)`.
+struct Window {
+    ys: Range<usize>,
+    xs: Range<usize>,
+    sy0: usize,
+    sx0: usize,
+}
+
+impl ConvShape {
+    fn window(&self, ky: usize, kx: usize) -> Window {
+        let (y_lo, y_hi, sy0) = valid_span(ky, self.pad, self.height, self.out_height());
+        let (x_lo, x_hi, sx0) = valid_span(kx, self.pad, self.width, self.out_width());
+        Window { ys: y_lo..y_hi, xs: x_lo..x_hi, sy0, sx0 }
+    }
+}
+
+/// Unroll images `images` of `input` (`C × B × H × W`) into `cols`: row `(c·k + ky)·k + kx`
+/// starts at that index times `stride` and holds `H'·W'` values per image. Only values that
+/// come from the image are written: the padding's places hold zeros written when the buffer
+/// was allocated, and since a layer's geometry and `stride` never change, nothing else is ever
+/// written there.
+fn im2col(input: &[f32], s: &ConvShape, batch: usize, images: Range<usize>, cols: &mut [f32], stride: usize) {
     let (h, w, k) = (s.height, s.width, s.kernel);
     let (oh, ow) = (s.out_height(), s.out_width());
-    for c in 0..s.in_channels {
-        out[(c * batch + images.start) * h * w..(c * batch + images.end) * h * w].fill(0.0);
-    }
-    let n = images.len() * oh * ow;
+    assert!(images.end <= batch && input.len() >= s.in_channels * batch * h * w, "input holds the batch");
+    assert!(images.len() * oh * ow <= stride && cols.len() >= s.patch_len() * stride, "cols holds the block");
+    let (src, dst) = (input.as_ptr(), cols.as_mut_ptr());
     for c in 0..s.in_channels {
         for ky in 0..k {
             for kx in 0..k {
-                let row = &cols[((c * k + ky) * k + kx) * n..][..n];
-                let (x_lo, x_hi, sx0) = valid_span(kx, s.pad, w, ow);
+                let win = s.window(ky, kx);
+                let run = win.xs.len();
+                let row = ((c * k + ky) * k + kx) * stride;
                 for (j, b) in images.clone().enumerate() {
-                    let dst_plane = &mut out[(c * batch + b) * h * w..][..h * w];
-                    for y in 0..oh {
-                        let sy = y as isize + ky as isize - s.pad as isize;
-                        if sy < 0 || sy >= h as isize {
-                            continue;
-                        }
-                        let src = &row[(j * oh + y) * ow..][..ow];
-                        let dst = &mut dst_plane[sy as usize * w + sx0..][..x_hi - x_lo];
-                        for (d, v) in dst.iter_mut().zip(&src[x_lo..x_hi]) {
-                            *d += v;
-                        }
-                    }
+                    let from = (c * batch + b) * h * w + win.sy0 * w + win.sx0;
+                    let to = row + j * oh * ow + win.ys.start * ow + win.xs.start;
+                    // SAFETY: the asserts above bound every index: `from + y·w + run` stays inside
+                    // plane (c, b) and `to + y·ow + run` inside image j of the row.
+                    unsafe { copy_rows(dst.add(to), ow, src.add(from), w, win.ys.len(), run) };
+                }
+            }
+        }
+    }
+}
+
+/// Fold `cols` (laid out as `im2col` writes it) back onto the gradient of images `images` of
+/// `out` (`C × B × H × W`), summing overlaps; those images' planes are overwritten.
+fn col2im(cols: &[f32], s: &ConvShape, batch: usize, images: Range<usize>, out: &mut [f32], stride: usize) {
+    let (h, w, k) = (s.height, s.width, s.kernel);
+    let (oh, ow) = (s.out_height(), s.out_width());
+    assert!(images.end <= batch && out.len() >= s.in_channels * batch * h * w, "output holds the batch");
+    assert!(images.len() * oh * ow <= stride && cols.len() >= s.patch_len() * stride, "cols holds the block");
+    for c in 0..s.in_channels {
+        out[(c * batch + images.start) * h * w..(c * batch + images.end) * h * w].fill(0.0);
+    }
+    let (src, dst) = (cols.as_ptr(), out.as_mut_ptr());
+    for c in 0..s.in_channels {
+        for ky in 0..k {
+            for kx in 0..k {
+                let win = s.window(ky, kx);
+                let run = win.xs.len();
+                let row = ((c * k + ky) * k + kx) * stride;
+                for (j, b) in images.clone().enumerate() {
+                    let to = (c * batch + b) * h * w + win.sy0 * w + win.sx0;
+                    let from = row + j * oh * ow + win.ys.start * ow + win.xs.start;
+                    // SAFETY: as in `im2col`, with the roles of the buffers swapped.
+                    unsafe { add_rows(dst.add(to), w, src.add(from), ow, win.ys.len(), run) };
                 }
             }
         }
@@ -248,25 +293,15 @@ impl Layer for Conv2d {
         // Block by block, each block small enough to stay in cache; backward unrolls its
         // blocks again rather than keeping the whole batch unrolled (memory is what a browser
         // worker runs out of first).
-        let per_chunk = self.images_per_chunk();
-        ensure_len(&mut self.cols, k * plane * per_chunk.min(batch));
+        let (per_chunk, stride) = (self.images_per_chunk(), self.block_stride());
+        self.prepare_cols();
         for start in (0..batch).step_by(per_chunk) {
             let images = start..(start + per_chunk).min(batch);
             let cols = images.len() * plane;
-            im2col(input, &self.shape, batch, images.clone(), &mut self.cols);
-            gemm_strided(1.0, Mat::new(&self.weights, f, k), Mat::new(&self.cols, k, cols), 0.0, &mut self.output[start * plane..], f, cols, n);
-        }
-        for (row, &b) in self.output.chunks_exact_mut(n).zip(&self.bias) {
-            if self.relu {
-                // Not `f32::max`: in wasm that is a call to libm's fmaxf (NaN rules differ from
-                // the f32.max instruction); a comparison compiles to a branch-free select.
-                row.iter_mut().for_each(|v| {
-                    let z = *v + b;
-                    *v = if z > 0.0 { z } else { 0.0 };
-                });
-            } else {
-                row.iter_mut().for_each(|v| *v += b);
-            }
+            im2col(input, &self.shape, batch, images.clone(), &mut self.cols, stride);
+            // Bias and ReLU are applied as each tile of the product is stored.
+            let write = Write::Bias { bias: &self.bias, relu: self.relu };
+            broadcast_product(f, cols, k, Strided::rows(&self.weights, k), &self.cols, stride, &mut self.output[start * plane..], n, write);
         }
     }
 
@@ -296,21 +331,21 @@ impl Layer for Conv2d {
         // Block by block, as forward: unroll the block again, add its share of dW, and fold
         // its input gradient back. The blocks are the same on every machine, so the sums are
         // too.
-        let per_chunk = self.images_per_chunk();
-        ensure_len(&mut self.cols, k * plane * per_chunk.min(batch));
+        let (per_chunk, stride) = (self.images_per_chunk(), self.block_stride());
+        self.prepare_cols();
         if need_grad_input {
-            ensure_len(&mut self.grad_cols, k * plane * per_chunk.min(batch));
+            ensure_len(&mut self.grad_cols, k * stride);
         }
         for start in (0..batch).step_by(per_chunk) {
             let images = start..(start + per_chunk).min(batch);
             let cols = images.len() * plane;
-            im2col(input, &self.shape, batch, images.clone(), &mut self.cols);
-            let dz = Mat::columns(&self.grad_pre_activation, f, n, start * plane, cols);
-            let beta = if start == 0 { 0.0 } else { 1.0 };
-            gemm(1.0, dz, Mat::new(&self.cols, k, cols).t(), beta, &mut self.grad_weights, f, k);
+            im2col(input, &self.shape, batch, images.clone(), &mut self.cols, stride);
+            let dz = &self.grad_pre_activation[start * plane..];
+            let accumulate = start > 0;
+            dot_product(f, k, cols, dz, n, &self.cols, stride, &mut self.grad_weights, k, accumulate);
             if need_grad_input {
-                gemm(1.0, Mat::new(&self.weights, f, k).t(), dz, 0.0, &mut self.grad_cols, k, cols);
-                col2im(&self.grad_cols, &self.shape, batch, images, &mut self.grad_input);
+                broadcast_product(k, cols, f, Strided::transposed(&self.weights, k), dz, n, &mut self.grad_cols, stride, Write::Overwrite);
+                col2im(&self.grad_cols, &self.shape, batch, images, &mut self.grad_input, stride);
             }
         }
     }

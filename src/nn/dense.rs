@@ -1,7 +1,8 @@
 //! Fully connected layer on `B × inputs` rows: `out = in · Wᵀ + b`, optionally through ReLU.
-//! Backward: dW = dZᵀ · in, db = Σ_rows dZ, d(in) = dZ · W.
+//! Backward: dW = dZᵀ · in, db = Σ_rows dZ, d(in) = dZ · W. The products are the convolution's
+//! kernels (`kernels.rs`): forward is a dot product of each input row with each weight row.
 
-use super::gemm::{gemm, Mat};
+use super::kernels::{broadcast_product, dot_product, Strided, Write};
 use super::layer::{ensure_len, init_uniform, Layer, ParamTensor, Pass};
 use crate::rng::Rng64;
 
@@ -52,13 +53,12 @@ impl Layer for Dense {
     fn forward(&mut self, input: &[f32], batch: usize, _pass: &mut Pass<'_>) {
         let (i, o) = (self.inputs, self.outputs);
         ensure_len(&mut self.output, batch * o);
-        gemm(1.0, Mat::new(input, batch, i), Mat::new(&self.weights, o, i).t(), 0.0, &mut self.output, batch, o);
+        dot_product(batch, o, i, input, i, &self.weights, i, &mut self.output, o, false);
         for row in self.output.chunks_exact_mut(o) {
             for (v, b) in row.iter_mut().zip(&self.bias) {
-                *v += b;
-                if self.relu && *v < 0.0 {
-                    *v = 0.0;
-                }
+                let z = *v + b;
+                // A comparison, not `f32::max` (a libm call in wasm).
+                *v = if self.relu && z <= 0.0 { 0.0 } else { z };
             }
         }
     }
@@ -83,10 +83,11 @@ impl Layer for Dense {
                 *gb += g;
             }
         }
-        gemm(1.0, Mat::new(&self.grad_pre_activation, batch, o).t(), Mat::new(input, batch, i), 0.0, &mut self.grad_weights, o, i);
+        let dz = &self.grad_pre_activation;
+        broadcast_product(o, i, batch, Strided::transposed(dz, o), input, i, &mut self.grad_weights, i, Write::Overwrite);
         if need_grad_input {
             ensure_len(&mut self.grad_input, batch * i);
-            gemm(1.0, Mat::new(&self.grad_pre_activation, batch, o), Mat::new(&self.weights, o, i), 0.0, &mut self.grad_input, batch, i);
+            broadcast_product(batch, i, o, Strided::rows(dz, o), &self.weights, i, &mut self.grad_input, i, Write::Overwrite);
         }
     }
 

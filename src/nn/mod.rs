@@ -14,12 +14,14 @@ pub mod dense;
 pub mod dropout;
 pub mod flatten;
 pub mod gemm;
+pub mod kernels;
 pub mod layer;
 pub mod loss;
 pub mod model;
 pub mod optimizer;
 pub mod pool;
 pub mod schedule;
+pub(crate) mod simd;
 pub mod train;
 
 #[cfg(test)]

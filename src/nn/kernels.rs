@@ -1,0 +1,443 @@
+//! The two matrix products a convolution spends its time in, with register-tiled micro-kernels
+//! written for the shapes convolutions have: a few rows (6–64 filters, or the k²C rows of an
+//! unrolled patch) times tens of thousands of columns (every output pixel of a block of images).
+//!
+//! - `broadcast_product`: C = A · B with A small and B wide. Each step of the inner loop
+//!   broadcasts one value from each of `MR` rows of A and multiplies it into two vectors of one
+//!   row of B, so the tile of `MR × 2 vectors` of C stays in registers for the whole sum (the
+//!   "splat" GEMM of XNNPACK's wasm kernels; Goto & van de Geijn 2008 for the register tiling).
+//!   Forward (W · cols, with bias and ReLU applied as the tile is stored) and the input gradient
+//!   (Wᵀ · dZ) are this product.
+//! - `dot_product`: C = A · Bᵀ where both are wide and row-major, so every entry is a dot product
+//!   along rows; a tile of `MR × PR` dot products runs in vector accumulators. The weight gradient
+//!   (dZ · colsᵀ) is this product.
+//!
+//! Why not a general GEMM library: matrixmultiply (what ndarray uses) packs both operands and its
+//! wasm kernel is an 8×8 tile of shuffles that needs more registers than V8 has; on these skinny
+//! shapes it ran at about half the speed of these kernels. No operand is packed here: B is read in
+//! place, row after row, and A is small enough to stay in cache.
+//!
+//! Reproducibility: every sum runs in a fixed order that depends only on the shapes, never on
+//! timing or threads. In wasm the arithmetic is simd128 multiply-then-add (see `simd.rs`), equal
+//! bit for bit to the portable version, which the tests check.
+
+use super::simd::{Lanes4, Vector};
+
+/// How a product's result lands in C.
+#[derive(Clone, Copy, Debug)]
+pub enum Write<'a> {
+    /// C = result.
+    Overwrite,
+    /// C = C + result.
+    Accumulate,
+    /// C = bias[row] + result, then through ReLU if asked (the sum starts from the bias).
+    Bias { bias: &'a [f32], relu: bool },
+}
+
+/// A matrix read from a flat buffer: entry (i, j) is `data[i · row_stride + j · col_stride]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Strided<'a> {
+    pub data: &'a [f32],
+    pub row_stride: usize,
+    pub col_stride: usize,
+}
+
+impl<'a> Strided<'a> {
+    /// Row-major with rows `stride` apart.
+    pub fn rows(data: &'a [f32], stride: usize) -> Self {
+        Self { data, row_stride: stride, col_stride: 1 }
+    }
+    /// The transpose of a row-major matrix with rows `stride` apart.
+    pub fn transposed(data: &'a [f32], stride: usize) -> Self {
+        Self { data, row_stride: 1, col_stride: stride }
+    }
+    /// Panics unless every entry of a `rows × cols` matrix lies inside the buffer: the kernels
+    /// below read through raw pointers only after this check.
+    fn check(&self, rows: usize, cols: usize, what: &str) {
+        if rows > 0 && cols > 0 {
+            let last = (rows - 1) * self.row_stride + (cols - 1) * self.col_stride;
+            assert!(last < self.data.len(), "{what}: {rows}×{cols} matrix (strides {}, {}) needs {} values, buffer has {}", self.row_stride, self.col_stride, last + 1, self.data.len());
+        }
+    }
+}
+
+fn check_output(c: &[f32], rows: usize, cols: usize, ldc: usize) {
+    if rows > 0 && cols > 0 {
+        assert!(cols <= ldc, "output rows of {cols} values fit a stride of {ldc}");
+        assert!((rows - 1) * ldc + cols <= c.len(), "output {rows}×{cols} (stride {ldc}) fits a buffer of {}", c.len());
+    }
+}
+
+/// `C (m × n, rows ldc apart) ⟵ A (m × depth) · B (depth × n, rows ldb apart)`, written as
+/// `write` says. B's rows must be contiguous (column stride 1).
+#[allow(clippy::too_many_arguments)]
+pub fn broadcast_product(m: usize, n: usize, depth: usize, a: Strided<'_>, b: &[f32], ldb: usize, c: &mut [f32], ldc: usize, write: Write<'_>) {
+    let p = BroadcastArgs::new(m, n, depth, a, b, ldb, c, ldc, write);
+    // SAFETY: `new` checked every index the kernels touch; the vector types are the ones this
+    // target supports (AVX2/FMA only after detecting it).
+    unsafe {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        {
+            broadcast_with::<super::simd::Simd128, 4>(&p)
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            if avx2_fma() {
+                broadcast_avx2_fma(&p)
+            } else {
+                broadcast_with::<Lanes4, 4>(&p)
+            }
+        }
+        #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
+        {
+            broadcast_with::<Lanes4, 4>(&p)
+        }
+    }
+}
+
+/// `broadcast_product` in portable code with exactly the wasm arithmetic (for tests).
+#[allow(clippy::too_many_arguments)]
+pub fn broadcast_product_portable(m: usize, n: usize, depth: usize, a: Strided<'_>, b: &[f32], ldb: usize, c: &mut [f32], ldc: usize, write: Write<'_>) {
+    let p = BroadcastArgs::new(m, n, depth, a, b, ldb, c, ldc, write);
+    // SAFETY: as in `broadcast_product`.
+    unsafe { broadcast_with::<Lanes4, 4>(&p) }
+}
+
+/// `C (m × p, rows ldc apart) ⟵ A (m × n, rows lda apart) · Bᵀ` where B is `p × n` with rows
+/// `ldb` apart: entry (i, q) is the dot product of row i of A and row q of B. Overwrites C, or adds
+/// to it if `accumulate`.
+#[allow(clippy::too_many_arguments)]
+pub fn dot_product(m: usize, p: usize, n: usize, a: &[f32], lda: usize, b: &[f32], ldb: usize, c: &mut [f32], ldc: usize, accumulate: bool) {
+    let args = DotArgs::new(m, p, n, a, lda, b, ldb, c, ldc, accumulate);
+    // SAFETY: as in `broadcast_product`.
+    unsafe {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        {
+            dot_with::<super::simd::Simd128, 4, 2>(&args)
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            if avx2_fma() {
+                dot_avx2_fma(&args)
+            } else {
+                dot_with::<Lanes4, 4, 2>(&args)
+            }
+        }
+        #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
+        {
+            dot_with::<Lanes4, 4, 2>(&args)
+        }
+    }
+}
+
+/// `dot_product` in portable code with exactly the wasm arithmetic (for tests).
+#[allow(clippy::too_many_arguments)]
+pub fn dot_product_portable(m: usize, p: usize, n: usize, a: &[f32], lda: usize, b: &[f32], ldb: usize, c: &mut [f32], ldc: usize, accumulate: bool) {
+    let args = DotArgs::new(m, p, n, a, lda, b, ldb, c, ldc, accumulate);
+    // SAFETY: as in `broadcast_product`.
+    unsafe { dot_with::<Lanes4, 4, 2>(&args) }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx2_fma() -> bool {
+    // std caches the CPUID answer; this is an atomic load.
+    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn broadcast_avx2_fma(p: &BroadcastArgs<'_>) {
+    broadcast_with::<super::simd::Avx2Fma, 4>(p)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_avx2_fma(p: &DotArgs<'_>) {
+    dot_with::<super::simd::Avx2Fma, 4, 2>(p)
+}
+
+/// A checked `broadcast_product` call, as raw pointers for the kernels.
+struct BroadcastArgs<'a> {
+    m: usize,
+    n: usize,
+    depth: usize,
+    a: *const f32,
+    a_rs: usize,
+    a_cs: usize,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    write: Write<'a>,
+}
+
+impl<'a> BroadcastArgs<'a> {
+    #[allow(clippy::too_many_arguments)]
+    fn new(m: usize, n: usize, depth: usize, a: Strided<'_>, b: &[f32], ldb: usize, c: &mut [f32], ldc: usize, write: Write<'a>) -> Self {
+        a.check(m, depth, "A");
+        Strided::rows(b, ldb).check(depth, n, "B");
+        check_output(c, m, n, ldc);
+        if let Write::Bias { bias, .. } = write {
+            assert!(bias.len() >= m, "one bias per row: {} for {m} rows", bias.len());
+        }
+        Self { m, n, depth, a: a.data.as_ptr(), a_rs: a.row_stride, a_cs: a.col_stride, b: b.as_ptr(), ldb, c: c.as_mut_ptr(), ldc, write }
+    }
+}
+
+/// Column tiles of two vectors, then one vector, then single columns; each column tile runs
+/// down all rows, so its strip of B is read from memory once and from L1 for every row tile.
+#[inline(always)]
+unsafe fn broadcast_with<V: Vector, const MR: usize>(p: &BroadcastArgs<'_>) {
+    let mut j = 0;
+    while j + 2 * V::LANES <= p.n {
+        broadcast_rows::<V, 2, MR>(p, j);
+        j += 2 * V::LANES;
+    }
+    if j + V::LANES <= p.n {
+        broadcast_rows::<V, 1, MR>(p, j);
+        j += V::LANES;
+    }
+    while j < p.n {
+        broadcast_rows::<V::One, 1, MR>(p, j);
+        j += 1;
+    }
+}
+
+#[inline(always)]
+unsafe fn broadcast_rows<V: Vector, const NV: usize, const MR: usize>(p: &BroadcastArgs<'_>, j: usize) {
+    let mut i = 0;
+    while i + MR <= p.m {
+        broadcast_tile::<V, NV, MR>(p, i, j);
+        i += MR;
+    }
+    // The last few rows, one at a time (at most MR − 1 of them).
+    while i < p.m {
+        broadcast_tile::<V, NV, 1>(p, i, j);
+        i += 1;
+    }
+}
+
+/// Rows `i..i + MR`, columns `j..j + NV · LANES` of C.
+#[inline(always)]
+unsafe fn broadcast_tile<V: Vector, const NV: usize, const MR: usize>(p: &BroadcastArgs<'_>, i: usize, j: usize) {
+    let mut acc = [[V::zero(); NV]; MR];
+    if let Write::Bias { bias, .. } = p.write {
+        for (r, row) in acc.iter_mut().enumerate() {
+            *row = [V::splat(bias.as_ptr().add(i + r)); NV];
+        }
+    }
+    let mut a = p.a.add(i * p.a_rs);
+    let mut b = p.b.add(j);
+    for _ in 0..p.depth {
+        let bv: [V; NV] = std::array::from_fn(|v| V::load(b.add(v * V::LANES)));
+        for (r, row) in acc.iter_mut().enumerate() {
+            let av = V::splat(a.add(r * p.a_rs));
+            for (x, bv) in row.iter_mut().zip(bv) {
+                *x = x.mul_add(av, bv);
+            }
+        }
+        a = a.add(p.a_cs);
+        b = b.add(p.ldb);
+    }
+    let c = p.c.add(i * p.ldc + j);
+    for (r, row) in acc.into_iter().enumerate() {
+        for (v, x) in row.into_iter().enumerate() {
+            let out = c.add(r * p.ldc + v * V::LANES);
+            match p.write {
+                Write::Overwrite => x.store(out),
+                Write::Accumulate => V::load(out).add(x).store(out),
+                Write::Bias { relu: true, .. } => x.relu().store(out),
+                Write::Bias { relu: false, .. } => x.store(out),
+            }
+        }
+    }
+}
+
+/// A checked `dot_product` call, as raw pointers for the kernels.
+struct DotArgs<'a> {
+    m: usize,
+    p: usize,
+    n: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+    _buffers: std::marker::PhantomData<&'a mut [f32]>,
+}
+
+impl DotArgs<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn new(m: usize, p: usize, n: usize, a: &[f32], lda: usize, b: &[f32], ldb: usize, c: &mut [f32], ldc: usize, accumulate: bool) -> Self {
+        Strided::rows(a, lda).check(m, n, "A");
+        Strided::rows(b, ldb).check(p, n, "B");
+        check_output(c, m, p, ldc);
+        Self { m, p, n, a: a.as_ptr(), lda, b: b.as_ptr(), ldb, c: c.as_mut_ptr(), ldc, accumulate, _buffers: std::marker::PhantomData }
+    }
+}
+
+/// Row tiles of A outer (they stay in L1), row tiles of B inner.
+#[inline(always)]
+unsafe fn dot_with<V: Vector, const MR: usize, const PR: usize>(args: &DotArgs<'_>) {
+    let mut i = 0;
+    while i + MR <= args.m {
+        dot_columns::<V, MR, PR>(args, i);
+        i += MR;
+    }
+    while i < args.m {
+        dot_columns::<V, 1, PR>(args, i);
+        i += 1;
+    }
+}
+
+#[inline(always)]
+unsafe fn dot_columns<V: Vector, const MR: usize, const PR: usize>(args: &DotArgs<'_>, i: usize) {
+    let mut q = 0;
+    while q + PR <= args.p {
+        dot_tile::<V, MR, PR>(args, i, q);
+        q += PR;
+    }
+    while q < args.p {
+        dot_tile::<V, MR, 1>(args, i, q);
+        q += 1;
+    }
+}
+
+/// Entries (i..i + MR, q..q + PR) of C: vector partial sums along the rows, then each one's
+/// lanes summed, then the last few columns one by one.
+#[inline(always)]
+unsafe fn dot_tile<V: Vector, const MR: usize, const PR: usize>(args: &DotArgs<'_>, i: usize, q: usize) {
+    let a = args.a.add(i * args.lda);
+    let b = args.b.add(q * args.ldb);
+    let mut acc = [[V::zero(); PR]; MR];
+    let mut j = 0;
+    while j + V::LANES <= args.n {
+        let bv: [V; PR] = std::array::from_fn(|s| V::load(b.add(s * args.ldb + j)));
+        for (r, row) in acc.iter_mut().enumerate() {
+            let av = V::load(a.add(r * args.lda + j));
+            for (x, bv) in row.iter_mut().zip(bv) {
+                *x = x.mul_add(av, bv);
+            }
+        }
+        j += V::LANES;
+    }
+    for (r, row) in acc.into_iter().enumerate() {
+        for (s, x) in row.into_iter().enumerate() {
+            let mut sum = V::One::splat(&x.sum());
+            for t in j..args.n {
+                sum = sum.mul_add(V::One::load(a.add(r * args.lda + t)), V::One::load(b.add(s * args.ldb + t)));
+            }
+            let sum = sum.sum();
+            let out = args.c.add((i + r) * args.ldc + q + s);
+            *out = if args.accumulate { *out + sum } else { sum };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{rng_for, unit_f32};
+
+    fn random(len: usize, seed: u64) -> Vec<f32> {
+        let mut rng = rng_for(seed, 0);
+        (0..len).map(|_| unit_f32(&mut rng) * 2.0 - 1.0).collect()
+    }
+
+    /// Shapes that cover every tile and tail: rows below, at and above the row tile, columns
+    /// with and without vector and single-column tails.
+    const SHAPES: [(usize, usize, usize); 8] = [(1, 1, 1), (3, 5, 2), (4, 16, 9), (6, 37, 25), (9, 8, 1), (16, 123, 18), (32, 64, 288), (5, 3, 7)];
+
+    #[test]
+    fn broadcast_product_matches_the_definition() {
+        for (m, n, depth) in SHAPES {
+            for transposed in [false, true] {
+                let a = random(m * depth + 3, 1);
+                let a_view = if transposed { Strided::transposed(&a, m) } else { Strided::rows(&a, depth) };
+                let (ldb, ldc) = (n + 2, n + 1);
+                let b = random(depth * ldb, 2);
+                let bias = random(m, 3);
+                for write in [Write::Overwrite, Write::Accumulate, Write::Bias { bias: &bias, relu: true }, Write::Bias { bias: &bias, relu: false }] {
+                    let start = random(m * ldc, 4);
+                    let mut c = start.clone();
+                    broadcast_product(m, n, depth, a_view, &b, ldb, &mut c, ldc, write);
+                    for i in 0..m {
+                        for j in 0..n {
+                            let sum: f64 = (0..depth).map(|k| a[i * a_view.row_stride + k * a_view.col_stride] as f64 * b[k * ldb + j] as f64).sum();
+                            let expected = match write {
+                                Write::Overwrite => sum,
+                                Write::Accumulate => start[i * ldc + j] as f64 + sum,
+                                Write::Bias { relu, .. } => {
+                                    let z = bias[i] as f64 + sum;
+                                    if relu { z.max(0.0) } else { z }
+                                }
+                            };
+                            let got = c[i * ldc + j] as f64;
+                            assert!((got - expected).abs() < 1e-4 * (1.0 + depth as f64), "{m}×{n}×{depth} {write:?} at ({i}, {j}): {got} vs {expected}");
+                        }
+                        // The padding between rows is left alone.
+                        if ldc > n {
+                            assert_eq!(c[i * ldc + n].to_bits(), start[i * ldc + n].to_bits());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dot_product_matches_the_definition() {
+        for (m, p, n) in SHAPES {
+            let (lda, ldb, ldc) = (n + 1, n + 3, p + 2);
+            let a = random(m * lda, 5);
+            let b = random(p * ldb, 6);
+            for accumulate in [false, true] {
+                let start = random(m * ldc, 7);
+                let mut c = start.clone();
+                dot_product(m, p, n, &a, lda, &b, ldb, &mut c, ldc, accumulate);
+                for i in 0..m {
+                    for q in 0..p {
+                        let sum: f64 = (0..n).map(|j| a[i * lda + j] as f64 * b[q * ldb + j] as f64).sum();
+                        let expected = if accumulate { start[i * ldc + q] as f64 + sum } else { sum };
+                        let got = c[i * ldc + q] as f64;
+                        assert!((got - expected).abs() < 1e-4 * (1.0 + n as f64), "{m}×{p}×{n} at ({i}, {q}): {got} vs {expected}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The portable kernels are what wasm computes, bit for bit; natively on x86-64 the fused
+    /// kernels may differ from them in the last bits, so only closeness is checked there.
+    #[test]
+    fn portable_kernels_agree_with_the_dispatched_ones() {
+        let (m, n, depth) = (13, 77, 40);
+        let a = random(m * depth, 8);
+        let b = random(depth * n, 9);
+        let mut fast = vec![0.0; m * n];
+        let mut portable = vec![0.0; m * n];
+        broadcast_product(m, n, depth, Strided::rows(&a, depth), &b, n, &mut fast, n, Write::Overwrite);
+        broadcast_product_portable(m, n, depth, Strided::rows(&a, depth), &b, n, &mut portable, n, Write::Overwrite);
+        for (x, y) in fast.iter().zip(&portable) {
+            assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+        }
+        let mut fast = vec![0.0; m * m];
+        let mut portable = vec![0.0; m * m];
+        dot_product(m, m, depth, &a, depth, &a, depth, &mut fast, m, false);
+        dot_product_portable(m, m, depth, &a, depth, &a, depth, &mut portable, m, false);
+        for (x, y) in fast.iter().zip(&portable) {
+            assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "needs")]
+    fn a_matrix_larger_than_its_buffer_is_refused() {
+        let a = [0.0; 5];
+        let b = [0.0; 6];
+        let mut c = [0.0; 4];
+        broadcast_product(2, 2, 3, Strided::rows(&a, 3), &b, 2, &mut c, 2, Write::Overwrite);
+    }
+}

@@ -1,0 +1,271 @@
+//! A small vector type for the convolution kernels (`kernels.rs`), with one implementation per
+//! target: WebAssembly simd128 (4 lanes, multiply then add), x86-64 AVX2 with FMA (8 lanes,
+//! fused, chosen at run time), and portable scalar code with exactly the wasm arithmetic.
+//!
+//! Why the wasm one never fuses: `f32x4.relaxed_madd` would be faster, but whether it rounds once
+//! or twice depends on the machine, and a shared link must give the same accuracies on every
+//! machine. The portable `Lanes4` does lane for lane what simd128 does, so tests can hold the
+//! wasm kernels to it bit for bit.
+
+/// A vector of `LANES` f32 values. Every method is `unsafe` because loads and stores take raw
+/// pointers: the caller guarantees `LANES` readable (writable) values at the pointer.
+pub trait Vector: Copy {
+    const LANES: usize;
+    /// One lane with the same arithmetic, for the columns left over after the last full vector
+    /// (so a value never depends on where its column falls in a tile).
+    type One: Vector;
+    fn zero() -> Self;
+    /// `LANES` values from `p`, no alignment required.
+    unsafe fn load(p: *const f32) -> Self;
+    /// One value from `p` in every lane.
+    unsafe fn splat(p: *const f32) -> Self;
+    unsafe fn store(self, p: *mut f32);
+    /// `self + a · b` — rounded twice except in the fused (native FMA) implementation.
+    fn mul_add(self, a: Self, b: Self) -> Self;
+    fn add(self, other: Self) -> Self;
+    /// Negative lanes set to zero.
+    fn relu(self) -> Self;
+    /// The lanes' sum, always in the same order: pairs, then pairs of pairs.
+    fn sum(self) -> f32;
+}
+
+/// One lane: the kernels' column tails.
+impl Vector for f32 {
+    const LANES: usize = 1;
+    type One = f32;
+    #[inline(always)]
+    fn zero() -> Self {
+        0.0
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        *p
+    }
+    #[inline(always)]
+    unsafe fn splat(p: *const f32) -> Self {
+        *p
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        *p = self;
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        // Spelled out: f32's own `mul_add` is the fused one.
+        self + a * b
+    }
+    #[inline(always)]
+    fn add(self, other: Self) -> Self {
+        self + other
+    }
+    #[inline(always)]
+    fn relu(self) -> Self {
+        // A comparison, not `f32::max`, which is a libm call in wasm.
+        if self > 0.0 {
+            self
+        } else {
+            0.0
+        }
+    }
+    #[inline(always)]
+    fn sum(self) -> f32 {
+        self
+    }
+}
+
+/// Four lanes in plain Rust, rounding exactly as simd128 does.
+#[derive(Clone, Copy)]
+pub struct Lanes4([f32; 4]);
+
+impl Vector for Lanes4 {
+    const LANES: usize = 4;
+    type One = f32;
+    #[inline(always)]
+    fn zero() -> Self {
+        Self([0.0; 4])
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        Self([*p, *p.add(1), *p.add(2), *p.add(3)])
+    }
+    #[inline(always)]
+    unsafe fn splat(p: *const f32) -> Self {
+        Self([*p; 4])
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        for (i, v) in self.0.into_iter().enumerate() {
+            *p.add(i) = v;
+        }
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        Self(std::array::from_fn(|i| self.0[i] + a.0[i] * b.0[i]))
+    }
+    #[inline(always)]
+    fn add(self, other: Self) -> Self {
+        Self(std::array::from_fn(|i| self.0[i] + other.0[i]))
+    }
+    #[inline(always)]
+    fn relu(self) -> Self {
+        Self(self.0.map(|v| v.relu()))
+    }
+    #[inline(always)]
+    fn sum(self) -> f32 {
+        (self.0[0] + self.0[1]) + (self.0[2] + self.0[3])
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub use wasm::Simd128;
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm {
+    use super::Vector;
+    use core::arch::wasm32::*;
+
+    #[derive(Clone, Copy)]
+    pub struct Simd128(v128);
+
+    impl Vector for Simd128 {
+        const LANES: usize = 4;
+        type One = f32;
+        #[inline(always)]
+        fn zero() -> Self {
+            Self(f32x4_splat(0.0))
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            Self(v128_load(p as *const v128))
+        }
+        #[inline(always)]
+        unsafe fn splat(p: *const f32) -> Self {
+            // `v128.load32_splat`: a broadcast load (vbroadcastss), not a shuffle.
+            Self(v128_load32_splat(p as *const u32))
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            v128_store(p as *mut v128, self.0)
+        }
+        #[inline(always)]
+        fn mul_add(self, a: Self, b: Self) -> Self {
+            Self(f32x4_add(self.0, f32x4_mul(a.0, b.0)))
+        }
+        #[inline(always)]
+        fn add(self, other: Self) -> Self {
+            Self(f32x4_add(self.0, other.0))
+        }
+        #[inline(always)]
+        fn relu(self) -> Self {
+            // Lanes > 0 keep their value, the rest (zeros, negatives, NaN) become +0, as the
+            // scalar comparison does.
+            Self(v128_and(self.0, f32x4_gt(self.0, f32x4_splat(0.0))))
+        }
+        #[inline(always)]
+        fn sum(self) -> f32 {
+            let v = self.0;
+            (f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v)) + (f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v))
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub use x86::{Avx2Fma, Fused};
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::Vector;
+    use core::arch::x86_64::*;
+
+    /// Eight lanes with fused multiply-add. Only valid inside functions compiled with
+    /// `#[target_feature(enable = "avx2,fma")]`, called after `is_x86_feature_detected!`.
+    #[derive(Clone, Copy)]
+    pub struct Avx2Fma(__m256);
+
+    impl Vector for Avx2Fma {
+        const LANES: usize = 8;
+        type One = Fused;
+        #[inline(always)]
+        fn zero() -> Self {
+            // SAFETY: only reached from avx2+fma functions (see the type's comment).
+            Self(unsafe { _mm256_setzero_ps() })
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            Self(_mm256_loadu_ps(p))
+        }
+        #[inline(always)]
+        unsafe fn splat(p: *const f32) -> Self {
+            Self(_mm256_broadcast_ss(&*p))
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            _mm256_storeu_ps(p, self.0)
+        }
+        #[inline(always)]
+        fn mul_add(self, a: Self, b: Self) -> Self {
+            // SAFETY: as `zero`.
+            Self(unsafe { _mm256_fmadd_ps(a.0, b.0, self.0) })
+        }
+        #[inline(always)]
+        fn add(self, other: Self) -> Self {
+            // SAFETY: as `zero`.
+            Self(unsafe { _mm256_add_ps(self.0, other.0) })
+        }
+        #[inline(always)]
+        fn relu(self) -> Self {
+            // SAFETY: as `zero`.
+            unsafe { Self(_mm256_and_ps(self.0, _mm256_cmp_ps::<_CMP_GT_OQ>(self.0, _mm256_setzero_ps()))) }
+        }
+        #[inline(always)]
+        fn sum(self) -> f32 {
+            // SAFETY: as `zero`.
+            unsafe {
+                let mut l = [0.0f32; 8];
+                _mm256_storeu_ps(l.as_mut_ptr(), self.0);
+                ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
+            }
+        }
+    }
+
+    /// One lane, fused like `Avx2Fma` (a single `vfmadd` inside avx2+fma functions).
+    #[derive(Clone, Copy)]
+    pub struct Fused(f32);
+
+    impl Vector for Fused {
+        const LANES: usize = 1;
+        type One = Fused;
+        #[inline(always)]
+        fn zero() -> Self {
+            Self(0.0)
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            Self(*p)
+        }
+        #[inline(always)]
+        unsafe fn splat(p: *const f32) -> Self {
+            Self(*p)
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            *p = self.0;
+        }
+        #[inline(always)]
+        fn mul_add(self, a: Self, b: Self) -> Self {
+            Self(a.0.mul_add(b.0, self.0))
+        }
+        #[inline(always)]
+        fn add(self, other: Self) -> Self {
+            Self(self.0 + other.0)
+        }
+        #[inline(always)]
+        fn relu(self) -> Self {
+            Self(Vector::relu(self.0))
+        }
+        #[inline(always)]
+        fn sum(self) -> f32 {
+            self.0
+        }
+    }
+}
