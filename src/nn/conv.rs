@@ -13,6 +13,7 @@ use std::ops::Range;
 /// Target size, in f32 values, of one unrolled block of images (1 MB).
 const CHUNK_VALUES: usize = 256 * 1024;
 use super::layer::{ensure_len, init_uniform, Layer, ParamTensor, Pass};
+use super::winograd::WinogradConv;
 use crate::rng::Rng64;
 
 /// The geometry of a convolution: input size, kernel and padding, and so the output size.
@@ -53,6 +54,8 @@ pub struct Conv2d {
     grad_pre_activation: Vec<f32>,
     grad_cols: Vec<f32>,
     grad_input: Vec<f32>,
+    /// Winograd's algorithm where it pays (3×3 kernels over several channels); im2col otherwise.
+    winograd: Option<WinogradConv>,
 }
 
 impl Conv2d {
@@ -75,7 +78,14 @@ impl Conv2d {
             grad_pre_activation: Vec::new(),
             grad_cols: Vec::new(),
             grad_input: Vec::new(),
+            winograd: WinogradConv::suits(&shape).then(|| WinogradConv::new(&shape, filters)),
         }
+    }
+
+    /// Use im2col even where Winograd would apply (tests compare the two).
+    pub fn without_winograd(mut self) -> Self {
+        self.winograd = None;
+        self
     }
 
     fn out_plane(&self) -> usize {
@@ -290,6 +300,10 @@ impl Layer for Conv2d {
         let (k, plane, f) = (self.shape.patch_len(), self.out_plane(), self.filters);
         let n = batch * plane;
         ensure_len(&mut self.output, f * n);
+        if let Some(winograd) = &mut self.winograd {
+            winograd.forward(input, batch, &self.weights, &self.bias, self.relu, &mut self.output);
+            return;
+        }
         // Block by block, each block small enough to stay in cache; backward unrolls its
         // blocks again rather than keeping the whole batch unrolled (memory is what a browser
         // worker runs out of first).
@@ -327,6 +341,13 @@ impl Layer for Conv2d {
         if need_grad_input {
             let input_len = batch * self.input_len();
             ensure_len(&mut self.grad_input, input_len);
+        }
+        if let Some(winograd) = &mut self.winograd {
+            winograd.weight_gradient(input, &self.grad_pre_activation, batch, &mut self.grad_weights);
+            if need_grad_input {
+                winograd.input_gradient(&self.grad_pre_activation, batch, &self.weights, &mut self.grad_input);
+            }
+            return;
         }
         // Block by block, as forward: unroll the block again, add its share of dW, and fold
         // its input gradient back. The blocks are the same on every machine, so the sums are

@@ -23,6 +23,7 @@ pub mod pool;
 pub mod schedule;
 pub(crate) mod simd;
 pub mod train;
+pub mod winograd;
 
 #[cfg(test)]
 mod gradient_check;

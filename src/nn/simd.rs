@@ -23,6 +23,7 @@ pub trait Vector: Copy {
     /// `self + a · b` — rounded twice except in the fused (native FMA) implementation.
     fn mul_add(self, a: Self, b: Self) -> Self;
     fn add(self, other: Self) -> Self;
+    fn sub(self, other: Self) -> Self;
     /// Negative lanes set to zero.
     fn relu(self) -> Self;
     /// The lanes' sum, always in the same order: pairs, then pairs of pairs.
@@ -57,6 +58,10 @@ impl Vector for f32 {
     #[inline(always)]
     fn add(self, other: Self) -> Self {
         self + other
+    }
+    #[inline(always)]
+    fn sub(self, other: Self) -> Self {
+        self - other
     }
     #[inline(always)]
     fn relu(self) -> Self {
@@ -105,6 +110,10 @@ impl Vector for Lanes4 {
     #[inline(always)]
     fn add(self, other: Self) -> Self {
         Self(std::array::from_fn(|i| self.0[i] + other.0[i]))
+    }
+    #[inline(always)]
+    fn sub(self, other: Self) -> Self {
+        Self(std::array::from_fn(|i| self.0[i] - other.0[i]))
     }
     #[inline(always)]
     fn relu(self) -> Self {
@@ -156,6 +165,10 @@ mod wasm {
             Self(f32x4_add(self.0, other.0))
         }
         #[inline(always)]
+        fn sub(self, other: Self) -> Self {
+            Self(f32x4_sub(self.0, other.0))
+        }
+        #[inline(always)]
         fn relu(self) -> Self {
             // Lanes > 0 keep their value, the rest (zeros, negatives, NaN) become +0, as the
             // scalar comparison does.
@@ -170,7 +183,7 @@ mod wasm {
 }
 
 #[cfg(target_arch = "x86_64")]
-pub use x86::{Avx2Fma, Fused};
+pub use x86::Avx2Fma;
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
@@ -211,6 +224,11 @@ mod x86 {
         fn add(self, other: Self) -> Self {
             // SAFETY: as `zero`.
             Self(unsafe { _mm256_add_ps(self.0, other.0) })
+        }
+        #[inline(always)]
+        fn sub(self, other: Self) -> Self {
+            // SAFETY: as `zero`.
+            Self(unsafe { _mm256_sub_ps(self.0, other.0) })
         }
         #[inline(always)]
         fn relu(self) -> Self {
@@ -258,6 +276,10 @@ mod x86 {
         #[inline(always)]
         fn add(self, other: Self) -> Self {
             Self(self.0 + other.0)
+        }
+        #[inline(always)]
+        fn sub(self, other: Self) -> Self {
+            Self(self.0 - other.0)
         }
         #[inline(always)]
         fn relu(self) -> Self {
