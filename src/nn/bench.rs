@@ -4,6 +4,7 @@
 
 use super::arch::Architecture;
 use super::gemm::{gemm, Mat};
+use super::kernels::{broadcast_product, Strided, Write};
 use super::layer::Pass;
 use super::loss::softmax_cross_entropy;
 use super::optimizer::Optimizer;
@@ -145,7 +146,11 @@ pub struct NetworkBench {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchReport {
+    /// A general 512³ product (ndarray → matrixmultiply): the ceiling a library gives.
     pub matmul_512_gflops: f64,
+    /// The engine's own kernel on the forward product of tfjs-example's second convolution
+    /// (32 filters × 144 patch values × 1,815 pixels): the ceiling for a network's products.
+    pub kernel_gflops: f64,
     pub batch: u32,
     pub networks: Vec<NetworkBench>,
 }
@@ -156,6 +161,7 @@ pub fn run_benchmark(spec: &BenchSpec, data: ImagesRef<'_>, clock: &dyn Fn() -> 
     let runs = spec.runs.max(1) as usize;
     let images = spec.images_per_run.max(1) as usize;
     let matmul_512_gflops = matmul_gflops(512, 512, 512, runs, clock);
+    let kernel_gflops = kernel_gflops(32, 144, 1815, runs, clock);
     let networks = reference_networks()
         .into_iter()
         .filter(|(name, _)| name.contains(spec.filter.as_str()))
@@ -165,21 +171,33 @@ pub fn run_benchmark(spec: &BenchSpec, data: ImagesRef<'_>, clock: &dyn Fn() -> 
             inference: inference_throughput(&arch, data, INFERENCE_BATCH, 2 * images, runs, clock),
         })
         .collect();
-    BenchReport { matmul_512_gflops, batch: spec.batch, networks }
+    BenchReport { matmul_512_gflops, kernel_gflops, batch: spec.batch, networks }
 }
 
-/// GFLOP/s of an `m × k` by `k × n` f32 matrix product: the practical ceiling for the engine.
+/// GFLOP/s of an `m × k` by `k × n` f32 matrix product through ndarray (matrixmultiply).
 pub fn matmul_gflops(m: usize, k: usize, n: usize, runs: usize, clock: &dyn Fn() -> f64) -> f64 {
+    product_gflops(m, k, n, runs, clock, &mut |a, b, c| gemm(1.0, Mat::new(a, m, k), Mat::new(b, k, n), 0.0, c, m, n))
+}
+
+/// GFLOP/s of the engine's own kernel (`kernels::broadcast_product`) on an `m × k` by `k × n`
+/// product.
+pub fn kernel_gflops(m: usize, k: usize, n: usize, runs: usize, clock: &dyn Fn() -> f64) -> f64 {
+    product_gflops(m, k, n, runs, clock, &mut |a, b, c| broadcast_product(m, n, k, Strided::rows(a, k), b, n, c, n, Write::Overwrite))
+}
+
+/// Median GFLOP/s of `product(a, b, c)` (`m × k` by `k × n`) over `runs` runs of about 2 GFLOP
+/// each, after one warm-up run.
+fn product_gflops(m: usize, k: usize, n: usize, runs: usize, clock: &dyn Fn() -> f64, product: &mut dyn FnMut(&[f32], &[f32], &mut [f32])) -> f64 {
     let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.1).collect();
     let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect();
     let mut c = vec![0.0f32; m * n];
     let flop = 2.0 * (m * k * n) as f64;
-    let repeats = ((2e9 / flop) as usize).clamp(1, 1000); // about 2 GFLOP per run
+    let repeats = ((2e9 / flop) as usize).clamp(1, 1000);
     let mut results = Vec::with_capacity(runs);
     for run in 0..=runs {
         let start = clock();
         for _ in 0..repeats {
-            gemm(1.0, Mat::new(&a, m, k), Mat::new(&b, k, n), 0.0, &mut c, m, n);
+            product(&a, &b, &mut c);
         }
         let ms = clock() - start;
         if run > 0 {

@@ -5,7 +5,12 @@
 //! matrix whose column for output pixel (b, y, x) holds its k×k neighbourhood in every channel,
 //! and the output `F × B·H'·W'` is one matrix product `W (F × k²C) · cols`. Backward reuses the
 //! same unrolled matrix: dW = dZ · colsᵀ, and d(cols) = Wᵀ · dZ folded back onto the image
-//! (col2im).
+//! (col2im). The products are the engine's own kernels (`kernels.rs`), a block of images at a
+//! time so that the unrolled block stays in cache.
+//!
+//! 3×3 layers over several channels use Winograd's algorithm instead (`winograd.rs`), which
+//! needs 2.25× fewer multiplications; measured in wasm it makes such a layer's training step
+//! 1.05–1.3× faster (the transforms take back part of the saving on images this small).
 
 use super::kernels::{broadcast_product, dot_product, Strided, Write};
 use std::ops::Range;

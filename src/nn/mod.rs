@@ -2,7 +2,8 @@
 //! schedules and the training loop.
 //!
 //! Shapes: a convolutional activation is stored channel-major across the whole batch, `C × B × H × W`,
-//! so one convolution over a batch is one matrix product (im2col); after `Flatten` activations are
+//! so one convolution over a batch is a few large matrix products (im2col, or Winograd's 16);
+//! after `Flatten` activations are
 //! `B × features`, row per image. All tensors are flat `Vec<f32>` buffers owned by the layer that
 //! writes them and reused from batch to batch.
 
