@@ -237,33 +237,21 @@ impl ConvShape {
 /// was allocated, and since a layer's geometry and `stride` never change, nothing else is ever
 /// written there.
 fn im2col(input: &[f32], s: &ConvShape, batch: usize, images: Range<usize>, cols: &mut [f32], stride: usize) {
-    let (h, w, k) = (s.height, s.width, s.kernel);
+    let (h, w) = (s.height, s.width);
     let (oh, ow) = (s.out_height(), s.out_width());
     assert!(images.end <= batch && input.len() >= s.in_channels * batch * h * w, "input holds the batch");
     assert!(images.len() * oh * ow <= stride && cols.len() >= s.patch_len() * stride, "cols holds the block");
     let (src, dst) = (input.as_ptr(), cols.as_mut_ptr());
-    for c in 0..s.in_channels {
-        for ky in 0..k {
-            for kx in 0..k {
-                let win = s.window(ky, kx);
-                let run = win.xs.len();
-                let row = ((c * k + ky) * k + kx) * stride;
-                for (j, b) in images.clone().enumerate() {
-                    let from = (c * batch + b) * h * w + win.sy0 * w + win.sx0;
-                    let to = row + j * oh * ow + win.ys.start * ow + win.xs.start;
-                    // SAFETY: the asserts above bound every index: `from + y·w + run` stays inside
-                    // plane (c, b) and `to + y·ow + run` inside image j of the row.
-                    unsafe { copy_rows(dst.add(to), ow, src.add(from), w, win.ys.len(), run) };
-                }
-            }
-        }
-    }
+    for_each_run(s, batch, images, stride, |image_at, cols_at, rows, len| {
+        // SAFETY: the asserts above bound every index (see `for_each_run`).
+        unsafe { copy_rows(dst.add(cols_at), ow, src.add(image_at), w, rows, len) }
+    });
 }
 
 /// Fold `cols` (laid out as `im2col` writes it) back onto the gradient of images `images` of
 /// `out` (`C × B × H × W`), summing overlaps; those images' planes are overwritten.
 fn col2im(cols: &[f32], s: &ConvShape, batch: usize, images: Range<usize>, out: &mut [f32], stride: usize) {
-    let (h, w, k) = (s.height, s.width, s.kernel);
+    let (h, w) = (s.height, s.width);
     let (oh, ow) = (s.out_height(), s.out_width());
     assert!(images.end <= batch && out.len() >= s.in_channels * batch * h * w, "output holds the batch");
     assert!(images.len() * oh * ow <= stride && cols.len() >= s.patch_len() * stride, "cols holds the block");
@@ -271,17 +259,29 @@ fn col2im(cols: &[f32], s: &ConvShape, batch: usize, images: Range<usize>, out: 
         out[(c * batch + images.start) * h * w..(c * batch + images.end) * h * w].fill(0.0);
     }
     let (src, dst) = (cols.as_ptr(), out.as_mut_ptr());
+    for_each_run(s, batch, images, stride, |image_at, cols_at, rows, len| {
+        // SAFETY: as in `im2col`, with the roles of the buffers swapped.
+        unsafe { add_rows(dst.add(image_at), w, src.add(cols_at), ow, rows, len) }
+    });
+}
+
+/// The walk im2col and col2im share: for every unrolled row (c, ky, kx) and image, the part
+/// that comes from the image — `rows` runs of `len` values, starting at `image_at` in the
+/// `C × B × H × W` activation (runs `W` apart) and at `cols_at` in the unrolled block (runs
+/// `W'` apart). Every run lies inside plane (c, b) and inside image j's part of the row, so
+/// callers that checked the buffers' sizes may move them with raw pointers.
+fn for_each_run(s: &ConvShape, batch: usize, images: Range<usize>, stride: usize, mut visit: impl FnMut(usize, usize, usize, usize)) {
+    let (h, w, k) = (s.height, s.width, s.kernel);
+    let (oh, ow) = (s.out_height(), s.out_width());
     for c in 0..s.in_channels {
         for ky in 0..k {
             for kx in 0..k {
                 let win = s.window(ky, kx);
-                let run = win.xs.len();
                 let row = ((c * k + ky) * k + kx) * stride;
                 for (j, b) in images.clone().enumerate() {
-                    let to = (c * batch + b) * h * w + win.sy0 * w + win.sx0;
-                    let from = row + j * oh * ow + win.ys.start * ow + win.xs.start;
-                    // SAFETY: as in `im2col`, with the roles of the buffers swapped.
-                    unsafe { add_rows(dst.add(to), w, src.add(from), ow, win.ys.len(), run) };
+                    let image_at = (c * batch + b) * h * w + win.sy0 * w + win.sx0;
+                    let cols_at = row + j * oh * ow + win.ys.start * ow + win.xs.start;
+                    visit(image_at, cols_at, win.ys.len(), win.xs.len());
                 }
             }
         }
@@ -392,38 +392,40 @@ impl Layer for Conv2d {
     }
 }
 
+/// The definition, in f64, the obvious way (tests check im2col and Winograd against it):
+/// out[f, b, y, x] = Σ w[f, c, ky, kx] · in[c, b, y + ky − pad, x + kx − pad], no bias.
+#[cfg(test)]
+pub(crate) fn direct_convolution(input: &[f32], s: &ConvShape, batch: usize, weights: &[f32], filters: usize) -> Vec<f64> {
+    let (c_n, h, w, k, p) = (s.in_channels, s.height, s.width, s.kernel, s.pad as isize);
+    let (oh, ow) = (s.out_height(), s.out_width());
+    let mut out = vec![0.0; filters * batch * oh * ow];
+    for f in 0..filters {
+        for b in 0..batch {
+            for y in 0..oh {
+                for x in 0..ow {
+                    let mut acc = 0.0f64;
+                    for c in 0..c_n {
+                        for ky in 0..k {
+                            for kx in 0..k {
+                                let (sy, sx) = (y as isize + ky as isize - p, x as isize + kx as isize - p);
+                                if sy >= 0 && sy < h as isize && sx >= 0 && sx < w as isize {
+                                    acc += weights[((f * c_n + c) * k + ky) * k + kx] as f64 * input[((c * batch + b) * h + sy as usize) * w + sx as usize] as f64;
+                                }
+                            }
+                        }
+                    }
+                    out[((f * batch + b) * oh + y) * ow + x] = acc;
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rng::rng_for;
-
-    /// Direct convolution, the obvious way, to check im2col against.
-    fn direct(input: &[f32], s: &ConvShape, b: usize, weights: &[f32], bias: &[f32], f: usize) -> Vec<f32> {
-        let (c, h, w, k, p) = (s.in_channels, s.height, s.width, s.kernel, s.pad as isize);
-        let (oh, ow) = (s.out_height(), s.out_width());
-        let mut out = vec![0.0; f * b * oh * ow];
-        for fi in 0..f {
-            for bi in 0..b {
-                for y in 0..oh {
-                    for x in 0..ow {
-                        let mut acc = bias[fi];
-                        for ci in 0..c {
-                            for ky in 0..k {
-                                for kx in 0..k {
-                                    let (sy, sx) = (y as isize + ky as isize - p, x as isize + kx as isize - p);
-                                    if sy >= 0 && sy < h as isize && sx >= 0 && sx < w as isize {
-                                        acc += weights[((fi * c + ci) * k + ky) * k + kx] * input[((ci * b + bi) * h + sy as usize) * w + sx as usize];
-                                    }
-                                }
-                            }
-                        }
-                        out[((fi * b + bi) * oh + y) * ow + x] = acc;
-                    }
-                }
-            }
-        }
-        out
-    }
 
     #[test]
     fn im2col_matches_direct_convolution_for_same_and_valid_padding() {
@@ -434,7 +436,8 @@ mod tests {
             let mut conv = Conv2d::new(shape, f, false, &mut rng);
             conv.bias = vec![0.1, -0.2, 0.3];
             let input: Vec<f32> = (0..conv.input_len() * b).map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0).collect();
-            let expected = direct(&input, &shape, b, &conv.weights, &conv.bias, f);
+            let plane = shape.out_height() * shape.out_width();
+            let expected: Vec<f64> = direct_convolution(&input, &shape, b, &conv.weights, f).iter().enumerate().map(|(i, v)| v + conv.bias[i / (b * plane)] as f64).collect();
             conv.forward(&input, b, &mut Pass { training: true, rng: &mut rng });
             let whole = conv.output().to_vec();
             // The same in blocks of one image.
@@ -442,9 +445,39 @@ mod tests {
             blocked.forward(&input, b, &mut Pass { training: false, rng: &mut rng });
             assert_eq!(whole.len(), expected.len());
             for ((a, c), e) in whole.iter().zip(blocked.output()).zip(&expected) {
-                assert!((a - e).abs() < 1e-5, "kernel {kernel} pad {pad}: {a} vs {e}");
+                assert!((*a as f64 - e).abs() < 1e-5, "kernel {kernel} pad {pad}: {a} vs {e}");
                 assert_eq!(a.to_bits(), c.to_bits(), "blocked and whole-batch forward agree exactly");
             }
+        }
+    }
+
+    /// A layer that qualifies for Winograd gives what the im2col path gives, forward and
+    /// backward, up to rounding.
+    #[test]
+    fn winograd_and_im2col_layers_agree() {
+        let mut rng = rng_for(2, 0);
+        for (height, pad) in [(7, 1), (9, 0)] {
+            let shape = ConvShape { in_channels: 4, height, width: height, kernel: 3, pad };
+            let (b, f) = (3, 5);
+            let mut winograd = Conv2d::new(shape, f, true, &mut rng);
+            assert!(winograd.winograd.is_some(), "{shape:?} uses Winograd");
+            let mut im2col = Conv2d { weights: winograd.weights.clone(), bias: vec![0.05; f], ..Conv2d::new(shape, f, true, &mut rng) }.without_winograd();
+            winograd.bias = im2col.bias.clone();
+            let input: Vec<f32> = (0..winograd.input_len() * b).map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0).collect();
+            let grad: Vec<f32> = (0..winograd.output_len() * b).map(|i| ((i * 13 % 7) as f32 - 3.0) / 5.0).collect();
+            for conv in [&mut winograd, &mut im2col] {
+                conv.forward(&input, b, &mut Pass { training: true, rng: &mut rng });
+                conv.backward(&input, &grad, b, true);
+            }
+            let close = |x: &[f32], y: &[f32], what: &str| {
+                assert_eq!(x.len(), y.len());
+                for (p, q) in x.iter().zip(y) {
+                    assert!((p - q).abs() < 1e-4 * (1.0 + q.abs()), "{shape:?} {what}: {p} vs {q}");
+                }
+            };
+            close(winograd.output(), im2col.output(), "output");
+            close(&winograd.grad_weights, &im2col.grad_weights, "weight gradient");
+            close(winograd.grad_input(), im2col.grad_input(), "input gradient");
         }
     }
 }
