@@ -95,7 +95,7 @@ fn parse_header<'a>(raw: &'a [u8], expected_magic: u32, what: &'static str) -> R
             u32::from_be_bytes([raw[o], raw[o + 1], raw[o + 2], raw[o + 3]])
         })
         .collect();
-    if dims.iter().any(|&d| d == 0) {
+    if dims.contains(&0) {
         return Err(IdxError::ZeroDimension { dims });
     }
     let declared: u64 = dims.iter().map(|&d| d as u64).product();

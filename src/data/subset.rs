@@ -47,7 +47,7 @@ mod tests {
 
     fn labels() -> Vec<u8> {
         // Unequal classes: class k has 100 + 10k members.
-        (0..10u8).flat_map(|k| std::iter::repeat(k).take(100 + 10 * k as usize)).collect()
+        (0..10u8).flat_map(|k| std::iter::repeat_n(k, 100 + 10 * k as usize)).collect()
     }
 
     #[test]
@@ -59,9 +59,9 @@ mod tests {
         for &i in &idx {
             counts[labels[i] as usize] += 1;
         }
-        for k in 0..10 {
+        for (k, &count) in counts.iter().enumerate() {
             let exact = (100.0 + 10.0 * k as f64) * 290.0 / labels.len() as f64;
-            assert!((counts[k] as f64 - exact).abs() < 1.0, "class {k}: {} vs {exact}", counts[k]);
+            assert!((count as f64 - exact).abs() < 1.0, "class {k}: {count} vs {exact}");
         }
         let mut sorted = idx.clone();
         sorted.sort();

@@ -185,9 +185,12 @@ pub fn kernel_gflops(m: usize, k: usize, n: usize, runs: usize, clock: &dyn Fn()
     product_gflops(m, k, n, runs, clock, &mut |a, b, c| broadcast_product(m, n, k, Strided::rows(a, k), b, n, c, n, Write::Overwrite))
 }
 
+/// A matrix product `c = a · b` under test.
+type Product<'a> = dyn FnMut(&[f32], &[f32], &mut [f32]) + 'a;
+
 /// Median GFLOP/s of `product(a, b, c)` (`m × k` by `k × n`) over `runs` runs of about 2 GFLOP
 /// each, after one warm-up run.
-fn product_gflops(m: usize, k: usize, n: usize, runs: usize, clock: &dyn Fn() -> f64, product: &mut dyn FnMut(&[f32], &[f32], &mut [f32])) -> f64 {
+fn product_gflops(m: usize, k: usize, n: usize, runs: usize, clock: &dyn Fn() -> f64, product: &mut Product<'_>) -> f64 {
     let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.1).collect();
     let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect();
     let mut c = vec![0.0f32; m * n];

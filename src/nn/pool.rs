@@ -47,19 +47,15 @@ impl Layer for MaxPool2x2 {
                 let r1 = &src[(2 * y + 1) * w..][..2 * ow];
                 let outs = dst[y * ow..][..ow].iter_mut().zip(&mut win[y * ow..][..ow]);
                 for ((top, bottom), (out, winner)) in r0.chunks_exact(2).zip(r1.chunks_exact(2)).zip(outs) {
-                    // Strictly greater: on a tie the first (top-left first) wins.
-                    let (mut best, mut k) = (top[0], 0u8);
-                    if top[1] > best {
-                        (best, k) = (top[1], 1);
-                    }
-                    if bottom[0] > best {
-                        (best, k) = (bottom[0], 2);
-                    }
-                    if bottom[1] > best {
-                        (best, k) = (bottom[1], 3);
-                    }
-                    *out = best;
-                    *winner = k;
+                    // The first (top-left first) of the largest wins, as a chain of strictly-
+                    // greater comparisons would pick it; written as selects, without branches
+                    // (which random data mispredicts half the time).
+                    let (upper, lower) = (top[1] > top[0], bottom[1] > bottom[0]);
+                    let a = if upper { top[1] } else { top[0] };
+                    let b = if lower { bottom[1] } else { bottom[0] };
+                    let down = b > a;
+                    *out = if down { b } else { a };
+                    *winner = if down { 2 + lower as u8 } else { upper as u8 };
                 }
             }
         }
@@ -93,5 +89,41 @@ impl Layer for MaxPool2x2 {
 
     fn grad_input(&self) -> &[f32] {
         &self.grad_input
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{rng_for, unit_f32};
+
+    /// Against the definition on values with many ties (from five levels), an odd width and
+    /// height dropped: each output is its window's maximum, and backward sends its gradient to
+    /// the first input (top-left first) holding that maximum, nowhere else.
+    #[test]
+    fn picks_the_first_largest_of_each_window_and_routes_gradients_to_it() {
+        let (channels, batch, h, w) = (3, 2, 7, 9);
+        let mut rng = rng_for(9, 0);
+        let input: Vec<f32> = (0..channels * batch * h * w).map(|_| (unit_f32(&mut rng) * 5.0).floor() - 2.0).collect();
+        let mut pool = MaxPool2x2::new(channels, h, w);
+        pool.forward(&input, batch, &mut Pass { training: true, rng: &mut rng });
+        let (oh, ow) = (h / 2, w / 2);
+        let grad: Vec<f32> = (0..channels * batch * oh * ow).map(|i| i as f32 + 1.0).collect();
+        pool.backward(&input, &grad, batch, true);
+        let mut want_grad = vec![0.0; input.len()];
+        for p in 0..channels * batch {
+            for y in 0..oh {
+                for x in 0..ow {
+                    let at = |dy: usize, dx: usize| p * h * w + (2 * y + dy) * w + 2 * x + dx;
+                    let window = [at(0, 0), at(0, 1), at(1, 0), at(1, 1)];
+                    let max = window.iter().map(|&i| input[i]).fold(f32::MIN, f32::max);
+                    let first = *window.iter().find(|&&i| input[i] == max).unwrap();
+                    let o = p * oh * ow + y * ow + x;
+                    assert_eq!(pool.output()[o], max, "window {o}");
+                    want_grad[first] = grad[o];
+                }
+            }
+        }
+        assert_eq!(pool.grad_input(), &want_grad[..]);
     }
 }
