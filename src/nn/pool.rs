@@ -1,6 +1,7 @@
 //! 2×2 max-pooling with stride 2 on `C × B × H × W` activations. An odd last row or column is
 //! dropped (floor), as in Keras and PyTorch. Backward sends each output gradient to the input
-//! that won its window.
+//! that won its window: the first (top-left first) holding the maximum, found again from the
+//! input and output rather than remembered, so that forward is a plain maximum that vectorises.
 
 use super::layer::{ensure_len, Layer, Pass};
 
@@ -9,15 +10,170 @@ pub struct MaxPool2x2 {
     pub height: usize,
     pub width: usize,
     output: Vec<f32>,
-    /// Which of the four inputs won each window: 0..=3 as (dy·2 + dx).
-    winner: Vec<u8>,
     grad_input: Vec<f32>,
 }
 
 impl MaxPool2x2 {
     pub fn new(channels: usize, height: usize, width: usize) -> Self {
         assert!(height >= 2 && width >= 2, "max-pool needs at least 2×2, got {height}×{width}");
-        Self { channels, height, width, output: Vec::new(), winner: Vec::new(), grad_input: Vec::new() }
+        Self { channels, height, width, output: Vec::new(), grad_input: Vec::new() }
+    }
+}
+
+/// The larger of `a` and `b`, `a` on a tie (or when either is NaN) — exactly wasm's
+/// `f32x4.pmax(a, b)`; a comparison and a select (`f32::max` is a libm call in wasm).
+#[inline(always)]
+fn larger(a: f32, b: f32) -> f32 {
+    if a < b {
+        b
+    } else {
+        a
+    }
+}
+
+/// Max-pool `planes` planes of `h × w` from `input` into `out` (`planes × h/2 × w/2`).
+pub fn max_pool_forward(input: &[f32], planes: usize, h: usize, w: usize, out: &mut [f32]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return simd::forward(input, planes, h, w, out);
+    #[allow(unreachable_code)]
+    max_pool_forward_portable(input, planes, h, w, out)
+}
+
+/// Each output gradient in `grad` to the first input of its window (top-left first) equal to
+/// the window's output in `output`; zero elsewhere (including a dropped odd row or column).
+pub fn max_pool_backward(input: &[f32], output: &[f32], grad: &[f32], planes: usize, h: usize, w: usize, grad_input: &mut [f32]) {
+    if h % 2 == 1 || w % 2 == 1 {
+        // The dropped row or column gets no gradient; every window writes all its four.
+        grad_input[..planes * h * w].fill(0.0);
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return simd::backward(input, output, grad, planes, h, w, grad_input);
+    #[allow(unreachable_code)]
+    max_pool_backward_portable(input, output, grad, planes, h, w, grad_input)
+}
+
+/// `max_pool_forward` in plain Rust (the wasm version must match it bit for bit).
+pub fn max_pool_forward_portable(input: &[f32], planes: usize, h: usize, w: usize, out: &mut [f32]) {
+    let (oh, ow) = (h / 2, w / 2);
+    for p in 0..planes {
+        let src = &input[p * h * w..][..h * w];
+        for (y, row) in out[p * oh * ow..][..oh * ow].chunks_exact_mut(ow).enumerate() {
+            forward_row(&src[2 * y * w..][..2 * ow], &src[(2 * y + 1) * w..][..2 * ow], row);
+        }
+    }
+}
+
+/// One row of windows: down each column first, then across each pair.
+#[inline(always)]
+fn forward_row(top: &[f32], bottom: &[f32], out: &mut [f32]) {
+    for ((o, t), b) in out.iter_mut().zip(top.chunks_exact(2)).zip(bottom.chunks_exact(2)) {
+        *o = larger(larger(t[0], b[0]), larger(t[1], b[1]));
+    }
+}
+
+/// `max_pool_backward` in plain Rust, without the zeroing of a dropped row or column.
+pub fn max_pool_backward_portable(input: &[f32], output: &[f32], grad: &[f32], planes: usize, h: usize, w: usize, grad_input: &mut [f32]) {
+    let (oh, ow) = (h / 2, w / 2);
+    for p in 0..planes {
+        let x = &input[p * h * w..][..h * w];
+        let (out, g) = (&output[p * oh * ow..][..oh * ow], &grad[p * oh * ow..][..oh * ow]);
+        let dst = &mut grad_input[p * h * w..][..h * w];
+        for y in 0..oh {
+            backward_row(y, 0, w, x, &out[y * ow..][..ow], &g[y * ow..][..ow], dst);
+        }
+    }
+}
+
+/// Windows `from..` of row `y` of one plane.
+#[inline(always)]
+fn backward_row(y: usize, from: usize, w: usize, x: &[f32], out: &[f32], g: &[f32], dst: &mut [f32]) {
+    for i in from..out.len() {
+        let (top, bottom) = (2 * y * w + 2 * i, (2 * y + 1) * w + 2 * i);
+        let (best, grad) = (out[i], g[i]);
+        // The first of the four equal to the maximum (the last if none is: only NaN does that).
+        let a = x[top] == best;
+        let b = !a && x[top + 1] == best;
+        let c = !a && !b && x[bottom] == best;
+        let d = !a && !b && !c;
+        dst[top] = if a { grad } else { 0.0 };
+        dst[top + 1] = if b { grad } else { 0.0 };
+        dst[bottom] = if c { grad } else { 0.0 };
+        dst[bottom + 1] = if d { grad } else { 0.0 };
+    }
+}
+
+/// Four windows at a time: a row pair's eight columns split into even and odd lanes by one
+/// shuffle each; the comparisons become lane masks. (V8 turns the scalar selects into
+/// branches, which random data mispredicts half the time.)
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use super::{backward_row, forward_row};
+    use core::arch::wasm32::*;
+
+    pub(super) fn forward(input: &[f32], planes: usize, h: usize, w: usize, out: &mut [f32]) {
+        let (oh, ow) = (h / 2, w / 2);
+        assert!(input.len() >= planes * h * w && out.len() >= planes * oh * ow);
+        for p in 0..planes {
+            for y in 0..oh {
+                let (top, bottom) = (p * h * w + 2 * y * w, p * h * w + (2 * y + 1) * w);
+                let row = p * oh * ow + y * ow;
+                let mut i = 0;
+                while i + 4 <= ow {
+                    // SAFETY: columns 2i .. 2i + 8 ≤ 2·ow ≤ w of rows inside plane p, and
+                    // outputs i .. i + 4 ≤ ow of its row (lengths asserted above).
+                    unsafe {
+                        let t = input.as_ptr().add(top + 2 * i);
+                        let b = input.as_ptr().add(bottom + 2 * i);
+                        let v0 = f32x4_pmax(v128_load(t as *const v128), v128_load(b as *const v128));
+                        let v1 = f32x4_pmax(v128_load(t.add(4) as *const v128), v128_load(b.add(4) as *const v128));
+                        let even = i32x4_shuffle::<0, 2, 4, 6>(v0, v1);
+                        let odd = i32x4_shuffle::<1, 3, 5, 7>(v0, v1);
+                        v128_store(out.as_mut_ptr().add(row + i) as *mut v128, f32x4_pmax(even, odd));
+                    }
+                    i += 4;
+                }
+                let (t, b) = (&input[top + 2 * i..top + 2 * ow], &input[bottom + 2 * i..bottom + 2 * ow]);
+                forward_row(t, b, &mut out[row + i..row + ow]);
+            }
+        }
+    }
+
+    pub(super) fn backward(input: &[f32], output: &[f32], grad: &[f32], planes: usize, h: usize, w: usize, grad_input: &mut [f32]) {
+        let (oh, ow) = (h / 2, w / 2);
+        assert!(input.len() >= planes * h * w && grad_input.len() >= planes * h * w);
+        assert!(output.len() >= planes * oh * ow && grad.len() >= planes * oh * ow);
+        for p in 0..planes {
+            let x = &input[p * h * w..][..h * w];
+            let dst = &mut grad_input[p * h * w..][..h * w];
+            for y in 0..oh {
+                let (out, g) = (&output[p * oh * ow + y * ow..][..ow], &grad[p * oh * ow + y * ow..][..ow]);
+                let (top, bottom) = (2 * y * w, (2 * y + 1) * w);
+                let mut i = 0;
+                while i + 4 <= ow {
+                    // SAFETY: as in `forward`: columns 2i .. 2i + 8 of two rows of the plane,
+                    // outputs i .. i + 4 of the row.
+                    unsafe {
+                        let best = v128_load(out.as_ptr().add(i) as *const v128);
+                        let gv = v128_load(g.as_ptr().add(i) as *const v128);
+                        let (t0, t1) = (v128_load(x.as_ptr().add(top + 2 * i) as *const v128), v128_load(x.as_ptr().add(top + 2 * i + 4) as *const v128));
+                        let (b0, b1) = (v128_load(x.as_ptr().add(bottom + 2 * i) as *const v128), v128_load(x.as_ptr().add(bottom + 2 * i + 4) as *const v128));
+                        let a = f32x4_eq(i32x4_shuffle::<0, 2, 4, 6>(t0, t1), best);
+                        let b = v128_andnot(f32x4_eq(i32x4_shuffle::<1, 3, 5, 7>(t0, t1), best), a);
+                        let taken = v128_or(a, b);
+                        let c = v128_andnot(f32x4_eq(i32x4_shuffle::<0, 2, 4, 6>(b0, b1), best), taken);
+                        let d = v128_not(v128_or(taken, c));
+                        let (ga, gb, gc, gd) = (v128_and(gv, a), v128_and(gv, b), v128_and(gv, c), v128_and(gv, d));
+                        let q = dst.as_mut_ptr();
+                        v128_store(q.add(top + 2 * i) as *mut v128, i32x4_shuffle::<0, 4, 1, 5>(ga, gb));
+                        v128_store(q.add(top + 2 * i + 4) as *mut v128, i32x4_shuffle::<2, 6, 3, 7>(ga, gb));
+                        v128_store(q.add(bottom + 2 * i) as *mut v128, i32x4_shuffle::<0, 4, 1, 5>(gc, gd));
+                        v128_store(q.add(bottom + 2 * i + 4) as *mut v128, i32x4_shuffle::<2, 6, 3, 7>(gc, gd));
+                    }
+                    i += 4;
+                }
+                backward_row(y, i, w, x, out, g, dst);
+            }
+        }
     }
 }
 
@@ -33,58 +189,22 @@ impl Layer for MaxPool2x2 {
     }
 
     fn forward(&mut self, input: &[f32], batch: usize, _pass: &mut Pass<'_>) {
-        let (h, w) = (self.height, self.width);
-        let (oh, ow) = (h / 2, w / 2);
         let planes = self.channels * batch;
-        ensure_len(&mut self.output, planes * oh * ow);
-        self.winner.resize(planes * oh * ow, 0);
-        for p in 0..planes {
-            let src = &input[p * h * w..][..h * w];
-            let dst = &mut self.output[p * oh * ow..][..oh * ow];
-            let win = &mut self.winner[p * oh * ow..][..oh * ow];
-            for y in 0..oh {
-                let r0 = &src[2 * y * w..][..2 * ow];
-                let r1 = &src[(2 * y + 1) * w..][..2 * ow];
-                let outs = dst[y * ow..][..ow].iter_mut().zip(&mut win[y * ow..][..ow]);
-                for ((top, bottom), (out, winner)) in r0.chunks_exact(2).zip(r1.chunks_exact(2)).zip(outs) {
-                    // The first (top-left first) of the largest wins, as a chain of strictly-
-                    // greater comparisons would pick it; written as selects, without branches
-                    // (which random data mispredicts half the time).
-                    let (upper, lower) = (top[1] > top[0], bottom[1] > bottom[0]);
-                    let a = if upper { top[1] } else { top[0] };
-                    let b = if lower { bottom[1] } else { bottom[0] };
-                    let down = b > a;
-                    *out = if down { b } else { a };
-                    *winner = if down { 2 + lower as u8 } else { upper as u8 };
-                }
-            }
-        }
+        ensure_len(&mut self.output, planes * (self.height / 2) * (self.width / 2));
+        max_pool_forward(input, planes, self.height, self.width, &mut self.output);
     }
 
     fn output(&self) -> &[f32] {
         &self.output
     }
 
-    fn backward(&mut self, _input: &[f32], grad_output: &[f32], batch: usize, need_grad_input: bool) {
+    fn backward(&mut self, input: &[f32], grad_output: &[f32], batch: usize, need_grad_input: bool) {
         if !need_grad_input {
             return;
         }
-        let (h, w) = (self.height, self.width);
-        let (oh, ow) = (h / 2, w / 2);
         let planes = self.channels * batch;
-        ensure_len(&mut self.grad_input, planes * h * w);
-        self.grad_input.fill(0.0);
-        for p in 0..planes {
-            let g = &grad_output[p * oh * ow..][..oh * ow];
-            let win = &self.winner[p * oh * ow..][..oh * ow];
-            let dst = &mut self.grad_input[p * h * w..][..h * w];
-            for y in 0..oh {
-                for x in 0..ow {
-                    let k = win[y * ow + x] as usize;
-                    dst[(2 * y + k / 2) * w + 2 * x + k % 2] = g[y * ow + x];
-                }
-            }
-        }
+        ensure_len(&mut self.grad_input, planes * self.height * self.width);
+        max_pool_backward(input, &self.output, grad_output, planes, self.height, self.width, &mut self.grad_input);
     }
 
     fn grad_input(&self) -> &[f32] {
