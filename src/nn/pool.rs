@@ -33,7 +33,7 @@ fn larger(a: f32, b: f32) -> f32 {
 
 /// Max-pool `planes` planes of `h × w` from `input` into `out` (`planes × h/2 × w/2`).
 pub fn max_pool_forward(input: &[f32], planes: usize, h: usize, w: usize, out: &mut [f32]) {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[cfg(any(all(target_arch = "wasm32", target_feature = "simd128"), target_arch = "x86_64"))]
     return simd::forward(input, planes, h, w, out);
     #[allow(unreachable_code)]
     max_pool_forward_portable(input, planes, h, w, out)
@@ -46,7 +46,7 @@ pub fn max_pool_backward(input: &[f32], output: &[f32], grad: &[f32], planes: us
         // The dropped row or column gets no gradient; every window writes all its four.
         grad_input[..planes * h * w].fill(0.0);
     }
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[cfg(any(all(target_arch = "wasm32", target_feature = "simd128"), target_arch = "x86_64"))]
     return simd::backward(input, output, grad, planes, h, w, grad_input);
     #[allow(unreachable_code)]
     max_pool_backward_portable(input, output, grad, planes, h, w, grad_input)
@@ -102,13 +102,16 @@ fn backward_row(y: usize, from: usize, w: usize, x: &[f32], out: &[f32], g: &[f3
     }
 }
 
-/// Four windows at a time: a row pair's eight columns split into even and odd lanes by one
-/// shuffle each; the comparisons become lane masks. (V8 turns the scalar selects into
-/// branches, which random data mispredicts half the time.)
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+/// Four windows at a time (wasm simd128, or SSE2 on x86-64): a row pair's eight columns split
+/// into even and odd lanes by one shuffle each; the comparisons become lane masks. (V8 turns
+/// the scalar selects into branches, which random data mispredicts half the time.)
+#[cfg(any(all(target_arch = "wasm32", target_feature = "simd128"), target_arch = "x86_64"))]
 mod simd {
     use super::{backward_row, forward_row};
-    use core::arch::wasm32::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm::*;
+    #[cfg(target_arch = "x86_64")]
+    use x86::*;
 
     pub(super) fn forward(input: &[f32], planes: usize, h: usize, w: usize, out: &mut [f32]) {
         let (oh, ow) = (h / 2, w / 2);
@@ -124,11 +127,9 @@ mod simd {
                     unsafe {
                         let t = input.as_ptr().add(top + 2 * i);
                         let b = input.as_ptr().add(bottom + 2 * i);
-                        let v0 = f32x4_pmax(v128_load(t as *const v128), v128_load(b as *const v128));
-                        let v1 = f32x4_pmax(v128_load(t.add(4) as *const v128), v128_load(b.add(4) as *const v128));
-                        let even = i32x4_shuffle::<0, 2, 4, 6>(v0, v1);
-                        let odd = i32x4_shuffle::<1, 3, 5, 7>(v0, v1);
-                        v128_store(out.as_mut_ptr().add(row + i) as *mut v128, f32x4_pmax(even, odd));
+                        let v0 = pmax(load(t), load(b));
+                        let v1 = pmax(load(t.add(4)), load(b.add(4)));
+                        store(out.as_mut_ptr().add(row + i), pmax(evens(v0, v1), odds(v0, v1)));
                     }
                     i += 4;
                 }
@@ -153,26 +154,152 @@ mod simd {
                     // SAFETY: as in `forward`: columns 2i .. 2i + 8 of two rows of the plane,
                     // outputs i .. i + 4 of the row.
                     unsafe {
-                        let best = v128_load(out.as_ptr().add(i) as *const v128);
-                        let gv = v128_load(g.as_ptr().add(i) as *const v128);
-                        let (t0, t1) = (v128_load(x.as_ptr().add(top + 2 * i) as *const v128), v128_load(x.as_ptr().add(top + 2 * i + 4) as *const v128));
-                        let (b0, b1) = (v128_load(x.as_ptr().add(bottom + 2 * i) as *const v128), v128_load(x.as_ptr().add(bottom + 2 * i + 4) as *const v128));
-                        let a = f32x4_eq(i32x4_shuffle::<0, 2, 4, 6>(t0, t1), best);
-                        let b = v128_andnot(f32x4_eq(i32x4_shuffle::<1, 3, 5, 7>(t0, t1), best), a);
-                        let taken = v128_or(a, b);
-                        let c = v128_andnot(f32x4_eq(i32x4_shuffle::<0, 2, 4, 6>(b0, b1), best), taken);
-                        let d = v128_not(v128_or(taken, c));
-                        let (ga, gb, gc, gd) = (v128_and(gv, a), v128_and(gv, b), v128_and(gv, c), v128_and(gv, d));
+                        let (best, gv) = (load(out.as_ptr().add(i)), load(g.as_ptr().add(i)));
+                        let (t0, t1) = (load(x.as_ptr().add(top + 2 * i)), load(x.as_ptr().add(top + 2 * i + 4)));
+                        let (b0, b1) = (load(x.as_ptr().add(bottom + 2 * i)), load(x.as_ptr().add(bottom + 2 * i + 4)));
+                        // Lane masks: the first of the window's four equal to its maximum.
+                        let a = equal(evens(t0, t1), best);
+                        let b = and_not(equal(odds(t0, t1), best), a);
+                        let taken = or(a, b);
+                        let c = and_not(equal(evens(b0, b1), best), taken);
+                        let d = and_not(all_ones(), or(taken, c));
+                        let (ga, gb, gc, gd) = (and(gv, a), and(gv, b), and(gv, c), and(gv, d));
                         let q = dst.as_mut_ptr();
-                        v128_store(q.add(top + 2 * i) as *mut v128, i32x4_shuffle::<0, 4, 1, 5>(ga, gb));
-                        v128_store(q.add(top + 2 * i + 4) as *mut v128, i32x4_shuffle::<2, 6, 3, 7>(ga, gb));
-                        v128_store(q.add(bottom + 2 * i) as *mut v128, i32x4_shuffle::<0, 4, 1, 5>(gc, gd));
-                        v128_store(q.add(bottom + 2 * i + 4) as *mut v128, i32x4_shuffle::<2, 6, 3, 7>(gc, gd));
+                        store(q.add(top + 2 * i), interleave_low(ga, gb));
+                        store(q.add(top + 2 * i + 4), interleave_high(ga, gb));
+                        store(q.add(bottom + 2 * i), interleave_low(gc, gd));
+                        store(q.add(bottom + 2 * i + 4), interleave_high(gc, gd));
                     }
                     i += 4;
                 }
                 backward_row(y, i, w, x, out, g, dst);
             }
+        }
+    }
+
+    /// The few four-lane operations above, in wasm simd128.
+    #[cfg(target_arch = "wasm32")]
+    mod wasm {
+        pub use core::arch::wasm32::v128 as V;
+        use core::arch::wasm32::*;
+        #[inline(always)]
+        pub unsafe fn load(p: *const f32) -> V {
+            v128_load(p as *const V)
+        }
+        #[inline(always)]
+        pub unsafe fn store(p: *mut f32, v: V) {
+            v128_store(p as *mut V, v)
+        }
+        /// `b` where `a < b`, else `a`.
+        #[inline(always)]
+        pub fn pmax(a: V, b: V) -> V {
+            f32x4_pmax(a, b)
+        }
+        /// Lanes 0, 2 of `a` then of `b`.
+        #[inline(always)]
+        pub fn evens(a: V, b: V) -> V {
+            i32x4_shuffle::<0, 2, 4, 6>(a, b)
+        }
+        #[inline(always)]
+        pub fn odds(a: V, b: V) -> V {
+            i32x4_shuffle::<1, 3, 5, 7>(a, b)
+        }
+        /// a0 b0 a1 b1.
+        #[inline(always)]
+        pub fn interleave_low(a: V, b: V) -> V {
+            i32x4_shuffle::<0, 4, 1, 5>(a, b)
+        }
+        /// a2 b2 a3 b3.
+        #[inline(always)]
+        pub fn interleave_high(a: V, b: V) -> V {
+            i32x4_shuffle::<2, 6, 3, 7>(a, b)
+        }
+        #[inline(always)]
+        pub fn equal(a: V, b: V) -> V {
+            f32x4_eq(a, b)
+        }
+        /// `a` and not `b`.
+        #[inline(always)]
+        pub fn and_not(a: V, b: V) -> V {
+            v128_andnot(a, b)
+        }
+        #[inline(always)]
+        pub fn and(a: V, b: V) -> V {
+            v128_and(a, b)
+        }
+        #[inline(always)]
+        pub fn or(a: V, b: V) -> V {
+            v128_or(a, b)
+        }
+        #[inline(always)]
+        pub fn all_ones() -> V {
+            i32x4_splat(-1)
+        }
+    }
+
+    /// The same operations in SSE2 (part of every x86-64), bit for bit the wasm ones.
+    #[cfg(target_arch = "x86_64")]
+    mod x86 {
+        use core::arch::x86_64::*;
+        pub type V = __m128;
+        #[inline(always)]
+        pub unsafe fn load(p: *const f32) -> V {
+            _mm_loadu_ps(p)
+        }
+        #[inline(always)]
+        pub unsafe fn store(p: *mut f32, v: V) {
+            _mm_storeu_ps(p, v)
+        }
+        /// `maxps(b, a)` is `b > a ? b : a`: wasm's `pmax(a, b)`, NaN and ties included.
+        #[inline(always)]
+        pub fn pmax(a: V, b: V) -> V {
+            // SAFETY: SSE2 is part of x86-64.
+            unsafe { _mm_max_ps(b, a) }
+        }
+        #[inline(always)]
+        pub fn evens(a: V, b: V) -> V {
+            // SAFETY: as above.
+            unsafe { _mm_shuffle_ps::<0b10_00_10_00>(a, b) }
+        }
+        #[inline(always)]
+        pub fn odds(a: V, b: V) -> V {
+            // SAFETY: as above.
+            unsafe { _mm_shuffle_ps::<0b11_01_11_01>(a, b) }
+        }
+        #[inline(always)]
+        pub fn interleave_low(a: V, b: V) -> V {
+            // SAFETY: as above.
+            unsafe { _mm_unpacklo_ps(a, b) }
+        }
+        #[inline(always)]
+        pub fn interleave_high(a: V, b: V) -> V {
+            // SAFETY: as above.
+            unsafe { _mm_unpackhi_ps(a, b) }
+        }
+        #[inline(always)]
+        pub fn equal(a: V, b: V) -> V {
+            // SAFETY: as above.
+            unsafe { _mm_cmpeq_ps(a, b) }
+        }
+        #[inline(always)]
+        pub fn and_not(a: V, b: V) -> V {
+            // SAFETY: as above. (`andnps(b, a)` is `!b & a`.)
+            unsafe { _mm_andnot_ps(b, a) }
+        }
+        #[inline(always)]
+        pub fn and(a: V, b: V) -> V {
+            // SAFETY: as above.
+            unsafe { _mm_and_ps(a, b) }
+        }
+        #[inline(always)]
+        pub fn or(a: V, b: V) -> V {
+            // SAFETY: as above.
+            unsafe { _mm_or_ps(a, b) }
+        }
+        #[inline(always)]
+        pub fn all_ones() -> V {
+            // SAFETY: as above.
+            unsafe { _mm_castsi128_ps(_mm_set1_epi32(-1)) }
         }
     }
 }
@@ -217,12 +344,18 @@ mod tests {
     use super::*;
     use crate::rng::{rng_for, unit_f32};
 
-    /// Against the definition on values with many ties (from five levels), an odd width and
-    /// height dropped: each output is its window's maximum, and backward sends its gradient to
+    /// Against the definition on values with many ties (from five levels), at sizes that leave
+    /// the four-window loop tails of every length and odd rows or columns to drop: each output is its window's maximum, and backward sends its gradient to
     /// the first input (top-left first) holding that maximum, nowhere else.
     #[test]
     fn picks_the_first_largest_of_each_window_and_routes_gradients_to_it() {
-        let (channels, batch, h, w) = (3, 2, 7, 9);
+        for (h, w) in [(2, 2), (7, 9), (8, 11), (13, 13), (26, 26), (4, 17)] {
+            check_against_the_definition(h, w);
+        }
+    }
+
+    fn check_against_the_definition(h: usize, w: usize) {
+        let (channels, batch) = (3, 2);
         let mut rng = rng_for(9, 0);
         let input: Vec<f32> = (0..channels * batch * h * w).map(|_| (unit_f32(&mut rng) * 5.0).floor() - 2.0).collect();
         let mut pool = MaxPool2x2::new(channels, h, w);
