@@ -85,7 +85,9 @@ pub fn broadcast_product(m: usize, n: usize, depth: usize, a: Strided<'_>, b: &[
         }
         #[cfg(target_arch = "x86_64")]
         {
-            if avx2_fma() {
+            if avx512() {
+                broadcast_avx512(&p)
+            } else if avx2_fma() {
                 broadcast_avx2_fma(&p)
             } else {
                 broadcast_with::<Lanes4, 4>(&p)
@@ -148,9 +150,41 @@ fn avx2_fma() -> bool {
 }
 
 #[cfg(target_arch = "x86_64")]
+fn avx512() -> bool {
+    is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+}
+
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn broadcast_avx2_fma(p: &BroadcastArgs<'_>) {
     broadcast_with::<super::simd::Avx2Fma, 6>(p)
+}
+
+/// Tiles of 6 rows by two 16-lane vectors, then one vector, then one 8-lane vector, then single
+/// columns. Every entry of C is still one chain of fused multiply-adds in depth order, so the
+/// result is bit for bit the AVX2 kernel's: native runs agree across the two kinds of machine.
+/// (The dot kernel keeps 8 lanes: its lane count sets its summation order.)
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn broadcast_avx512(p: &BroadcastArgs<'_>) {
+    use super::simd::{Avx2Fma, Avx512, Fused};
+    let mut j = 0;
+    while j + 32 <= p.n {
+        broadcast_rows::<Avx512, 2, 6>(p, j);
+        j += 32;
+    }
+    if j + 16 <= p.n {
+        broadcast_rows::<Avx512, 1, 6>(p, j);
+        j += 16;
+    }
+    if j + 8 <= p.n {
+        broadcast_rows::<Avx2Fma, 1, 6>(p, j);
+        j += 8;
+    }
+    while j < p.n {
+        broadcast_rows::<Fused, 1, 6>(p, j);
+        j += 1;
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -386,6 +420,31 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// On a machine with AVX-512, its broadcast kernel gives the AVX2 kernel's bits exactly
+    /// (so native runs agree across the two kinds of x86 machine). Passes vacuously elsewhere.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_broadcast_is_bit_identical_to_avx2() {
+        if !avx512() {
+            eprintln!("no AVX-512 here: nothing to compare");
+            return;
+        }
+        for (m, n, depth) in SHAPES.into_iter().chain([(7, 61, 40), (13, 200, 9)]) {
+            let a = random(m * depth, 1);
+            let b = random(depth * n, 2);
+            let bias = random(m, 3);
+            for write in [Write::Overwrite, Write::Accumulate, Write::Bias { bias: &bias, relu: true }] {
+                let mut wide = random(m * n, 4);
+                let mut avx2 = wide.clone();
+                broadcast_product(m, n, depth, Strided::rows(&a, depth), &b, n, &mut wide, n, write);
+                let args = BroadcastArgs::new(m, n, depth, Strided::rows(&a, depth), &b, n, &mut avx2, n, write);
+                // SAFETY: AVX-512 (and so AVX2 and FMA) detected above.
+                unsafe { broadcast_avx2_fma(&args) };
+                assert!(wide.iter().zip(&avx2).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}×{n}×{depth} {write:?}");
             }
         }
     }
