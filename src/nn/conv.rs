@@ -18,7 +18,7 @@ use std::ops::Range;
 
 /// Target size, in f32 values, of one unrolled block of images (1 MB).
 const CHUNK_VALUES: usize = 256 * 1024;
-use super::layer::{ensure_len, init_uniform, lane_sum, Layer, ParamTensor, Pass};
+use super::layer::{ensure_len, init_uniform, lane_sum, relu_gradient_and_sum, Layer, ParamTensor, Pass};
 use super::winograd::WinogradConv;
 use crate::rng::Rng64;
 
@@ -333,16 +333,16 @@ impl Layer for Conv2d {
         let (k, plane, f) = (self.shape.patch_len(), self.out_plane(), self.filters);
         let n = batch * plane;
         ensure_len(&mut self.grad_pre_activation, f * n);
-        // Through the ReLU: the gradient passes where the output was positive.
-        if self.relu {
-            for ((g, &d), &o) in self.grad_pre_activation.iter_mut().zip(&grad_output[..f * n]).zip(&self.output) {
-                *g = if o > 0.0 { d } else { 0.0 };
-            }
-        } else {
-            self.grad_pre_activation.copy_from_slice(&grad_output[..f * n]);
-        }
-        for (g, row) in self.grad_bias.iter_mut().zip(self.grad_pre_activation.chunks_exact(n)) {
-            *g = lane_sum(row);
+        // Through the ReLU (the gradient passes where the output was positive), and the bias
+        // gradient as each filter's row goes by.
+        let rows = self.grad_pre_activation.chunks_exact_mut(n).zip(grad_output[..f * n].chunks_exact(n)).zip(self.output.chunks_exact(n));
+        for (((dz, dy), out), grad_bias) in rows.zip(&mut self.grad_bias) {
+            *grad_bias = if self.relu {
+                relu_gradient_and_sum(dy, out, dz)
+            } else {
+                dz.copy_from_slice(dy);
+                lane_sum(dz)
+            };
         }
         if need_grad_input {
             let input_len = batch * self.input_len();

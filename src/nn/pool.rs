@@ -107,11 +107,8 @@ fn backward_row(y: usize, from: usize, w: usize, x: &[f32], out: &[f32], g: &[f3
 /// the scalar selects into branches, which random data mispredicts half the time.)
 #[cfg(any(all(target_arch = "wasm32", target_feature = "simd128"), target_arch = "x86_64"))]
 mod simd {
+    use super::super::simd::four::*;
     use super::{backward_row, forward_row};
-    #[cfg(target_arch = "wasm32")]
-    use wasm::*;
-    #[cfg(target_arch = "x86_64")]
-    use x86::*;
 
     pub(super) fn forward(input: &[f32], planes: usize, h: usize, w: usize, out: &mut [f32]) {
         let (oh, ow) = (h / 2, w / 2);
@@ -177,131 +174,6 @@ mod simd {
         }
     }
 
-    /// The few four-lane operations above, in wasm simd128.
-    #[cfg(target_arch = "wasm32")]
-    mod wasm {
-        pub use core::arch::wasm32::v128 as V;
-        use core::arch::wasm32::*;
-        #[inline(always)]
-        pub unsafe fn load(p: *const f32) -> V {
-            v128_load(p as *const V)
-        }
-        #[inline(always)]
-        pub unsafe fn store(p: *mut f32, v: V) {
-            v128_store(p as *mut V, v)
-        }
-        /// `b` where `a < b`, else `a`.
-        #[inline(always)]
-        pub fn pmax(a: V, b: V) -> V {
-            f32x4_pmax(a, b)
-        }
-        /// Lanes 0, 2 of `a` then of `b`.
-        #[inline(always)]
-        pub fn evens(a: V, b: V) -> V {
-            i32x4_shuffle::<0, 2, 4, 6>(a, b)
-        }
-        #[inline(always)]
-        pub fn odds(a: V, b: V) -> V {
-            i32x4_shuffle::<1, 3, 5, 7>(a, b)
-        }
-        /// a0 b0 a1 b1.
-        #[inline(always)]
-        pub fn interleave_low(a: V, b: V) -> V {
-            i32x4_shuffle::<0, 4, 1, 5>(a, b)
-        }
-        /// a2 b2 a3 b3.
-        #[inline(always)]
-        pub fn interleave_high(a: V, b: V) -> V {
-            i32x4_shuffle::<2, 6, 3, 7>(a, b)
-        }
-        #[inline(always)]
-        pub fn equal(a: V, b: V) -> V {
-            f32x4_eq(a, b)
-        }
-        /// `a` and not `b`.
-        #[inline(always)]
-        pub fn and_not(a: V, b: V) -> V {
-            v128_andnot(a, b)
-        }
-        #[inline(always)]
-        pub fn and(a: V, b: V) -> V {
-            v128_and(a, b)
-        }
-        #[inline(always)]
-        pub fn or(a: V, b: V) -> V {
-            v128_or(a, b)
-        }
-        #[inline(always)]
-        pub fn all_ones() -> V {
-            i32x4_splat(-1)
-        }
-    }
-
-    /// The same operations in SSE2 (part of every x86-64), bit for bit the wasm ones.
-    #[cfg(target_arch = "x86_64")]
-    mod x86 {
-        use core::arch::x86_64::*;
-        pub type V = __m128;
-        #[inline(always)]
-        pub unsafe fn load(p: *const f32) -> V {
-            _mm_loadu_ps(p)
-        }
-        #[inline(always)]
-        pub unsafe fn store(p: *mut f32, v: V) {
-            _mm_storeu_ps(p, v)
-        }
-        /// `maxps(b, a)` is `b > a ? b : a`: wasm's `pmax(a, b)`, NaN and ties included.
-        #[inline(always)]
-        pub fn pmax(a: V, b: V) -> V {
-            // SAFETY: SSE2 is part of x86-64.
-            unsafe { _mm_max_ps(b, a) }
-        }
-        #[inline(always)]
-        pub fn evens(a: V, b: V) -> V {
-            // SAFETY: as above.
-            unsafe { _mm_shuffle_ps::<0b10_00_10_00>(a, b) }
-        }
-        #[inline(always)]
-        pub fn odds(a: V, b: V) -> V {
-            // SAFETY: as above.
-            unsafe { _mm_shuffle_ps::<0b11_01_11_01>(a, b) }
-        }
-        #[inline(always)]
-        pub fn interleave_low(a: V, b: V) -> V {
-            // SAFETY: as above.
-            unsafe { _mm_unpacklo_ps(a, b) }
-        }
-        #[inline(always)]
-        pub fn interleave_high(a: V, b: V) -> V {
-            // SAFETY: as above.
-            unsafe { _mm_unpackhi_ps(a, b) }
-        }
-        #[inline(always)]
-        pub fn equal(a: V, b: V) -> V {
-            // SAFETY: as above.
-            unsafe { _mm_cmpeq_ps(a, b) }
-        }
-        #[inline(always)]
-        pub fn and_not(a: V, b: V) -> V {
-            // SAFETY: as above. (`andnps(b, a)` is `!b & a`.)
-            unsafe { _mm_andnot_ps(b, a) }
-        }
-        #[inline(always)]
-        pub fn and(a: V, b: V) -> V {
-            // SAFETY: as above.
-            unsafe { _mm_and_ps(a, b) }
-        }
-        #[inline(always)]
-        pub fn or(a: V, b: V) -> V {
-            // SAFETY: as above.
-            unsafe { _mm_or_ps(a, b) }
-        }
-        #[inline(always)]
-        pub fn all_ones() -> V {
-            // SAFETY: as above.
-            unsafe { _mm_castsi128_ps(_mm_set1_epi32(-1)) }
-        }
-    }
 }
 
 impl Layer for MaxPool2x2 {
