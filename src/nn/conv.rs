@@ -155,15 +155,18 @@ unsafe fn copy_rows(dst: *mut f32, dst_stride: usize, src: *const f32, src_strid
             std::ptr::copy_nonoverlapping(s.add(len - 4), d.add(len - 4), 4);
         }
     }
+    /// Runs shorter than one move: exactly `L` values each, no loop per value.
+    #[inline(always)]
+    unsafe fn short<const L: usize>(dst: *mut f32, dst_stride: usize, src: *const f32, src_stride: usize, rows: usize) {
+        for y in 0..rows {
+            std::ptr::copy_nonoverlapping(src.add(y * src_stride), dst.add(y * dst_stride), L);
+        }
+    }
     match len {
         0 => {}
-        1..=3 => {
-            for y in 0..rows {
-                for i in 0..len {
-                    *dst.add(y * dst_stride + i) = *src.add(y * src_stride + i);
-                }
-            }
-        }
+        1 => short::<1>(dst, dst_stride, src, src_stride, rows),
+        2 => short::<2>(dst, dst_stride, src, src_stride, rows),
+        3 => short::<3>(dst, dst_stride, src, src_stride, rows),
         4 => moves::<0>(dst, dst_stride, src, src_stride, rows, len),
         5..=8 => moves::<1>(dst, dst_stride, src, src_stride, rows, len),
         9..=12 => moves::<2>(dst, dst_stride, src, src_stride, rows, len),
@@ -180,10 +183,10 @@ unsafe fn copy_rows(dst: *mut f32, dst_stride: usize, src: *const f32, src_strid
 }
 
 /// `dst[i] += src[i]` over the same runs as `copy_rows`: `Q` full 4-value adds, then the
-/// last `len − 4·Q` (0 to 3) one at a time.
+/// last `R = len − 4·Q` (0 to 3) one at a time, both fixed per block.
 unsafe fn add_rows(dst: *mut f32, dst_stride: usize, src: *const f32, src_stride: usize, rows: usize, len: usize) {
     #[inline(always)]
-    unsafe fn adds<const Q: usize>(dst: *mut f32, dst_stride: usize, src: *const f32, src_stride: usize, rows: usize, len: usize) {
+    unsafe fn adds<const Q: usize, const R: usize>(dst: *mut f32, dst_stride: usize, src: *const f32, src_stride: usize, rows: usize) {
         for y in 0..rows {
             let (d, s) = (dst.add(y * dst_stride), src.add(y * src_stride));
             for q in 0..Q {
@@ -191,19 +194,29 @@ unsafe fn add_rows(dst: *mut f32, dst_stride: usize, src: *const f32, src_stride
                 let (x, v) = (d4.read_unaligned(), s4.read_unaligned());
                 d4.write_unaligned([x[0] + v[0], x[1] + v[1], x[2] + v[2], x[3] + v[3]]);
             }
-            for i in 4 * Q..len {
+            for i in 4 * Q..4 * Q + R {
                 *d.add(i) += *s.add(i);
             }
         }
     }
+    /// `adds::<Q, R>` for the `R` of this run length.
+    #[inline(always)]
+    unsafe fn by_rest<const Q: usize>(dst: *mut f32, dst_stride: usize, src: *const f32, src_stride: usize, rows: usize, len: usize) {
+        match len % 4 {
+            0 => adds::<Q, 0>(dst, dst_stride, src, src_stride, rows),
+            1 => adds::<Q, 1>(dst, dst_stride, src, src_stride, rows),
+            2 => adds::<Q, 2>(dst, dst_stride, src, src_stride, rows),
+            _ => adds::<Q, 3>(dst, dst_stride, src, src_stride, rows),
+        }
+    }
     match len / 4 {
-        0 => adds::<0>(dst, dst_stride, src, src_stride, rows, len),
-        1 => adds::<1>(dst, dst_stride, src, src_stride, rows, len),
-        2 => adds::<2>(dst, dst_stride, src, src_stride, rows, len),
-        3 => adds::<3>(dst, dst_stride, src, src_stride, rows, len),
-        4 => adds::<4>(dst, dst_stride, src, src_stride, rows, len),
-        5 => adds::<5>(dst, dst_stride, src, src_stride, rows, len),
-        6 => adds::<6>(dst, dst_stride, src, src_stride, rows, len),
+        0 => by_rest::<0>(dst, dst_stride, src, src_stride, rows, len),
+        1 => by_rest::<1>(dst, dst_stride, src, src_stride, rows, len),
+        2 => by_rest::<2>(dst, dst_stride, src, src_stride, rows, len),
+        3 => by_rest::<3>(dst, dst_stride, src, src_stride, rows, len),
+        4 => by_rest::<4>(dst, dst_stride, src, src_stride, rows, len),
+        5 => by_rest::<5>(dst, dst_stride, src, src_stride, rows, len),
+        6 => by_rest::<6>(dst, dst_stride, src, src_stride, rows, len),
         _ => {
             for y in 0..rows {
                 for i in 0..len {
