@@ -82,3 +82,40 @@ fn simd_max_pool_is_bit_identical_to_the_portable_one() {
         assert!(fast_grad.iter().zip(&portable_grad).all(|(x, y)| x.to_bits() == y.to_bits()), "backward {h}×{w}");
     }
 }
+
+/// Winograd's simd128 transforms (F(4×4) on tfjs-example's second layer, F(2×2) on the default
+/// net's 7×7 layers) give what im2col gives, forward and both gradients, up to rounding.
+#[wasm_bindgen_test]
+fn winograd_layers_agree_with_im2col_in_wasm() {
+    use tunelab::nn::conv::{Conv2d, ConvShape};
+    use tunelab::nn::layer::{Layer, Pass};
+    let mut rng = tunelab::rng::rng_for(3, 0);
+    for (channels, height, pad, filters) in [(16, 13, 0, 32), (32, 7, 1, 8)] {
+        let shape = ConvShape { in_channels: channels, height, width: height, kernel: 3, pad };
+        let batch = 5;
+        let mut winograd = Conv2d::new(shape, filters, true, &mut rng);
+        winograd.bias = (0..filters).map(|f| f as f32 * 0.01 - 0.02).collect();
+        let mut im2col = Conv2d::new(shape, filters, true, &mut rng).without_winograd();
+        im2col.weights = winograd.weights.clone();
+        im2col.bias = winograd.bias.clone();
+        let input: Vec<f32> = (0..winograd.input_len() * batch).map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0).collect();
+        let grad: Vec<f32> = (0..winograd.output_len() * batch).map(|i| ((i * 13 % 7) as f32 - 3.0) / 5.0).collect();
+        let mut results = Vec::new();
+        for conv in [&mut winograd, &mut im2col] {
+            conv.forward(&input, batch, &mut Pass { training: true, rng: &mut rng });
+            conv.backward(&input, &grad, batch, true);
+            let mut grads = Vec::new();
+            conv.visit_params(&mut |p| grads.extend_from_slice(p.grads));
+            results.push((conv.output().to_vec(), grads, conv.grad_input().to_vec()));
+        }
+        let close = |x: &[f32], y: &[f32], what: &str| {
+            assert_eq!(x.len(), y.len());
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                assert!((p - q).abs() < 1e-4 * (1.0 + q.abs()), "{shape:?} {what}[{i}]: {p} vs {q}");
+            }
+        };
+        close(&results[0].0, &results[1].0, "output");
+        close(&results[0].1, &results[1].1, "parameter gradients");
+        close(&results[0].2, &results[1].2, "input gradient");
+    }
+}

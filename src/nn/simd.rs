@@ -31,6 +31,15 @@ pub trait Vector: Copy {
     fn sum(self) -> f32;
 }
 
+/// Moving values between the lanes of four-lane vectors (Winograd's output transform turns
+/// its tile-per-lane results into rows of outputs with these).
+pub trait Shuffle4: Vector {
+    /// a0 b0 a1 b1, and a2 b2 a3 b3.
+    fn interleave(a: Self, b: Self) -> (Self, Self);
+    /// a0 a1 b0 b1, and a2 a3 b2 b3.
+    fn interleave_pairs(a: Self, b: Self) -> (Self, Self);
+}
+
 /// One lane: the kernels' column tails.
 impl Vector for f32 {
     const LANES: usize = 1;
@@ -126,6 +135,19 @@ impl Vector for Lanes4 {
     }
 }
 
+impl Shuffle4 for Lanes4 {
+    #[inline(always)]
+    fn interleave(a: Self, b: Self) -> (Self, Self) {
+        let (a, b) = (a.0, b.0);
+        (Self([a[0], b[0], a[1], b[1]]), Self([a[2], b[2], a[3], b[3]]))
+    }
+    #[inline(always)]
+    fn interleave_pairs(a: Self, b: Self) -> (Self, Self) {
+        let (a, b) = (a.0, b.0);
+        (Self([a[0], a[1], b[0], b[1]]), Self([a[2], a[3], b[2], b[3]]))
+    }
+}
+
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub use wasm::Simd128;
 
@@ -179,6 +201,17 @@ mod wasm {
         fn sum(self) -> f32 {
             let v = self.0;
             (f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v)) + (f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v))
+        }
+    }
+
+    impl super::Shuffle4 for Simd128 {
+        #[inline(always)]
+        fn interleave(a: Self, b: Self) -> (Self, Self) {
+            (Self(i32x4_shuffle::<0, 4, 1, 5>(a.0, b.0)), Self(i32x4_shuffle::<2, 6, 3, 7>(a.0, b.0)))
+        }
+        #[inline(always)]
+        fn interleave_pairs(a: Self, b: Self) -> (Self, Self) {
+            (Self(i32x4_shuffle::<0, 1, 4, 5>(a.0, b.0)), Self(i32x4_shuffle::<2, 3, 6, 7>(a.0, b.0)))
         }
     }
 }

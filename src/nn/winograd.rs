@@ -18,7 +18,7 @@
 
 use super::conv::ConvShape;
 use super::kernels::{broadcast_product, dot_product, Strided, Write};
-use super::simd::Vector;
+use super::simd::{Shuffle4, Vector};
 use std::ops::Range;
 
 /// Target size, in f32 values, of one block of transformed input tiles (1 MB).
@@ -343,19 +343,20 @@ impl Plan {
         }
     }
 
-    /// Y = Aᵀ M A for every tile of the block, plus `bias` and through ReLU if asked, into
-    /// `staged` (plane (f, j): rows of m phases), then interleaved into images `images` of
-    /// `out` (`filters × B × H' × W'`), dropping what hangs over the edge.
+    /// Y = Aᵀ M A for every tile of the block, plus `bias` and through ReLU if asked, written
+    /// into images `images` of `out` (`filters × B × H' × W'`), dropping what hangs over the
+    /// edge. A row of the `LANES` tiles' results — one vector per output column of a tile, a
+    /// tile per lane — is turned by shuffles into the `m · LANES` outputs it covers, in order.
     #[allow(clippy::too_many_arguments)]
-    fn transform_output<W: Tiling>(&self, m: &[f32], staged: &mut [f32], batch: usize, images: Range<usize>, out: &mut [f32], bias: Option<&[f32]>, relu: bool) {
+    fn transform_output<W: Tiling>(&self, m: &[f32], batch: usize, images: Range<usize>, out: &mut [f32], bias: Option<&[f32]>, relu: bool) {
         let (tm, t) = (W::M, W::T);
-        let (oh, ow, phase, stride) = (self.out_height, self.out_width, self.output_phase(), self.stride());
+        let (oh, ow, stride) = (self.out_height, self.out_width, self.stride());
         assert!(out.len() >= self.filters * batch * oh * ow && images.end <= batch, "output holds the batch");
-        assert!(m.len() >= t * t * self.filters * stride && staged.len() >= self.filters * self.images_per_block * self.output_plane());
+        assert!(m.len() >= t * t * self.filters * stride);
         for f in 0..self.filters {
             let b0 = splat(bias.map_or(0.0, |b| b[f]));
             for (j, b) in images.clone().enumerate() {
-                let plane = &mut staged[(f * self.images_per_block + j) * self.output_plane()..][..self.output_plane()];
+                let plane = &mut out[(f * batch + b) * oh * ow..][..oh * ow];
                 for ty in 0..self.tiles_down {
                     for g in 0..self.groups() {
                         let tx = g * LANES;
@@ -373,24 +374,32 @@ impl Plan {
                                 am[r][k] = column[r];
                             }
                         }
-                        // (Aᵀ M) A, row by row.
+                        // (Aᵀ M) A, row by row, each row into the image.
                         for (r, row) in am.iter().take(tm).enumerate() {
-                            for (col, y) in W::output(*row).into_iter().take(tm).enumerate() {
-                                let z = b0.add(y);
-                                let z = if relu { z.relu() } else { z };
-                                let at = ((tm * ty + r) * tm + col) * phase + tx;
-                                assert!(at + LANES <= plane.len());
-                                // SAFETY: checked on the line above.
-                                unsafe { z.store(plane.as_mut_ptr().add(at)) };
+                            let y = tm * ty + r;
+                            if y >= oh {
+                                break;
+                            }
+                            let mut cols = [Quad::zero(); 4];
+                            for (col, v) in W::output(*row).into_iter().take(tm).enumerate() {
+                                let z = b0.add(v);
+                                cols[col] = if relu { z.relu() } else { z };
+                            }
+                            let values = in_order::<W>(cols);
+                            let (x0, row_out) = (tm * tx, &mut plane[y * ow..][..ow]);
+                            for (q, v) in values.into_iter().take(tm).enumerate() {
+                                let x = x0 + 4 * q;
+                                if x + 4 <= ow {
+                                    // SAFETY: x + 4 ≤ ow, the row's length.
+                                    unsafe { v.store(row_out.as_mut_ptr().add(x)) };
+                                } else if x < ow {
+                                    let mut lanes = [0.0f32; 4];
+                                    // SAFETY: four writable values.
+                                    unsafe { v.store(lanes.as_mut_ptr()) };
+                                    row_out[x..].copy_from_slice(&lanes[..ow - x]);
+                                }
                             }
                         }
-                    }
-                }
-                let dst = &mut out[(f * batch + b) * oh * ow..][..oh * ow];
-                for (y, row) in dst.chunks_exact_mut(ow).enumerate() {
-                    let phases = &plane[y * tm * phase..][..tm * phase];
-                    for (x, value) in row.iter_mut().enumerate() {
-                        *value = phases[(x % tm) * phase + x / tm];
                     }
                 }
             }
@@ -463,6 +472,26 @@ fn split_columns<W: Tiling>(row: &[f32], shift: usize, out: &mut [f32]) {
     }
 }
 
+/// One output row of `LANES` = 4 adjacent tiles: `cols[c]` holds column `c` of each tile (a
+/// tile per lane). Returns the row's `4·m` outputs in order, four per vector (the first `m`
+/// vectors are meaningful).
+#[inline(always)]
+fn in_order<W: Tiling>(cols: [Quad; 4]) -> [Quad; 4] {
+    const { assert!(LANES == 4) };
+    if W::M == 2 {
+        // t0c0 t0c1 t1c0 t1c1 | t2c0 t2c1 t3c0 t3c1
+        let (first, second) = Quad::interleave(cols[0], cols[1]);
+        [first, second, Quad::zero(), Quad::zero()]
+    } else {
+        // A 4×4 transpose: vector l becomes tile l's four outputs.
+        let (c01_low, c01_high) = Quad::interleave(cols[0], cols[1]); // t0c0 t0c1 t1c0 t1c1 | t2c0 t2c1 t3c0 t3c1
+        let (c23_low, c23_high) = Quad::interleave(cols[2], cols[3]);
+        let (t0, t1) = Quad::interleave_pairs(c01_low, c23_low);
+        let (t2, t3) = Quad::interleave_pairs(c01_high, c23_high);
+        [t0, t1, t2, t3]
+    }
+}
+
 /// dg = Gᵀ dU G for each (f, c): the t×t `dU[ξ][f][c]` back to a 3×3 filter gradient, written
 /// to `grad[(f·C + c)·9 ..]`.
 fn filter_gradient<W: Tiling>(du: &[f32], filters: usize, channels: usize, grad: &mut [f32]) {
@@ -490,13 +519,12 @@ fn filter_gradient<W: Tiling>(du: &[f32], filters: usize, channels: usize, grad:
 /// so they are allocated once, zeroed, at their full size.
 struct Staging {
     padded: Vec<f32>,
-    output: Vec<f32>,
     grad: Vec<f32>,
 }
 
 impl Staging {
     fn new() -> Self {
-        Self { padded: Vec::new(), output: Vec::new(), grad: Vec::new() }
+        Self { padded: Vec::new(), grad: Vec::new() }
     }
     fn padded(&mut self, plan: &Plan) -> &mut [f32] {
         zeroed(&mut self.padded, plan.channels * plan.images_per_block * plan.input_plane())
@@ -612,13 +640,12 @@ fn run<W: Tiling>(plan: &Plan, u: &[f32], input: &[f32], batch: usize, staging: 
     let (stride, entries) = (plan.stride(), plan.entries());
     let v = at_least(v, entries * plan.channels * stride);
     let m = at_least(m, entries * plan.filters * stride);
-    at_least(&mut staging.output, plan.filters * plan.images_per_block * plan.output_plane());
     for start in (0..batch).step_by(plan.images_per_block) {
         let images = start..(start + plan.images_per_block).min(batch);
         plan.pad_input::<W>(input, batch, images.clone(), staging.padded(plan));
         plan.transform_input::<W>(&staging.padded, images.len(), v);
         plan.multiply(u, v, m, images.len() * plan.tiles());
-        plan.transform_output::<W>(m, &mut staging.output, batch, images, out, bias, relu);
+        plan.transform_output::<W>(m, batch, images, out, bias, relu);
     }
 }
 
