@@ -399,7 +399,14 @@ impl Plan {
                                     let mut lanes = [0.0f32; 4];
                                     // SAFETY: four writable values.
                                     unsafe { v.store(lanes.as_mut_ptr()) };
-                                    row_out[x..].copy_from_slice(&lanes[..ow - x]);
+                                    // 1 to 3 values, as fixed moves (a `memcpy` call
+                                    // per edge tile cost more than the transform).
+                                    let edge = &mut row_out[x..];
+                                    match edge.len() {
+                                        1 => edge.copy_from_slice(&lanes[..1]),
+                                        2 => edge.copy_from_slice(&lanes[..2]),
+                                        _ => edge.copy_from_slice(&lanes[..3]),
+                                    }
                                 }
                             }
                         }
