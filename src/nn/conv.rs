@@ -8,24 +8,27 @@
 //! (col2im). The products are the engine's own kernels (`kernels.rs`), a block of images at a
 //! time so that the unrolled block stays in cache.
 //!
-//! 3×3 layers over several channels use Winograd's algorithm instead (`winograd.rs`), which
-//! needs 2.25× (2×2 tiles) or 4× (4×4 tiles) fewer multiplications; measured in wasm it makes
-//! such a layer's training step 1.15–1.55× faster (the transforms take back much of the saving
-//! on images this small).
+//! In wasm, 3×3 layers over several channels use Winograd's algorithm instead (`winograd.rs`),
+//! which needs 2.25× (2×2 tiles) or 4× (4×4 tiles) fewer multiplications; it makes such a
+//! layer's training step 1.15–1.55× faster there (the transforms take back much of the saving
+//! on images this small). Natively, where the product is 2–4× wider, im2col is faster
+//! (`winograd_pays_here`).
 
 use super::kernels::{broadcast_product, dot_product, Strided, Write};
 use std::ops::Range;
 
 /// Target size, in f32 values, of one unrolled block of images (1 MB).
 const CHUNK_VALUES: usize = 256 * 1024;
+/// Whether Winograd's algorithm pays on this machine. Its transforms run four lanes wide; so
+/// does the matrix product in wasm and without AVX2, and there the 2.25–4× fewer
+/// multiplications win (measured in wasm: 1.15–1.55× per layer). With AVX2 or AVX-512 the
+/// product runs 8–16 lanes wide with fused multiply-adds, 4–5× the transforms' pace, and plain
+/// im2col trains faster (natively tfjs-example 8.9–9.8k images/s against 8.3–9.3k, the default
+/// nets even).
+fn winograd_pays_here() -> bool {
+    super::kernels::product_lanes() <= 4
+}
 
-/// Whether a Winograd layer also takes its input gradient by Winograd (a second pass over dY)
-/// or as one product `Wᵀ · dZ` folded back by col2im. Measured per layer (fwd + bwd, batch 64):
-/// in wasm, where the product and the transforms both run four lanes wide, Winograd is as fast
-/// or faster (tfjs-example's second layer 8.7 vs 8.6 ms, the default net's 14×14 and 7×7
-/// layers 9.7 vs 11.1 and 7.6 vs 9.5 ms); natively the AVX-512 product runs 4–5× faster than
-/// the transforms and the product wins (tfjs-example trains at 8.9k against 7.9k images/s).
-const WINOGRAD_INPUT_GRADIENT: bool = cfg!(target_arch = "wasm32");
 use super::layer::{ensure_len, init_uniform, lane_sum, relu_gradient_and_sum, Layer, ParamTensor, Pass};
 use super::winograd::WinogradConv;
 use crate::rng::Rng64;
@@ -92,13 +95,20 @@ impl Conv2d {
             grad_pre_activation: Vec::new(),
             grad_cols: Vec::new(),
             grad_input: Vec::new(),
-            winograd: WinogradConv::suits(&shape).then(|| WinogradConv::new(&shape, filters)),
+            winograd: (WinogradConv::suits(&shape) && winograd_pays_here()).then(|| WinogradConv::new(&shape, filters)),
         }
     }
 
     /// Use im2col even where Winograd would apply (tests compare the two).
     pub fn without_winograd(mut self) -> Self {
         self.winograd = None;
+        self
+    }
+
+    /// Use Winograd wherever the layer's shape suits it, even on a machine where it does not
+    /// pay (tests compare the two).
+    pub fn with_winograd(mut self) -> Self {
+        self.winograd = WinogradConv::suits(&self.shape).then(|| WinogradConv::new(&self.shape, self.filters));
         self
     }
 
@@ -369,28 +379,18 @@ impl Layer for Conv2d {
             let input_len = batch * self.input_len();
             ensure_len(&mut self.grad_input, input_len);
         }
-        // Winograd's weight gradient where the layer uses Winograd; its input gradient only
-        // where that pays (see `WINOGRAD_INPUT_GRADIENT`).
-        let weights_done = if let Some(winograd) = &mut self.winograd {
+        if let Some(winograd) = &mut self.winograd {
             winograd.weight_gradient(input, &self.grad_pre_activation, batch, &mut self.grad_weights);
-            if need_grad_input && WINOGRAD_INPUT_GRADIENT {
+            if need_grad_input {
                 winograd.input_gradient(&self.grad_pre_activation, batch, &self.weights, &mut self.grad_input);
-                return;
             }
-            true
-        } else {
-            false
-        };
-        if weights_done && !need_grad_input {
             return;
         }
         // Block by block, as forward: unroll the block again, add its share of dW, and fold
         // its input gradient back. The blocks are the same on every machine, so the sums are
         // too.
         let (per_chunk, stride) = (self.images_per_chunk(), self.block_stride());
-        if !weights_done {
-            self.prepare_cols();
-        }
+        self.prepare_cols();
         if need_grad_input {
             ensure_len(&mut self.grad_cols, k * stride);
         }
@@ -398,10 +398,8 @@ impl Layer for Conv2d {
             let images = start..(start + per_chunk).min(batch);
             let cols = images.len() * plane;
             let dz = &self.grad_pre_activation[start * plane..];
-            if !weights_done {
-                im2col(input, &self.shape, batch, images.clone(), &mut self.cols, stride);
-                dot_product(f, k, cols, dz, n, &self.cols, stride, &mut self.grad_weights, k, start > 0);
-            }
+            im2col(input, &self.shape, batch, images.clone(), &mut self.cols, stride);
+            dot_product(f, k, cols, dz, n, &self.cols, stride, &mut self.grad_weights, k, start > 0);
             if need_grad_input {
                 broadcast_product(k, cols, f, Strided::transposed(&self.weights, k), dz, n, &mut self.grad_cols, stride, Write::Overwrite);
                 col2im(&self.grad_cols, &self.shape, batch, images, &mut self.grad_input, stride);
@@ -492,7 +490,7 @@ mod tests {
         for (height, pad) in [(7, 1), (9, 0)] {
             let shape = ConvShape { in_channels: 4, height, width: height, kernel: 3, pad };
             let (b, f) = (3, 5);
-            let mut winograd = Conv2d::new(shape, f, true, &mut rng);
+            let mut winograd = Conv2d::new(shape, f, true, &mut rng).with_winograd();
             assert!(winograd.winograd.is_some(), "{shape:?} uses Winograd");
             let mut im2col = Conv2d { weights: winograd.weights.clone(), bias: vec![0.05; f], ..Conv2d::new(shape, f, true, &mut rng) }.without_winograd();
             winograd.bias = im2col.bias.clone();

@@ -143,6 +143,21 @@ pub fn dot_product_portable(m: usize, p: usize, n: usize, a: &[f32], lda: usize,
     unsafe { dot_with::<Lanes4, 4, 2>(&args) }
 }
 
+/// How many f32 lanes the matrix product works with on this machine: 4 in wasm and in portable
+/// code, 8 with AVX2, 16 with AVX-512.
+pub fn product_lanes() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if avx512() {
+            return 16;
+        }
+        if avx2_fma() {
+            return 8;
+        }
+    }
+    4
+}
+
 #[cfg(target_arch = "x86_64")]
 fn avx2_fma() -> bool {
     // std caches the CPUID answer; this is an atomic load.
