@@ -25,6 +25,11 @@ const CHUNK_VALUES: usize = 256 * 1024;
 /// product runs 8–16 lanes wide with fused multiply-adds, 4–5× the transforms' pace, and plain
 /// im2col trains faster (natively tfjs-example 8.9–9.8k images/s against 8.3–9.3k, the default
 /// nets even).
+/// Whether a training pass keeps its unrolled input for backward instead of unrolling it
+/// again: natively, where memory is plentiful (it saves half of im2col's work); not in wasm,
+/// where a worker's memory is what runs out first.
+const KEEP_UNROLLED: bool = !cfg!(target_arch = "wasm32");
+
 fn winograd_pays_here() -> bool {
     super::kernels::product_lanes() <= 4
 }
@@ -66,7 +71,11 @@ pub struct Conv2d {
     pub bias: Vec<f32>,
     grad_weights: Vec<f32>,
     grad_bias: Vec<f32>,
+    /// Unrolled blocks: one, or (training natively) one per block of the batch, kept from
+    /// forward for backward.
     cols: Vec<f32>,
+    /// The batch whose blocks `cols` holds from a training forward pass, if it does.
+    kept_batch: Option<usize>,
     output: Vec<f32>,
     grad_pre_activation: Vec<f32>,
     grad_cols: Vec<f32>,
@@ -91,6 +100,7 @@ impl Conv2d {
             grad_weights: vec![0.0; filters * k],
             grad_bias: vec![0.0; filters],
             cols: Vec::new(),
+            kept_batch: None,
             output: Vec::new(),
             grad_pre_activation: Vec::new(),
             grad_cols: Vec::new(),
@@ -128,10 +138,11 @@ impl Conv2d {
         self.images_per_chunk() * self.out_plane()
     }
 
-    /// The unrolled block, zeroed once when first needed (see `im2col`).
-    fn prepare_cols(&mut self) {
-        let len = self.shape.patch_len() * self.block_stride();
-        if self.cols.len() != len {
+    /// Room for `blocks` unrolled blocks, zeroed when first allocated (see `im2col`); it only
+    /// grows, and every block has the same layout, so the padding's zeros stay valid.
+    fn prepare_cols(&mut self, blocks: usize) {
+        let len = blocks * self.shape.patch_len() * self.block_stride();
+        if self.cols.len() < len {
             self.cols = vec![0.0; len];
         }
     }
@@ -139,6 +150,8 @@ impl Conv2d {
     /// Set the block size (tests use tiny blocks to cover the blocked paths).
     pub fn with_chunk_values(mut self, values: usize) -> Self {
         self.chunk_values = values;
+        // A new block layout: the padding's zeros must be laid out afresh.
+        (self.cols, self.kept_batch) = (Vec::new(), None);
         self
     }
 }
@@ -333,7 +346,7 @@ impl Layer for Conv2d {
         self.filters * self.out_plane()
     }
 
-    fn forward(&mut self, input: &[f32], batch: usize, _pass: &mut Pass<'_>) {
+    fn forward(&mut self, input: &[f32], batch: usize, pass: &mut Pass<'_>) {
         let (k, plane, f) = (self.shape.patch_len(), self.out_plane(), self.filters);
         let n = batch * plane;
         ensure_len(&mut self.output, f * n);
@@ -341,19 +354,22 @@ impl Layer for Conv2d {
             winograd.forward(input, batch, &self.weights, &self.bias, self.relu, &mut self.output);
             return;
         }
-        // Block by block, each block small enough to stay in cache; backward unrolls its
-        // blocks again rather than keeping the whole batch unrolled (memory is what a browser
-        // worker runs out of first).
+        // Block by block, each block small enough to stay in cache. In wasm backward unrolls
+        // its blocks again rather than keeping the whole batch unrolled (memory is what a
+        // browser worker runs out of first); natively a training pass keeps every block.
         let (per_chunk, stride) = (self.images_per_chunk(), self.block_stride());
-        self.prepare_cols();
-        for start in (0..batch).step_by(per_chunk) {
+        let keep = KEEP_UNROLLED && pass.training;
+        self.prepare_cols(if keep { batch.div_ceil(per_chunk) } else { 1 });
+        for (i, start) in (0..batch).step_by(per_chunk).enumerate() {
             let images = start..(start + per_chunk).min(batch);
             let cols = images.len() * plane;
-            im2col(input, &self.shape, batch, images.clone(), &mut self.cols, stride);
+            let block = &mut self.cols[if keep { i } else { 0 } * k * stride..][..k * stride];
+            im2col(input, &self.shape, batch, images.clone(), block, stride);
             // Bias and ReLU are applied as each tile of the product is stored.
             let write = Write::Bias { bias: &self.bias, relu: self.relu };
-            broadcast_product(f, cols, k, Strided::rows(&self.weights, k), &self.cols, stride, &mut self.output[start * plane..], n, write);
+            broadcast_product(f, cols, k, Strided::rows(&self.weights, k), block, stride, &mut self.output[start * plane..], n, write);
         }
+        self.kept_batch = keep.then_some(batch);
     }
 
     fn output(&self) -> &[f32] {
@@ -386,20 +402,24 @@ impl Layer for Conv2d {
             }
             return;
         }
-        // Block by block, as forward: unroll the block again, add its share of dW, and fold
-        // its input gradient back. The blocks are the same on every machine, so the sums are
-        // too.
+        // Block by block, as forward: unroll the block again (unless forward kept it), add its
+        // share of dW, and fold its input gradient back. The blocks are the same on every
+        // machine, so the sums are too.
         let (per_chunk, stride) = (self.images_per_chunk(), self.block_stride());
-        self.prepare_cols();
+        let kept = self.kept_batch.take() == Some(batch);
+        self.prepare_cols(1);
         if need_grad_input {
             ensure_len(&mut self.grad_cols, k * stride);
         }
-        for start in (0..batch).step_by(per_chunk) {
+        for (i, start) in (0..batch).step_by(per_chunk).enumerate() {
             let images = start..(start + per_chunk).min(batch);
             let cols = images.len() * plane;
             let dz = &self.grad_pre_activation[start * plane..];
-            im2col(input, &self.shape, batch, images.clone(), &mut self.cols, stride);
-            dot_product(f, k, cols, dz, n, &self.cols, stride, &mut self.grad_weights, k, start > 0);
+            let block = &mut self.cols[if kept { i } else { 0 } * k * stride..][..k * stride];
+            if !kept {
+                im2col(input, &self.shape, batch, images.clone(), block, stride);
+            }
+            dot_product(f, k, cols, dz, n, block, stride, &mut self.grad_weights, k, start > 0);
             if need_grad_input {
                 broadcast_product(k, cols, f, Strided::transposed(&self.weights, k), dz, n, &mut self.grad_cols, stride, Write::Overwrite);
                 col2im(&self.grad_cols, &self.shape, batch, images, &mut self.grad_input, stride);
