@@ -351,7 +351,7 @@ impl Layer for Conv2d {
         let n = batch * plane;
         ensure_len(&mut self.output, f * n);
         if let Some(winograd) = &mut self.winograd {
-            winograd.forward(input, batch, &self.weights, &self.bias, self.relu, &mut self.output);
+            winograd.forward(input, batch, &self.weights, &self.bias, self.relu, &mut self.output, pass.training);
             return;
         }
         // Block by block, each block small enough to stay in cache. In wasm backward unrolls

@@ -24,6 +24,12 @@ use std::ops::Range;
 /// Target size, in f32 values, of one block of transformed input tiles (1 MB).
 const BLOCK_VALUES: usize = 256 * 1024;
 
+/// A training pass keeps its transformed input tiles for the weight gradient when they take at
+/// most this many f32 values for the whole batch (2 MB): it saves one of the six transform
+/// passes of a training step (≈ 7% of tfjs-example's second layer in wasm) at a memory cost a
+/// worker can afford only for small layers. Kept or recomputed, the values are the same.
+const KEEP_VALUES: usize = 512 * 1024;
+
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 type Quad = super::simd::Simd128;
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -574,6 +580,10 @@ pub struct WinogradConv {
     v: Vec<f32>,
     m: Vec<f32>,
     du: Vec<f32>,
+    /// The forward pass's transformed input, block after block (see `KEEP_VALUES`).
+    kept: Vec<f32>,
+    /// The batch whose transformed input `kept` holds, if it does.
+    kept_batch: Option<usize>,
 }
 
 impl WinogradConv {
@@ -596,17 +606,23 @@ impl WinogradConv {
         let forward = Plan::new(shape.in_channels, filters, shape.height, shape.width, shape.pad, m);
         let backward = Plan::new(filters, shape.in_channels, forward.out_height, forward.out_width, 2 - shape.pad, m);
         debug_assert_eq!((backward.out_height, backward.out_width), (shape.height, shape.width));
-        Self { forward, backward, forward_staging: Staging::new(), backward_staging: Staging::new(), u: Vec::new(), u_backward: Vec::new(), v: Vec::new(), m: Vec::new(), du: Vec::new() }
+        Self { forward, backward, forward_staging: Staging::new(), backward_staging: Staging::new(), u: Vec::new(), u_backward: Vec::new(), v: Vec::new(), m: Vec::new(), du: Vec::new(), kept: Vec::new(), kept_batch: None }
     }
 
     /// `out = relu?(bias + conv(input, weights))`; `weights` is `filters × channels × 3 × 3`.
-    pub fn forward(&mut self, input: &[f32], batch: usize, weights: &[f32], bias: &[f32], relu: bool, out: &mut [f32]) {
+    /// A training pass (`training`) may keep the transformed input for `weight_gradient`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward(&mut self, input: &[f32], batch: usize, weights: &[f32], bias: &[f32], relu: bool, out: &mut [f32], training: bool) {
         let plan = self.forward;
         let c_n = plan.channels;
+        let block = plan.entries() * c_n * plan.stride();
+        let keep = training && batch.div_ceil(plan.images_per_block) * block <= KEEP_VALUES;
         with_tiling!(plan.m, W => {
             plan.transform_filters::<W>(|f, c, i| weights[(f * c_n + c) * 9 + i], &mut self.u);
-            run::<W>(&plan, &self.u, input, batch, &mut self.forward_staging, &mut self.v, &mut self.m, out, Some(bias), relu);
-        })
+            let (v, per_block) = if keep { (at_least(&mut self.kept, batch.div_ceil(plan.images_per_block) * block), block) } else { (at_least(&mut self.v, block), 0) };
+            run::<W>(&plan, &self.u, input, batch, &mut self.forward_staging, v, per_block, &mut self.m, out, Some(bias), relu);
+        });
+        self.kept_batch = keep.then_some(batch);
     }
 
     /// dW (overwritten) from the layer's input and the gradient at its output (after ReLU).
@@ -617,15 +633,22 @@ impl WinogradConv {
 
     fn weight_gradient_with<W: Tiling>(&mut self, plan: Plan, input: &[f32], dy: &[f32], batch: usize, grad_weights: &mut [f32]) {
         let (f_n, c_n, stride, entries) = (plan.filters, plan.channels, plan.stride(), plan.entries());
-        let v = at_least(&mut self.v, entries * c_n * stride);
+        let block = entries * c_n * stride;
+        let kept = self.kept_batch.take() == Some(batch);
+        let v = at_least(&mut self.v, block);
         let dm = at_least(&mut self.m, entries * f_n * stride);
         let du = at_least(&mut self.du, entries * f_n * c_n);
         zeroed(&mut self.forward_staging.grad, f_n * plan.images_per_block * plan.output_plane());
-        for start in (0..batch).step_by(plan.images_per_block) {
+        for (i, start) in (0..batch).step_by(plan.images_per_block).enumerate() {
             let images = start..(start + plan.images_per_block).min(batch);
             let n = images.len() * plan.tiles();
-            plan.pad_input::<W>(input, batch, images.clone(), self.forward_staging.padded(&plan));
-            plan.transform_input::<W>(&self.forward_staging.padded, images.len(), v);
+            let v: &[f32] = if kept {
+                &self.kept[i * block..][..block]
+            } else {
+                plan.pad_input::<W>(input, batch, images.clone(), self.forward_staging.padded(&plan));
+                plan.transform_input::<W>(&self.forward_staging.padded, images.len(), v);
+                v
+            };
             plan.transform_output_gradient::<W>(dy, batch, images, &mut self.forward_staging.grad, dm);
             for xi in 0..entries {
                 let du = &mut du[xi * f_n * c_n..][..f_n * c_n];
@@ -642,19 +665,22 @@ impl WinogradConv {
         let c_n = plan.filters; // the layer's input channels
         with_tiling!(plan.m, W => {
             plan.transform_filters::<W>(|c, f, i| weights[(f * c_n + c) * 9 + (8 - i)], &mut self.u_backward);
-            run::<W>(&plan, &self.u_backward, dy, batch, &mut self.backward_staging, &mut self.v, &mut self.m, grad_input, None, false);
+            let v = at_least(&mut self.v, plan.entries() * plan.channels * plan.stride());
+            run::<W>(&plan, &self.u_backward, dy, batch, &mut self.backward_staging, v, 0, &mut self.m, grad_input, None, false);
         })
     }
 }
 
-/// A whole Winograd convolution, block of images by block of images.
+/// A whole Winograd convolution, block of images by block of images. Block `i`'s transformed
+/// input goes to `v` at `i · per_block` (0: every block in the same place).
 #[allow(clippy::too_many_arguments)]
-fn run<W: Tiling>(plan: &Plan, u: &[f32], input: &[f32], batch: usize, staging: &mut Staging, v: &mut Vec<f32>, m: &mut Vec<f32>, out: &mut [f32], bias: Option<&[f32]>, relu: bool) {
+fn run<W: Tiling>(plan: &Plan, u: &[f32], input: &[f32], batch: usize, staging: &mut Staging, v: &mut [f32], per_block: usize, m: &mut Vec<f32>, out: &mut [f32], bias: Option<&[f32]>, relu: bool) {
     let (stride, entries) = (plan.stride(), plan.entries());
-    let v = at_least(v, entries * plan.channels * stride);
+    let block = entries * plan.channels * stride;
     let m = at_least(m, entries * plan.filters * stride);
-    for start in (0..batch).step_by(plan.images_per_block) {
+    for (i, start) in (0..batch).step_by(plan.images_per_block).enumerate() {
         let images = start..(start + plan.images_per_block).min(batch);
+        let v = &mut v[i * per_block..][..block];
         plan.pad_input::<W>(input, batch, images.clone(), staging.padded(plan));
         plan.transform_input::<W>(&staging.padded, images.len(), v);
         plan.multiply(u, v, m, images.len() * plan.tiles());
@@ -688,7 +714,7 @@ mod tests {
             for relu in [false, true] {
                 for m in [2, 4] {
                     let mut out = vec![f32::NAN; filters * batch * plane];
-                    WinogradConv::with_tile(&shape, filters, Some(m)).forward(&input, batch, &weights, &bias, relu, &mut out);
+                    WinogradConv::with_tile(&shape, filters, Some(m)).forward(&input, batch, &weights, &bias, relu, &mut out, false);
                     for (i, (&got, &e)) in out.iter().zip(&expected).enumerate() {
                         let z = bias[i / (batch * plane)] as f64 + e;
                         let want = if relu { z.max(0.0) } else { z };
@@ -734,6 +760,29 @@ mod tests {
         let mut unit = vec![0.0; len];
         unit[i] = 1.0;
         unit
+    }
+
+    /// The weight gradient from the transformed input a training pass kept is bit for bit the
+    /// one computed afresh (blocks of a few images, so several blocks are kept).
+    #[test]
+    fn kept_transformed_input_gives_the_same_weight_gradient() {
+        let shape = ConvShape { in_channels: 16, height: 13, width: 13, kernel: 3, pad: 0 };
+        let (batch, filters) = (9, 4);
+        let input = random(16 * batch * 169, 7);
+        let weights = random(filters * 16 * 9, 8);
+        let dy = random(filters * batch * 121, 9);
+        let mut out = vec![0.0; filters * batch * 121];
+        let mut grads = Vec::new();
+        for training in [true, false] {
+            let mut conv = WinogradConv::new(&shape, filters);
+            conv.forward.images_per_block = 2;
+            conv.forward(&input, batch, &weights, &vec![0.0; filters], false, &mut out, training);
+            assert_eq!(conv.kept_batch.is_some(), training);
+            let mut dw = vec![0.0; weights.len()];
+            conv.weight_gradient(&input, &dy, batch, &mut dw);
+            grads.push(dw);
+        }
+        assert!(grads[0].iter().zip(&grads[1]).all(|(a, b)| a.to_bits() == b.to_bits()));
     }
 
     #[test]
