@@ -25,10 +25,13 @@ use std::ops::Range;
 const BLOCK_VALUES: usize = 256 * 1024;
 
 /// A training pass keeps its transformed input tiles for the weight gradient when they take at
-/// most this many f32 values for the whole batch (2 MB): it saves one of the six transform
-/// passes of a training step (≈ 7% of tfjs-example's second layer in wasm) at a memory cost a
-/// worker can afford only for small layers. Kept or recomputed, the values are the same.
-const KEEP_VALUES: usize = 512 * 1024;
+/// most this many f32 values per image (24 KB; 1.3 MB for a batch of 64 on tfjs-example's
+/// second layer): it saves one of the six transform passes of a training step (≈ 7% of that
+/// layer in wasm) at a memory cost a worker can afford only for small layers — the default
+/// networks' layers (8–9K values per image) never keep theirs. Decided per layer, not per
+/// batch, so a short last batch does not allocate what a full one would not. Kept or
+/// recomputed, the values are the same.
+const KEEP_PER_IMAGE: usize = 6 * 1024;
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 type Quad = super::simd::Simd128;
@@ -580,7 +583,7 @@ pub struct WinogradConv {
     v: Vec<f32>,
     m: Vec<f32>,
     du: Vec<f32>,
-    /// The forward pass's transformed input, block after block (see `KEEP_VALUES`).
+    /// The forward pass's transformed input, block after block (see `KEEP_PER_IMAGE`).
     kept: Vec<f32>,
     /// The batch whose transformed input `kept` holds, if it does.
     kept_batch: Option<usize>,
@@ -609,6 +612,12 @@ impl WinogradConv {
         Self { forward, backward, forward_staging: Staging::new(), backward_staging: Staging::new(), u: Vec::new(), u_backward: Vec::new(), v: Vec::new(), m: Vec::new(), du: Vec::new(), kept: Vec::new(), kept_batch: None }
     }
 
+    /// Whether a training pass keeps its transformed input for the weight gradient.
+    fn keeps_transformed_input(&self) -> bool {
+        let plan = &self.forward;
+        plan.entries() * plan.channels * plan.tiles() <= KEEP_PER_IMAGE
+    }
+
     /// `out = relu?(bias + conv(input, weights))`; `weights` is `filters × channels × 3 × 3`.
     /// A training pass (`training`) may keep the transformed input for `weight_gradient`.
     #[allow(clippy::too_many_arguments)]
@@ -616,7 +625,7 @@ impl WinogradConv {
         let plan = self.forward;
         let c_n = plan.channels;
         let block = plan.entries() * c_n * plan.stride();
-        let keep = training && batch.div_ceil(plan.images_per_block) * block <= KEEP_VALUES;
+        let keep = training && self.keeps_transformed_input();
         with_tiling!(plan.m, W => {
             plan.transform_filters::<W>(|f, c, i| weights[(f * c_n + c) * 9 + i], &mut self.u);
             let (v, per_block) = if keep { (at_least(&mut self.kept, batch.div_ceil(plan.images_per_block) * block), block) } else { (at_least(&mut self.v, block), 0) };
@@ -792,8 +801,12 @@ mod tests {
         // 3.6 values per output.
         assert!(WinogradConv::suits(&shape(16, 13, 0)));
         assert_eq!(WinogradConv::new(&shape(16, 13, 0), 8).forward.m, 4);
+        assert!(WinogradConv::new(&shape(16, 13, 0), 32).keeps_transformed_input());
         assert!(WinogradConv::suits(&shape(32, 7, 1))); // 7×7 from 4×4 tiles of 2×2: 5.2
         assert_eq!(WinogradConv::new(&shape(32, 7, 1), 8).forward.m, 2);
+        // The default networks' layers are too large to keep their transformed input.
+        assert!(!WinogradConv::new(&shape(16, 14, 1), 32).keeps_transformed_input());
+        assert!(!WinogradConv::new(&shape(32, 7, 1), 32).keeps_transformed_input());
         assert!(!WinogradConv::suits(&shape(32, 5, 0))); // 3×3 from one 4×4 tile, 3 lanes idle: 16
         assert!(!WinogradConv::suits(&shape(32, 5, 1))); // 5×5: 7.7
         assert!(!WinogradConv::suits(&shape(1, 28, 1))); // one input channel
