@@ -39,12 +39,19 @@ pub fn unit_f32(rng: &mut Rng64) -> f32 {
     rng.random::<f32>()
 }
 
+/// Uniform f64 in [0, 1): the top 53 bits of one `u64` draw, the same on every platform.
+pub fn unit_f64(rng: &mut Rng64) -> f64 {
+    (rng.random::<u64>() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
 /// Stream identifiers: one per purpose, so streams never overlap.
 pub mod streams {
     pub const INIT: u64 = 1;
     pub const SHUFFLE: u64 = 2;
     pub const DROPOUT: u64 = 3;
     pub const SUBSET: u64 = 4;
+    /// A tuning method's proposals (one generator per batch of proposals: see `tuning::study`).
+    pub const TUNING: u64 = 5;
 }
 
 #[cfg(test)]

@@ -1,5 +1,13 @@
-//! The tuning engine: search spaces (and, as issue 4 goes on, studies, strategies and
-//! cross-validation). Pure core: tested natively, shared by the browser and the command line.
+//! The tuning engine: search spaces, studies on equal budgets, and the methods behind one
+//! `Strategy` interface (issue 4 adds them one by one). Pure core: tested natively, shared by
+//! the browser and the command line.
 
+pub mod grid;
 pub mod presets;
+pub mod random;
 pub mod space;
+pub mod strategy;
+pub mod study;
+
+#[cfg(test)]
+mod contract;
