@@ -26,6 +26,36 @@ mod cli {
         Train(TrainArgs),
         /// Measure training and inference throughput of the reference networks on one thread.
         Bench(BenchArgs),
+        /// Tune your own objective over JSON lines: prints {"trial": ID, "params": {...}} for each
+        /// proposal and reads {"trial": ID, "value": X} or {"trial": ID, "state": "failed"} back;
+        /// the end of input prints a summary of the best trial.
+        AskTell(AskTellArgs),
+    }
+
+    #[derive(Args)]
+    struct AskTellArgs {
+        /// The search space, a JSON file: {"params": [{"name": "x", "type": "float", "low": -5,
+        /// "high": 10}, ...]} (see the README).
+        #[arg(long)]
+        space: PathBuf,
+        /// The tuning method: grid or random.
+        #[arg(long)]
+        method: String,
+        /// Seed of every random choice the method makes.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Most evaluations to propose (unlimited when left out; grid search stops by itself).
+        #[arg(long)]
+        budget: Option<u64>,
+        /// Proposals kept outstanding at a time.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Look for the smallest value (the default).
+        #[arg(long, conflicts_with = "maximize")]
+        minimize: bool,
+        /// Look for the largest value.
+        #[arg(long)]
+        maximize: bool,
     }
 
     #[derive(Args)]
@@ -242,11 +272,42 @@ mod cli {
         Ok(())
     }
 
+    fn run_ask_tell(a: AskTellArgs) -> Result<(), String> {
+        use std::io::{BufRead, Write};
+        use tunelab::tuning::{ask_tell::Session, space::SearchSpace, study::Direction};
+        let text = std::fs::read_to_string(&a.space).map_err(|e| format!("cannot read {}: {e}", a.space.display()))?;
+        let space = SearchSpace::from_json(&text).map_err(|e| format!("{}: {e}", a.space.display()))?;
+        let direction = if a.maximize { Direction::Maximize } else { Direction::Minimize };
+        let mut session = Session::new(space, &a.method, a.seed, a.budget.unwrap_or(u64::MAX), direction, a.batch)?;
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        // A closed standard output (`| head`) ends the session quietly.
+        let mut print = |lines: Vec<String>| -> bool { lines.iter().all(|l| writeln!(out, "{l}").is_ok()) && out.flush().is_ok() };
+        if !print(session.proposals()) {
+            return Ok(());
+        }
+        for line in std::io::stdin().lock().lines() {
+            if session.is_done() {
+                break;
+            }
+            let line = line.map_err(|e| format!("cannot read standard input: {e}"))?;
+            if let Err(message) = session.handle(&line) {
+                eprintln!("tunelab ask-tell: {message}");
+            }
+            if !print(session.proposals()) {
+                return Ok(());
+            }
+        }
+        print(vec![session.summary()]);
+        Ok(())
+    }
+
     pub fn main() -> std::process::ExitCode {
         let cli = Cli::parse();
         let result = match cli.command {
             Command::Train(a) => run_train(a),
             Command::Bench(a) => run_bench(a),
+            Command::AskTell(a) => run_ask_tell(a),
         };
         match result {
             Ok(()) => std::process::ExitCode::SUCCESS,

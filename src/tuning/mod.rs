@@ -2,6 +2,7 @@
 //! `Strategy` interface (issue 4 adds them one by one). Pure core: tested natively, shared by
 //! the browser and the command line.
 
+pub mod ask_tell;
 pub mod grid;
 pub mod presets;
 pub mod random;
