@@ -10,17 +10,19 @@ use super::random::RandomSearch;
 use super::space::{SearchSpace, Value};
 use super::strategy::Strategy;
 use super::study::{Direction, Outcome, Study, Trial, TrialState};
+use super::tpe::Tpe;
 use serde::Deserialize;
 use serde_json::json;
 
 /// The methods `--method` accepts.
-pub const METHODS: [&str; 2] = ["grid", "random"];
+pub const METHODS: [&str; 3] = ["grid", "random", "tpe"];
 
 /// A method by its command-line name.
 pub fn method(name: &str) -> Result<Box<dyn Strategy>, String> {
     match name {
         "grid" => Ok(Box::new(GridSearch::default())),
         "random" => Ok(Box::new(RandomSearch)),
+        "tpe" => Ok(Box::new(Tpe::default())),
         _ => Err(format!("unknown method {name:?}; the methods are {}", METHODS.join(", "))),
     }
 }
@@ -185,6 +187,6 @@ mod tests {
         assert!(s.handle(&format!("{{\"trial\": {id}, \"value\": 2}}")).unwrap_err().contains("not running"));
         // The session goes on.
         assert_eq!(s.proposals().len(), 1);
-        assert!(Session::new(space(), "annealing", 1, 10, Direction::Minimize, 1).err().unwrap().starts_with("unknown method \"annealing\"; the methods are grid, random"));
+        assert!(Session::new(space(), "annealing", 1, 10, Direction::Minimize, 1).err().unwrap().starts_with("unknown method \"annealing\"; the methods are grid, random, tpe"));
     }
 }

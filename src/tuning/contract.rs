@@ -9,13 +9,19 @@ use super::random::RandomSearch;
 use super::space::{Domain, Param, SearchSpace, Value};
 use super::strategy::Strategy;
 use super::study::{Ask, Direction, Outcome, Study, TrialState};
+use super::tpe::Tpe;
 
 /// Makes a fresh instance of a method.
 type MakeMethod = fn() -> Box<dyn Strategy>;
 
 /// Every method, by name.
 fn methods() -> Vec<(&'static str, MakeMethod)> {
-    vec![("grid", || Box::new(GridSearch::new(4, false))), ("grid-shuffled", || Box::new(GridSearch::new(4, true))), ("random", || Box::new(RandomSearch))]
+    vec![
+        ("grid", || Box::new(GridSearch::new(4, false))),
+        ("grid-shuffled", || Box::new(GridSearch::new(4, true))),
+        ("random", || Box::new(RandomSearch)),
+        ("tpe", || Box::new(Tpe::default())),
+    ]
 }
 
 fn mixed_space() -> SearchSpace {

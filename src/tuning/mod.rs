@@ -9,6 +9,9 @@ pub mod random;
 pub mod space;
 pub mod strategy;
 pub mod study;
+pub mod tpe;
 
 #[cfg(test)]
 mod contract;
+#[cfg(test)]
+mod quality;
