@@ -43,7 +43,7 @@ enum Estimator {
 fn split(history: &[Observation]) -> (Vec<&Observation>, Vec<&Observation>) {
     let mut scored: Vec<&Observation> = history.iter().filter(|o| o.loss.is_some()).collect();
     scored.sort_by(|a, b| a.loss.unwrap().total_cmp(&b.loss.unwrap()));
-    let good = (scored.len().div_ceil(10)).min(25).max(1).min(scored.len());
+    let good = scored.len().div_ceil(10).clamp(1, 25).min(scored.len());
     let bad = scored.split_off(good);
     (scored, bad)
 }
