@@ -38,7 +38,7 @@ mod cli {
         /// "high": 10}, ...]} (see the README).
         #[arg(long)]
         space: PathBuf,
-        /// The tuning method: grid, random or tpe.
+        /// The tuning method: grid, random, tpe or gp-ei.
         #[arg(long)]
         method: String,
         /// Seed of every random choice the method makes.

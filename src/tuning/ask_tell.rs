@@ -5,6 +5,7 @@
 //! nothing; the session goes on. The command line only moves lines between this and the
 //! terminal, so the loop is tested here, natively.
 
+use super::gp::GpEi;
 use super::grid::GridSearch;
 use super::random::RandomSearch;
 use super::space::{SearchSpace, Value};
@@ -15,7 +16,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 /// The methods `--method` accepts.
-pub const METHODS: [&str; 3] = ["grid", "random", "tpe"];
+pub const METHODS: [&str; 4] = ["grid", "random", "tpe", "gp-ei"];
 
 /// A method by its command-line name.
 pub fn method(name: &str) -> Result<Box<dyn Strategy>, String> {
@@ -23,6 +24,7 @@ pub fn method(name: &str) -> Result<Box<dyn Strategy>, String> {
         "grid" => Ok(Box::new(GridSearch::default())),
         "random" => Ok(Box::new(RandomSearch)),
         "tpe" => Ok(Box::new(Tpe::default())),
+        "gp-ei" => Ok(Box::new(GpEi::default())),
         _ => Err(format!("unknown method {name:?}; the methods are {}", METHODS.join(", "))),
     }
 }
@@ -187,6 +189,6 @@ mod tests {
         assert!(s.handle(&format!("{{\"trial\": {id}, \"value\": 2}}")).unwrap_err().contains("not running"));
         // The session goes on.
         assert_eq!(s.proposals().len(), 1);
-        assert!(Session::new(space(), "annealing", 1, 10, Direction::Minimize, 1).err().unwrap().starts_with("unknown method \"annealing\"; the methods are grid, random, tpe"));
+        assert!(Session::new(space(), "annealing", 1, 10, Direction::Minimize, 1).err().unwrap().starts_with("unknown method \"annealing\"; the methods are grid, random, tpe, gp-ei"));
     }
 }

@@ -4,6 +4,7 @@
 //! never exceeded, spaces of 1 and 10 params and of categoricals only; grid search exhausting
 //! exactly. A new method joins by adding a line to `methods`.
 
+use super::gp::GpEi;
 use super::grid::GridSearch;
 use super::random::RandomSearch;
 use super::space::{Domain, Param, SearchSpace, Value};
@@ -21,6 +22,7 @@ fn methods() -> Vec<(&'static str, MakeMethod)> {
         ("grid-shuffled", || Box::new(GridSearch::new(4, true))),
         ("random", || Box::new(RandomSearch)),
         ("tpe", || Box::new(Tpe::default())),
+        ("gp-ei", || Box::new(GpEi::new(10, 200))),
     ]
 }
 

@@ -3,10 +3,12 @@
 //! the browser and the command line.
 
 pub mod ask_tell;
+pub mod gp;
 pub mod grid;
 pub mod presets;
 pub mod random;
 pub mod space;
+pub mod stats;
 pub mod strategy;
 pub mod study;
 pub mod tpe;

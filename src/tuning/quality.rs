@@ -3,6 +3,7 @@
 //! random search must beat a grid where only a few of the dimensions matter (Bergstra & Bengio's
 //! argument). Regret is the best value found minus the known optimum.
 
+use super::gp::GpEi;
 use super::grid::GridSearch;
 use super::random::RandomSearch;
 use super::space::{Param, SearchSpace, Value};
@@ -58,13 +59,16 @@ fn median_regret(space: &SearchSpace, make: &dyn Fn() -> Box<dyn Strategy>, eval
 }
 
 #[test]
-fn tpe_beats_random_search_on_branin_and_hartmann6() {
+fn model_based_methods_beat_random_search_on_branin_and_hartmann6() {
     let branin_space = floats(&[(-5.0, 10.0), (0.0, 15.0)]);
     let hartmann_space = floats(&[(0.0, 1.0); 6]);
     for (name, space, f, optimum, evaluations) in [("branin", &branin_space, branin as fn(&[f64]) -> f64, BRANIN_MIN, 60), ("hartmann6", &hartmann_space, hartmann6, HARTMANN6_MIN, 80)] {
         let random = median_regret(space, &|| Box::new(RandomSearch), evaluations, f, optimum, 15);
         let tpe = median_regret(space, &|| Box::new(Tpe::default()), evaluations, f, optimum, 15);
         assert!(tpe < random, "{name}: median regret TPE {tpe:.4} vs random {random:.4}");
+        let gp = median_regret(space, &|| Box::new(GpEi::default()), evaluations, f, optimum, 15);
+        eprintln!("{name}: median regret GP-EI {gp:.4}, TPE {tpe:.4}, random {random:.4}");
+        assert!(gp < random, "{name}: median regret GP-EI {gp:.4} vs random {random:.4}");
     }
 }
 
