@@ -5,6 +5,7 @@
 //! nothing; the session goes on. The command line only moves lines between this and the
 //! terminal, so the loop is tested here, natively.
 
+use super::cmaes::CmaEs;
 use super::gp::GpEi;
 use super::grid::GridSearch;
 use super::random::RandomSearch;
@@ -16,7 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 /// The methods `--method` accepts.
-pub const METHODS: [&str; 4] = ["grid", "random", "tpe", "gp-ei"];
+pub const METHODS: [&str; 5] = ["grid", "random", "tpe", "gp-ei", "cma-es"];
 
 /// A method by its command-line name.
 pub fn method(name: &str) -> Result<Box<dyn Strategy>, String> {
@@ -25,6 +26,7 @@ pub fn method(name: &str) -> Result<Box<dyn Strategy>, String> {
         "random" => Ok(Box::new(RandomSearch)),
         "tpe" => Ok(Box::new(Tpe::default())),
         "gp-ei" => Ok(Box::new(GpEi::default())),
+        "cma-es" => Ok(Box::new(CmaEs::new())),
         _ => Err(format!("unknown method {name:?}; the methods are {}", METHODS.join(", "))),
     }
 }
@@ -189,6 +191,6 @@ mod tests {
         assert!(s.handle(&format!("{{\"trial\": {id}, \"value\": 2}}")).unwrap_err().contains("not running"));
         // The session goes on.
         assert_eq!(s.proposals().len(), 1);
-        assert!(Session::new(space(), "annealing", 1, 10, Direction::Minimize, 1).err().unwrap().starts_with("unknown method \"annealing\"; the methods are grid, random, tpe, gp-ei"));
+        assert!(Session::new(space(), "annealing", 1, 10, Direction::Minimize, 1).err().unwrap().starts_with("unknown method \"annealing\"; the methods are grid, random, tpe, gp-ei, cma-es"));
     }
 }

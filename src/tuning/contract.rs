@@ -4,6 +4,7 @@
 //! never exceeded, spaces of 1 and 10 params and of categoricals only; grid search exhausting
 //! exactly. A new method joins by adding a line to `methods`.
 
+use super::cmaes::CmaEs;
 use super::gp::GpEi;
 use super::grid::GridSearch;
 use super::random::RandomSearch;
@@ -23,6 +24,7 @@ fn methods() -> Vec<(&'static str, MakeMethod)> {
         ("random", || Box::new(RandomSearch)),
         ("tpe", || Box::new(Tpe::default())),
         ("gp-ei", || Box::new(GpEi::new(10, 200))),
+        ("cma-es", || Box::new(CmaEs::new())),
     ]
 }
 

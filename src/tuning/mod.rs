@@ -3,6 +3,7 @@
 //! the browser and the command line.
 
 pub mod ask_tell;
+pub mod cmaes;
 pub mod gp;
 pub mod grid;
 pub mod presets;

@@ -3,6 +3,7 @@
 //! random search must beat a grid where only a few of the dimensions matter (Bergstra & Bengio's
 //! argument). Regret is the best value found minus the known optimum.
 
+use super::cmaes::CmaEs;
 use super::gp::GpEi;
 use super::grid::GridSearch;
 use super::random::RandomSearch;
@@ -67,8 +68,10 @@ fn model_based_methods_beat_random_search_on_branin_and_hartmann6() {
         let tpe = median_regret(space, &|| Box::new(Tpe::default()), evaluations, f, optimum, 15);
         assert!(tpe < random, "{name}: median regret TPE {tpe:.4} vs random {random:.4}");
         let gp = median_regret(space, &|| Box::new(GpEi::default()), evaluations, f, optimum, 15);
-        eprintln!("{name}: median regret GP-EI {gp:.4}, TPE {tpe:.4}, random {random:.4}");
         assert!(gp < random, "{name}: median regret GP-EI {gp:.4} vs random {random:.4}");
+        let cma = median_regret(space, &|| Box::new(CmaEs::new()), evaluations, f, optimum, 15);
+        eprintln!("{name}: median regret GP-EI {gp:.4}, TPE {tpe:.4}, CMA-ES {cma:.4}, random {random:.4}");
+        assert!(cma < random, "{name}: median regret CMA-ES {cma:.4} vs random {random:.4}");
     }
 }
 

@@ -23,7 +23,8 @@ pub trait Strategy {
     fn name(&self) -> &'static str;
 
     /// Up to `n` new points, given every finished trial of the earlier batches (`history`, in
-    /// trial order) and this batch's own generator. Fewer than `n` (none) means the method has
-    /// nothing more to propose.
+    /// trial order: the i-th entry is the method's i-th proposal) and the study's generator.
+    /// Fewer than `n` is allowed (an evolutionary method ending a generation); none means the
+    /// method has nothing more to propose.
     fn ask(&mut self, space: &SearchSpace, history: &[Observation], n: usize, rng: &mut Rng64) -> Vec<Vec<Value>>;
 }

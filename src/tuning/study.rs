@@ -181,7 +181,7 @@ impl Study {
     fn propose_batch(&mut self) {
         let history: Vec<Observation> = self.trials.iter().map(|t| self.observation(t)).collect();
         let proposals = self.strategy.ask(&self.space, &history, self.batch_size, &mut self.rng);
-        if proposals.len() < self.batch_size {
+        if proposals.is_empty() {
             self.closed = true;
         }
         for values in proposals {
