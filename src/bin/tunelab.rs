@@ -38,7 +38,7 @@ mod cli {
         /// "high": 10}, ...]} (see the README).
         #[arg(long)]
         space: PathBuf,
-        /// The tuning method: grid, random, tpe, gp-ei or cma-es.
+        /// The tuning method: grid, random, tpe, gp-ei, cma-es or genetic.
         #[arg(long)]
         method: String,
         /// Seed of every random choice the method makes.

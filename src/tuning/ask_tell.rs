@@ -6,6 +6,7 @@
 //! terminal, so the loop is tested here, natively.
 
 use super::cmaes::CmaEs;
+use super::genetic::Genetic;
 use super::gp::GpEi;
 use super::grid::GridSearch;
 use super::random::RandomSearch;
@@ -17,7 +18,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 /// The methods `--method` accepts.
-pub const METHODS: [&str; 5] = ["grid", "random", "tpe", "gp-ei", "cma-es"];
+pub const METHODS: [&str; 6] = ["grid", "random", "tpe", "gp-ei", "cma-es", "genetic"];
 
 /// A method by its command-line name.
 pub fn method(name: &str) -> Result<Box<dyn Strategy>, String> {
@@ -27,6 +28,7 @@ pub fn method(name: &str) -> Result<Box<dyn Strategy>, String> {
         "tpe" => Ok(Box::new(Tpe::default())),
         "gp-ei" => Ok(Box::new(GpEi::default())),
         "cma-es" => Ok(Box::new(CmaEs::new())),
+        "genetic" => Ok(Box::new(Genetic::default())),
         _ => Err(format!("unknown method {name:?}; the methods are {}", METHODS.join(", "))),
     }
 }
@@ -191,6 +193,6 @@ mod tests {
         assert!(s.handle(&format!("{{\"trial\": {id}, \"value\": 2}}")).unwrap_err().contains("not running"));
         // The session goes on.
         assert_eq!(s.proposals().len(), 1);
-        assert!(Session::new(space(), "annealing", 1, 10, Direction::Minimize, 1).err().unwrap().starts_with("unknown method \"annealing\"; the methods are grid, random, tpe, gp-ei, cma-es"));
+        assert!(Session::new(space(), "annealing", 1, 10, Direction::Minimize, 1).err().unwrap().starts_with("unknown method \"annealing\"; the methods are grid, random, tpe, gp-ei, cma-es, genetic"));
     }
 }

@@ -15,7 +15,7 @@
 
 use super::space::{Domain, SearchSpace, Value};
 use super::stats::standard_normal;
-use super::strategy::{Observation, Strategy};
+use super::strategy::{GenerationQueue, Observation, Strategy};
 use crate::rng::{unit_f64, Rng64};
 
 /// One generation's distribution, for the charts: over the numeric params, in cube units.
@@ -58,11 +58,9 @@ struct State {
     p_c: Vec<f64>,
     /// Per categorical param, the probability of each choice.
     choice_probabilities: Vec<Vec<f64>>,
-    /// Proposals made so far, and where the current generation's start.
-    proposed: usize,
-    generation_start: usize,
-    /// The current generation's points (unit cube, all params), handed out in order.
-    pending: Vec<Vec<f64>>,
+    /// Generations completed (for the evolution path's correction).
+    generations_done: usize,
+    queue: GenerationQueue,
 }
 
 impl CmaEs {
@@ -174,16 +172,15 @@ impl State {
             p_sigma: vec![0.0; d],
             p_c: vec![0.0; d],
             choice_probabilities,
-            proposed: 0,
-            generation_start: 0,
-            pending: Vec::new(),
+            generations_done: 0,
+            queue: GenerationQueue::default(),
         }
     }
 
     /// Sample a generation of λ points.
     fn sample(&mut self, space: &SearchSpace, rng: &mut Rng64) {
         let d = self.d;
-        self.pending = (0..self.lambda)
+        let points = (0..self.lambda)
             .map(|_| {
                 let z: Vec<f64> = (0..d).map(|_| standard_normal(rng)).collect();
                 let mut u = vec![0.5; space.len()];
@@ -207,7 +204,7 @@ impl State {
                 u
             })
             .collect();
-        self.pending.reverse(); // handed out with `pop`, in sampling order
+        self.queue.start(points);
     }
 
     /// Update from the finished generation `generation` (observations in proposal order).
@@ -246,7 +243,7 @@ impl State {
             self.p_sigma[k] = (1.0 - cs) * self.p_sigma[k] + (cs * (2.0 - cs) * self.mu_eff).sqrt() * c_inv_sqrt_y[k];
         }
         let norm_ps = self.p_sigma.iter().map(|x| x * x).sum::<f64>().sqrt();
-        let h_sigma = if norm_ps / (1.0 - (1.0 - cs).powi(2 * (1 + self.generations_done() as i32))).sqrt() < (1.4 + 2.0 / (d as f64 + 1.0)) * self.chi_n { 1.0 } else { 0.0 };
+        let h_sigma = if norm_ps / (1.0 - (1.0 - cs).powi(2 * (1 + self.generations_done as i32))).sqrt() < (1.4 + 2.0 / (d as f64 + 1.0)) * self.chi_n { 1.0 } else { 0.0 };
         let cc = self.c_c;
         for k in 0..d {
             self.p_c[k] = (1.0 - cc) * self.p_c[k] + h_sigma * (cc * (2.0 - cc) * self.mu_eff).sqrt() * y_w[k];
@@ -285,10 +282,6 @@ impl State {
         }
     }
 
-    fn generations_done(&self) -> usize {
-        self.generation_start / self.lambda
-    }
-
     fn snapshot(&self) -> Generation {
         Generation { mean: self.mean.clone(), sigma: self.sigma, covariance: self.c.clone() }
     }
@@ -301,20 +294,17 @@ impl Strategy for CmaEs {
 
     fn ask(&mut self, space: &SearchSpace, history: &[Observation], n: usize, rng: &mut Rng64) -> Vec<Vec<Value>> {
         let state = self.state.get_or_insert_with(|| State::new(space, n));
-        if state.pending.is_empty() {
+        if state.queue.is_empty() {
             // The previous generation (if any) is all in the history now: learn, then sample.
-            if state.proposed > 0 {
-                let generation = &history[state.generation_start.min(history.len())..state.proposed.min(history.len())];
-                state.update(generation);
+            if state.queue.proposed() > 0 {
+                let generation = state.queue.finished(history).to_vec();
+                state.update(&generation);
+                state.generations_done += 1;
             }
-            state.generation_start = state.proposed;
             state.sample(space, rng);
             self.generations.push(state.snapshot());
         }
-        let count = n.min(state.pending.len());
-        let points: Vec<Vec<f64>> = (0..count).map(|_| state.pending.pop().expect("a pending point")).collect();
-        state.proposed += count;
-        points.iter().map(|u| space.values_at(u)).collect()
+        state.queue.hand_out(space, n)
     }
 }
 

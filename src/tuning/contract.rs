@@ -5,6 +5,7 @@
 //! exactly. A new method joins by adding a line to `methods`.
 
 use super::cmaes::CmaEs;
+use super::genetic::Genetic;
 use super::gp::GpEi;
 use super::grid::GridSearch;
 use super::random::RandomSearch;
@@ -25,6 +26,7 @@ fn methods() -> Vec<(&'static str, MakeMethod)> {
         ("tpe", || Box::new(Tpe::default())),
         ("gp-ei", || Box::new(GpEi::new(10, 200))),
         ("cma-es", || Box::new(CmaEs::new())),
+        ("genetic", || Box::new(Genetic::default())),
     ]
 }
 

@@ -4,6 +4,7 @@
 //! argument). Regret is the best value found minus the known optimum.
 
 use super::cmaes::CmaEs;
+use super::genetic::Genetic;
 use super::gp::GpEi;
 use super::grid::GridSearch;
 use super::random::RandomSearch;
@@ -70,7 +71,8 @@ fn model_based_methods_beat_random_search_on_branin_and_hartmann6() {
         let gp = median_regret(space, &|| Box::new(GpEi::default()), evaluations, f, optimum, 15);
         assert!(gp < random, "{name}: median regret GP-EI {gp:.4} vs random {random:.4}");
         let cma = median_regret(space, &|| Box::new(CmaEs::new()), evaluations, f, optimum, 15);
-        eprintln!("{name}: median regret GP-EI {gp:.4}, TPE {tpe:.4}, CMA-ES {cma:.4}, random {random:.4}");
+        let ga = median_regret(space, &|| Box::new(Genetic::default()), evaluations, f, optimum, 15);
+        eprintln!("{name}: median regret GP-EI {gp:.4}, TPE {tpe:.4}, CMA-ES {cma:.4}, GA {ga:.4}, random {random:.4}");
         assert!(cma < random, "{name}: median regret CMA-ES {cma:.4} vs random {random:.4}");
     }
 }

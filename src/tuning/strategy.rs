@@ -28,3 +28,48 @@ pub trait Strategy {
     /// method has nothing more to propose.
     fn ask(&mut self, space: &SearchSpace, history: &[Observation], n: usize, rng: &mut Rng64) -> Vec<Vec<Value>>;
 }
+
+/// The bookkeeping of a method that proposes whole generations (CMA-ES, the genetic algorithm):
+/// the current generation's points not yet handed out, and which entries of the history are the
+/// generation's. A study asks again only once every trial it handed out has finished, so when
+/// the queue is empty the whole generation is in the history.
+#[derive(Debug, Clone, Default)]
+pub struct GenerationQueue {
+    /// Points handed out so far, over all generations.
+    proposed: usize,
+    /// Where the current generation starts among them.
+    start: usize,
+    /// The rest of the current generation, last first.
+    pending: Vec<Vec<f64>>,
+}
+
+impl GenerationQueue {
+    /// Whether the current generation is all handed out (and so, at the next ask, evaluated).
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Points handed out so far.
+    pub fn proposed(&self) -> usize {
+        self.proposed
+    }
+
+    /// The history's entries for the generation last handed out (none before the first).
+    pub fn finished<'a>(&self, history: &'a [Observation]) -> &'a [Observation] {
+        &history[self.start.min(history.len())..self.proposed.min(history.len())]
+    }
+
+    /// Begin a generation of these points (unit cube).
+    pub fn start(&mut self, mut points: Vec<Vec<f64>>) {
+        self.start = self.proposed;
+        points.reverse();
+        self.pending = points;
+    }
+
+    /// Up to `n` of the generation's points, in order, as values of `space`.
+    pub fn hand_out(&mut self, space: &SearchSpace, n: usize) -> Vec<Vec<Value>> {
+        let count = n.min(self.pending.len());
+        self.proposed += count;
+        (0..count).map(|_| space.values_at(&self.pending.pop().expect("a pending point"))).collect()
+    }
+}
