@@ -52,6 +52,8 @@ pub mod streams {
     pub const SUBSET: u64 = 4;
     /// A tuning method's proposals (one generator per batch of proposals: see `tuning::study`).
     pub const TUNING: u64 = 5;
+    /// Cross-validation folds.
+    pub const FOLDS: u64 = 6;
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 pub mod ask_tell;
 pub mod cmaes;
+pub mod cv;
 pub mod genetic;
 pub mod gp;
 pub mod grid;
