@@ -107,20 +107,30 @@ impl Model {
 
     /// Mean loss and accuracy over `data`, without dropout, in batches of `batch`.
     pub fn evaluate(&mut self, data: ImagesRef<'_>, batch: usize, rng: &mut Rng64) -> (f32, f32) {
-        let n = data.len();
+        self.evaluate_subset(data, None, batch, rng)
+    }
+
+    /// `evaluate` on the images `indices` of `data` (all of them if None).
+    pub fn evaluate_subset(&mut self, data: ImagesRef<'_>, indices: Option<&[usize]>, batch: usize, rng: &mut Rng64) -> (f32, f32) {
+        let n = indices.map_or(data.len(), <[usize]>::len);
         if n == 0 {
             return (f32::NAN, f32::NAN);
         }
-        let mut indices: Vec<usize> = Vec::with_capacity(batch);
+        let (mut chunk, mut labels): (Vec<usize>, Vec<u8>) = (Vec::with_capacity(batch), Vec::with_capacity(batch));
         let (mut loss_sum, mut correct) = (0.0f64, 0usize);
         let mut start = 0;
         while start < n {
             let end = (start + batch).min(n);
-            indices.clear();
-            indices.extend(start..end);
-            self.load_batch(data, &indices);
+            chunk.clear();
+            match indices {
+                Some(indices) => chunk.extend_from_slice(&indices[start..end]),
+                None => chunk.extend(start..end),
+            }
+            labels.clear();
+            labels.extend(chunk.iter().map(|&i| data.labels[i]));
+            self.load_batch(data, &chunk);
             let logits = self.forward(end - start, &mut Pass { training: false, rng });
-            let (loss, ok) = softmax_cross_entropy(logits, &data.labels[start..end], CLASSES, None);
+            let (loss, ok) = softmax_cross_entropy(logits, &labels, CLASSES, None);
             loss_sum += loss as f64 * (end - start) as f64;
             correct += ok;
             start = end;

@@ -70,15 +70,22 @@ pub struct TrainingData<'a> {
     /// copy: a worker holding the training pool needs no second copy of its pixels.
     pub subset: Option<&'a [usize]>,
     pub validation: Option<ImagesRef<'a>>,
+    /// Validate only on these images of `validation` (a cross-validation fold).
+    pub validation_subset: Option<&'a [usize]>,
 }
 
 impl<'a> TrainingData<'a> {
     pub fn new(train: ImagesRef<'a>, validation: Option<ImagesRef<'a>>) -> Self {
-        Self { train, subset: None, validation }
+        Self { train, subset: None, validation, validation_subset: None }
     }
     /// Train on `subset` of `train`.
     pub fn subset(train: ImagesRef<'a>, subset: &'a [usize], validation: Option<ImagesRef<'a>>) -> Self {
-        Self { train, subset: Some(subset), validation }
+        Self { train, subset: Some(subset), validation, validation_subset: None }
+    }
+    /// One fold of cross-validation over `pool`: train on `train` indices, validate on
+    /// `held_out` indices, both into the same images.
+    pub fn fold(pool: ImagesRef<'a>, train: &'a [usize], held_out: &'a [usize]) -> Self {
+        Self { train: pool, subset: Some(train), validation: Some(pool), validation_subset: Some(held_out) }
     }
     /// Number of training images per epoch.
     pub fn train_len(&self) -> usize {
@@ -150,8 +157,8 @@ impl Trainer {
         }
         self.epochs_done += 1;
         let (validation_loss, validation_accuracy) = match data.validation {
-            Some(v) if !v.is_empty() => {
-                let (l, a) = self.model.evaluate(v, EVAL_BATCH, &mut self.dropout_rng);
+            Some(v) if !v.is_empty() && data.validation_subset.is_none_or(|s| !s.is_empty()) => {
+                let (l, a) = self.model.evaluate_subset(v, data.validation_subset, EVAL_BATCH, &mut self.dropout_rng);
                 if !l.is_finite() {
                     return Err(Diverged { epoch: epoch + 1, batch: 0, loss: format!("{l} on the validation set") });
                 }

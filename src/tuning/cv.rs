@@ -4,6 +4,9 @@
 //! trains k times, and its score is the mean of the folds' scores, their spread kept beside it.
 //! The budget counts what training costs: epochs × training images, summed over the folds.
 
+use crate::data::folds::training_indices;
+use crate::data::mnist::ImagesRef;
+use crate::nn::{train, EpochReport, TrainOutcome, TrainingData, ValidConfig};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,9 +78,80 @@ impl FoldScores {
     }
 }
 
+/// Why a cross-validated trial has no score.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FoldError {
+    #[error("diverged in fold {fold} of {folds}: {reason}")]
+    Diverged { fold: usize, folds: usize, reason: String },
+    #[error("stopped in fold {fold} of {folds}")]
+    Stopped { fold: usize, folds: usize },
+}
+
+/// Train `config` on every fold of `pool` but one and score it (validation accuracy after the
+/// last epoch) on the one held out, for each fold in turn. `on_epoch(fold, report)` sees every
+/// epoch of every fold and returns false to stop. Each fold trains from the same `seed`, so a
+/// fold's result depends only on the configuration, the seed and the folds.
+pub fn cross_validate(config: &ValidConfig, pool: ImagesRef<'_>, folds: &[Vec<usize>], seed: u64, on_epoch: &mut dyn FnMut(usize, &EpochReport) -> bool) -> Result<FoldScores, FoldError> {
+    let mut scores = Vec::with_capacity(folds.len());
+    for (fold, held_out) in folds.iter().enumerate() {
+        let train_on = training_indices(folds, fold);
+        let (outcome, _) = train(config, TrainingData::fold(pool, &train_on, held_out), seed, &mut |report| on_epoch(fold, report));
+        match outcome {
+            TrainOutcome::Completed { .. } => scores.push(outcome.final_validation_accuracy().expect("a held-out fold is never empty") as f64),
+            TrainOutcome::Diverged { diverged, .. } => return Err(FoldError::Diverged { fold: fold + 1, folds: folds.len(), reason: diverged.to_string() }),
+            TrainOutcome::Stopped { .. } => return Err(FoldError::Stopped { fold: fold + 1, folds: folds.len() }),
+        }
+    }
+    Ok(FoldScores { scores })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::folds::stratified_folds;
+    use crate::nn::TrainConfig;
+    use crate::rng::{below, rng_for};
+
+    /// Synthetic digits: class k lights a 7×7 block at a place of its own, over noise.
+    fn synthetic(n: usize) -> (Vec<u8>, Vec<u8>) {
+        let mut rng = rng_for(5, 0);
+        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+        let mut pixels = vec![0u8; n * 784];
+        for (image, &label) in pixels.chunks_exact_mut(784).zip(&labels) {
+            for p in image.iter_mut() {
+                *p = below(&mut rng, 60) as u8;
+            }
+            let (y0, x0) = (2 + (label as usize / 5) * 12, 2 + (label as usize % 5) * 5);
+            for y in y0..y0 + 7 {
+                for x in x0..(x0 + 7).min(28) {
+                    image[y * 28 + x] = 255;
+                }
+            }
+        }
+        (pixels, labels)
+    }
+
+    #[test]
+    fn k_fold_scores_every_fold_on_images_it_did_not_train_on() {
+        let (pixels, labels) = synthetic(300);
+        let pool = ImagesRef { pixels: &pixels, labels: &labels };
+        let config = TrainConfig { epochs: 2, batch_size: 16, conv_layers: 1, conv_filters: vec![4], dense_units: 0, learning_rate: 0.05, ..Default::default() }.validate().unwrap();
+        let folds = stratified_folds(&labels, 3, 1);
+        let mut seen = Vec::new();
+        let scores = cross_validate(&config, pool, &folds, 2, &mut |fold, report| {
+            seen.push((fold, report.epoch));
+            true
+        })
+        .unwrap();
+        assert_eq!(seen, vec![(0, 1), (0, 2), (1, 1), (1, 2), (2, 1), (2, 2)], "every epoch of every fold is reported");
+        assert_eq!(scores.scores.len(), 3);
+        assert!(scores.scores.iter().all(|&s| s > 0.8), "{:?}", scores.scores);
+        let again = cross_validate(&config, pool, &folds, 2, &mut |_, _| true).unwrap();
+        assert_eq!(again, scores, "the same folds and seed give the same scores");
+        // Stopping in the second fold ends the trial without a score.
+        let stopped = cross_validate(&config, pool, &folds, 2, &mut |fold, _| fold < 1).unwrap_err();
+        assert_eq!(stopped, FoldError::Stopped { fold: 2, folds: 3 });
+    }
 
     #[test]
     fn schemes_are_checked_and_priced_in_training_images() {
