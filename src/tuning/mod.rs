@@ -5,6 +5,7 @@
 pub mod ask_tell;
 pub mod cmaes;
 pub mod cv;
+pub mod final_eval;
 pub mod genetic;
 pub mod gp;
 pub mod grid;
