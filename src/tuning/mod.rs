@@ -11,6 +11,7 @@ pub mod gp;
 pub mod grid;
 pub mod presets;
 pub mod random;
+pub mod runner;
 pub mod space;
 pub mod stats;
 pub mod strategy;

@@ -1,0 +1,168 @@
+//! A whole CNN study, run in this thread: a method searches a space of training configurations
+//! on a budget of training images, each trial scored by validation accuracy — on the fixed
+//! validation split (holdout, training on a stratified subset of the training split) or by
+//! k-fold cross-validation over a stratified subset of the training pool — and the best
+//! configuration is retrained on the whole pool and tested once. The browser runs the same steps
+//! with trials spread over workers; this is the single-threaded reference, and what the command
+//! line and the tests use.
+
+use super::cv::{cross_validate, CrossValidation, FoldScores};
+use super::final_eval::{retrain_and_test, FinalEvaluation};
+use super::presets::apply;
+use super::space::SearchSpace;
+use super::strategy::Strategy;
+use super::study::{Direction, Outcome, Study};
+use crate::data::folds::stratified_folds;
+use crate::data::mnist::ImagesRef;
+use crate::data::subset::stratified_subset;
+use crate::nn::{train, TrainConfig, TrainOutcome, TrainingData};
+
+/// What a study trains on and how it scores.
+#[derive(Debug, Clone)]
+pub struct StudySetup {
+    pub seed: u64,
+    /// Training images per trial: a stratified subset of the training split (holdout) or of
+    /// the pool (k-fold), the same for every trial.
+    pub images: usize,
+    pub validation: CrossValidation,
+    /// Budget in training images (epochs × images, summed over folds).
+    pub budget: u64,
+    /// Trials proposed at a time.
+    pub batch: usize,
+    /// Values of the hyperparameters the space does not set.
+    pub base: TrainConfig,
+}
+
+/// A finished study: its trials, each trial's per-fold scores (k-fold), and the final test of
+/// the best.
+pub struct StudyResult {
+    pub study: Study,
+    pub folds: Vec<Option<FoldScores>>,
+    pub final_evaluation: Option<Result<FinalEvaluation, String>>,
+}
+
+/// Run a study to its end. `pool` is the 60,000-image training pool (its last sixth is the
+/// validation split), `test` the test images, used only for the final evaluation (skipped if
+/// `test` is None).
+pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySetup, pool: ImagesRef<'_>, test: Option<ImagesRef<'_>>) -> StudyResult {
+    let (train_split, validation) = pool.train_validation_split();
+    let (scheme, images) = (setup.validation, setup.images);
+    let holdout_subset = stratified_subset(train_split.labels, images, setup.seed);
+    let cv_subset = stratified_subset(pool.labels, images, setup.seed);
+    let folds: Vec<Vec<usize>> = match scheme {
+        CrossValidation::Holdout => Vec::new(),
+        CrossValidation::KFold { k } => {
+            let subset_labels: Vec<u8> = cv_subset.iter().map(|&i| pool.labels[i]).collect();
+            // Folds of positions in the subset, turned into indices of the pool.
+            stratified_folds(&subset_labels, k as usize, setup.seed).into_iter().map(|fold| fold.into_iter().map(|p| cv_subset[p]).collect()).collect()
+        }
+    };
+    let train_images = holdout_subset.len().min(images) as u64;
+    let (cost_space, base) = (space.clone(), setup.base.clone());
+    let cost = Box::new(move |values: &[super::space::Value]| {
+        let epochs = apply(&cost_space, values, &base).map_or(base.epochs, |c| c.epochs);
+        scheme.cost(epochs, train_images, images as u64)
+    });
+    let mut study = Study::new(space.clone(), method, setup.seed, Direction::Maximize, setup.budget, setup.batch, cost);
+    let mut fold_scores: Vec<Option<FoldScores>> = Vec::new();
+    loop {
+        let runs = study.ask_all();
+        if runs.is_empty() {
+            break;
+        }
+        for (id, values) in runs {
+            fold_scores.resize(id + 1, None);
+            let config = match apply(&space, &values, &setup.base) {
+                Ok(config) => config,
+                Err(e) => {
+                    study.tell(id, Outcome::Failed(e.to_string())).expect("a running trial");
+                    continue;
+                }
+            };
+            let mut accuracies = Vec::new();
+            let outcome = match scheme {
+                CrossValidation::Holdout => {
+                    let (outcome, _) = train(&config, TrainingData::subset(train_split, &holdout_subset, Some(validation)), setup.seed, &mut |r| {
+                        accuracies.push(r.validation_accuracy.unwrap_or(f32::NAN) as f64);
+                        true
+                    });
+                    match outcome {
+                        TrainOutcome::Completed { .. } => Outcome::Complete(outcome.final_validation_accuracy().map_or(f64::NAN, f64::from)),
+                        TrainOutcome::Diverged { diverged, .. } => Outcome::Failed(diverged.to_string()),
+                        TrainOutcome::Stopped { .. } => Outcome::Interrupted,
+                    }
+                }
+                CrossValidation::KFold { .. } => match cross_validate(&config, pool, &folds, setup.seed, &mut |_, r| {
+                    accuracies.push(r.validation_accuracy.unwrap_or(f32::NAN) as f64);
+                    true
+                }) {
+                    Ok(scores) => {
+                        let mean = scores.mean();
+                        fold_scores[id] = Some(scores);
+                        Outcome::Complete(mean)
+                    }
+                    Err(e) => Outcome::Failed(e.to_string()),
+                },
+            };
+            for accuracy in accuracies {
+                study.report(id, accuracy).expect("a running trial");
+            }
+            study.tell(id, outcome).expect("a running trial");
+        }
+    }
+    let final_evaluation = match (test, study.best()) {
+        (Some(test), Some(best)) => Some(apply(&space, &best.values, &setup.base).map_err(|e| e.to_string()).and_then(|config| retrain_and_test(&config, pool, test, setup.seed, &mut |_| true))),
+        _ => None,
+    };
+    fold_scores.resize(study.trials().len(), None);
+    StudyResult { study, folds: fold_scores, final_evaluation }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tuning::random::RandomSearch;
+    use crate::tuning::space::Param;
+    use crate::tuning::study::TrialState;
+
+    /// Synthetic digits: class k lights its own 6×6 block.
+    fn synthetic(n: usize) -> (Vec<u8>, Vec<u8>) {
+        let labels: Vec<u8> = (0..n).map(|i| ((i * 7) % 10) as u8).collect();
+        let pixels = labels
+            .iter()
+            .flat_map(|&l| {
+                let (y0, x0) = (2 + (l as usize / 5) * 12, 2 + (l as usize % 5) * 5);
+                (0..784).map(move |p| if (y0..y0 + 6).contains(&(p / 28)) && (x0..x0 + 6).contains(&(p % 28)) { 250 } else { 5 })
+            })
+            .collect();
+        (pixels, labels)
+    }
+
+    #[test]
+    fn a_study_trains_its_trials_within_budget_and_tests_the_best() {
+        let (pixels, labels) = synthetic(600);
+        let pool = ImagesRef { pixels: &pixels, labels: &labels };
+        let (test_pixels, test_labels) = synthetic(100);
+        let test = ImagesRef { pixels: &test_pixels, labels: &test_labels };
+        let space = SearchSpace::new(vec![Param::log_float("learning_rate", 0.005, 0.2), Param::int("epochs", 1, 2)]).unwrap();
+        let base = TrainConfig { batch_size: 16, conv_layers: 1, conv_filters: vec![4], dense_units: 0, ..Default::default() };
+        for validation in [CrossValidation::Holdout, CrossValidation::KFold { k: 3 }] {
+            let setup = StudySetup { seed: 1, images: 200, validation, budget: 3_000, batch: 2, base: base.clone() };
+            let result = run_study(space.clone(), Box::new(RandomSearch), &setup, pool, Some(test));
+            let trials = result.study.trials();
+            assert!(!trials.is_empty() && result.study.spent() <= 3_000, "{validation:?}: {} trials, {} spent", trials.len(), result.study.spent());
+            for t in trials {
+                assert_eq!(t.state, TrialState::Complete, "{validation:?}");
+                let epochs = t.values[1].as_f64().unwrap() as usize;
+                let runs = validation.runs() as usize;
+                assert_eq!(t.progress.len(), epochs * runs, "one report per epoch per fold");
+                assert_eq!(result.folds[t.id].as_ref().map(|f| f.scores.len()), (runs > 1).then_some(runs));
+            }
+            let best = result.study.best().unwrap();
+            assert!(best.score.unwrap() > 0.5, "{validation:?}: best {:?}", best.score);
+            let final_eval = result.final_evaluation.unwrap().unwrap();
+            assert_eq!(final_eval.train_images, 600);
+            assert!(final_eval.test_accuracy > 0.5, "{final_eval:?}");
+        }
+    }
+}
