@@ -30,6 +30,39 @@ mod cli {
         /// proposal and reads {"trial": ID, "value": X} or {"trial": ID, "state": "failed"} back;
         /// the end of input prints a summary of the best trial.
         AskTell(AskTellArgs),
+        /// Run a tuning study on MNIST: a method searches a space of training configurations on
+        /// a budget of training images; the best is retrained on all 60,000 images and tested.
+        Tune(TuneArgs),
+    }
+
+    #[derive(Args)]
+    struct TuneArgs {
+        /// Folder holding the MNIST IDX files.
+        #[arg(long, default_value = "public/mnist")]
+        data: PathBuf,
+        /// The space: seed-grid (the seed's 243 points), seed (its ranges), wide, or a JSON file.
+        #[arg(long, default_value = "seed")]
+        space: String,
+        /// grid, random, tpe, gp-ei, cma-es or genetic.
+        #[arg(long)]
+        method: String,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Budget in training images (epochs × images, over all folds).
+        #[arg(long, default_value_t = 1_000_000)]
+        budget: u64,
+        /// Training images per trial (a stratified subset).
+        #[arg(long, default_value_t = 5_000)]
+        images: usize,
+        /// holdout, or k for stratified k-fold (3, 5 or 10).
+        #[arg(long, default_value = "holdout")]
+        cv: String,
+        /// Trials proposed at a time.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Skip the final retraining on all 60,000 images and its test.
+        #[arg(long)]
+        no_final: bool,
     }
 
     #[derive(Args)]
@@ -272,6 +305,49 @@ mod cli {
         Ok(())
     }
 
+    fn run_tune(a: TuneArgs) -> Result<(), String> {
+        use tunelab::tuning::{ask_tell::method, cv::CrossValidation, presets, runner, space::SearchSpace};
+        let space = match a.space.as_str() {
+            "seed-grid" => presets::seed_grid(),
+            "seed" => presets::seed_continuous(),
+            "wide" => presets::wide(),
+            file => {
+                let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+                SearchSpace::from_json(&text).map_err(|e| format!("{file}: {e}"))?
+            }
+        };
+        let base = TrainConfig::default();
+        presets::check_for_training(&space, &base).map_err(|e| format!("the space cannot be used for training: {e}"))?;
+        let validation = match a.cv.as_str() {
+            "holdout" => CrossValidation::Holdout,
+            k => CrossValidation::KFold { k: k.parse().map_err(|_| format!("--cv takes holdout, 3, 5 or 10; got {k}"))? },
+        }
+        .validate()
+        .map_err(|e| e.to_string())?;
+        let strategy = method(&a.method)?;
+        let mnist = Mnist::from_dir(&a.data).map_err(|e| format!("cannot load MNIST from {}: {e}", a.data.display()))?;
+        let setup = runner::StudySetup { seed: a.seed, images: a.images, validation, budget: a.budget, batch: a.batch, base };
+        let started = Instant::now();
+        let test = (!a.no_final).then(|| mnist.test.as_ref());
+        let names: Vec<String> = space.params().iter().map(|p| p.name.clone()).collect();
+        let result = runner::run_study(space, strategy, &setup, mnist.train_pool.as_ref(), test, &mut |t| {
+            let values: Vec<String> = names.iter().zip(&t.values).map(|(n, v)| format!("{n}={v}")).collect();
+            let score = t.score.map_or("—".into(), |s| format!("{:.2}%", s * 100.0));
+            println!("trial {:>3}  {:<12} {score:>7}  {}  ({:.0}s)", t.id, t.state.to_string(), values.join(" "), started.elapsed().as_secs_f64());
+        });
+        let study = &result.study;
+        println!("{} trials, {} of {} training images spent", study.trials().len(), study.spent(), study.budget());
+        if let Some(best) = study.best() {
+            println!("best: trial {} at {:.2}% validation accuracy", best.id, best.score.unwrap_or(0.0) * 100.0);
+        }
+        match result.final_evaluation {
+            Some(Ok(f)) => println!("retrained on {} images for {} epochs: test accuracy {:.2}%", f.train_images, f.epochs, f.test_accuracy * 100.0),
+            Some(Err(e)) => println!("final evaluation failed: {e}"),
+            None => {}
+        }
+        Ok(())
+    }
+
     fn run_ask_tell(a: AskTellArgs) -> Result<(), String> {
         use std::io::{BufRead, Write};
         use tunelab::tuning::{ask_tell::Session, space::SearchSpace, study::Direction};
@@ -308,6 +384,7 @@ mod cli {
             Command::Train(a) => run_train(a),
             Command::Bench(a) => run_bench(a),
             Command::AskTell(a) => run_ask_tell(a),
+            Command::Tune(a) => run_tune(a),
         };
         match result {
             Ok(()) => std::process::ExitCode::SUCCESS,

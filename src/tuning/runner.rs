@@ -11,7 +11,7 @@ use super::final_eval::{retrain_and_test, FinalEvaluation};
 use super::presets::apply;
 use super::space::SearchSpace;
 use super::strategy::Strategy;
-use super::study::{Direction, Outcome, Study};
+use super::study::{Direction, Outcome, Study, Trial};
 use crate::data::folds::stratified_folds;
 use crate::data::mnist::ImagesRef;
 use crate::data::subset::stratified_subset;
@@ -44,7 +44,8 @@ pub struct StudyResult {
 /// Run a study to its end. `pool` is the 60,000-image training pool (its last sixth is the
 /// validation split), `test` the test images, used only for the final evaluation (skipped if
 /// `test` is None).
-pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySetup, pool: ImagesRef<'_>, test: Option<ImagesRef<'_>>) -> StudyResult {
+/// `on_trial` sees each trial as it finishes.
+pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySetup, pool: ImagesRef<'_>, test: Option<ImagesRef<'_>>, on_trial: &mut dyn FnMut(&Trial)) -> StudyResult {
     let (train_split, validation) = pool.train_validation_split();
     let (scheme, images) = (setup.validation, setup.images);
     let holdout_subset = stratified_subset(train_split.labels, images, setup.seed);
@@ -76,6 +77,7 @@ pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySet
                 Ok(config) => config,
                 Err(e) => {
                     study.tell(id, Outcome::Failed(e.to_string())).expect("a running trial");
+                    on_trial(&study.trials()[id]);
                     continue;
                 }
             };
@@ -108,6 +110,7 @@ pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySet
                 study.report(id, accuracy).expect("a running trial");
             }
             study.tell(id, outcome).expect("a running trial");
+            on_trial(&study.trials()[id]);
         }
     }
     let final_evaluation = match (test, study.best()) {
@@ -148,7 +151,9 @@ mod tests {
         let base = TrainConfig { batch_size: 16, conv_layers: 1, conv_filters: vec![4], dense_units: 0, ..Default::default() };
         for validation in [CrossValidation::Holdout, CrossValidation::KFold { k: 3 }] {
             let setup = StudySetup { seed: 1, images: 200, validation, budget: 3_000, batch: 2, base: base.clone() };
-            let result = run_study(space.clone(), Box::new(RandomSearch), &setup, pool, Some(test));
+            let mut finished = 0;
+            let result = run_study(space.clone(), Box::new(RandomSearch), &setup, pool, Some(test), &mut |_| finished += 1);
+            assert_eq!(finished, result.study.trials().len());
             let trials = result.study.trials();
             assert!(!trials.is_empty() && result.study.spent() <= 3_000, "{validation:?}: {} trials, {} spent", trials.len(), result.study.spent());
             for t in trials {
