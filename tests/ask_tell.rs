@@ -38,8 +38,13 @@ fn a_script_can_tune_its_own_function_over_json_lines() {
         }
         answered += 1;
     }
+    // The budget is spent: the summary comes without closing the input (a driver may wait for
+    // it first). Read it on another thread, so that a regression fails instead of hanging.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(output.next().unwrap().unwrap()).ok());
+    let line = receiver.recv_timeout(std::time::Duration::from_secs(30));
     drop(input);
-    let summary: serde_json::Value = serde_json::from_str(&output.next().unwrap().unwrap()).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&line.expect("the summary arrives while the input is still open")).unwrap();
     assert_eq!(summary["trials"], 40);
     assert_eq!(summary["failed"], 5);
     assert_eq!(summary["best"]["value"].as_f64().unwrap(), best);

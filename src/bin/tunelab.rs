@@ -362,16 +362,20 @@ mod cli {
         if !print(session.proposals()) {
             return Ok(());
         }
-        for line in std::io::stdin().lock().lines() {
-            if session.is_done() {
-                break;
-            }
-            let line = line.map_err(|e| format!("cannot read standard input: {e}"))?;
-            if let Err(message) = session.handle(&line) {
-                eprintln!("tunelab ask-tell: {message}");
-            }
-            if !print(session.proposals()) {
-                return Ok(());
+        // Stop reading as soon as the last answer is in: a driver may wait for the summary
+        // before closing its end.
+        if !session.is_done() {
+            for line in std::io::stdin().lock().lines() {
+                let line = line.map_err(|e| format!("cannot read standard input: {e}"))?;
+                if let Err(message) = session.handle(&line) {
+                    eprintln!("tunelab ask-tell: {message}");
+                }
+                if !print(session.proposals()) {
+                    return Ok(());
+                }
+                if session.is_done() {
+                    break;
+                }
             }
         }
         print(vec![session.summary()]);
