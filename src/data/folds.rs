@@ -4,16 +4,14 @@
 //! so every method in a study is scored on the same ones.
 
 use super::mnist::CLASSES;
+use super::subset::indices_by_class;
 use crate::rng::{rng_for, shuffle, streams};
 
 /// The `k` folds of `labels`' indices (each sorted), for `k` ≥ 2 and at most the item count.
 pub fn stratified_folds(labels: &[u8], k: usize, seed: u64) -> Vec<Vec<usize>> {
     assert!(k >= 2 && k <= labels.len(), "k-fold needs 2 ≤ k ≤ {} items; got k = {k}", labels.len());
     let mut rng = rng_for(seed, streams::FOLDS);
-    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); CLASSES];
-    for (i, &label) in labels.iter().enumerate() {
-        by_class[label as usize].push(i);
-    }
+    let mut by_class = indices_by_class(labels);
     let mut folds = vec![Vec::with_capacity(labels.len() / k + CLASSES); k];
     // Continue the deal where the previous class stopped, so fold sizes stay within one.
     let mut next = 0;

@@ -10,6 +10,15 @@ use crate::rng::{rng_for, shuffle, streams};
 /// The subset sizes the app offers; the last is the whole 50,000-image training split.
 pub const SUBSET_SIZES: [usize; 4] = [2_000, 5_000, 10_000, 50_000];
 
+/// The indices of each digit's items, in order.
+pub(crate) fn indices_by_class(labels: &[u8]) -> Vec<Vec<usize>> {
+    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); CLASSES];
+    for (i, &l) in labels.iter().enumerate() {
+        by_class[l as usize].push(i);
+    }
+    by_class
+}
+
 /// Indices of a stratified subset of `size` items of `labels` (all of them if `size` ≥ len),
 /// in a seeded random order.
 pub fn stratified_subset(labels: &[u8], size: usize, seed: u64) -> Vec<usize> {
@@ -20,10 +29,7 @@ pub fn stratified_subset(labels: &[u8], size: usize, seed: u64) -> Vec<usize> {
         shuffle(&mut rng, &mut all);
         return all;
     }
-    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); CLASSES];
-    for (i, &l) in labels.iter().enumerate() {
-        by_class[l as usize].push(i);
-    }
+    let mut by_class = indices_by_class(labels);
     // Quotas by largest remainder: floor(size·share), then one more for the largest remainders.
     let mut quotas: Vec<usize> = by_class.iter().map(|c| c.len() * size / n).collect();
     let mut remainders: Vec<(usize, usize)> = by_class.iter().enumerate().map(|(k, c)| (c.len() * size % n, k)).collect();

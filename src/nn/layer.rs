@@ -68,6 +68,11 @@ pub(crate) fn relu_gradient_and_sum(grad: &[f32], output: &[f32], dst: &mut [f32
         *d = if o > 0.0 { g } else { 0.0 };
         acc[i] += *d;
     }
+    add_eight(acc)
+}
+
+/// Eight running sums added in pairs, then pairs of pairs: the one order both sums above use.
+fn add_eight(acc: [f32; 8]) -> f32 {
     ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 }
 
@@ -121,7 +126,7 @@ pub(crate) fn lane_sum(values: &[f32]) -> f32 {
     for (a, &v) in acc.iter_mut().zip(rest) {
         *a += v;
     }
-    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    add_eight(acc)
 }
 
 #[cfg(test)]

@@ -14,9 +14,9 @@
 //! size and covariance for the charts.
 
 use super::space::{Domain, SearchSpace, Value};
-use super::stats::standard_normal;
+use super::stats::{draw_index, standard_normal};
 use super::strategy::{GenerationQueue, Observation, Strategy};
-use crate::rng::{unit_f64, Rng64};
+use crate::rng::Rng64;
 
 /// One generation's distribution, for the charts: over the numeric params, in cube units.
 #[derive(Debug, Clone, PartialEq)]
@@ -189,17 +189,7 @@ impl State {
                     u[param] = (self.mean[k] + self.sigma * y).clamp(0.0, 1.0);
                 }
                 for (probabilities, &param) in self.choice_probabilities.iter().zip(&self.categorical) {
-                    let mut r = unit_f64(rng);
-                    let k = probabilities.len();
-                    let mut chosen = k - 1;
-                    for (i, p) in probabilities.iter().enumerate() {
-                        if r < *p {
-                            chosen = i;
-                            break;
-                        }
-                        r -= p;
-                    }
-                    u[param] = (chosen as f64 + 0.5) / k as f64;
+                    u[param] = (draw_index(probabilities, rng) as f64 + 0.5) / probabilities.len() as f64;
                 }
                 u
             })

@@ -7,6 +7,7 @@
 //! not evaluated again; the children fill the rest. Generation 0 is random. Failed trials are
 //! left out of the population. `generations` exposes each population for the charts.
 
+use super::random::random_unit;
 use super::space::{Domain, SearchSpace, Value};
 use super::stats::standard_normal;
 use super::strategy::{GenerationQueue, Observation, Strategy};
@@ -86,7 +87,7 @@ impl Strategy for Genetic {
             }
             self.population = pool;
             let count = if self.population.len() < 2 { self.population_size } else { self.population_size - self.elites };
-            let children = (0..count).map(|_| if self.population.len() < 2 { (0..space.len()).map(|_| unit_f64(rng)).collect() } else { self.child(space, rng) }).collect();
+            let children = (0..count).map(|_| if self.population.len() < 2 { random_unit(space.len(), rng) } else { self.child(space, rng) }).collect();
             self.queue.start(children);
         }
         self.queue.hand_out(space, n)

@@ -16,10 +16,11 @@
 //! floats; the cube's map to values rounds them. `model` exposes the fitted posterior, whose
 //! mean, deviation and acquisition the UI draws on a 2-D slice.
 
+use super::random::{random_unit, random_values};
 use super::space::{SearchSpace, Value};
 use super::stats::{normal_cdf, normal_pdf};
 use super::strategy::{Observation, Strategy};
-use crate::rng::{unit_f64, Rng64};
+use crate::rng::Rng64;
 
 #[derive(Debug, Clone)]
 pub struct GpEi {
@@ -274,7 +275,7 @@ impl GpEi {
     fn maximise(&self, model: &GpModel, d: usize, rng: &mut Rng64) -> Vec<f64> {
         let mut scored: Vec<(f64, Vec<f64>)> = (0..self.candidates.max(1))
             .map(|_| {
-                let u: Vec<f64> = (0..d).map(|_| unit_f64(rng)).collect();
+                let u = random_unit(d, rng);
                 (model.expected_improvement(&u), u)
             })
             .collect();
@@ -313,9 +314,8 @@ impl Strategy for GpEi {
     }
 
     fn ask(&mut self, space: &SearchSpace, history: &[Observation], n: usize, rng: &mut Rng64) -> Vec<Vec<Value>> {
-        let random = |rng: &mut Rng64| space.values_at(&(0..space.len()).map(|_| unit_f64(rng)).collect::<Vec<_>>());
         let Some(mut model) = self.model(history) else {
-            return (0..n).map(|_| random(rng)).collect();
+            return (0..n).map(|_| random_values(space, rng)).collect();
         };
         self.last = Some(model.hyper.clone());
         let mut x = model.x.clone();
@@ -336,7 +336,7 @@ impl Strategy for GpEi {
                 match GpModel::new(x.clone(), &losses, Some(model.hyper.clone()), None) {
                     Some(next) => model = next,
                     None => {
-                        proposals.extend((k + 1..n).map(|_| random(rng)));
+                        proposals.extend((k + 1..n).map(|_| random_values(space, rng)));
                         break;
                     }
                 }
@@ -349,6 +349,7 @@ impl Strategy for GpEi {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::unit_f64;
 
     #[test]
     fn the_posterior_interpolates_and_is_unsure_far_from_the_data() {

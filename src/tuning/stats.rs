@@ -27,6 +27,19 @@ pub fn normal_cdf(x: f64) -> f64 {
     0.5 * (1.0 + erf(x / std::f64::consts::SQRT_2))
 }
 
+/// An index drawn with the given probabilities (summing to 1; rounding leftovers go to the
+/// last), from one uniform draw.
+pub fn draw_index(probabilities: &[f64], rng: &mut Rng64) -> usize {
+    let mut u = unit_f64(rng);
+    for (i, &p) in probabilities.iter().enumerate() {
+        if u < p {
+            return i;
+        }
+        u -= p;
+    }
+    probabilities.len() - 1
+}
+
 /// The standard normal density.
 pub fn normal_pdf(x: f64) -> f64 {
     (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()

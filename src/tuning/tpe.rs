@@ -12,10 +12,11 @@
 //! params (Optuna's `multivariate=True`), so correlated params are modelled together.
 //! `densities` exposes each param's good and bad densities for the charts.
 
+use super::random::random_values;
 use super::space::{Domain, SearchSpace, Value};
 use super::strategy::{Observation, Strategy};
-use super::stats::{normal_cdf, standard_normal};
-use crate::rng::{below, unit_f64, Rng64};
+use super::stats::{draw_index, normal_cdf, standard_normal};
+use crate::rng::{below, Rng64};
 
 #[derive(Debug, Clone)]
 pub struct Tpe {
@@ -109,16 +110,7 @@ impl Estimator {
                 }
                 m.clamp(0.0, 1.0)
             }
-            Estimator::Categorical(p) => {
-                let mut u = unit_f64(rng);
-                for (i, &pi) in p.iter().enumerate() {
-                    if u < pi {
-                        return (i as f64 + 0.5) / p.len() as f64;
-                    }
-                    u -= pi;
-                }
-                (p.len() as f64 - 0.5) / p.len() as f64
-            }
+            Estimator::Categorical(p) => (draw_index(p, rng) as f64 + 0.5) / p.len() as f64,
         }
     }
 }
@@ -151,7 +143,7 @@ impl Strategy for Tpe {
     fn ask(&mut self, space: &SearchSpace, history: &[Observation], n: usize, rng: &mut Rng64) -> Vec<Vec<Value>> {
         let scored = history.iter().filter(|o| o.loss.is_some()).count();
         if scored < self.startup.max(2) {
-            return (0..n).map(|_| space.values_at(&(0..space.len()).map(|_| unit_f64(rng)).collect::<Vec<_>>())).collect();
+            return (0..n).map(|_| random_values(space, rng)).collect();
         }
         let (good, bad) = split(history);
         let good_models: Vec<Estimator> = (0..space.len()).map(|d| Estimator::fit(space, d, &good)).collect();
