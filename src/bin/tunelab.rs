@@ -321,12 +321,11 @@ mod cli {
         let validation = match a.cv.as_str() {
             "holdout" => CrossValidation::Holdout,
             k => CrossValidation::KFold { k: k.parse().map_err(|_| format!("--cv takes holdout, 3, 5 or 10; got {k}"))? },
-        }
-        .validate()
-        .map_err(|e| e.to_string())?;
+        };
         let strategy = method(&a.method)?;
-        let mnist = Mnist::from_dir(&a.data).map_err(|e| format!("cannot load MNIST from {}: {e}", a.data.display()))?;
         let setup = runner::StudySetup { seed: a.seed, images: a.images, validation, budget: a.budget, batch: a.batch, base };
+        setup.check()?;
+        let mnist = Mnist::from_dir(&a.data).map_err(|e| format!("cannot load MNIST from {}: {e}", a.data.display()))?;
         let started = Instant::now();
         let test = (!a.no_final).then(|| mnist.test.as_ref());
         let names: Vec<String> = space.params().iter().map(|p| p.name.clone()).collect();

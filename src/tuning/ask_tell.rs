@@ -35,8 +35,6 @@ pub fn method(name: &str) -> Result<Box<dyn Strategy>, String> {
 
 pub struct Session {
     study: Study,
-    /// Proposals already printed, waiting for their results.
-    printed: usize,
 }
 
 /// One result line.
@@ -56,7 +54,7 @@ impl Session {
     /// `batch` proposals are kept outstanding at a time; `budget` counts evaluations.
     pub fn new(space: SearchSpace, method_name: &str, seed: u64, budget: u64, direction: Direction, batch: usize) -> Result<Self, String> {
         let strategy = method(method_name)?;
-        Ok(Self { study: Study::new(space, strategy, seed, direction, budget, batch, Box::new(|_| 1)), printed: 0 })
+        Ok(Self { study: Study::new(space, strategy, seed, direction, budget, batch, Box::new(|_| 1)) })
     }
 
     pub fn study(&self) -> &Study {
@@ -65,11 +63,8 @@ impl Session {
 
     /// The proposals to print now, as JSON lines.
     pub fn proposals(&mut self) -> Vec<String> {
-        self.study.ask_all();
-        let trials = &self.study.trials()[self.printed..];
-        let lines = trials.iter().filter(|t| t.state == TrialState::Running).map(|t| proposal_line(self.study.space(), t)).collect();
-        self.printed = self.study.trials().len();
-        lines
+        let runs = self.study.ask_all();
+        runs.iter().map(|(id, values)| format!("{{\"trial\":{id},\"params\":{}}}", params_json(self.study.space(), values))).collect()
     }
 
     /// One line of input. Blank lines are ignored.
@@ -126,9 +121,6 @@ fn params_json(space: &SearchSpace, values: &[Value]) -> String {
     format!("{{{}}}", fields.join(","))
 }
 
-fn proposal_line(space: &SearchSpace, trial: &Trial) -> String {
-    format!("{{\"trial\":{},\"params\":{}}}", trial.id, params_json(space, &trial.values))
-}
 
 #[cfg(test)]
 mod tests {

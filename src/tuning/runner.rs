@@ -33,6 +33,20 @@ pub struct StudySetup {
     pub base: TrainConfig,
 }
 
+impl StudySetup {
+    /// Whether the setup can run: at least one training image per trial (so every trial costs
+    /// budget and the study ends), and for k-fold at least k, so that no fold is empty.
+    pub fn check(&self) -> Result<(), String> {
+        self.validation.validate().map_err(|e| e.to_string())?;
+        let least = self.validation.runs().max(1) as usize;
+        if self.images < least {
+            let what = if least > 1 { format!("{least} training images, one per fold") } else { "1 training image".into() };
+            return Err(format!("each trial needs at least {what}; got {}", self.images));
+        }
+        Ok(())
+    }
+}
+
 /// A finished study: its trials, each trial's per-fold scores (k-fold), and the final test of
 /// the best.
 pub struct StudyResult {
@@ -44,25 +58,27 @@ pub struct StudyResult {
 /// Run a study to its end. `pool` is the 60,000-image training pool (its last sixth is the
 /// validation split), `test` the test images, used only for the final evaluation (skipped if
 /// `test` is None).
-/// `on_trial` sees each trial as it finishes.
+/// `on_trial` sees each trial as it finishes. The setup must pass `StudySetup::check`.
 pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySetup, pool: ImagesRef<'_>, test: Option<ImagesRef<'_>>, on_trial: &mut dyn FnMut(&Trial)) -> StudyResult {
+    assert_eq!(setup.check(), Ok(()), "a checked study setup");
     let (train_split, validation) = pool.train_validation_split();
     let (scheme, images) = (setup.validation, setup.images);
-    let holdout_subset = stratified_subset(train_split.labels, images, setup.seed);
-    let cv_subset = stratified_subset(pool.labels, images, setup.seed);
-    let folds: Vec<Vec<usize>> = match scheme {
-        CrossValidation::Holdout => Vec::new(),
+    // What the trials train on: a subset of the training split (holdout), or the folds of a
+    // subset of the pool (k-fold) — only the one the scheme uses is drawn.
+    let (holdout_subset, folds): (Vec<usize>, Vec<Vec<usize>>) = match scheme {
+        CrossValidation::Holdout => (stratified_subset(train_split.labels, images, setup.seed), Vec::new()),
         CrossValidation::KFold { k } => {
+            let cv_subset = stratified_subset(pool.labels, images, setup.seed);
             let subset_labels: Vec<u8> = cv_subset.iter().map(|&i| pool.labels[i]).collect();
             // Folds of positions in the subset, turned into indices of the pool.
-            stratified_folds(&subset_labels, k as usize, setup.seed).into_iter().map(|fold| fold.into_iter().map(|p| cv_subset[p]).collect()).collect()
+            (Vec::new(), stratified_folds(&subset_labels, k as usize, setup.seed).into_iter().map(|fold| fold.into_iter().map(|p| cv_subset[p]).collect()).collect())
         }
     };
-    let train_images = holdout_subset.len().min(images) as u64;
+    let (train_images, pool_images) = (holdout_subset.len() as u64, folds.iter().map(Vec::len).sum::<usize>() as u64);
     let (cost_space, base) = (space.clone(), setup.base.clone());
     let cost = Box::new(move |values: &[super::space::Value]| {
         let epochs = apply(&cost_space, values, &base).map_or(base.epochs, |c| c.epochs);
-        scheme.cost(epochs, train_images, images as u64)
+        scheme.cost(epochs, train_images, pool_images)
     });
     let mut study = Study::new(space.clone(), method, setup.seed, Direction::Maximize, setup.budget, setup.batch, cost);
     let mut fold_scores: Vec<Option<FoldScores>> = Vec::new();
@@ -139,6 +155,15 @@ mod tests {
             })
             .collect();
         (pixels, labels)
+    }
+
+    #[test]
+    fn setups_that_cannot_run_are_refused() {
+        let setup = |images, validation| StudySetup { seed: 0, images, validation, budget: 100, batch: 1, base: TrainConfig::default() };
+        assert_eq!(setup(0, CrossValidation::Holdout).check().unwrap_err(), "each trial needs at least 1 training image; got 0");
+        assert_eq!(setup(2, CrossValidation::KFold { k: 3 }).check().unwrap_err(), "each trial needs at least 3 training images, one per fold; got 2");
+        assert_eq!(setup(9, CrossValidation::KFold { k: 4 }).check().unwrap_err(), "k-fold cross-validation takes k = 3, 5 or 10; got 4");
+        assert!(setup(3, CrossValidation::KFold { k: 3 }).check().is_ok() && setup(1, CrossValidation::Holdout).check().is_ok());
     }
 
     #[test]
