@@ -274,6 +274,25 @@ impl Param {
         }
     }
 
+    /// For an int param, the share of `[0, 1]` standing for the integer at `u` (the model-based
+    /// methods weigh an integer by the whole share); None for floats and categoricals.
+    pub fn share_at(&self, u: f64) -> Option<(f64, f64)> {
+        match self.domain {
+            Domain::Int { low, high, log: false } => {
+                let n = (high - low + 1) as f64;
+                let i = (u.clamp(0.0, 1.0) * n).floor().min(n - 1.0);
+                Some((i / n, (i + 1.0) / n))
+            }
+            Domain::Int { low, high, log: true } => {
+                let Value::Int(x) = self.from_unit(u) else { unreachable!("an int param gives an int") };
+                let (a, b) = (((low as f64) - 0.5).ln(), ((high as f64) + 0.5).ln());
+                let (lo, hi) = (((x as f64) - 0.5).ln().max(a), ((x as f64) + 0.5).ln().min(b));
+                Some(((lo - a) / (b - a), (hi - a) / (b - a)))
+            }
+            _ => None,
+        }
+    }
+
     /// The value at `u` in `[0, 1]` (clamped).
     pub fn from_unit(&self, u: f64) -> Value {
         let u = if u.is_nan() { 0.5 } else { u.clamp(0.0, 1.0) };
@@ -417,6 +436,21 @@ mod tests {
             c
         });
         assert_eq!(counts, [1000; 4]);
+        // An integer's share holds exactly the points that map to it, on either scale; the
+        // shares tile the interval.
+        for p in &space.params()[2..4] {
+            let mut end = 0.0;
+            for v in p.grid_values(1000) {
+                let (lo, hi) = p.share_at(p.to_unit(&v)).unwrap();
+                assert!((lo - end).abs() < 1e-12 && hi > lo, "{}: {v} has share {lo}..{hi} after {end}", p.name);
+                assert_eq!(p.from_unit(lo + 1e-9), v);
+                assert_eq!(p.from_unit(hi - 1e-9), v);
+                end = hi;
+            }
+            assert!((end - 1.0).abs() < 1e-12);
+        }
+        assert_eq!(space.params()[0].share_at(0.3), None);
+        assert_eq!(space.params()[4].share_at(0.3), None);
     }
 
     #[test]
