@@ -8,8 +8,10 @@
 //! Numeric params (floats and ints; ints are rounded by the cube's map) are the dimensions of the
 //! normal distribution. Categorical params cannot be ordered, so — a documented rule of ours, as
 //! in estimation-of-distribution algorithms — each keeps a probability per choice, sampled
-//! independently and moved toward the choices of each generation's best μ. Points outside the
-//! cube are clamped into it, and the clamped point is what the update learns from. Failed trials
+//! independently and moved toward the choices of each generation's best μ. The search starts at
+//! the cube's centre with σ = 1/6 (Optuna's `CmaEsSampler` default: the cube's width is six
+//! standard deviations); a draw outside the cube is drawn again, and clamped only if a hundred
+//! draws miss. The update learns from the point actually tried (integers rounded). Failed trials
 //! are left out of their generation's ranking. `generations` exposes each generation's mean, step
 //! size and covariance for the charts.
 
@@ -165,7 +167,7 @@ impl State {
             c_mu,
             chi_n,
             mean: vec![0.5; d],
-            sigma: 0.3,
+            sigma: 1.0 / 6.0,
             c: identity.clone(),
             b: identity,
             eigen: vec![1.0; d],
@@ -182,11 +184,23 @@ impl State {
         let d = self.d;
         let points = (0..self.lambda)
             .map(|_| {
-                let z: Vec<f64> = (0..d).map(|_| standard_normal(rng)).collect();
+                // A draw outside the cube is drawn again (up to 100 times, then clamped), as
+                // the `cmaes` library Optuna uses does: clamping every draw would pile the
+                // search onto the cube's faces.
+                let mut x = vec![0.0; d];
+                for attempt in 0..100 {
+                    let z: Vec<f64> = (0..d).map(|_| standard_normal(rng)).collect();
+                    for k in 0..d {
+                        let y: f64 = (0..d).map(|j| self.b[k * d + j] * self.eigen[j] * z[j]).sum();
+                        x[k] = self.mean[k] + self.sigma * y;
+                    }
+                    if attempt == 99 || x.iter().all(|v| (0.0..=1.0).contains(v)) {
+                        break;
+                    }
+                }
                 let mut u = vec![0.5; space.len()];
                 for (k, &param) in self.numeric.iter().enumerate() {
-                    let y: f64 = (0..d).map(|j| self.b[k * d + j] * self.eigen[j] * z[j]).sum();
-                    u[param] = (self.mean[k] + self.sigma * y).clamp(0.0, 1.0);
+                    u[param] = x[k].clamp(0.0, 1.0);
                 }
                 for (probabilities, &param) in self.choice_probabilities.iter().zip(&self.categorical) {
                     u[param] = (draw_index(probabilities, rng) as f64 + 0.5) / probabilities.len() as f64;
