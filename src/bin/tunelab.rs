@@ -331,7 +331,10 @@ mod cli {
         let names: Vec<String> = space.params().iter().map(|p| p.name.clone()).collect();
         let result = runner::run_study(space, strategy, &setup, mnist.train_pool.as_ref(), test, &mut |t| {
             let values: Vec<String> = names.iter().zip(&t.values).map(|(n, v)| format!("{n}={v}")).collect();
-            let score = t.score.map_or("—".into(), |s| format!("{:.2}%", s * 100.0));
+            let mut score = t.score.map_or("—".into(), |s| format!("{:.2}%", s * 100.0));
+            if let Some(folds) = &t.folds {
+                score += &format!(" ±{:.2}", folds.spread() * 100.0);
+            }
             println!("trial {:>3}  {:<12} {score:>7}  {}  ({:.0}s)", t.id, t.state.to_string(), values.join(" "), started.elapsed().as_secs_f64());
         });
         let study = &result.study;

@@ -190,9 +190,9 @@ impl State {
                 let mut x = vec![0.0; d];
                 for attempt in 0..100 {
                     let z: Vec<f64> = (0..d).map(|_| standard_normal(rng)).collect();
-                    for k in 0..d {
+                    for (k, xk) in x.iter_mut().enumerate() {
                         let y: f64 = (0..d).map(|j| self.b[k * d + j] * self.eigen[j] * z[j]).sum();
-                        x[k] = self.mean[k] + self.sigma * y;
+                        *xk = self.mean[k] + self.sigma * y;
                     }
                     if attempt == 99 || x.iter().all(|v| (0.0..=1.0).contains(v)) {
                         break;

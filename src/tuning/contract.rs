@@ -211,3 +211,23 @@ fn finished_trials_never_change() {
     study.tell(third, Outcome::Pruned { value: 0.3, cost: 0 }).unwrap();
     assert_eq!(study.spent(), 2);
 }
+
+#[test]
+fn cross_validated_trials_keep_their_fold_scores() {
+    use crate::tuning::cv::FoldScores;
+    let space = mixed_space();
+    let mut study = Study::new(space, Box::new(RandomSearch), 2, Direction::Maximize, 2, 2, Box::new(|_| 1));
+    let Ask::Run { id, .. } = study.ask() else { panic!() };
+    study.tell_folds(id, FoldScores { scores: vec![0.9, 0.8, 1.0] }).unwrap();
+    let trial = &study.trials()[id];
+    assert_eq!(trial.state, TrialState::Complete);
+    assert!((trial.score.unwrap() - 0.9).abs() < 1e-12);
+    assert!((trial.folds.as_ref().unwrap().spread() - 0.1).abs() < 1e-12);
+    assert!(study.tell_folds(id, FoldScores { scores: vec![0.1] }).is_err(), "finished trials never change");
+    // A fold without a score fails the trial; its folds stay on record.
+    let Ask::Run { id: second, .. } = study.ask() else { panic!() };
+    study.tell_folds(second, FoldScores { scores: vec![0.9, f64::NAN, 0.7] }).unwrap();
+    assert!(matches!(study.trials()[second].state, TrialState::Failed(_)));
+    assert_eq!(study.trials()[second].folds.as_ref().unwrap().scores.len(), 3);
+    assert_eq!(study.best().unwrap().id, id);
+}

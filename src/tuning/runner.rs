@@ -47,12 +47,17 @@ impl StudySetup {
     }
 }
 
-/// A finished study: its trials, each trial's per-fold scores (k-fold), and the final test of
-/// the best.
+/// A finished study: its trials (with their per-fold scores under k-fold), and the final test
+/// of the best.
 pub struct StudyResult {
     pub study: Study,
-    pub folds: Vec<Option<FoldScores>>,
     pub final_evaluation: Option<Result<FinalEvaluation, String>>,
+}
+
+/// How a trial's training ended: one run's outcome, or every fold scored.
+enum Ended {
+    Run(Outcome),
+    Folds(FoldScores),
 }
 
 /// Run a study to its end. `pool` is the 60,000-image training pool (its last sixth is the
@@ -81,14 +86,12 @@ pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySet
         scheme.cost(epochs, train_images, pool_images)
     });
     let mut study = Study::new(space.clone(), method, setup.seed, Direction::Maximize, setup.budget, setup.batch, cost);
-    let mut fold_scores: Vec<Option<FoldScores>> = Vec::new();
     loop {
         let runs = study.ask_all();
         if runs.is_empty() {
             break;
         }
         for (id, values) in runs {
-            fold_scores.resize(id + 1, None);
             let config = match apply(&space, &values, &setup.base) {
                 Ok(config) => config,
                 Err(e) => {
@@ -97,35 +100,37 @@ pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySet
                     continue;
                 }
             };
+            // Per-epoch validation accuracies, reported once training is over (the study sees
+            // them in order either way), and how the trial ended.
             let mut accuracies = Vec::new();
-            let outcome = match scheme {
+            let ended = match scheme {
                 CrossValidation::Holdout => {
                     let (outcome, _) = train(&config, TrainingData::subset(train_split, &holdout_subset, Some(validation)), setup.seed, &mut |r| {
                         accuracies.push(r.validation_accuracy.unwrap_or(f32::NAN) as f64);
                         true
                     });
-                    match outcome {
+                    Ended::Run(match outcome {
                         TrainOutcome::Completed { .. } => Outcome::Complete(outcome.final_validation_accuracy().map_or(f64::NAN, f64::from)),
                         TrainOutcome::Diverged { diverged, .. } => Outcome::Failed(diverged.to_string()),
                         TrainOutcome::Stopped { .. } => Outcome::Interrupted,
-                    }
+                    })
                 }
                 CrossValidation::KFold { .. } => match cross_validate(&config, pool, &folds, setup.seed, &mut |_, r| {
                     accuracies.push(r.validation_accuracy.unwrap_or(f32::NAN) as f64);
                     true
                 }) {
-                    Ok(scores) => {
-                        let mean = scores.mean();
-                        fold_scores[id] = Some(scores);
-                        Outcome::Complete(mean)
-                    }
-                    Err(e) => Outcome::Failed(e.to_string()),
+                    Ok(scores) => Ended::Folds(scores),
+                    Err(e) => Ended::Run(Outcome::Failed(e.to_string())),
                 },
             };
             for accuracy in accuracies {
                 study.report(id, accuracy).expect("a running trial");
             }
-            study.tell(id, outcome).expect("a running trial");
+            match ended {
+                Ended::Run(outcome) => study.tell(id, outcome),
+                Ended::Folds(scores) => study.tell_folds(id, scores),
+            }
+            .expect("a running trial");
             on_trial(&study.trials()[id]);
         }
     }
@@ -133,8 +138,7 @@ pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySet
         (Some(test), Some(best)) => Some(apply(&space, &best.values, &setup.base).map_err(|e| e.to_string()).and_then(|config| retrain_and_test(&config, pool, test, setup.seed, &mut |_| true))),
         _ => None,
     };
-    fold_scores.resize(study.trials().len(), None);
-    StudyResult { study, folds: fold_scores, final_evaluation }
+    StudyResult { study, final_evaluation }
 }
 
 #[cfg(test)]
@@ -186,7 +190,11 @@ mod tests {
                 let epochs = t.values[1].as_f64().unwrap() as usize;
                 let runs = validation.runs() as usize;
                 assert_eq!(t.progress.len(), epochs * runs, "one report per epoch per fold");
-                assert_eq!(result.folds[t.id].as_ref().map(|f| f.scores.len()), (runs > 1).then_some(runs));
+                assert_eq!(t.folds.as_ref().map(|f| f.scores.len()), (runs > 1).then_some(runs));
+                if let Some(folds) = &t.folds {
+                    assert_eq!(t.score, Some(folds.mean()));
+                    assert!(folds.spread().is_finite());
+                }
             }
             let best = result.study.best().unwrap();
             assert!(best.score.unwrap() > 0.5, "{validation:?}: best {:?}", best.score);

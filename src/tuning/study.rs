@@ -13,6 +13,7 @@
 //! only takes the proposals that still fit, so the budget is never exceeded; a pruned trial
 //! gives back what it did not use.
 
+use super::cv::FoldScores;
 use super::space::{SearchSpace, Value};
 use super::strategy::{Observation, Strategy};
 use crate::rng::{rng_for, streams, Rng64};
@@ -79,8 +80,11 @@ pub struct Trial {
     pub state: TrialState,
     /// The objective's value, for a Complete trial (its last value for a Pruned one).
     pub score: Option<f64>,
-    /// Values reported along the way (per epoch, for the CNN).
+    /// Values reported along the way (per epoch, for the CNN; per epoch of every fold in turn
+    /// under k-fold cross-validation).
     pub progress: Vec<f64>,
+    /// A cross-validated trial's score on each fold (its score is their mean).
+    pub folds: Option<FoldScores>,
     /// The cost charged to the budget.
     pub cost: u64,
 }
@@ -192,7 +196,7 @@ impl Study {
             }
             self.spent += cost;
             let unit = self.space.unit_of(&values);
-            self.trials.push(Trial { id: self.trials.len(), batch: self.batches, values, unit, state: TrialState::Waiting, score: None, progress: Vec::new(), cost });
+            self.trials.push(Trial { id: self.trials.len(), batch: self.batches, values, unit, state: TrialState::Waiting, score: None, progress: Vec::new(), folds: None, cost });
         }
         self.batches += 1;
     }
@@ -248,6 +252,14 @@ impl Study {
         }
         self.spent -= refund;
         Ok(())
+    }
+
+    /// A running trial scored on every fold of a cross-validation: it completes with their
+    /// mean (Failed if a fold's score is not a number), and keeps each fold's score.
+    pub fn tell_folds(&mut self, id: usize, scores: FoldScores) -> Result<(), StudyError> {
+        let mean = scores.mean();
+        self.running(id)?.folds = Some(scores);
+        self.tell(id, Outcome::Complete(mean))
     }
 
     /// The best complete trial (the first of equals).
