@@ -1,10 +1,22 @@
 //! `tunelab`, the command line: the same core as the browser app, run natively.
 //!
 //! `tunelab train` trains one configuration on the MNIST IDX files and prints per-epoch progress
-//! and the final validation and test accuracy.
+//! and the final validation and test accuracy; `bench` measures the engine; `tune` runs a study
+//! on MNIST; `ask-tell` tunes any objective over JSON lines.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
+    /// A line on standard output; once that is closed (`tunelab bench | head`), stop quietly,
+    /// as Unix tools do, instead of panicking on the broken pipe.
+    macro_rules! say {
+        ($($arg:tt)*) => {{
+            use std::io::Write as _;
+            if writeln!(std::io::stdout(), $($arg)*).is_err() {
+                std::process::exit(0);
+            }
+        }};
+    }
+
     use clap::{Args, Parser, Subcommand};
     use std::path::PathBuf;
     use std::time::Instant;
@@ -233,10 +245,10 @@ mod cli {
         };
         let describe = tunelab::nn::Model::new(&config, &mut rng_for(a.seed as u64, streams::INIT)).describe();
         if a.json {
-            println!("{}", serde_json::json!({"event": "start", "config": &*config, "seed": a.seed, "train_images": data.train_len(), "model": describe}));
+            say!("{}", serde_json::json!({"event": "start", "config": &*config, "seed": a.seed, "train_images": data.train_len(), "model": describe}));
         } else {
-            println!("model: {describe}");
-            println!("training on {} images, seed {}; config {}", data.train_len(), a.seed, serde_json::to_string(&*config).unwrap_or_default());
+            say!("model: {describe}");
+            say!("training on {} images, seed {}; config {}", data.train_len(), a.seed, serde_json::to_string(&*config).unwrap_or_default());
         }
         let mut last = Instant::now();
         let json = a.json;
@@ -244,9 +256,9 @@ mod cli {
             let secs = last.elapsed().as_secs_f64();
             last = Instant::now();
             if json {
-                println!("{}", serde_json::json!({"event": "epoch", "report": r, "seconds": secs}));
+                say!("{}", serde_json::json!({"event": "epoch", "report": r, "seconds": secs}));
             } else {
-                println!(
+                say!(
                     "epoch {:>3}  lr {:<8} train loss {:.4}  train acc {}  val loss {}  val acc {}  ({:.1}s, {:.0} images/s)",
                     r.epoch,
                     r.learning_rate,
@@ -262,22 +274,22 @@ mod cli {
         });
         if let TrainOutcome::Diverged { diverged, .. } = &outcome {
             if json {
-                println!("{}", serde_json::json!({"event": "diverged", "diverged": diverged}));
+                say!("{}", serde_json::json!({"event": "diverged", "diverged": diverged}));
             } else {
-                println!("{diverged}");
+                say!("{diverged}");
             }
             return Err("the trial diverged; try a smaller learning rate".into());
         }
         let (test_loss, test_accuracy) = trainer.model.evaluate(mnist.test.as_ref(), EVAL_BATCH, &mut rng_for(0, 0));
         let total = started.elapsed().as_secs_f64();
         if json {
-            println!(
+            say!(
                 "{}",
                 serde_json::json!({"event": "done", "validation_accuracy": outcome.final_validation_accuracy(), "test_accuracy": test_accuracy, "test_loss": test_loss, "seconds": total})
             );
         } else {
-            println!("final validation accuracy {}", pct(outcome.final_validation_accuracy()));
-            println!("test accuracy {}  (test loss {test_loss:.4}); {total:.1}s in all", pct(Some(test_accuracy)));
+            say!("final validation accuracy {}", pct(outcome.final_validation_accuracy()));
+            say!("test accuracy {}  (test loss {test_loss:.4}); {total:.1}s in all", pct(Some(test_accuracy)));
         }
         Ok(())
     }
@@ -291,17 +303,17 @@ mod cli {
         let spec = BenchSpec { filter: a.net.unwrap_or_default(), batch: a.batch as u32, runs: a.runs as u32, images_per_run: a.images as u32 };
         let report = run_benchmark(&spec, train_split, &clock);
         if a.json {
-            println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+            say!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
             return Ok(());
         }
         for n in &report.networks {
-            println!(
+            say!(
                 "{:<14} train {:>8.0} images/s ({:>5.1} GFLOP/s)   inference {:>8.0} images/s ({:>5.1} GFLOP/s)",
                 n.name, n.train.images_per_second, n.train.gflops(), n.inference.images_per_second, n.inference.gflops()
             );
         }
-        println!("f32 matrix product 512×512×512: {:.1} GFLOP/s (one thread)", report.matmul_512_gflops);
-        println!("engine's kernel, 32×144 by 144×1815: {:.1} GFLOP/s (one thread)", report.kernel_gflops);
+        say!("f32 matrix product 512×512×512: {:.1} GFLOP/s (one thread)", report.matmul_512_gflops);
+        say!("engine's kernel, 32×144 by 144×1815: {:.1} GFLOP/s (one thread)", report.kernel_gflops);
         Ok(())
     }
 
@@ -335,16 +347,16 @@ mod cli {
             if let Some(folds) = &t.folds {
                 score += &format!(" ±{:.2}", folds.spread() * 100.0);
             }
-            println!("trial {:>3}  {:<12} {score:>7}  {}  ({:.0}s)", t.id, t.state.to_string(), values.join(" "), started.elapsed().as_secs_f64());
+            say!("trial {:>3}  {:<12} {score:>7}  {}  ({:.0}s)", t.id, t.state.to_string(), values.join(" "), started.elapsed().as_secs_f64());
         });
         let study = &result.study;
-        println!("{} trials, {} of {} training images spent", study.trials().len(), study.spent(), study.budget());
+        say!("{} trials, {} of {} training images spent", study.trials().len(), study.spent(), study.budget());
         if let Some(best) = study.best() {
-            println!("best: trial {} at {:.2}% validation accuracy", best.id, best.score.unwrap_or(0.0) * 100.0);
+            say!("best: trial {} at {:.2}% validation accuracy", best.id, best.score.unwrap_or(0.0) * 100.0);
         }
         match result.final_evaluation {
-            Some(Ok(f)) => println!("retrained on {} images for {} epochs: test accuracy {:.2}%", f.train_images, f.epochs, f.test_accuracy * 100.0),
-            Some(Err(e)) => println!("final evaluation failed: {e}"),
+            Some(Ok(f)) => say!("retrained on {} images for {} epochs: test accuracy {:.2}%", f.train_images, f.epochs, f.test_accuracy * 100.0),
+            Some(Err(e)) => say!("final evaluation failed: {e}"),
             None => {}
         }
         Ok(())
