@@ -63,7 +63,8 @@ fn simd_kernels_are_bit_identical_to_the_portable_ones() {
 }
 
 /// The simd128 max-pool (four windows at a time) gives exactly what the portable one gives,
-/// forward and backward, on values with many ties, at widths that leave tails of every length.
+/// forward and backward (with and without the ReLU's gradient), on values with many ties, at
+/// widths that leave tails of every length.
 #[wasm_bindgen_test]
 fn simd_max_pool_is_bit_identical_to_the_portable_one() {
     use tunelab::nn::pool::*;
@@ -76,10 +77,12 @@ fn simd_max_pool_is_bit_identical_to_the_portable_one() {
         max_pool_forward(&input, planes, h, w, &mut fast);
         max_pool_forward_portable(&input, planes, h, w, &mut portable);
         assert!(fast.iter().zip(&portable).all(|(x, y)| x.to_bits() == y.to_bits()), "forward {h}×{w}");
-        let (mut fast_grad, mut portable_grad) = (vec![f32::NAN; input.len()], vec![0.0; input.len()]);
-        max_pool_backward(&input, &portable, &grad, planes, h, w, &mut fast_grad);
-        max_pool_backward_portable(&input, &portable, &grad, planes, h, w, &mut portable_grad);
-        assert!(fast_grad.iter().zip(&portable_grad).all(|(x, y)| x.to_bits() == y.to_bits()), "backward {h}×{w}");
+        for relu in [false, true] {
+            let (mut fast_grad, mut portable_grad) = (vec![f32::NAN; input.len()], vec![0.0; input.len()]);
+            max_pool_backward(&input, &portable, &grad, planes, h, w, relu, &mut fast_grad);
+            max_pool_backward_portable(&input, &portable, &grad, planes, h, w, relu, &mut portable_grad);
+            assert!(fast_grad.iter().zip(&portable_grad).all(|(x, y)| x.to_bits() == y.to_bits()), "backward {h}×{w}, relu {relu}");
+        }
     }
 }
 

@@ -163,15 +163,23 @@ impl Architecture {
             }
             Shape::Flat(n) => n,
         };
-        for (spec, input, _) in specs {
+        // A max-pool right above a convolution (whose ReLU it pools) also takes the gradient
+        // through that ReLU, in the pass that routes it: one pass over the activations, not two.
+        let pooled = |i: usize| specs.get(i + 1).is_some_and(|(next, _, _)| matches!(next, LayerSpec::MaxPool));
+        let after_conv = |i: usize| i > 0 && matches!(specs[i - 1].0, LayerSpec::Conv { .. });
+        for (i, &(spec, input, _)) in specs.iter().enumerate() {
             match (spec, input) {
                 (LayerSpec::Conv { filters, kernel, padding }, Shape::Image { channels, height, width }) => {
                     let k = kernel as usize;
                     let pad = if padding == Padding::Same { k / 2 } else { 0 };
                     let shape = ConvShape { in_channels: channels, height, width, kernel: k, pad };
-                    layers.push(Box::new(Conv2d::new(shape, filters as usize, true, rng)));
+                    let conv = Conv2d::new(shape, filters as usize, true, rng);
+                    layers.push(Box::new(if pooled(i) { conv.with_relu_gradient_above() } else { conv }));
                 }
-                (LayerSpec::MaxPool, Shape::Image { channels, height, width }) => layers.push(Box::new(MaxPool2x2::new(channels, height, width))),
+                (LayerSpec::MaxPool, Shape::Image { channels, height, width }) => {
+                    let pool = MaxPool2x2::new(channels, height, width);
+                    layers.push(Box::new(if after_conv(i) { pool.after_relu() } else { pool }));
+                }
                 (LayerSpec::Dense { units }, shape) => {
                     let inputs = flatten(&mut layers, shape);
                     layers.push(Box::new(Dense::new(inputs, units as usize, true, rng)));
@@ -190,15 +198,17 @@ impl Architecture {
     pub fn buffer_values_per_image(&self) -> (u64, u64) {
         let (mut forward, mut backward) = (0u64, 0u64);
         let size = |s: Shape| s.len() as u64;
-        let out = self.walk(|_, spec, input, output| {
+        let pooled = |index: usize| matches!(self.layers.get(index + 1), Some(LayerSpec::MaxPool));
+        let out = self.walk(|index, spec, input, output| {
             let (i, o) = (size(input), size(output));
             match (*spec, input) {
                 (LayerSpec::Conv { .. }, Shape::Image { .. }) => {
                     forward += o; // output (inputs are unrolled in small blocks)
-                    backward += o + i; // dZ, input gradient
+                    // dZ (unless the pool above takes the ReLU's gradient), input gradient
+                    backward += if pooled(index) { 0 } else { o } + i;
                 }
                 (LayerSpec::MaxPool, _) => {
-                    forward += o + o / 4; // output, u8 winners
+                    forward += o;
                     backward += i;
                 }
                 (LayerSpec::Dense { .. }, _) => {

@@ -187,9 +187,8 @@ impl TrainConfig {
         Ok(ValidConfig(c.clone()))
     }
 
-    /// Bytes of the buffers the layers keep: forward buffers (unrolled inputs, outputs, pool
-    /// winners) sized for the larger of a training and an evaluation batch, backward buffers
-    /// (gradients) for a training batch.
+    /// Bytes of the buffers the layers keep: forward buffers (outputs) sized for the larger of
+    /// a training and an evaluation batch, backward buffers (gradients) for a training batch.
     pub fn training_memory_bytes(&self) -> u64 {
         let train_batch = self.batch_size as u64;
         let forward_batch = train_batch.max(crate::nn::train::EVAL_BATCH as u64);

@@ -65,6 +65,9 @@ pub struct Conv2d {
     pub shape: ConvShape,
     pub filters: usize,
     pub relu: bool,
+    /// The gradient arriving in `backward` has already been through this layer's ReLU (the
+    /// max-pool above masks it, in the same pass that routes it: see `MaxPool2x2::after_relu`).
+    relu_gradient_above: bool,
     chunk_values: usize,
     /// `filters × (in_channels · k²)`, row-major; column index is `(c·k + ky)·k + kx`.
     pub weights: Vec<f32>,
@@ -94,6 +97,7 @@ impl Conv2d {
             shape,
             filters,
             relu,
+            relu_gradient_above: false,
             chunk_values: CHUNK_VALUES,
             weights,
             bias: vec![0.0; filters],
@@ -107,6 +111,14 @@ impl Conv2d {
             grad_input: Vec::new(),
             winograd: (WinogradConv::suits(&shape) && winograd_pays_here()).then(|| WinogradConv::new(&shape, filters)),
         }
+    }
+
+    /// The layer above takes the gradient through this layer's ReLU (a max-pool built with
+    /// `after_relu`), so backward skips that pass and reads the gradient as it comes.
+    pub fn with_relu_gradient_above(mut self) -> Self {
+        assert!(self.relu, "only a ReLU layer's gradient can be masked above it");
+        self.relu_gradient_above = true;
+        self
     }
 
     /// Use im2col even where Winograd would apply (tests compare the two).
@@ -333,6 +345,48 @@ fn for_each_run(s: &ConvShape, batch: usize, images: Range<usize>, stride: usize
     }
 }
 
+impl Conv2d {
+    /// dW and (if asked) dX from dZ.
+    fn backward_from(&mut self, input: &[f32], dz_all: &[f32], batch: usize, need_grad_input: bool) {
+        let (k, plane, f) = (self.shape.patch_len(), self.out_plane(), self.filters);
+        let n = batch * plane;
+        if need_grad_input {
+            let input_len = batch * self.input_len();
+            ensure_len(&mut self.grad_input, input_len);
+        }
+        if let Some(winograd) = &mut self.winograd {
+            winograd.weight_gradient(input, dz_all, batch, &mut self.grad_weights);
+            if need_grad_input {
+                winograd.input_gradient(dz_all, batch, &self.weights, &mut self.grad_input);
+            }
+            return;
+        }
+        // Block by block, as forward: unroll the block again (unless forward kept it), add its
+        // share of dW, and fold its input gradient back. The blocks are the same on every
+        // machine, so the sums are too.
+        let (per_chunk, stride) = (self.images_per_chunk(), self.block_stride());
+        let kept = self.kept_batch.take() == Some(batch);
+        self.prepare_cols(1);
+        if need_grad_input {
+            ensure_len(&mut self.grad_cols, k * stride);
+        }
+        for (i, start) in (0..batch).step_by(per_chunk).enumerate() {
+            let images = start..(start + per_chunk).min(batch);
+            let cols = images.len() * plane;
+            let dz = &dz_all[start * plane..];
+            let block = &mut self.cols[if kept { i } else { 0 } * k * stride..][..k * stride];
+            if !kept {
+                im2col(input, &self.shape, batch, images.clone(), block, stride);
+            }
+            dot_product(f, k, cols, dz, n, block, stride, &mut self.grad_weights, k, start > 0);
+            if need_grad_input {
+                broadcast_product(k, cols, f, Strided::transposed(&self.weights, k), dz, n, &mut self.grad_cols, stride, Write::Overwrite);
+                col2im(&self.grad_cols, &self.shape, batch, images, &mut self.grad_input, stride);
+            }
+        }
+    }
+}
+
 impl Layer for Conv2d {
     fn describe(&self) -> String {
         let k = self.shape.kernel;
@@ -377,54 +431,32 @@ impl Layer for Conv2d {
     }
 
     fn backward(&mut self, input: &[f32], grad_output: &[f32], batch: usize, need_grad_input: bool) {
-        let (k, plane, f) = (self.shape.patch_len(), self.out_plane(), self.filters);
+        let (plane, f) = (self.out_plane(), self.filters);
         let n = batch * plane;
-        ensure_len(&mut self.grad_pre_activation, f * n);
-        // Through the ReLU (the gradient passes where the output was positive), and the bias
-        // gradient as each filter's row goes by.
-        let rows = self.grad_pre_activation.chunks_exact_mut(n).zip(grad_output[..f * n].chunks_exact(n)).zip(self.output.chunks_exact(n));
-        for (((dz, dy), out), grad_bias) in rows.zip(&mut self.grad_bias) {
-            *grad_bias = if self.relu {
-                relu_gradient_and_sum(dy, out, dz)
-            } else {
-                dz.copy_from_slice(dy);
-                lane_sum(dz)
-            };
-        }
-        if need_grad_input {
-            let input_len = batch * self.input_len();
-            ensure_len(&mut self.grad_input, input_len);
-        }
-        if let Some(winograd) = &mut self.winograd {
-            winograd.weight_gradient(input, &self.grad_pre_activation, batch, &mut self.grad_weights);
-            if need_grad_input {
-                winograd.input_gradient(&self.grad_pre_activation, batch, &self.weights, &mut self.grad_input);
+        // dZ, the gradient before the ReLU, and the bias gradient as each filter's row goes by:
+        // the incoming gradient itself if the layer above already masked it, else masked here
+        // (it passes where the output was positive). Both give the same values and sums.
+        let mut pre_activation = std::mem::take(&mut self.grad_pre_activation);
+        let dz_all: &[f32] = if self.relu_gradient_above {
+            for (dy, grad_bias) in grad_output[..f * n].chunks_exact(n).zip(&mut self.grad_bias) {
+                *grad_bias = lane_sum(dy);
             }
-            return;
-        }
-        // Block by block, as forward: unroll the block again (unless forward kept it), add its
-        // share of dW, and fold its input gradient back. The blocks are the same on every
-        // machine, so the sums are too.
-        let (per_chunk, stride) = (self.images_per_chunk(), self.block_stride());
-        let kept = self.kept_batch.take() == Some(batch);
-        self.prepare_cols(1);
-        if need_grad_input {
-            ensure_len(&mut self.grad_cols, k * stride);
-        }
-        for (i, start) in (0..batch).step_by(per_chunk).enumerate() {
-            let images = start..(start + per_chunk).min(batch);
-            let cols = images.len() * plane;
-            let dz = &self.grad_pre_activation[start * plane..];
-            let block = &mut self.cols[if kept { i } else { 0 } * k * stride..][..k * stride];
-            if !kept {
-                im2col(input, &self.shape, batch, images.clone(), block, stride);
+            &grad_output[..f * n]
+        } else {
+            ensure_len(&mut pre_activation, f * n);
+            let rows = pre_activation.chunks_exact_mut(n).zip(grad_output[..f * n].chunks_exact(n)).zip(self.output.chunks_exact(n));
+            for (((dz, dy), out), grad_bias) in rows.zip(&mut self.grad_bias) {
+                *grad_bias = if self.relu {
+                    relu_gradient_and_sum(dy, out, dz)
+                } else {
+                    dz.copy_from_slice(dy);
+                    lane_sum(dz)
+                };
             }
-            dot_product(f, k, cols, dz, n, block, stride, &mut self.grad_weights, k, start > 0);
-            if need_grad_input {
-                broadcast_product(k, cols, f, Strided::transposed(&self.weights, k), dz, n, &mut self.grad_cols, stride, Write::Overwrite);
-                col2im(&self.grad_cols, &self.shape, batch, images, &mut self.grad_input, stride);
-            }
-        }
+            &pre_activation
+        };
+        self.backward_from(input, dz_all, batch, need_grad_input);
+        self.grad_pre_activation = pre_activation;
     }
 
     fn grad_input(&self) -> &[f32] {

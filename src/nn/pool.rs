@@ -2,6 +2,9 @@
 //! dropped (floor), as in Keras and PyTorch. Backward sends each output gradient to the input
 //! that won its window: the first (top-left first) holding the maximum, found again from the
 //! input and output rather than remembered, so that forward is a plain maximum that vectorises.
+//! Above a ReLU layer (`after_relu`), backward also takes the gradient through that ReLU — it
+//! passes only where the winner is positive — in the same pass, so the layer below need not
+//! read its output and this gradient again.
 
 use super::layer::{ensure_len, Layer, Pass};
 
@@ -9,6 +12,8 @@ pub struct MaxPool2x2 {
     pub channels: usize,
     pub height: usize,
     pub width: usize,
+    /// Its input is a ReLU's output, and backward hands down the gradient through that ReLU.
+    after_relu: bool,
     output: Vec<f32>,
     grad_input: Vec<f32>,
 }
@@ -16,7 +21,15 @@ pub struct MaxPool2x2 {
 impl MaxPool2x2 {
     pub fn new(channels: usize, height: usize, width: usize) -> Self {
         assert!(height >= 2 && width >= 2, "max-pool needs at least 2×2, got {height}×{width}");
-        Self { channels, height, width, output: Vec::new(), grad_input: Vec::new() }
+        Self { channels, height, width, after_relu: false, output: Vec::new(), grad_input: Vec::new() }
+    }
+
+    /// Pooling a ReLU's output: backward passes each gradient on only where its window's winner
+    /// is positive, which is the ReLU's gradient too (the layer below is built
+    /// `with_relu_gradient_above`).
+    pub fn after_relu(mut self) -> Self {
+        self.after_relu = true;
+        self
     }
 }
 
@@ -41,15 +54,17 @@ pub fn max_pool_forward(input: &[f32], planes: usize, h: usize, w: usize, out: &
 
 /// Each output gradient in `grad` to the first input of its window (top-left first) equal to
 /// the window's output in `output`; zero elsewhere (including a dropped odd row or column).
-pub fn max_pool_backward(input: &[f32], output: &[f32], grad: &[f32], planes: usize, h: usize, w: usize, grad_input: &mut [f32]) {
+/// With `relu`, only where that output is positive (the gradient through a ReLU below).
+#[allow(clippy::too_many_arguments)]
+pub fn max_pool_backward(input: &[f32], output: &[f32], grad: &[f32], planes: usize, h: usize, w: usize, relu: bool, grad_input: &mut [f32]) {
     if h % 2 == 1 || w % 2 == 1 {
         // The dropped row or column gets no gradient; every window writes all its four.
         grad_input[..planes * h * w].fill(0.0);
     }
     #[cfg(any(all(target_arch = "wasm32", target_feature = "simd128"), target_arch = "x86_64"))]
-    return simd::backward(input, output, grad, planes, h, w, grad_input);
+    return simd::backward(input, output, grad, planes, h, w, relu, grad_input);
     #[allow(unreachable_code)]
-    max_pool_backward_portable(input, output, grad, planes, h, w, grad_input)
+    max_pool_backward_portable(input, output, grad, planes, h, w, relu, grad_input)
 }
 
 /// `max_pool_forward` in plain Rust (the wasm version must match it bit for bit).
@@ -72,24 +87,28 @@ fn forward_row(top: &[f32], bottom: &[f32], out: &mut [f32]) {
 }
 
 /// `max_pool_backward` in plain Rust, without the zeroing of a dropped row or column.
-pub fn max_pool_backward_portable(input: &[f32], output: &[f32], grad: &[f32], planes: usize, h: usize, w: usize, grad_input: &mut [f32]) {
+#[allow(clippy::too_many_arguments)]
+pub fn max_pool_backward_portable(input: &[f32], output: &[f32], grad: &[f32], planes: usize, h: usize, w: usize, relu: bool, grad_input: &mut [f32]) {
     let (oh, ow) = (h / 2, w / 2);
     for p in 0..planes {
         let x = &input[p * h * w..][..h * w];
         let (out, g) = (&output[p * oh * ow..][..oh * ow], &grad[p * oh * ow..][..oh * ow]);
         let dst = &mut grad_input[p * h * w..][..h * w];
         for y in 0..oh {
-            backward_row(y, 0, w, x, &out[y * ow..][..ow], &g[y * ow..][..ow], dst);
+            backward_row(y, 0, w, x, &out[y * ow..][..ow], &g[y * ow..][..ow], relu, dst);
         }
     }
 }
 
 /// Windows `from..` of row `y` of one plane.
 #[inline(always)]
-fn backward_row(y: usize, from: usize, w: usize, x: &[f32], out: &[f32], g: &[f32], dst: &mut [f32]) {
+#[allow(clippy::too_many_arguments)]
+fn backward_row(y: usize, from: usize, w: usize, x: &[f32], out: &[f32], g: &[f32], relu: bool, dst: &mut [f32]) {
     for i in from..out.len() {
         let (top, bottom) = (2 * y * w + 2 * i, (2 * y + 1) * w + 2 * i);
-        let (best, grad) = (out[i], g[i]);
+        let best = out[i];
+        // Through the ReLU below, a gradient passes only where the winner is positive.
+        let grad = if !relu || best > 0.0 { g[i] } else { 0.0 };
         // The first of the four equal to the maximum (the last if none is: only NaN does that).
         let a = x[top] == best;
         let b = !a && x[top + 1] == best;
@@ -136,7 +155,8 @@ mod simd {
         }
     }
 
-    pub(super) fn backward(input: &[f32], output: &[f32], grad: &[f32], planes: usize, h: usize, w: usize, grad_input: &mut [f32]) {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn backward(input: &[f32], output: &[f32], grad: &[f32], planes: usize, h: usize, w: usize, relu: bool, grad_input: &mut [f32]) {
         let (oh, ow) = (h / 2, w / 2);
         assert!(input.len() >= planes * h * w && grad_input.len() >= planes * h * w);
         assert!(output.len() >= planes * oh * ow && grad.len() >= planes * oh * ow);
@@ -151,7 +171,10 @@ mod simd {
                     // SAFETY: as in `forward`: columns 2i .. 2i + 8 of two rows of the plane,
                     // outputs i .. i + 4 of the row.
                     unsafe {
-                        let (best, gv) = (load(out.as_ptr().add(i)), load(g.as_ptr().add(i)));
+                        let (best, mut gv) = (load(out.as_ptr().add(i)), load(g.as_ptr().add(i)));
+                        if relu {
+                            gv = and(gv, greater(best, zero()));
+                        }
                         let (t0, t1) = (load(x.as_ptr().add(top + 2 * i)), load(x.as_ptr().add(top + 2 * i + 4)));
                         let (b0, b1) = (load(x.as_ptr().add(bottom + 2 * i)), load(x.as_ptr().add(bottom + 2 * i + 4)));
                         // Lane masks: the first of the window's four equal to its maximum.
@@ -169,7 +192,7 @@ mod simd {
                     }
                     i += 4;
                 }
-                backward_row(y, i, w, x, out, g, dst);
+                backward_row(y, i, w, x, out, g, relu, dst);
             }
         }
     }
@@ -203,7 +226,7 @@ impl Layer for MaxPool2x2 {
         }
         let planes = self.channels * batch;
         ensure_len(&mut self.grad_input, planes * self.height * self.width);
-        max_pool_backward(input, &self.output, grad_output, planes, self.height, self.width, &mut self.grad_input);
+        max_pool_backward(input, &self.output, grad_output, planes, self.height, self.width, self.after_relu, &mut self.grad_input);
     }
 
     fn grad_input(&self) -> &[f32] {
@@ -227,10 +250,16 @@ mod tests {
     }
 
     fn check_against_the_definition(h: usize, w: usize) {
+        for relu in [false, true] {
+            check_against_the_definition_with(h, w, relu);
+        }
+    }
+
+    fn check_against_the_definition_with(h: usize, w: usize, relu: bool) {
         let (channels, batch) = (3, 2);
         let mut rng = rng_for(9, 0);
         let input: Vec<f32> = (0..channels * batch * h * w).map(|_| (unit_f32(&mut rng) * 5.0).floor() - 2.0).collect();
-        let mut pool = MaxPool2x2::new(channels, h, w);
+        let mut pool = if relu { MaxPool2x2::new(channels, h, w).after_relu() } else { MaxPool2x2::new(channels, h, w) };
         pool.forward(&input, batch, &mut Pass { training: true, rng: &mut rng });
         let (oh, ow) = (h / 2, w / 2);
         let grad: Vec<f32> = (0..channels * batch * oh * ow).map(|i| i as f32 + 1.0).collect();
@@ -245,10 +274,40 @@ mod tests {
                     let first = *window.iter().find(|&&i| input[i] == max).unwrap();
                     let o = p * oh * ow + y * ow + x;
                     assert_eq!(pool.output()[o], max, "window {o}");
-                    want_grad[first] = grad[o];
+                    // Through the ReLU below too: only where the winner is positive.
+                    want_grad[first] = if relu && max <= 0.0 { 0.0 } else { grad[o] };
                 }
             }
         }
-        assert_eq!(pool.grad_input(), &want_grad[..]);
+        assert_eq!(pool.grad_input(), &want_grad[..], "relu {relu}");
+    }
+
+    /// A convolution whose ReLU gradient the pool above takes gives the same gradients, bit for
+    /// bit, as one taking it itself.
+    #[test]
+    fn taking_the_relu_gradient_in_the_pool_changes_no_bit() {
+        use crate::nn::conv::{Conv2d, ConvShape};
+        for (size, pad) in [(12, 1), (13, 0)] {
+            let shape = ConvShape { in_channels: 3, height: size, width: size, kernel: 3, pad };
+            let (filters, batch) = (5, 4);
+            let mut grads = Vec::new();
+            for fused in [false, true] {
+                let mut rng = rng_for(4, 0);
+                let conv = Conv2d::new(shape, filters, true, &mut rng);
+                let mut conv = if fused { conv.with_relu_gradient_above() } else { conv };
+                let (oh, ow) = (shape.out_height(), shape.out_width());
+                let mut pool = if fused { MaxPool2x2::new(filters, oh, ow).after_relu() } else { MaxPool2x2::new(filters, oh, ow) };
+                let input: Vec<f32> = (0..conv.input_len() * batch).map(|_| unit_f32(&mut rng) * 2.0 - 1.0).collect();
+                conv.forward(&input, batch, &mut Pass { training: true, rng: &mut rng });
+                pool.forward(conv.output(), batch, &mut Pass { training: true, rng: &mut rng });
+                let grad: Vec<f32> = (0..pool.output_len() * batch).map(|_| unit_f32(&mut rng) - 0.5).collect();
+                pool.backward(conv.output(), &grad, batch, true);
+                conv.backward(&input, pool.grad_input(), batch, true);
+                let mut bits: Vec<u32> = conv.grad_input().iter().map(|x| x.to_bits()).collect();
+                conv.visit_params(&mut |t| bits.extend(t.grads.iter().map(|x| x.to_bits())));
+                grads.push(bits);
+            }
+            assert!(grads[0] == grads[1], "size {size}, pad {pad}");
+        }
     }
 }
