@@ -61,10 +61,11 @@ fn median_regret(space: &SearchSpace, make: &dyn Fn() -> Box<dyn Strategy>, eval
 }
 
 #[test]
-fn model_based_methods_beat_random_search_on_branin_and_hartmann6() {
+fn model_based_methods_beat_random_search_on_branin_hartmann6_and_two_of_six() {
     let branin_space = floats(&[(-5.0, 10.0), (0.0, 15.0)]);
-    let hartmann_space = floats(&[(0.0, 1.0); 6]);
-    for (name, space, f, optimum, evaluations) in [("branin", &branin_space, branin as fn(&[f64]) -> f64, BRANIN_MIN, 60), ("hartmann6", &hartmann_space, hartmann6, HARTMANN6_MIN, 80)] {
+    let six = floats(&[(0.0, 1.0); 6]);
+    let functions = [("branin", &branin_space, branin as fn(&[f64]) -> f64, BRANIN_MIN, 60), ("hartmann6", &six, hartmann6, HARTMANN6_MIN, 80), ("two-of-six", &six, two_of_six, 0.0, 64)];
+    for (name, space, f, optimum, evaluations) in functions {
         let random = median_regret(space, &|| Box::new(RandomSearch), evaluations, f, optimum, 15);
         let tpe = median_regret(space, &|| Box::new(Tpe::default()), evaluations, f, optimum, 15);
         assert!(tpe < random, "{name}: median regret TPE {tpe:.4} vs random {random:.4}");
