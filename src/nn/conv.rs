@@ -26,8 +26,11 @@ const CHUNK_VALUES: usize = 256 * 1024;
 /// im2col trains faster (natively tfjs-example 8.9–9.8k images/s against 8.3–9.3k, the default
 /// nets even).
 /// Whether a training pass keeps its unrolled input for backward instead of unrolling it
-/// again: natively, where memory is plentiful (it saves half of im2col's work); not in wasm,
-/// where a worker's memory is what runs out first.
+/// again: natively, where memory is plentiful (it saves half of im2col's work). In wasm, where a
+/// worker's memory is what runs out first, only when the whole batch is one block — the block
+/// is there anyway, so keeping it costs nothing (tfjs-example's last layer, whose runs of three
+/// values made unrolling 19% of its time). Keeping several blocks was measured slower in wasm
+/// too: a 2 MB kept unrolling read back from memory lost to unrolling again from a 43 KB input.
 const KEEP_UNROLLED: bool = !cfg!(target_arch = "wasm32");
 
 fn winograd_pays_here() -> bool {
@@ -408,11 +411,11 @@ impl Layer for Conv2d {
             winograd.forward(input, batch, &self.weights, &self.bias, self.relu, &mut self.output, pass.training);
             return;
         }
-        // Block by block, each block small enough to stay in cache. In wasm backward unrolls
-        // its blocks again rather than keeping the whole batch unrolled (memory is what a
-        // browser worker runs out of first); natively a training pass keeps every block.
+        // Block by block, each block small enough to stay in cache. A training pass keeps every
+        // block for backward natively, and in wasm a batch that is one block (see
+        // `KEEP_UNROLLED`); otherwise backward unrolls them again.
         let (per_chunk, stride) = (self.images_per_chunk(), self.block_stride());
-        let keep = KEEP_UNROLLED && pass.training;
+        let keep = pass.training && (KEEP_UNROLLED || batch <= per_chunk);
         self.prepare_cols(if keep { batch.div_ceil(per_chunk) } else { 1 });
         for (i, start) in (0..batch).step_by(per_chunk).enumerate() {
             let images = start..(start + per_chunk).min(batch);
