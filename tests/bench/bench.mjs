@@ -125,9 +125,20 @@ try {
   console.error('measuring in a web worker …');
   const [one] = await page.evaluate(browserBench, { count: 1, spec });
   console.error('measuring two workers at once …');
+  // One worker, then two at once, alternately for several rounds: the machine's speed drifts
+  // (by up to 40% within a run), and measuring each in its own phase let a slow spell fall on
+  // one side of the ratio only.
   const scalingSpec = { ...spec, filter: 'lenet5' };
-  const [single] = await page.evaluate(browserBench, { count: 1, spec: scalingSpec });
-  const pair = await page.evaluate(browserBench, { count: 2, spec: scalingSpec });
+  const SCALING_ROUNDS = Number(process.env.BENCH_SCALING_ROUNDS ?? 3);
+  const singles = [];
+  const pairs = [];
+  for (let round = 0; round < SCALING_ROUNDS; round++) {
+    const [single] = await page.evaluate(browserBench, { count: 1, spec: scalingSpec });
+    singles.push(single.report.networks[0].train.images_per_second);
+    const pair = await page.evaluate(browserBench, { count: 2, spec: scalingSpec });
+    pairs.push(pair.reduce((s, r) => s + r.report.networks[0].train.images_per_second, 0));
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   console.error('measuring the memory of a worker that trained a trial …');
   const trial = await page.evaluate(trialMemory);
   console.error('measuring TF.js 4.22 (cpu training, wasm inference) …');
@@ -137,8 +148,9 @@ try {
   });
   const tf = Object.fromEntries(tfjs.map((t) => [t.name, t]));
   for (const t of tfjs) if (t.error) console.error(`TF.js ${t.name}: ${t.error}`);
-  const oneWorker = single.report.networks[0].train.images_per_second;
-  const twoWorkers = pair.reduce((s, r) => s + r.report.networks[0].train.images_per_second, 0);
+  const oneWorker = median(singles);
+  const twoWorkers = median(pairs);
+  const roundRatios = singles.map((s, i) => fmt(pairs[i] / s, 2) + '×').join(', ');
 
   const byName = (report) => Object.fromEntries(report.networks.map((n) => [n.name, n]));
   const wasm = byName(one.report);
@@ -158,7 +170,7 @@ try {
   }
   const summary = [
     `f32 matrix product 512³ (ndarray → matrixmultiply): **${fmt(one.report.matmul_512_gflops, 1)} GFLOP/s** in wasm, ${fmt(nat.matmul_512_gflops, 1)} GFLOP/s natively. The engine's own kernel on a convolution's product (32×144 by 144×1,815, the ceiling for the networks' products): **${fmt(one.report.kernel_gflops, 1)} GFLOP/s** in wasm, ${fmt(nat.kernel_gflops, 1)} GFLOP/s natively.`,
-    `LeNet-5 training with 1 worker: ${fmt(oneWorker)} img/s; with 2 workers at once: ${fmt(twoWorkers)} img/s in all — scaling **${fmt(twoWorkers / oneWorker, 2)}×**.`,
+    `LeNet-5 training with 1 worker: ${fmt(oneWorker)} img/s; with 2 workers at once: ${fmt(twoWorkers)} img/s in all (medians of ${SCALING_ROUNDS} rounds, one worker then two in each) — scaling **${fmt(twoWorkers / oneWorker, 2)}×** (round by round: ${roundRatios}).`,
     `wasm memory of a worker holding the 60,000-image training pool (47 MB of it), after training a trial of the default network (batch 64, validation in batches of 64): **${fmt(trial.wasm_memory_bytes / 1e6, 1)} MB**; after the whole benchmark above (every network, inference in batches of 256): ${fmt(one.wasm_memory_bytes / 1e6, 1)} MB. Wasm memory never shrinks, so these are peaks.`,
     `PyTorch anchors (DESIGN.md, 1 thread, batch 64): LeNet-5-like 14,800 img/s, TF.js-example 11,800 img/s.`,
     `TF.js ${tfjs.find((t) => t.version)?.version ?? '4.22'}: training on the \`cpu\` backend (batch 64, Adam; median of ${process.env.BENCH_TFJS_TRAIN_RUNS ?? 3} batches after one warm-up batch), inference on the \`wasm\` backend (batches of 256, single-threaded), each in its own worker in the same browser run.`,
