@@ -50,7 +50,8 @@ pub mod streams {
     pub const SHUFFLE: u64 = 2;
     pub const DROPOUT: u64 = 3;
     pub const SUBSET: u64 = 4;
-    /// A tuning method's proposals (one generator per batch of proposals: see `tuning::study`).
+    /// A tuning method's proposals (one generator per study, drawn from in batch order: see
+    /// `tuning::study`).
     pub const TUNING: u64 = 5;
     /// Cross-validation folds.
     pub const FOLDS: u64 = 6;

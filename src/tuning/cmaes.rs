@@ -15,7 +15,7 @@
 //! are left out of their generation's ranking. `generations` exposes each generation's mean, step
 //! size and covariance for the charts.
 
-use super::space::{Domain, SearchSpace, Value};
+use super::space::{choice_at, choice_unit, Domain, SearchSpace, Value};
 use super::stats::{draw_index, standard_normal};
 use super::strategy::{GenerationQueue, Observation, Strategy};
 use crate::rng::Rng64;
@@ -203,7 +203,7 @@ impl State {
                     u[param] = x[k].clamp(0.0, 1.0);
                 }
                 for (probabilities, &param) in self.choice_probabilities.iter().zip(&self.categorical) {
-                    u[param] = (draw_index(probabilities, rng) as f64 + 0.5) / probabilities.len() as f64;
+                    u[param] = choice_unit(draw_index(probabilities, rng), probabilities.len());
                 }
                 u
             })
@@ -272,7 +272,7 @@ impl State {
             let k = probabilities.len();
             let mut selected = vec![0.0; k];
             for (w, o) in weights.iter().zip(&ranked[..mu]) {
-                selected[((o.unit[param] * k as f64).floor() as usize).min(k - 1)] += w;
+                selected[choice_at(o.unit[param], k)] += w;
             }
             for (p, s) in probabilities.iter_mut().zip(&selected) {
                 *p = 0.7 * *p + 0.3 * s;

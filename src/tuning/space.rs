@@ -179,6 +179,16 @@ impl SearchSpace {
     }
 }
 
+/// The choice, of `choices` sharing `[0, 1]` equally, whose share holds `u` (in `[0, 1]`).
+pub fn choice_at(u: f64, choices: usize) -> usize {
+    ((u * choices as f64).floor().max(0.0) as usize).min(choices - 1)
+}
+
+/// The middle of choice `index`'s share of `[0, 1]`: the point that stands for it.
+pub fn choice_unit(index: usize, choices: usize) -> f64 {
+    (index as f64 + 0.5) / choices as f64
+}
+
 impl Param {
     pub fn float(name: &str, low: f64, high: f64) -> Self {
         Self { name: name.into(), domain: Domain::Float { low, high, log: false }, grid: None }
@@ -314,7 +324,7 @@ impl Param {
             }
             Domain::Categorical { ref choices } => {
                 let k = choices.len();
-                Value::Choice(choices[((u * k as f64).floor() as usize).min(k - 1)].clone())
+                Value::Choice(choices[choice_at(u, k)].clone())
             }
         }
     }
@@ -345,7 +355,7 @@ impl Param {
             }
             (Domain::Categorical { choices }, Value::Choice(c)) => {
                 let i = choices.iter().position(|x| x == c).unwrap_or_else(|| panic!("{}: {c:?} is not a choice", self.name));
-                (i as f64 + 0.5) / choices.len() as f64
+                choice_unit(i, choices.len())
             }
             (Domain::Categorical { .. }, v) => panic!("{}: a categorical param takes a choice, not {v}", self.name),
         }

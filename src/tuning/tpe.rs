@@ -19,7 +19,7 @@
 //! `densities` exposes each param's good and bad densities for the charts.
 
 use super::random::random_values;
-use super::space::{Domain, SearchSpace, Value};
+use super::space::{choice_at, choice_unit, Domain, SearchSpace, Value};
 use super::stats::{draw_index, normal_mass, standard_normal};
 use super::strategy::{Observation, Strategy};
 use crate::rng::Rng64;
@@ -64,11 +64,6 @@ fn trial_weights(n: usize) -> Vec<f64> {
     let mut w: Vec<f64> = (0..ramp).map(|i| if ramp == 1 { 1.0 / n as f64 } else { 1.0 / n as f64 + (1.0 - 1.0 / n as f64) * i as f64 / (ramp - 1) as f64 }).collect();
     w.extend(std::iter::repeat_n(1.0, 25));
     w
-}
-
-/// The index of the choice whose share of the unit interval holds `u`.
-fn choice_at(u: f64, choices: usize) -> usize {
-    ((u * choices as f64).floor().max(0.0) as usize).min(choices - 1)
 }
 
 impl Mixture {
@@ -162,7 +157,7 @@ impl Mixture {
                     // An integer stands at the middle of its share.
                     param.share_at(u).map_or(u, |(lo, hi)| (lo + hi) / 2.0)
                 }
-                Kernels::Categorical(rows) => (draw_index(&rows[k], rng) as f64 + 0.5) / rows[k].len() as f64,
+                Kernels::Categorical(rows) => choice_unit(draw_index(&rows[k], rng), rows[k].len()),
             })
             .collect()
     }
