@@ -103,24 +103,12 @@ impl Session {
     }
 }
 
-/// `{"name": value, ...}` in the space's order.
+/// `{"name": value, ...}` in the space's order (a JSON object built field by field: serde_json's
+/// map would sort the names).
 fn params_json(space: &SearchSpace, values: &[Value]) -> String {
-    let fields: Vec<String> = space
-        .params()
-        .iter()
-        .zip(values)
-        .map(|(p, v)| {
-            let value = match v {
-                Value::Int(i) => json!(i),
-                Value::Float(x) => json!(x),
-                Value::Choice(c) => json!(c),
-            };
-            format!("{}:{value}", json!(p.name))
-        })
-        .collect();
+    let fields: Vec<String> = space.params().iter().zip(values).map(|(p, v)| format!("{}:{}", json!(p.name), json!(v))).collect();
     format!("{{{}}}", fields.join(","))
 }
-
 
 #[cfg(test)]
 mod tests {
