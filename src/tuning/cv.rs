@@ -110,30 +110,11 @@ mod tests {
     use super::*;
     use crate::data::folds::stratified_folds;
     use crate::nn::TrainConfig;
-    use crate::rng::{below, rng_for};
-
-    /// Synthetic digits: class k lights a 7×7 block at a place of its own, over noise.
-    fn synthetic(n: usize) -> (Vec<u8>, Vec<u8>) {
-        let mut rng = rng_for(5, 0);
-        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
-        let mut pixels = vec![0u8; n * 784];
-        for (image, &label) in pixels.chunks_exact_mut(784).zip(&labels) {
-            for p in image.iter_mut() {
-                *p = below(&mut rng, 60) as u8;
-            }
-            let (y0, x0) = (2 + (label as usize / 5) * 12, 2 + (label as usize % 5) * 5);
-            for y in y0..y0 + 7 {
-                for x in x0..(x0 + 7).min(28) {
-                    image[y * 28 + x] = 255;
-                }
-            }
-        }
-        (pixels, labels)
-    }
+    use crate::tuning::synthetic_digits;
 
     #[test]
     fn k_fold_scores_every_fold_on_images_it_did_not_train_on() {
-        let (pixels, labels) = synthetic(300);
+        let (pixels, labels) = synthetic_digits(300);
         let pool = ImagesRef { pixels: &pixels, labels: &labels };
         let config = TrainConfig { epochs: 2, batch_size: 16, conv_layers: 1, conv_filters: vec![4], dense_units: 0, learning_rate: 0.05, ..Default::default() }.validate().unwrap();
         let folds = stratified_folds(&labels, 3, 1);

@@ -147,19 +147,7 @@ mod tests {
     use crate::tuning::random::RandomSearch;
     use crate::tuning::space::Param;
     use crate::tuning::study::TrialState;
-
-    /// Synthetic digits: class k lights its own 6×6 block.
-    fn synthetic(n: usize) -> (Vec<u8>, Vec<u8>) {
-        let labels: Vec<u8> = (0..n).map(|i| ((i * 7) % 10) as u8).collect();
-        let pixels = labels
-            .iter()
-            .flat_map(|&l| {
-                let (y0, x0) = (2 + (l as usize / 5) * 12, 2 + (l as usize % 5) * 5);
-                (0..784).map(move |p| if (y0..y0 + 6).contains(&(p / 28)) && (x0..x0 + 6).contains(&(p % 28)) { 250 } else { 5 })
-            })
-            .collect();
-        (pixels, labels)
-    }
+    use crate::tuning::synthetic_digits;
 
     #[test]
     fn setups_that_cannot_run_are_refused() {
@@ -172,9 +160,9 @@ mod tests {
 
     #[test]
     fn a_study_trains_its_trials_within_budget_and_tests_the_best() {
-        let (pixels, labels) = synthetic(600);
+        let (pixels, labels) = synthetic_digits(600);
         let pool = ImagesRef { pixels: &pixels, labels: &labels };
-        let (test_pixels, test_labels) = synthetic(100);
+        let (test_pixels, test_labels) = synthetic_digits(100);
         let test = ImagesRef { pixels: &test_pixels, labels: &test_labels };
         let space = SearchSpace::new(vec![Param::log_float("learning_rate", 0.005, 0.2), Param::int("epochs", 1, 2)]).unwrap();
         let base = TrainConfig { batch_size: 16, conv_layers: 1, conv_filters: vec![4], dense_units: 0, ..Default::default() };
