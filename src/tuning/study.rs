@@ -159,18 +159,15 @@ impl Study {
             trial.state = TrialState::Running;
             return Ask::Run { id: trial.id, values: trial.values.clone() };
         }
-        if self.closed {
-            return if self.trials.iter().all(|t| t.state.is_finished()) { Ask::Done } else { Ask::Wait };
+        if self.is_done() {
+            return Ask::Done;
         }
-        if !self.trials.iter().all(|t| t.state.is_finished()) {
+        if self.closed || !self.trials.iter().all(|t| t.state.is_finished()) {
             return Ask::Wait;
         }
+        // Either the batch has trials to hand out, or the study is now closed.
         self.propose_batch();
-        if self.trials.iter().any(|t| t.state == TrialState::Waiting) {
-            self.ask()
-        } else {
-            Ask::Done
-        }
+        self.ask()
     }
 
     /// Every trial that asks can give now (for a pool of workers).
