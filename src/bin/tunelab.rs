@@ -363,19 +363,16 @@ mod cli {
     }
 
     fn run_ask_tell(a: AskTellArgs) -> Result<(), String> {
-        use std::io::{BufRead, Write};
+        use std::io::BufRead;
         use tunelab::tuning::{ask_tell::Session, space::SearchSpace, study::Direction};
         let text = std::fs::read_to_string(&a.space).map_err(|e| format!("cannot read {}: {e}", a.space.display()))?;
         let space = SearchSpace::from_json(&text).map_err(|e| format!("{}: {e}", a.space.display()))?;
         let direction = if a.maximize { Direction::Maximize } else { Direction::Minimize };
         let mut session = Session::new(space, &a.method, a.seed, a.budget.unwrap_or(u64::MAX), direction, a.batch)?;
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
-        // A closed standard output (`| head`) ends the session quietly.
-        let mut print = |lines: Vec<String>| -> bool { lines.iter().all(|l| writeln!(out, "{l}").is_ok()) && out.flush().is_ok() };
-        if !print(session.proposals()) {
-            return Ok(());
-        }
+        // Each line goes out as it is written (standard output is line-buffered); a closed
+        // standard output (`| head`) ends the session quietly (`say!`).
+        let print = |lines: Vec<String>| lines.iter().for_each(|l| say!("{l}"));
+        print(session.proposals());
         // Stop reading as soon as the last answer is in: a driver may wait for the summary
         // before closing its end.
         if !session.is_done() {
@@ -384,9 +381,7 @@ mod cli {
                 if let Err(message) = session.handle(&line) {
                     eprintln!("tunelab ask-tell: {message}");
                 }
-                if !print(session.proposals()) {
-                    return Ok(());
-                }
+                print(session.proposals());
                 if session.is_done() {
                     break;
                 }
