@@ -7,13 +7,15 @@
 //!   row of B, so the tile of `MR × 2 vectors` of C stays in registers for the whole sum (the
 //!   "splat" GEMM of XNNPACK's wasm kernels; Goto & van de Geijn 2008 for the register tiling).
 //!   Forward (W · cols, with bias and ReLU applied as the tile is stored) and the input gradient
-//!   (Wᵀ · dZ) are this product.
+//!   (Wᵀ · dZ) are this product, and natively for most layers the weight gradient too, as
+//!   dWᵀ = cols · dZᵀ (see `conv::weight_gradient_by_broadcast`).
 //! - `dot_product`: C = A · Bᵀ where both are wide and row-major, so every entry is a dot product
 //!   along rows; a tile of `MR × PR` dot products runs in vector accumulators. The weight gradient
-//!   (dZ · colsᵀ) is this product.
+//!   (dZ · colsᵀ) is this product in wasm and for short patches.
 //!
 //! Tile sizes: 4 rows × 2 vectors in wasm (V8 on x86-64 leaves 15 vector registers, and a taller
-//! tile spills — 4 was fastest of 2 to 6, measured), 6 rows × 2 AVX vectors natively.
+//! tile spills — 4 was fastest of 2 to 6, measured), 6 rows × 2 vectors with AVX2, 8 rows × 2
+//! vectors with AVX-512 (32 registers).
 //!
 //! Why not a general GEMM library: matrixmultiply (what ndarray uses) packs both operands and its
 //! wasm kernel is an 8×8 tile of shuffles that needs more registers than V8 has; on these skinny
@@ -122,7 +124,9 @@ pub fn dot_product(m: usize, p: usize, n: usize, a: &[f32], lda: usize, b: &[f32
         }
         #[cfg(target_arch = "x86_64")]
         {
-            if avx2_fma() {
+            if avx512() {
+                dot_avx512(&args)
+            } else if avx2_fma() {
                 dot_avx2_fma(&args)
             } else {
                 dot_with::<Lanes4, 4, 2>(&args)
@@ -165,7 +169,7 @@ fn avx2_fma() -> bool {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn avx512() -> bool {
+pub(crate) fn avx512() -> bool {
     is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
 }
 
@@ -175,21 +179,21 @@ unsafe fn broadcast_avx2_fma(p: &BroadcastArgs<'_>) {
     broadcast_with::<super::simd::Avx2Fma, 6>(p)
 }
 
-/// Tiles of 6 rows by two 16-lane vectors, then one vector, then one 8-lane vector, then single
-/// columns. Every entry of C is still one chain of fused multiply-adds in depth order, so the
-/// result is bit for bit the AVX2 kernel's: native runs agree across the two kinds of machine.
-/// (The dot kernel keeps 8 lanes: its lane count sets its summation order.)
+/// Tiles of 8 rows (AVX-512 has 32 registers: 16 accumulators) by two 16-lane vectors, then
+/// one vector, then one 8-lane vector, then single columns. Every entry of C is still one
+/// chain of fused multiply-adds in depth order, so the result is bit for bit the AVX2 kernel's:
+/// native runs agree across the two kinds of machine.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn broadcast_avx512(p: &BroadcastArgs<'_>) {
     use super::simd::{Avx2Fma, Avx512, Fused};
     let mut j = 0;
     while j + 32 <= p.n {
-        broadcast_rows::<Avx512, 2, 6>(p, j);
+        broadcast_rows::<Avx512, 2, 8>(p, j);
         j += 32;
     }
     if j + 16 <= p.n {
-        broadcast_rows::<Avx512, 1, 6>(p, j);
+        broadcast_rows::<Avx512, 1, 8>(p, j);
         j += 16;
     }
     if j + 8 <= p.n {
@@ -202,10 +206,23 @@ unsafe fn broadcast_avx512(p: &BroadcastArgs<'_>) {
     }
 }
 
+/// Natively the dot product sums sixteen lanes (lane l takes the terms j ≡ l mod 16, then the
+/// lanes are added in `Avx512::sum`'s tree, then the last n mod 16 terms one by one): AVX-512
+/// runs it in one register per entry, AVX2 in two (`Avx2Pair`), with the same bits. Sixteen
+/// lanes because the weight gradient is long dot products (one term per output pixel of a
+/// block), which eight lanes left at half the speed of the broadcast kernel.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn dot_avx2_fma(p: &DotArgs<'_>) {
-    dot_with::<super::simd::Avx2Fma, 4, 2>(p)
+    dot_with::<super::simd::Avx2Pair, 2, 2>(p)
+}
+
+/// Tiles of 4 rows of A by 3 rows of B: twelve accumulators, seven loads per twelve fused
+/// multiply-adds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn dot_avx512(p: &DotArgs<'_>) {
+    dot_with::<super::simd::Avx512, 4, 3>(p)
 }
 
 /// A checked `broadcast_product` call, as raw pointers for the kernels.
@@ -262,7 +279,17 @@ unsafe fn broadcast_rows<V: Vector, const NV: usize, const MR: usize>(p: &Broadc
         broadcast_tile::<V, NV, MR>(p, i, j);
         i += MR;
     }
-    // The last few rows, one at a time (at most MR − 1 of them).
+    // The last few rows (at most MR − 1) in tiles of 4, 2 and 1: a tile of one row has too
+    // few accumulators to hide the multiply-add's latency, and 32 filters in tiles of 6 left
+    // two such rows.
+    if MR > 4 && i + 4 <= p.m {
+        broadcast_tile::<V, NV, 4>(p, i, j);
+        i += 4;
+    }
+    if MR > 2 && i + 2 <= p.m {
+        broadcast_tile::<V, NV, 2>(p, i, j);
+        i += 2;
+    }
     while i < p.m {
         broadcast_tile::<V, NV, 1>(p, i, j);
         i += 1;
@@ -460,6 +487,30 @@ mod tests {
                 // SAFETY: AVX-512 (and so AVX2 and FMA) detected above.
                 unsafe { broadcast_avx2_fma(&args) };
                 assert!(wide.iter().zip(&avx2).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}×{n}×{depth} {write:?}");
+            }
+        }
+    }
+
+    /// The same for the dot product: sixteen lanes in one AVX-512 register or two AVX2 ones sum
+    /// alike. Passes vacuously without AVX-512.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_dot_is_bit_identical_to_avx2() {
+        if !avx512() {
+            eprintln!("no AVX-512 here: nothing to compare");
+            return;
+        }
+        for (m, p, n) in SHAPES.into_iter().chain([(7, 10, 61), (9, 5, 200), (32, 12, 1815)]) {
+            let a = random(m * n, 1);
+            let b = random(p * n, 2);
+            for accumulate in [false, true] {
+                let mut wide = random(m * p, 4);
+                let mut avx2 = wide.clone();
+                dot_product(m, p, n, &a, n, &b, n, &mut wide, p, accumulate);
+                let args = DotArgs::new(m, p, n, &a, n, &b, n, &mut avx2, p, accumulate);
+                // SAFETY: AVX-512 (and so AVX2 and FMA) detected above.
+                unsafe { dot_avx2_fma(&args) };
+                assert!(wide.iter().zip(&avx2).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}×{p}×{n}");
             }
         }
     }

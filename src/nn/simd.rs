@@ -217,7 +217,7 @@ mod wasm {
 }
 
 #[cfg(target_arch = "x86_64")]
-pub use x86::{Avx2Fma, Avx512, Fused};
+pub use x86::{Avx2Fma, Avx2Pair, Avx512, Fused};
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
@@ -334,6 +334,55 @@ mod x86 {
                 let quad = |q: &[f32]| (q[0] + q[1]) + (q[2] + q[3]);
                 (quad(&l[0..4]) + quad(&l[4..8])) + (quad(&l[8..12]) + quad(&l[12..16]))
             }
+        }
+    }
+
+    /// Two eight-lane vectors acting as one of sixteen lanes (lanes 0–7, then 8–15), so that
+    /// AVX2 keeps AVX-512's summation order where a kernel's lane count sets it (the dot
+    /// product): the same fused arithmetic per lane, and `sum` is `Avx512::sum`'s tree — each
+    /// half's quads paired, then the two halves added.
+    #[derive(Clone, Copy)]
+    pub struct Avx2Pair(Avx2Fma, Avx2Fma);
+
+    impl Vector for Avx2Pair {
+        const LANES: usize = 16;
+        type One = Fused;
+        #[inline(always)]
+        fn zero() -> Self {
+            Self(Avx2Fma::zero(), Avx2Fma::zero())
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            Self(Avx2Fma::load(p), Avx2Fma::load(p.add(8)))
+        }
+        #[inline(always)]
+        unsafe fn splat(p: *const f32) -> Self {
+            Self(Avx2Fma::splat(p), Avx2Fma::splat(p))
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            self.0.store(p);
+            self.1.store(p.add(8));
+        }
+        #[inline(always)]
+        fn mul_add(self, a: Self, b: Self) -> Self {
+            Self(self.0.mul_add(a.0, b.0), self.1.mul_add(a.1, b.1))
+        }
+        #[inline(always)]
+        fn add(self, other: Self) -> Self {
+            Self(self.0.add(other.0), self.1.add(other.1))
+        }
+        #[inline(always)]
+        fn sub(self, other: Self) -> Self {
+            Self(self.0.sub(other.0), self.1.sub(other.1))
+        }
+        #[inline(always)]
+        fn relu(self) -> Self {
+            Self(self.0.relu(), self.1.relu())
+        }
+        #[inline(always)]
+        fn sum(self) -> f32 {
+            self.0.sum() + self.1.sum()
         }
     }
 
