@@ -94,7 +94,7 @@ fn winograd_layers_agree_with_im2col_in_wasm() {
     use tunelab::nn::layer::{Layer, Pass};
     let mut rng = tunelab::rng::rng_for(3, 0);
     for (channels, height, pad, filters) in [(16, 13, 0, 32), (32, 7, 1, 8)] {
-        let shape = ConvShape { in_channels: channels, height, width: height, kernel: 3, pad };
+        let shape = ConvShape { in_channels: channels, height, width: height, kernel: 3, pad, even_output: false };
         let batch = 5;
         let mut winograd = Conv2d::new(shape, filters, true, &mut rng);
         winograd.bias = (0..filters).map(|f| f as f32 * 0.01 - 0.02).collect();

@@ -172,13 +172,16 @@ impl Architecture {
                 (LayerSpec::Conv { filters, kernel, padding }, Shape::Image { channels, height, width }) => {
                     let k = kernel as usize;
                     let pad = if padding == Padding::Same { k / 2 } else { 0 };
-                    let shape = ConvShape { in_channels: channels, height, width, kernel: k, pad };
+                    // Pooled, it computes only the rows and columns the pool reads.
+                    let shape = ConvShape { in_channels: channels, height, width, kernel: k, pad, even_output: pooled(i) };
                     let conv = Conv2d::new(shape, filters as usize, true, rng);
                     layers.push(Box::new(if pooled(i) { conv.with_relu_gradient_above() } else { conv }));
                 }
                 (LayerSpec::MaxPool, Shape::Image { channels, height, width }) => {
-                    let pool = MaxPool2x2::new(channels, height, width);
-                    layers.push(Box::new(if after_conv(i) { pool.after_relu() } else { pool }));
+                    // Above a convolution it gets only the even part of its input (`even_output`):
+                    // pooling that gives what pooling the whole would.
+                    let pool = if after_conv(i) { MaxPool2x2::new(channels, height & !1, width & !1).after_relu() } else { MaxPool2x2::new(channels, height, width) };
+                    layers.push(Box::new(pool));
                 }
                 (LayerSpec::Dense { units }, shape) => {
                     let inputs = flatten(&mut layers, shape);

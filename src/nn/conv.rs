@@ -77,13 +77,27 @@ pub struct ConvShape {
     pub width: usize,
     pub kernel: usize,
     pub pad: usize,
+    /// Compute only an even number of output rows and columns, leaving out an odd last one:
+    /// a 2×2 max-pool above never reads it (it rounds down). On tfjs-example's second layer
+    /// (11×11 outputs, 10×10 pooled) that is 17% of the layer's products, and its input
+    /// gradient needs 12×12 values instead of 13×13 (the last row and column get nothing).
+    /// The values computed are the same either way.
+    pub even_output: bool,
 }
 
 impl ConvShape {
+    /// Output rows: all of them (`full_out_height`), or an even number (`even_output`).
     pub fn out_height(&self) -> usize {
-        self.height + 2 * self.pad + 1 - self.kernel
+        self.full_out_height() & if self.even_output { !1 } else { !0 }
     }
     pub fn out_width(&self) -> usize {
+        self.full_out_width() & if self.even_output { !1 } else { !0 }
+    }
+    /// The convolution's whole output, as the network defines it.
+    pub fn full_out_height(&self) -> usize {
+        self.height + 2 * self.pad + 1 - self.kernel
+    }
+    pub fn full_out_width(&self) -> usize {
         self.width + 2 * self.pad + 1 - self.kernel
     }
     /// Rows of the unrolled input: one per (channel, ky, kx).
@@ -610,8 +624,10 @@ impl Layer for Conv2d {
     fn param_count(&self) -> usize {
         self.weights.len() + self.bias.len()
     }
+    /// The layer as the network defines it, whole output included (what PyTorch computes), so
+    /// that throughput figures compare like with like.
     fn forward_macs(&self) -> usize {
-        self.filters * self.shape.patch_len() * self.out_plane()
+        self.filters * self.shape.patch_len() * self.shape.full_out_height() * self.shape.full_out_width()
     }
 }
 
@@ -654,7 +670,7 @@ mod tests {
     fn im2col_matches_direct_convolution_for_same_and_valid_padding() {
         let mut rng = rng_for(1, 0);
         for (kernel, pad) in [(3, 1), (3, 0), (5, 0), (5, 2), (1, 0)] {
-            let shape = ConvShape { in_channels: 2, height: 7, width: 6, kernel, pad };
+            let shape = ConvShape { in_channels: 2, height: 7, width: 6, kernel, pad, even_output: false };
             let (b, f) = (3, 3);
             let mut conv = Conv2d::new(shape, f, false, &mut rng);
             conv.bias = vec![0.1, -0.2, 0.3];
@@ -685,7 +701,7 @@ mod tests {
             return;
         }
         for (height, width, kernel, pad) in [(19, 21, 3, 1), (13, 13, 3, 0), (12, 40, 5, 2), (5, 5, 3, 0), (9, 17, 1, 0)] {
-            let s = ConvShape { in_channels: 3, height, width, kernel, pad };
+            let s = ConvShape { in_channels: 3, height, width, kernel, pad, even_output: false };
             let batch = 3;
             let stride = 2 * s.out_height() * s.out_width() + 5;
             let input: Vec<f32> = (0..3 * batch * height * width).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();
@@ -712,7 +728,7 @@ mod tests {
     fn weight_gradient_matches_its_definition_on_both_paths() {
         let mut rng = rng_for(3, 0);
         for (in_channels, filters) in [(2, 4), (8, 16)] {
-            let shape = ConvShape { in_channels, height: 6, width: 5, kernel: 3, pad: 1 };
+            let shape = ConvShape { in_channels, height: 6, width: 5, kernel: 3, pad: 1, even_output: false };
             let b = 5;
             let k = shape.patch_len();
             let expect_broadcast = !cfg!(target_arch = "wasm32") && filters == 16;
@@ -752,13 +768,64 @@ mod tests {
         }
     }
 
+    /// A layer that computes only the even part of its output (`even_output`), under the
+    /// max-pool that reads only that part, gives what the whole layer and the pool give:
+    /// the pooled output, the input gradient (its last row and column zero) and the weight
+    /// gradient — by im2col and by Winograd, valid and same padding, odd and even sizes.
+    #[test]
+    fn even_output_under_a_pool_changes_nothing() {
+        use crate::nn::pool::MaxPool2x2;
+        let mut rng = rng_for(4, 0);
+        for (height, pad, winograd) in [(13, 0, false), (13, 0, true), (7, 1, false), (7, 1, true), (12, 0, true), (9, 1, true)] {
+            let whole = ConvShape { in_channels: 6, height, width: height, kernel: 3, pad, even_output: false };
+            let even = ConvShape { even_output: true, ..whole };
+            let (b, f) = (3, 8);
+            let build = |shape: ConvShape, rng: &mut Rng64| {
+                let conv = Conv2d::new(shape, f, true, &mut rng_for(5, 0)).with_relu_gradient_above();
+                let conv = if winograd { conv.with_winograd() } else { conv.without_winograd() };
+                let pool = MaxPool2x2::new(f, shape.out_height(), shape.out_width()).after_relu();
+                let _ = rng;
+                (conv, pool)
+            };
+            let input: Vec<f32> = (0..6 * b * height * height).map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0).collect();
+            let mut results = Vec::new();
+            for shape in [whole, even] {
+                let (mut conv, mut pool) = build(shape, &mut rng);
+                conv.bias = vec![0.05; f];
+                assert_eq!(conv.winograd.is_some(), winograd);
+                conv.forward(&input, b, &mut Pass { training: true, rng: &mut rng });
+                pool.forward(conv.output(), b, &mut Pass { training: true, rng: &mut rng });
+                let grad: Vec<f32> = (0..pool.output().len()).map(|i| ((i * 13 % 7) as f32 - 3.0) / 5.0).collect();
+                pool.backward(conv.output(), &grad, b, true);
+                conv.backward(&input, pool.grad_input(), b, true);
+                results.push((pool.output().to_vec(), conv.grad_input().to_vec(), conv.grad_weights.clone()));
+            }
+            let what = format!("{height}×{height}, pad {pad}, winograd {winograd}");
+            let close = |x: &[f32], y: &[f32], part: &str| {
+                assert_eq!(x.len(), y.len(), "{what}: {part} sizes");
+                for (p, q) in x.iter().zip(y) {
+                    // Winograd may tile the two differently (9 outputs take 4×4 tiles, 8 take
+                    // 2×2), and its tilings round differently.
+                    let tolerance = if winograd { 1e-4 } else { 1e-5 };
+                    assert!((p - q).abs() <= tolerance * (1.0 + q.abs()), "{what} {part}: {p} vs {q}");
+                }
+            };
+            close(&results[0].0, &results[1].0, "pooled output");
+            close(&results[0].1, &results[1].1, "input gradient");
+            close(&results[0].2, &results[1].2, "weight gradient");
+            if height % 2 == 1 && pad == 0 {
+                assert!(even.out_height() < whole.out_height(), "{what}: the even layer computes less");
+            }
+        }
+    }
+
     /// A layer that qualifies for Winograd gives what the im2col path gives, forward and
     /// backward, up to rounding.
     #[test]
     fn winograd_and_im2col_layers_agree() {
         let mut rng = rng_for(2, 0);
         for (height, pad) in [(7, 1), (9, 0)] {
-            let shape = ConvShape { in_channels: 4, height, width: height, kernel: 3, pad };
+            let shape = ConvShape { in_channels: 4, height, width: height, kernel: 3, pad, even_output: false };
             let (b, f) = (3, 5);
             let mut winograd = Conv2d::new(shape, f, true, &mut rng).with_winograd();
             assert!(winograd.winograd.is_some(), "{shape:?} uses Winograd");

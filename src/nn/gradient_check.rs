@@ -128,7 +128,7 @@ fn check_layer(layer: &mut dyn Layer, batch: usize, seed: u64, relu: bool) {
 #[test]
 fn conv_gradients() {
     let mut rng = rng_for(1, 1);
-    let shape = |in_channels, height, width, kernel, pad| ConvShape { in_channels, height, width, kernel, pad };
+    let shape = |in_channels, height, width, kernel, pad| ConvShape { in_channels, height, width, kernel, pad, even_output: false };
     for (in_channels, h, w, kernel, pad, filters, relu, batch) in
         [(2, 6, 5, 3, 1, 3, false, 2), (3, 4, 4, 3, 1, 4, true, 3), (1, 7, 7, 3, 1, 2, true, 1), (2, 8, 7, 5, 0, 3, true, 2), (3, 6, 6, 3, 0, 2, false, 2), (1, 6, 6, 5, 2, 2, true, 2)]
     {

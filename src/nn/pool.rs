@@ -288,7 +288,7 @@ mod tests {
     fn taking_the_relu_gradient_in_the_pool_changes_no_bit() {
         use crate::nn::conv::{Conv2d, ConvShape};
         for (size, pad) in [(12, 1), (13, 0)] {
-            let shape = ConvShape { in_channels: 3, height: size, width: size, kernel: 3, pad };
+            let shape = ConvShape { in_channels: 3, height: size, width: size, kernel: 3, pad, even_output: false };
             let (filters, batch) = (5, 4);
             let mut grads = Vec::new();
             for fused in [false, true] {

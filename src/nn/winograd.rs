@@ -206,8 +206,12 @@ struct Plan {
     pad: usize,
     /// Outputs per tile side: 2 or 4.
     m: usize,
+    /// The outputs computed: `out_height × out_width` at the top left of output planes of
+    /// `plane_height × plane_width`, whose other values are set to zero.
     out_height: usize,
     out_width: usize,
+    plane_height: usize,
+    plane_width: usize,
     /// Output tiles per image, down and across (the last may hang over the edge).
     tiles_down: usize,
     tiles_across: usize,
@@ -215,14 +219,18 @@ struct Plan {
 }
 
 impl Plan {
-    /// With `m` None, the tile size that computes fewer values.
-    fn new(channels: usize, filters: usize, height: usize, width: usize, pad: usize, m: Option<usize>) -> Self {
-        let (out_height, out_width) = (height + 2 * pad - 2, width + 2 * pad - 2);
+    /// Outputs `out` computed into planes of `plane`; with `m` None, the tile size that
+    /// computes fewer values.
+    #[allow(clippy::too_many_arguments)]
+    fn new(channels: usize, filters: usize, height: usize, width: usize, pad: usize, out: (usize, usize), plane: (usize, usize), m: Option<usize>) -> Self {
+        let ((out_height, out_width), (plane_height, plane_width)) = (out, plane);
+        // Outputs past the input's reach are fine (the padded planes are zero there).
+        assert!(out_height <= plane_height && out_width <= plane_width, "outputs {out:?} fit planes {plane:?}");
         let m = m.unwrap_or_else(|| best_tile(out_height, out_width));
         let (tiles_down, tiles_across) = (out_height.div_ceil(m), out_width.div_ceil(m));
         let entries = (m + 2) * (m + 2);
         let images_per_block = (BLOCK_VALUES / (entries * channels.max(filters) * tiles_down * tiles_across).max(1)).max(1);
-        Self { channels, filters, height, width, pad, m, out_height, out_width, tiles_down, tiles_across, images_per_block }
+        Self { channels, filters, height, width, pad, m, out_height, out_width, plane_height, plane_width, tiles_down, tiles_across, images_per_block }
     }
     fn tiles(&self) -> usize {
         self.tiles_down * self.tiles_across
@@ -283,16 +291,18 @@ impl Plan {
 
     /// Copy images `images` of `input` (`channels × B × H × W`) into `padded`: plane (c, j) is
     /// `m·tiles_down + 2` rows of m phases, columns counted from the left padding. Only image
-    /// values are written; the padding's zeros date from the allocation.
+    /// values are written; the padding's zeros date from the allocation. Rows and columns no
+    /// tile reads (past the outputs computed, see `Plan::out_height`) are left out.
     fn pad_input<W: Tiling>(&self, input: &[f32], batch: usize, images: Range<usize>, padded: &mut [f32]) {
         let (h, w, p, row_len) = (self.height, self.width, self.pad, W::M * self.input_phase());
+        let (rows, cols) = (h.min(self.m * self.tiles_down + 2 - p), w.min(row_len - p));
         assert!(input.len() >= self.channels * batch * h * w && images.end <= batch, "input holds the batch");
         for c in 0..self.channels {
             for (j, b) in images.clone().enumerate() {
                 let src = &input[(c * batch + b) * h * w..][..h * w];
                 let dst = &mut padded[(c * self.images_per_block + j) * self.input_plane()..][..self.input_plane()];
-                for (y, row) in src.chunks_exact(w).enumerate() {
-                    split_columns::<W>(row, p, &mut dst[(y + p) * row_len..][..row_len]);
+                for (y, row) in src.chunks_exact(w).take(rows).enumerate() {
+                    split_columns::<W>(&row[..cols], p, &mut dst[(y + p) * row_len..][..row_len]);
                 }
             }
         }
@@ -356,19 +366,27 @@ impl Plan {
     }
 
     /// Y = Aᵀ M A for every tile of the block, plus `bias` and through ReLU if asked, written
-    /// into images `images` of `out` (`filters × B × H' × W'`), dropping what hangs over the
-    /// edge. A row of the `LANES` tiles' results — one vector per output column of a tile, a
-    /// tile per lane — is turned by shuffles into the `m · LANES` outputs it covers, in order.
+    /// into images `images` of `out` (`filters` planes per image of `plane_height ×
+    /// plane_width`, zero outside the outputs computed), dropping what hangs over the edge. A
+    /// row of the `LANES` tiles' results — one vector per output column of a tile, a tile per
+    /// lane — is turned by shuffles into the `m · LANES` outputs it covers, in order.
     #[allow(clippy::too_many_arguments)]
     fn transform_output<W: Tiling>(&self, m: &[f32], batch: usize, images: Range<usize>, out: &mut [f32], bias: Option<&[f32]>, relu: bool) {
         let (tm, t) = (W::M, W::T);
         let (oh, ow, stride) = (self.out_height, self.out_width, self.stride());
-        assert!(out.len() >= self.filters * batch * oh * ow && images.end <= batch, "output holds the batch");
+        let (ph, pw) = (self.plane_height, self.plane_width);
+        assert!(out.len() >= self.filters * batch * ph * pw && images.end <= batch, "output holds the batch");
         assert!(m.len() >= t * t * self.filters * stride);
         for f in 0..self.filters {
             let b0 = splat(bias.map_or(0.0, |b| b[f]));
             for (j, b) in images.clone().enumerate() {
-                let plane = &mut out[(f * batch + b) * oh * ow..][..oh * ow];
+                let plane = &mut out[(f * batch + b) * ph * pw..][..ph * pw];
+                if (ph, pw) != (oh, ow) {
+                    for row in plane[..oh * pw].chunks_exact_mut(pw) {
+                        row[ow..].fill(0.0);
+                    }
+                    plane[oh * pw..].fill(0.0);
+                }
                 for ty in 0..self.tiles_down {
                     for g in 0..self.groups() {
                         let tx = g * LANES;
@@ -398,7 +416,7 @@ impl Plan {
                                 cols[col] = if relu { z.relu() } else { z };
                             }
                             let values = in_order::<W>(cols);
-                            let (x0, row_out) = (tm * tx, &mut plane[y * ow..][..ow]);
+                            let (x0, row_out) = (tm * tx, &mut plane[y * pw..][..ow]);
                             for (q, v) in values.into_iter().take(tm).enumerate() {
                                 let x = x0 + 4 * q;
                                 if x + 4 <= ow {
@@ -606,9 +624,14 @@ impl WinogradConv {
     /// With `m` Some(2) or Some(4), that tile size for both passes (tests cover each).
     fn with_tile(shape: &ConvShape, filters: usize, m: Option<usize>) -> Self {
         assert!(shape.kernel == 3 && shape.pad <= 1, "Winograd for 3×3 convolutions needs a 3×3 kernel and padding 0 or 1: {shape:?}");
-        let forward = Plan::new(shape.in_channels, filters, shape.height, shape.width, shape.pad, m);
-        let backward = Plan::new(filters, shape.in_channels, forward.out_height, forward.out_width, 2 - shape.pad, m);
-        debug_assert_eq!((backward.out_height, backward.out_width), (shape.height, shape.width));
+        let (h, w, pad) = (shape.height, shape.width, shape.pad);
+        let out = (shape.out_height(), shape.out_width());
+        let forward = Plan::new(shape.in_channels, filters, h, w, pad, out, out, m);
+        // The input gradient reaches input rows up to the last output row + 2 − pad: all of
+        // them unless the layer leaves out its last output row (`even_output`), and then the
+        // last input row gets nothing and is only zeroed.
+        let reached = ((out.0 + 2 - pad).min(h), (out.1 + 2 - pad).min(w));
+        let backward = Plan::new(filters, shape.in_channels, out.0, out.1, 2 - pad, reached, (h, w), m);
         Self { forward, backward, forward_staging: Staging::new(), backward_staging: Staging::new(), u: Vec::new(), u_backward: Vec::new(), v: Vec::new(), m: Vec::new(), du: Vec::new(), kept: Vec::new(), kept_batch: None }
     }
 
@@ -713,7 +736,7 @@ mod tests {
     #[test]
     fn forward_matches_the_definition_with_bias_and_relu() {
         for (c, h, w, pad) in SHAPES {
-            let shape = ConvShape { in_channels: c, height: h, width: w, kernel: 3, pad };
+            let shape = ConvShape { in_channels: c, height: h, width: w, kernel: 3, pad, even_output: false };
             let (batch, filters) = (3, 5);
             let input = random(c * batch * h * w, 1);
             let weights = random(filters * c * 9, 2);
@@ -739,7 +762,7 @@ mod tests {
     #[test]
     fn gradients_match_the_definition() {
         for (c, h, w, pad) in SHAPES {
-            let shape = ConvShape { in_channels: c, height: h, width: w, kernel: 3, pad };
+            let shape = ConvShape { in_channels: c, height: h, width: w, kernel: 3, pad, even_output: false };
             let (batch, filters) = (2, 3);
             let input = random(c * batch * h * w, 4);
             let weights = random(filters * c * 9, 5);
@@ -775,7 +798,7 @@ mod tests {
     /// one computed afresh (blocks of a few images, so several blocks are kept).
     #[test]
     fn kept_transformed_input_gives_the_same_weight_gradient() {
-        let shape = ConvShape { in_channels: 16, height: 13, width: 13, kernel: 3, pad: 0 };
+        let shape = ConvShape { in_channels: 16, height: 13, width: 13, kernel: 3, pad: 0, even_output: false };
         let (batch, filters) = (9, 4);
         let input = random(16 * batch * 169, 7);
         let weights = random(filters * 16 * 9, 8);
@@ -796,7 +819,7 @@ mod tests {
 
     #[test]
     fn only_layers_where_it_pays_use_it() {
-        let shape = |in_channels, height, pad| ConvShape { in_channels, height, width: height, kernel: 3, pad };
+        let shape = |in_channels, height, pad| ConvShape { in_channels, height, width: height, kernel: 3, pad, even_output: false };
         // tfjs-example's second layer: 11×11 outputs from 3×3 tiles of 4×4 (a group of 4 across):
         // 3.6 values per output.
         assert!(WinogradConv::suits(&shape(16, 13, 0)));
