@@ -20,8 +20,9 @@ function native() {
 }
 
 // Runs inside the page: start `count` workers, load each with the training pool (transferred),
-// run the benchmark `spec` in all of them at once, and return their reports.
-async function browserBench({ count, spec }) {
+// then for each of `steps` — how many of the workers (the first n) run the benchmark `spec` at
+// once — run it, and return each step's reports.
+async function browserBench({ count, spec, steps = [count] }) {
   const gunzip = async (url) => {
     const res = await fetch(url);
     const stream = res.body.pipeThrough(new DecompressionStream('gzip'));
@@ -49,7 +50,8 @@ async function browserBench({ count, spec }) {
     worker.onmessage = (e) => (e.data.type === 'benchmark_done' ? resolve(e.data) : reject(new Error(JSON.stringify(e.data))));
     worker.postMessage({ message: { type: 'benchmark', spec } });
   });
-  const results = await Promise.all(workers.map(run));
+  const results = [];
+  for (const n of steps) results.push(await Promise.all(workers.slice(0, n).map(run)));
   workers.forEach((w) => w.terminate());
   return results;
 }
@@ -123,21 +125,21 @@ try {
   console.error('measuring natively …');
   const nat = native();
   console.error('measuring in a web worker …');
-  const [one] = await page.evaluate(browserBench, { count: 1, spec });
+  const [[one]] = await page.evaluate(browserBench, { count: 1, spec });
   console.error('measuring two workers at once …');
-  // One worker, then two at once, alternately for several rounds: the machine's speed drifts
-  // (by up to 40% within a run), and measuring each in its own phase let a slow spell fall on
-  // one side of the ratio only.
-  const scalingSpec = { ...spec, filter: 'lenet5' };
-  const SCALING_ROUNDS = Number(process.env.BENCH_SCALING_ROUNDS ?? 3);
-  const singles = [];
-  const pairs = [];
-  for (let round = 0; round < SCALING_ROUNDS; round++) {
-    const [single] = await page.evaluate(browserBench, { count: 1, spec: scalingSpec });
-    singles.push(single.report.networks[0].train.images_per_second);
-    const pair = await page.evaluate(browserBench, { count: 2, spec: scalingSpec });
-    pairs.push(pair.reduce((s, r) => s + r.report.networks[0].train.images_per_second, 0));
-  }
+  // One worker, two at once, one, two, …, one: each pair of workers is compared with the single
+  // worker just before and just after it, and the ratio is the median of those rounds. The
+  // machine's speed drifts by up to 40% within a run, in spells of seconds to minutes; short
+  // steps (about 1.5 s each, the two workers kept loaded between them) and a single worker on
+  // both sides of each pair keep a spell from falling on one side of a ratio only.
+  const scalingSpec = { ...spec, filter: 'lenet5', images_per_run: Math.min(IMAGES, 2048) };
+  const SCALING_ROUNDS = Number(process.env.BENCH_SCALING_ROUNDS ?? 5);
+  const steps = [1, ...Array.from({ length: SCALING_ROUNDS }, () => [2, 1]).flat()];
+  const throughput = (reports) => reports.reduce((s, r) => s + r.report.networks[0].train.images_per_second, 0);
+  const scaling = (await page.evaluate(browserBench, { count: 2, spec: scalingSpec, steps })).map(throughput);
+  const singles = scaling.filter((_, i) => i % 2 === 0);
+  const pairs = scaling.filter((_, i) => i % 2 === 1);
+  const ratios = pairs.map((p, i) => p / ((singles[i] + singles[i + 1]) / 2));
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   console.error('measuring the memory of a worker that trained a trial …');
   const trial = await page.evaluate(trialMemory);
@@ -150,7 +152,7 @@ try {
   for (const t of tfjs) if (t.error) console.error(`TF.js ${t.name}: ${t.error}`);
   const oneWorker = median(singles);
   const twoWorkers = median(pairs);
-  const roundRatios = singles.map((s, i) => fmt(pairs[i] / s, 2) + '×').join(', ');
+  const roundRatios = ratios.map((r) => fmt(r, 2) + '×').join(', ');
 
   const byName = (report) => Object.fromEntries(report.networks.map((n) => [n.name, n]));
   const wasm = byName(one.report);
@@ -170,7 +172,7 @@ try {
   }
   const summary = [
     `f32 matrix product 512³ (ndarray → matrixmultiply): **${fmt(one.report.matmul_512_gflops, 1)} GFLOP/s** in wasm, ${fmt(nat.matmul_512_gflops, 1)} GFLOP/s natively. The engine's own kernel on a convolution's product (32×144 by 144×1,815, the ceiling for the networks' products): **${fmt(one.report.kernel_gflops, 1)} GFLOP/s** in wasm, ${fmt(nat.kernel_gflops, 1)} GFLOP/s natively.`,
-    `LeNet-5 training with 1 worker: ${fmt(oneWorker)} img/s; with 2 workers at once: ${fmt(twoWorkers)} img/s in all (medians of ${SCALING_ROUNDS} rounds, one worker then two in each) — scaling **${fmt(twoWorkers / oneWorker, 2)}×** (round by round: ${roundRatios}).`,
+    `LeNet-5 training with 1 worker: ${fmt(oneWorker)} img/s; with 2 workers at once: ${fmt(twoWorkers)} img/s in all (medians; runs of ${scalingSpec.images_per_run} images) — scaling **${fmt(median(ratios), 2)}×**, the median of ${SCALING_ROUNDS} rounds each comparing two workers with the single worker just before and after them (${roundRatios}).`,
     `wasm memory of a worker holding the 60,000-image training pool (47 MB of it), after training a trial of the default network (batch 64, validation in batches of 64): **${fmt(trial.wasm_memory_bytes / 1e6, 1)} MB**; after the whole benchmark above (every network, inference in batches of 256): ${fmt(one.wasm_memory_bytes / 1e6, 1)} MB. Wasm memory never shrinks, so these are peaks.`,
     `PyTorch anchors (DESIGN.md, 1 thread, batch 64): LeNet-5-like 14,800 img/s, TF.js-example 11,800 img/s.`,
     `TF.js ${tfjs.find((t) => t.version)?.version ?? '4.22'}: training on the \`cpu\` backend (batch 64, Adam; median of ${process.env.BENCH_TFJS_TRAIN_RUNS ?? 3} batches after one warm-up batch), inference on the \`wasm\` backend (batches of 256, single-threaded), each in its own worker in the same browser run.`,
