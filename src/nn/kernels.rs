@@ -365,6 +365,12 @@ unsafe fn dot_with<V: Vector, const MR: usize, const PR: usize>(args: &DotArgs<'
         dot_columns::<V, MR, PR>(args, i);
         i += MR;
     }
+    // As in `broadcast_rows`: a remainder of 2 or 3 rows takes a tile of 2 (6 filters in tiles
+    // of 4 left two rows of single accumulators).
+    if MR > 2 && i + 2 <= args.m {
+        dot_columns::<V, 2, PR>(args, i);
+        i += 2;
+    }
     while i < args.m {
         dot_columns::<V, 1, PR>(args, i);
         i += 1;
