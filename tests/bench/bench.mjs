@@ -133,7 +133,7 @@ try {
   // steps (about 1.5 s each, the two workers kept loaded between them) and a single worker on
   // both sides of each pair keep a spell from falling on one side of a ratio only.
   const scalingSpec = { ...spec, filter: 'lenet5', images_per_run: Math.min(IMAGES, 2048) };
-  const SCALING_ROUNDS = Number(process.env.BENCH_SCALING_ROUNDS ?? 5);
+  const SCALING_ROUNDS = Number(process.env.BENCH_SCALING_ROUNDS ?? 7);
   const steps = [1, ...Array.from({ length: SCALING_ROUNDS }, () => [2, 1]).flat()];
   const throughput = (reports) => reports.reduce((s, r) => s + r.report.networks[0].train.images_per_second, 0);
   const scaling = (await page.evaluate(browserBench, { count: 2, spec: scalingSpec, steps })).map(throughput);
