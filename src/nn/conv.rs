@@ -4,9 +4,13 @@
 //! Forward by im2col: the batch's input `C × B × H × W` is unrolled into a `k²C × B·H'·W'`
 //! matrix whose column for output pixel (b, y, x) holds its k×k neighbourhood in every channel,
 //! and the output `F × B·H'·W'` is one matrix product `W (F × k²C) · cols`. Backward reuses the
-//! same unrolled matrix: dW = dZ · colsᵀ, and d(cols) = Wᵀ · dZ folded back onto the image
-//! (col2im). The products are the engine's own kernels (`kernels.rs`), a block of images at a
-//! time so that the unrolled block stays in cache.
+//! same unrolled matrix: dW = dZ · colsᵀ (natively, for most layers, as dWᵀ = cols · dZᵀ: see
+//! `weight_gradient_by_broadcast`), and d(cols) = Wᵀ · dZ folded back onto the image (col2im).
+//! The products are the engine's own kernels (`kernels.rs`), a block of images at a time so
+//! that the unrolled block stays in cache.
+//!
+//! Under a 2×2 max-pool a layer computes only the even part of its output, which is all the
+//! pool reads (`ConvShape::even_output`).
 //!
 //! In wasm, 3×3 layers over several channels use Winograd's algorithm instead (`winograd.rs`),
 //! which needs 2.25× (2×2 tiles) or 4× (4×4 tiles) fewer multiplications; it makes such a
@@ -19,12 +23,6 @@ use std::ops::Range;
 
 /// Target size, in f32 values, of one unrolled block of images (1 MB).
 const CHUNK_VALUES: usize = 256 * 1024;
-/// Whether Winograd's algorithm pays on this machine. Its transforms run four lanes wide; so
-/// does the matrix product in wasm and without AVX2, and there the 2.25–4× fewer
-/// multiplications win (measured in wasm: 1.15–1.55× per layer). With AVX2 or AVX-512 the
-/// product runs 8–16 lanes wide with fused multiply-adds, 4–5× the transforms' pace, and plain
-/// im2col trains faster (natively tfjs-example 8.9–9.8k images/s against 8.3–9.3k, the default
-/// nets even).
 /// Whether a training pass keeps its unrolled input for backward instead of unrolling it
 /// again: natively, where memory is plentiful (it saves half of im2col's work). In wasm, where a
 /// worker's memory is what runs out first, only when the whole batch is one block — the block
@@ -61,6 +59,12 @@ fn transpose(src: &[f32], ld: usize, rows: usize, cols: usize, dst: &mut [f32]) 
     }
 }
 
+/// Whether Winograd's algorithm pays on this machine. Its transforms run four lanes wide; so
+/// does the matrix product in wasm and without AVX2, and there the 2.25–4× fewer
+/// multiplications win (measured in wasm: 1.15–1.55× per layer). With AVX2 or AVX-512 the
+/// product runs 8–16 lanes wide with fused multiply-adds, 4–5× the transforms' pace, and plain
+/// im2col trains faster (natively tfjs-example 8.9–9.8k images/s against 8.3–9.3k, the default
+/// nets even).
 fn winograd_pays_here() -> bool {
     super::kernels::product_lanes() <= 4
 }
