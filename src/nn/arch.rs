@@ -166,7 +166,8 @@ impl Architecture {
         // A max-pool right above a convolution (whose ReLU it pools) also takes the gradient
         // through that ReLU, in the pass that routes it: one pass over the activations, not two.
         let pooled = |i: usize| specs.get(i + 1).is_some_and(|(next, _, _)| matches!(next, LayerSpec::MaxPool));
-        let after_conv = |i: usize| i > 0 && matches!(specs[i - 1].0, LayerSpec::Conv { .. });
+        // The plane a pooled convolution hands its pool: what it computes (`even_output`).
+        let mut to_pool = None;
         for (i, &(spec, input, _)) in specs.iter().enumerate() {
             match (spec, input) {
                 (LayerSpec::Conv { filters, kernel, padding }, Shape::Image { channels, height, width }) => {
@@ -175,12 +176,20 @@ impl Architecture {
                     // Pooled, it computes only the rows and columns the pool reads.
                     let shape = ConvShape { in_channels: channels, height, width, kernel: k, pad, even_output: pooled(i) };
                     let conv = Conv2d::new(shape, filters as usize, true, rng);
-                    layers.push(Box::new(if pooled(i) { conv.with_relu_gradient_above() } else { conv }));
+                    if pooled(i) {
+                        to_pool = Some((shape.out_height(), shape.out_width()));
+                        layers.push(Box::new(conv.with_relu_gradient_above()));
+                    } else {
+                        layers.push(Box::new(conv));
+                    }
                 }
                 (LayerSpec::MaxPool, Shape::Image { channels, height, width }) => {
-                    // Above a convolution it gets only the even part of its input (`even_output`):
-                    // pooling that gives what pooling the whole would.
-                    let pool = if after_conv(i) { MaxPool2x2::new(channels, height & !1, width & !1).after_relu() } else { MaxPool2x2::new(channels, height, width) };
+                    // Above a convolution it pools the even part the convolution computed, which
+                    // gives what pooling the whole would.
+                    let pool = match to_pool.take() {
+                        Some((height, width)) => MaxPool2x2::new(channels, height, width).after_relu(),
+                        None => MaxPool2x2::new(channels, height, width),
+                    };
                     layers.push(Box::new(pool));
                 }
                 (LayerSpec::Dense { units }, shape) => {
