@@ -40,6 +40,11 @@ setup_rust_wasm() {
     # No --locked: the CLI's own lock file pins a crate version the registry no longer serves.
     cargo install --force "wasm-bindgen-cli@$WASM_BINDGEN_VERSION"
   fi
+  # Every target's crates, not only the native ones: `cargo test` never downloads the wasm-only
+  # crates (leptos and its dependencies), and the bundle is built with --offline. Quick when they
+  # are already in the cargo registry.
+  step "fetching the crates of every target in Cargo.lock"
+  cargo fetch --locked
 }
 
 setup_browser() {
