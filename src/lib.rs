@@ -8,7 +8,9 @@
 
 pub mod chart;
 pub mod data;
+pub mod experiment;
 pub mod nn;
 pub mod protocol;
 pub mod rng;
+pub mod scheduler;
 pub mod tuning;

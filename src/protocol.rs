@@ -5,15 +5,29 @@
 //! and the attempt number — so progress or results from an attempt that was cancelled (its worker
 //! terminated) and restarted are recognised as stale and dropped.
 //!
-//! The training pixels and labels do not travel inside these messages: they go alongside
-//! `LoadData` as transferred `ArrayBuffer`s, each worker getting its own copy, moved, not cloned.
+//! Every message travels in an envelope, a plain object whose keys are in `envelope`: the
+//! message itself under `MESSAGE`, and beside `LoadData` the training pixels and labels as
+//! transferred `ArrayBuffer`s under `IMAGES` and `LABELS` (each worker gets its own copy, moved,
+//! not cloned).
+
+#![forbid(unsafe_code)]
 
 use crate::nn::{EpochReport, TrainConfig};
 use crate::nn::bench::{BenchReport, BenchSpec};
 use crate::nn::train::Diverged;
 use serde::{Deserialize, Serialize};
 
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// The keys of the envelope every message travels in, for the page and the worker alike.
+pub mod envelope {
+    /// The `ToWorker` or `FromWorker` message.
+    pub const MESSAGE: &str = "message";
+    /// Beside `LoadData`: the images, `count × 784` bytes.
+    pub const IMAGES: &str = "images";
+    /// Beside `LoadData`: the labels, `count` bytes.
+    pub const LABELS: &str = "labels";
+}
 
 /// Which attempt of which trial a message is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -40,6 +54,9 @@ pub enum ToWorker {
     LoadData { count: u32 },
     /// Train one trial, posting `Epoch` after each epoch and `Finished` at the end.
     Train { trial: TrialKey, request: TrainRequest },
+    /// Stop that trial at the next epoch boundary (answered by `Finished` with `Stopped`); the
+    /// worker keeps its data and takes the next trial.
+    Stop { trial: TrialKey },
     /// Measure the engine's throughput on the loaded data (the benchmark command uses this).
     Benchmark { spec: BenchSpec },
     /// Report the worker's memory (`Memory`).
@@ -54,6 +71,8 @@ pub enum TrialEnd {
     Diverged { diverged: Diverged },
     /// The request itself was refused (e.g. an invalid configuration): nothing was trained.
     Rejected { reason: String },
+    /// Stopped when asked, after `epochs_done` epochs.
+    Stopped { epochs_done: u32 },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,11 +104,6 @@ impl TrainRequest {
     }
 }
 
-/// Decide whether a message about `trial` is current, given the attempt now running for it.
-pub fn is_current(trial: TrialKey, running: Option<TrialKey>) -> bool {
-    running == Some(trial)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +113,7 @@ mod tests {
         let msgs = vec![
             ToWorker::LoadData { count: 60_000 },
             ToWorker::Train { trial: TrialKey { trial_id: 3, attempt: 2 }, request: TrainRequest { config: TrainConfig::default(), subset_size: 5000, seed: 7 } },
+            ToWorker::Stop { trial: TrialKey { trial_id: 3, attempt: 2 } },
         ];
         for m in msgs {
             let s = serde_json::to_string(&m).unwrap();
@@ -108,13 +123,5 @@ mod tests {
         let s = serde_json::to_string(&f).unwrap();
         assert!(s.contains(r#""type":"finished""#), "{s}");
         assert_eq!(serde_json::from_str::<FromWorker>(&s).unwrap(), f);
-    }
-
-    #[test]
-    fn stale_attempts_are_not_current() {
-        let now = TrialKey { trial_id: 4, attempt: 2 };
-        assert!(is_current(now, Some(now)));
-        assert!(!is_current(TrialKey { trial_id: 4, attempt: 1 }, Some(now)));
-        assert!(!is_current(now, None));
     }
 }

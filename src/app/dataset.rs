@@ -1,12 +1,24 @@
-//! Fetching MNIST with visible progress. The bytes go to the core's validating parser; what can
-//! go wrong on the way (a missing file, a server error, a broken connection, a corrupt file) comes
-//! back as a sentence to show the user.
+//! Fetching MNIST with visible progress, then checking and unpacking it in two slices with a
+//! frame drawn between them, so the page shows that step too. The bytes go to the core's
+//! validating parser; what can go wrong on the way (a missing file, a server error, a broken
+//! connection, a corrupt file) comes back as a sentence to show the user.
 
+use super::format;
+use leptos::prelude::*;
 use std::cell::Cell;
-use tunelab::data::{Mnist, MnistFile};
+use tunelab::data::{LabeledImages, Mnist, MnistFile};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{ReadableStreamDefaultReader, Response};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DatasetStatus {
+    Downloading(Progress),
+    /// Checking and unpacking: `done` of `steps` slices.
+    Parsing { done: u32, steps: u32 },
+    Ready { train: usize, validation: usize, test: usize },
+    Failed(String),
+}
 
 /// Bytes fetched so far and the total expected, over all four files.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -61,8 +73,47 @@ async fn fetch_file(url: &str, file: MnistFile, on_length: &mut dyn FnMut(u64), 
     Ok(bytes)
 }
 
-/// Fetch the four MNIST files from `base` (a folder URL ending in `/`) and parse them.
-pub async fn load_mnist(base: &str, on_progress: impl Fn(Progress)) -> Result<Mnist, String> {
+/// Fetch the four MNIST files from `base` (a folder URL ending in `/`) and parse them,
+/// reporting each step in `status`; returns the training file's images.
+pub async fn load_mnist(base: &str, status: RwSignal<DatasetStatus>) -> Option<LabeledImages> {
+    match fetch_and_parse(base, status).await {
+        Ok(mnist) => {
+            let (train, validation) = mnist.train_and_validation();
+            status.set(DatasetStatus::Ready { train: train.len(), validation: validation.len(), test: mnist.test.len() });
+            Some(mnist.train_pool)
+        }
+        Err(message) => {
+            status.set(DatasetStatus::Failed(message));
+            None
+        }
+    }
+}
+
+/// Let the browser draw a frame (two animation frames: the next one is painted).
+async fn next_frame() {
+    for _ in 0..2 {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(w) = web_sys::window() {
+                let _ = w.request_animation_frame(&resolve);
+            }
+        });
+        let _ = JsFuture::from(promise).await;
+    }
+}
+
+async fn fetch_and_parse(base: &str, status: RwSignal<DatasetStatus>) -> Result<Mnist, String> {
+    let files = fetch_files(base, move |p| status.set(DatasetStatus::Downloading(p))).await?;
+    status.set(DatasetStatus::Parsing { done: 0, steps: 2 });
+    next_frame().await;
+    let train_pool = Mnist::training_from_files(&files[0], &files[1]).map_err(|e| e.to_string())?;
+    status.set(DatasetStatus::Parsing { done: 1, steps: 2 });
+    next_frame().await;
+    let test = Mnist::test_from_files(&files[2], &files[3]).map_err(|e| e.to_string())?;
+    Ok(Mnist { train_pool, test })
+}
+
+/// Fetch the four MNIST files from `base`.
+async fn fetch_files(base: &str, on_progress: impl Fn(Progress)) -> Result<Vec<Vec<u8>>, String> {
     // Totals start from the files' known sizes and are corrected by the server's Content-Length.
     let expected: Vec<Cell<u64>> = MnistFile::ALL.iter().map(|f| Cell::new(f.expected_gz_bytes())).collect();
     let loaded = Cell::new(0u64);
@@ -79,5 +130,42 @@ pub async fn load_mnist(base: &str, on_progress: impl Fn(Progress)) -> Result<Mn
         report();
         files.push(bytes);
     }
-    Mnist::from_files(&files[0], &files[1], &files[2], &files[3]).map_err(|e| e.to_string())
+    Ok(files)
+}
+
+/// The data panel: download progress, the checking step, the split, or what went wrong.
+#[component]
+pub fn DatasetPanel(status: Signal<DatasetStatus>) -> impl IntoView {
+    move || match status.get() {
+        DatasetStatus::Downloading(p) => {
+            let pct = if p.total > 0 { (p.loaded as f64 / p.total as f64 * 100.0).min(100.0) } else { 0.0 };
+            view! {
+                <div id="dataset-status" data-state="downloading">
+                    <progress id="dataset-progress" max=p.total.max(1) value=p.loaded></progress>
+                    <p id="dataset-progress-text">{format!("Downloading MNIST: {} of {} ({pct:.0}%)", format::megabytes(p.loaded), format::megabytes(p.total))}</p>
+                </div>
+            }
+            .into_any()
+        }
+        DatasetStatus::Parsing { done, steps } => view! {
+            <div id="dataset-status" data-state="parsing">
+                <progress id="dataset-progress" max=steps value=done></progress>
+                <p id="dataset-progress-text">{format!("Checking and unpacking MNIST: {} of {steps} parts done (training images, test images)", done)}</p>
+            </div>
+        }
+        .into_any(),
+        DatasetStatus::Ready { train, validation, test } => view! {
+            <div id="dataset-status" data-state="ready">
+                <p>{format!("MNIST ready: {} training, {} validation and {} test images.", format::thousands(train as u64), format::thousands(validation as u64), format::thousands(test as u64))}</p>
+            </div>
+        }
+        .into_any(),
+        DatasetStatus::Failed(message) => view! {
+            <div id="dataset-status" data-state="failed" class="error" role="alert">
+                <p><strong>"MNIST could not be loaded. "</strong>{message}</p>
+                <p class="hint">"Reload the page to try again. If it keeps failing, the files under mnist/ on this server are damaged or missing."</p>
+            </div>
+        }
+        .into_any(),
+    }
 }

@@ -1,30 +1,32 @@
 //! The configuration form: every hyperparameter of one trial, as text the user edits. Turning
 //! the text into a `TrainRequest` parses numbers (naming the field whose text is not one); the
-//! core's `TrainConfig::validate` then judges the values.
+//! core's `TrainConfig::validate` then judges the values. Train runs it as a study of one trial.
 
+use super::lab::Lab;
 use leptos::prelude::*;
 use tunelab::data::SUBSET_SIZES;
 use tunelab::nn::{LrDecay, OptimizerKind, TrainConfig};
 use tunelab::protocol::TrainRequest;
 
+/// The form's fields, as the text in each box.
 #[derive(Clone, Copy)]
-pub struct Form {
-    pub learning_rate: RwSignal<String>,
-    pub decay: RwSignal<String>,
-    pub decay_every: RwSignal<String>,
-    pub decay_factor: RwSignal<String>,
-    pub epochs: RwSignal<String>,
-    pub batch_size: RwSignal<String>,
-    pub conv_layers: RwSignal<String>,
-    pub filters: [RwSignal<String>; 4],
-    pub dense_units: RwSignal<String>,
-    pub dropout: RwSignal<String>,
-    pub l2: RwSignal<String>,
-    pub l1: RwSignal<String>,
-    pub optimizer: RwSignal<String>,
-    pub momentum: RwSignal<String>,
-    pub subset: RwSignal<String>,
-    pub seed: RwSignal<String>,
+struct Form {
+    learning_rate: RwSignal<String>,
+    decay: RwSignal<String>,
+    decay_every: RwSignal<String>,
+    decay_factor: RwSignal<String>,
+    epochs: RwSignal<String>,
+    batch_size: RwSignal<String>,
+    conv_layers: RwSignal<String>,
+    filters: [RwSignal<String>; 4],
+    dense_units: RwSignal<String>,
+    dropout: RwSignal<String>,
+    l2: RwSignal<String>,
+    l1: RwSignal<String>,
+    optimizer: RwSignal<String>,
+    momentum: RwSignal<String>,
+    subset: RwSignal<String>,
+    seed: RwSignal<String>,
 }
 
 fn text(v: impl ToString) -> RwSignal<String> {
@@ -33,7 +35,7 @@ fn text(v: impl ToString) -> RwSignal<String> {
 
 impl Form {
     /// A form showing `c` (the seed's best point by default), a 5,000-image subset and seed 1.
-    pub fn new(c: &TrainConfig) -> Self {
+    fn new(c: &TrainConfig) -> Self {
         let (decay, every, factor) = match c.lr_decay {
             LrDecay::None => ("none", 3, 0.5),
             LrDecay::Step { every_epochs, factor } => ("step", every_epochs, factor),
@@ -65,7 +67,7 @@ impl Form {
     }
 
     /// Parse the form into a request; the error names the field.
-    pub fn to_request(&self) -> Result<TrainRequest, String> {
+    fn to_request(&self) -> Result<TrainRequest, String> {
         fn num<T: std::str::FromStr>(label: &str, s: RwSignal<String>) -> Result<T, String> {
             let raw = s.get_untracked();
             raw.trim().parse::<T>().map_err(|_| format!("{label}: “{}” is not a valid number", raw.trim()))
@@ -120,13 +122,14 @@ fn Field(label: &'static str, id: &'static str, value: RwSignal<String>, #[prop(
 }
 
 #[component]
-fn Choice(label: &'static str, id: &'static str, value: RwSignal<String>, options: Vec<(&'static str, String)>) -> impl IntoView {
+fn Choice(label: &'static str, id: &'static str, value: RwSignal<String>, options: Vec<(String, String)>) -> impl IntoView {
     view! {
         <label class="field">
             <span>{label}</span>
             <select id=id on:change=move |ev| value.set(event_target_value(&ev))>
-                {options.into_iter().map(|(v, text)| view! {
-                    <option value=v selected=move || value.get() == v>{text}</option>
+                {options.into_iter().map(|(v, text)| {
+                    let chosen = v.clone();
+                    view! { <option value=v selected=move || value.get() == chosen>{text}</option> }
                 }).collect_view()}
             </select>
         </label>
@@ -137,26 +140,16 @@ fn Choice(label: &'static str, id: &'static str, value: RwSignal<String>, option
 // The parentheses in `when=move || (i < layers())` keep `<` from reading as a tag.
 #[allow(unused_parens)]
 #[component]
-pub fn ConfigForm(form: Form) -> impl IntoView {
+fn ConfigForm(form: Form) -> impl IntoView {
     let layers = move || form.conv_layers.get().parse::<usize>().unwrap_or(0);
-    let subset_options: Vec<(&'static str, String)> = SUBSET_SIZES
-        .iter()
-        .map(|&n| {
-            let v: &'static str = match n {
-                2_000 => "2000",
-                5_000 => "5000",
-                10_000 => "10000",
-                _ => "50000",
-            };
-            (v, format!("{} images", crate::app::format::thousands(n as u64)))
-        })
-        .collect();
+    let subset_options: Vec<(String, String)> = SUBSET_SIZES.iter().map(|&n| (n.to_string(), format!("{} images", crate::app::format::thousands(n as u64)))).collect();
+    let options = |list: &[(&str, &str)]| list.iter().map(|(v, t)| (v.to_string(), t.to_string())).collect::<Vec<_>>();
     view! {
         <div class="form-grid">
             <fieldset>
                 <legend>"Learning"</legend>
                 <Field label="learning rate" id="f-lr" value=form.learning_rate hint="step size of each update; must be > 0" />
-                <Choice label="decay" id="f-decay" value=form.decay options=vec![("none", "none".into()), ("step", "step".into()), ("exponential", "exponential".into())] />
+                <Choice label="decay" id="f-decay" value=form.decay options=options(&[("none", "none"), ("step", "step"), ("exponential", "exponential")]) />
                 <Show when=move || form.decay.get() == "step">
                     <Field label="every (epochs)" id="f-decay-every" value=form.decay_every />
                 </Show>
@@ -174,7 +167,7 @@ pub fn ConfigForm(form: Form) -> impl IntoView {
             </fieldset>
             <fieldset>
                 <legend>"Architecture"</legend>
-                <Choice label="conv layers" id="f-conv" value=form.conv_layers options=(1..=4).map(|k| (["1", "2", "3", "4"][k - 1], k.to_string())).collect() />
+                <Choice label="conv layers" id="f-conv" value=form.conv_layers options=(1..=4).map(|k| (k.to_string(), k.to_string())).collect() />
                 {(0..4).map(|i| view! {
                     <Show when=move || (i < layers())>
                         <Field label=["filters, layer 1", "filters, layer 2", "filters, layer 3", "filters, layer 4"][i]
@@ -186,7 +179,7 @@ pub fn ConfigForm(form: Form) -> impl IntoView {
             <fieldset>
                 <legend>"Optimization"</legend>
                 <Choice label="optimizer" id="f-optimizer" value=form.optimizer
-                    options=vec![("sgd", "SGD".into()), ("momentum", "SGD + momentum".into()), ("rmsprop", "RMSprop".into()), ("adam", "Adam".into())] />
+                    options=options(&[("sgd", "SGD"), ("momentum", "SGD + momentum"), ("rmsprop", "RMSprop"), ("adam", "Adam")]) />
                 <Show when=move || form.optimizer.get() == "momentum">
                     <Field label="momentum" id="f-momentum" value=form.momentum />
                 </Show>
@@ -197,5 +190,27 @@ pub fn ConfigForm(form: Form) -> impl IntoView {
                 <Field label="seed" id="f-seed" value=form.seed hint="same seed, same subset, same weights, same result" />
             </fieldset>
         </div>
+    }
+}
+
+/// One configuration: the form, Train (a study of one trial) and what was wrong with the input.
+#[component]
+pub fn SingleConfigPanel() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let form = Form::new(&TrainConfig::default());
+    let error = RwSignal::new(None::<String>);
+    let train = move |_| match form.to_request().and_then(|request| lab.train(request)) {
+        Ok(()) => error.set(None),
+        Err(message) => error.set(Some(message)),
+    };
+    view! {
+        <section id="config" class="panel wide">
+            <h2>"One configuration"</h2>
+            <ConfigForm form=form />
+            <div class="actions">
+                <button id="train-button" on:click=train disabled=move || !lab.is_ready()>"Train"</button>
+                {move || error.get().map(|e| view! { <p id="form-error" class="error" role="alert">{e}</p> })}
+            </div>
+        </section>
     }
 }

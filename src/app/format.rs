@@ -22,3 +22,33 @@ pub fn megabytes(bytes: u64) -> String {
 pub fn percent(v: f32) -> String {
     format!("{:.2}%", v * 100.0)
 }
+
+/// A rate such as a learning rate, to four significant digits without float noise:
+/// 0.0099999998f32 → "0.01", 0.00025 → "0.00025".
+pub fn rate(v: f32) -> String {
+    let v = v as f64;
+    if v == 0.0 || !v.is_finite() {
+        return v.to_string();
+    }
+    let decimals = (3 - v.abs().log10().floor() as i32).clamp(0, 12) as usize;
+    let text = format!("{v:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// One line about what a trial trains.
+pub fn config_summary(c: &tunelab::nn::TrainConfig, subset_size: u32, seed: u32) -> String {
+    format!(
+        "{} images, seed {seed} · learning rate {}, {} epochs, batch {}, {} conv layers, L2 {}, {}",
+        thousands(subset_size as u64),
+        rate(c.learning_rate),
+        c.epochs,
+        c.batch_size,
+        c.conv_layers,
+        rate(c.l2),
+        c.optimizer.name()
+    )
+}

@@ -1,127 +1,42 @@
-//! The page: dataset status, the worker pool, the configuration form, and the trial being
-//! trained with its live chart. State lives in signals; the pool and the data live outside them
-//! (they hold JS handles) and are reached through `StoredValue`s.
+//! The page: panels for the data, the workers, one configuration's form, the trials, and the
+//! trial shown in detail. Each panel is a component that reads the page's state through
+//! read-only signals and acts through the `Lab` handle (`lab.rs`), provided through context.
+
+#![forbid(unsafe_code)]
 
 mod chart;
 mod dataset;
 mod form;
 pub mod format;
-mod pool;
+mod lab;
 mod trials;
+// Shared with the worker; the page builds envelopes and never opens one.
+#[allow(dead_code)]
+mod wire;
+mod workers;
 
-use chart::TrainingChart;
-use dataset::{load_mnist, Progress};
-use form::{ConfigForm, Form};
+use dataset::{load_mnist, DatasetPanel, DatasetStatus, Progress};
+use form::SingleConfigPanel;
+use lab::{Lab, MAX_WORKERS};
 use leptos::prelude::*;
-use pool::{Pool, PoolEvent, WorkerState, WorkerStatus};
 use std::rc::Rc;
-use trials::{TrialRecord, TrialState};
-use tunelab::nn::{EpochReport, TrainConfig};
-use tunelab::protocol::TrialKey;
-
-#[derive(Debug, Clone, PartialEq)]
-enum DatasetStatus {
-    Downloading(Progress),
-    Parsing,
-    Ready { train: usize, validation: usize, test: usize },
-    Failed(String),
-}
-
-fn now_ms() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
-}
-
-/// Default pool size: one worker per core, leaving one for the page, and at least one.
-fn default_workers() -> usize {
-    let cores = web_sys::window().map(|w| w.navigator().hardware_concurrency()).unwrap_or(2.0) as usize;
-    cores.saturating_sub(1).max(1)
-}
+use std::time::Duration;
+use trials::{TrialDetail, TrialList};
+use tunelab::scheduler::{WorkerState, WorkerStatus};
 
 #[component]
 pub fn App() -> impl IntoView {
     let dataset = RwSignal::new(DatasetStatus::Downloading(Progress::starting()));
-    let workers = RwSignal::new(Vec::<WorkerStatus>::new());
-    let worker_count = RwSignal::new(default_workers().to_string());
-    let trials = RwSignal::new(Vec::<TrialRecord>::new());
-    let notices = RwSignal::new(Vec::<String>::new());
-    let form_error = RwSignal::new(None::<String>);
-    let clock = RwSignal::new(0.0f64);
-    let pool: StoredValue<Option<Pool>, LocalStorage> = StoredValue::new_local(None);
-    let form = Form::new(&TrainConfig::default());
+    let lab = Lab::new(dataset);
+    provide_context(lab);
 
-    // A ticking clock for the elapsed-time display while something trains.
-    let tick = gloo_like_interval(move || clock.set(now_ms()));
-    on_cleanup(move || drop(tick));
-
-    let update_trial = move |key: TrialKey, f: &dyn Fn(&mut TrialRecord)| {
-        trials.update(|list| {
-            if let Some(t) = list.iter_mut().find(|t| t.key == key) {
-                f(t);
-            }
-        });
-    };
-    let listener: Rc<dyn Fn(PoolEvent)> = Rc::new(move |event| match event {
-        PoolEvent::Workers(list) => workers.set(list),
-        PoolEvent::Started { trial, worker } => update_trial(trial, &|t| {
-            t.state = TrialState::Running { worker };
-            t.started_ms = Some(now_ms());
-        }),
-        PoolEvent::Epoch { trial, report } => update_trial(trial, &|t| t.epochs.push(report.clone())),
-        PoolEvent::Finished { trial, end } => update_trial(trial, &|t| t.finish(end.clone(), now_ms())),
-        PoolEvent::Crashed { trial, reason } => update_trial(trial, &|t| {
-            t.state = TrialState::Failed(reason.clone());
-            t.finished_ms = Some(now_ms());
-        }),
-        PoolEvent::Cancelled { trial } => update_trial(trial, &|t| {
-            t.state = TrialState::Cancelled;
-            t.finished_ms = Some(now_ms());
-        }),
-        PoolEvent::WorkerProblem { worker, reason } => notices.update(|n| n.push(format!("worker {}: {reason}", worker + 1))),
-    });
-
-    // Load MNIST once, then start the pool with the training pool.
+    // Load MNIST once, then start the workers with the training images.
     leptos::task::spawn_local(async move {
-        let result = load_mnist("./mnist/", move |p| dataset.set(DatasetStatus::Downloading(p))).await;
-        dataset.set(DatasetStatus::Parsing);
-        match result {
-            Ok(mnist) => {
-                let (train, validation) = mnist.train_and_validation();
-                dataset.set(DatasetStatus::Ready { train: train.len(), validation: validation.len(), test: mnist.test.len() });
-                let size = worker_count.get_untracked().parse::<usize>().unwrap_or(1);
-                let data = Rc::new(mnist.train_pool);
-                pool.set_value(Some(Pool::new(size, data, listener.clone())));
-            }
-            Err(message) => dataset.set(DatasetStatus::Failed(message)),
+        if let Some(images) = load_mnist("./mnist/", dataset).await {
+            lab.start_workers(Rc::new(images));
         }
     });
-
-    let on_workers = move |ev| {
-        let text = event_target_value(&ev);
-        worker_count.set(text.clone());
-        if let Ok(n) = text.trim().parse::<usize>() {
-            if (1..=16).contains(&n) {
-                pool.with_value(|p| if let Some(p) = p { p.resize(n) });
-            }
-        }
-    };
-
-    let train = move |_| {
-        match form.to_request() {
-            Ok(request) => {
-                form_error.set(None);
-                let id = trials.with_untracked(|t| t.len() as u32) + 1;
-                let key = TrialKey { trial_id: id, attempt: 1 };
-                trials.update(|t| t.push(TrialRecord::new(key, request.clone())));
-                pool.with_value(|p| if let Some(p) = p { p.submit(key, request) });
-            }
-            Err(message) => form_error.set(Some(message)),
-        }
-    };
-
-    let ready = move || matches!(dataset.get(), DatasetStatus::Ready { .. });
-    let latest = Memo::new(move |_| trials.with(|t| t.last().cloned()));
-    let latest_epochs = Signal::derive(move || latest.with(|t| t.as_ref().map(|t| t.epochs.clone()).unwrap_or_default()));
-    let planned = Signal::derive(move || latest.with(|t| t.as_ref().map(|t| t.request.config.epochs).unwrap_or(10)));
+    tick_while_training(lab);
 
     view! {
         <header>
@@ -131,41 +46,17 @@ pub fn App() -> impl IntoView {
         <main>
             <section id="dataset" class="panel">
                 <h2>"Data"</h2>
-                <DatasetView status=dataset />
+                <DatasetPanel status=lab.dataset() />
             </section>
-            <section id="workers" class="panel">
-                <h2>"Workers"</h2>
-                <label class="field inline">
-                    <span>"training workers"</span>
-                    <input id="worker-count" type="number" min="1" max="16" prop:value=move || worker_count.get() on:change=on_workers />
-                </label>
-                <ul class="worker-list">
-                    {move || workers.get().into_iter().map(|w| view! {
-                        <li class=format!("worker {}", worker_tag(&w.state))>{describe_worker(&w)}</li>
-                    }).collect_view()}
-                </ul>
-                {move || notices.get().into_iter().map(|n| view! { <p class="notice">{n}</p> }).collect_view()}
-            </section>
-            <section id="config" class="panel wide">
-                <h2>"One configuration"</h2>
-                <ConfigForm form=form />
-                <div class="actions">
-                    <button id="train-button" on:click=train disabled=move || !ready()>"Train"</button>
-                    {move || latest.get().filter(|t| !t.state.is_finished()).map(|t| {
-                        let id = t.key.trial_id;
-                        view! { <button id="cancel-button" class="secondary" on:click=move |_| pool.with_value(|p| if let Some(p) = p { p.cancel(id) })>"Cancel"</button> }
-                    })}
-                    {move || form_error.get().map(|e| view! { <p id="form-error" class="error" role="alert">{e}</p> })}
-                </div>
+            <WorkersPanel />
+            <SingleConfigPanel />
+            <section id="trials" class="panel wide">
+                <h2>"Trials"</h2>
+                <TrialList />
             </section>
             <section id="trial" class="panel wide">
                 <h2>"Training"</h2>
-                {move || match latest.get() {
-                    None => view! { <p class="hint">"Press Train to train this configuration in a worker; its loss and accuracy appear here epoch by epoch."</p> }.into_any(),
-                    Some(t) => view! { <TrialSummary trial=t clock=clock /> }.into_any(),
-                }}
-                <TrainingChart reports=latest_epochs planned_epochs=planned />
-                <EpochTable reports=latest_epochs />
+                <TrialDetail />
             </section>
         </main>
         <footer>
@@ -176,36 +67,73 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// A repeating timer that lives as long as the returned handle.
-fn gloo_like_interval(f: impl Fn() + 'static) -> Interval {
-    use wasm_bindgen::prelude::*;
-    use wasm_bindgen::JsCast;
-    let closure = Closure::<dyn Fn()>::new(f);
-    let id = web_sys::window()
-        .and_then(|w| w.set_interval_with_callback_and_timeout_and_arguments_0(closure.as_ref().unchecked_ref(), 500).ok())
-        .unwrap_or(0);
-    Interval { id, _closure: send_wrapper(closure) }
-}
-
-struct Interval {
-    id: i32,
-    _closure: SendBox,
-}
-
-impl Drop for Interval {
-    fn drop(&mut self) {
-        if let Some(w) = web_sys::window() {
-            w.clear_interval_with_handle(self.id);
+/// Keep the page clock ticking (for elapsed times) while a trial waits or trains, and only then.
+fn tick_while_training(lab: Lab) {
+    let active = Memo::new(move |_| lab.runs().with(|runs| runs.iter().any(|r| r.is_active())));
+    let interval = StoredValue::new(None::<IntervalHandle>);
+    Effect::new(move |_| match (active.get(), interval.get_value()) {
+        (true, None) => interval.set_value(set_interval_with_handle(move || lab.tick_clock(), Duration::from_millis(500)).ok()),
+        (false, Some(handle)) => {
+            handle.clear();
+            interval.set_value(None);
+            lab.tick_clock();
         }
+        _ => {}
+    });
+    on_cleanup(move || {
+        if let Some(handle) = interval.try_get_value().flatten() {
+            handle.clear();
+        }
+    });
+}
+
+#[component]
+fn WorkersPanel() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let workers = lab.workers();
+    let notices = lab.notices();
+    let count_text = RwSignal::new(lab.worker_count().get_untracked().to_string());
+    let count_error = RwSignal::new(None::<String>);
+    let on_change = move |ev| {
+        let text = event_target_value(&ev);
+        count_text.set(text.clone());
+        match text.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_WORKERS).contains(&n) => {
+                count_error.set(None);
+                lab.resize(n);
+            }
+            _ => count_error.set(Some(format!("training workers: a whole number from 1 to {MAX_WORKERS}"))),
+        }
+    };
+    let slots = move || workers.with(|ws| ws.iter().map(|w| w.slot).collect::<Vec<_>>());
+    let notice_list = move || notices.get().into_iter().enumerate().collect::<Vec<_>>();
+    view! {
+        <section id="workers" class="panel">
+            <h2>"Workers"</h2>
+            <label class="field inline">
+                <span>"training workers"</span>
+                <input id="worker-count" type="number" min="1" max=MAX_WORKERS prop:value=move || count_text.get() on:change=on_change />
+            </label>
+            {move || count_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <ul class="worker-list">
+                <For each=slots key=|slot| *slot let:slot>
+                    <WorkerRow status=Signal::derive(move || workers.with(|ws| ws.iter().find(|w| w.slot == slot).cloned())) />
+                </For>
+            </ul>
+            <For each=notice_list key=|(i, _)| *i let:notice>
+                <p class="notice" role="status">{notice.1}</p>
+            </For>
+        </section>
     }
 }
 
-/// Leptos' cleanup wants `Send`; the page is single-threaded, so holding the JS closure is safe.
-struct SendBox(#[allow(dead_code)] Box<dyn std::any::Any>);
-unsafe impl Send for SendBox {}
-unsafe impl Sync for SendBox {}
-fn send_wrapper<T: 'static>(t: T) -> SendBox {
-    SendBox(Box::new(t))
+#[component]
+fn WorkerRow(status: Signal<Option<WorkerStatus>>) -> impl IntoView {
+    move || {
+        status.get().map(|w| {
+            view! { <li class=format!("worker {}", worker_tag(&w.state)) data-state=worker_tag(&w.state)>{describe_worker(&w)}</li> }
+        })
+    }
 }
 
 fn worker_tag(state: &WorkerState) -> &'static str {
@@ -214,90 +142,23 @@ fn worker_tag(state: &WorkerState) -> &'static str {
         WorkerState::LoadingData => "loading",
         WorkerState::Idle => "idle",
         WorkerState::Training(_) => "busy",
-        WorkerState::Broken(_) => "broken",
+        WorkerState::Stopping { .. } => "stopping",
+        WorkerState::Restarting { .. } => "restarting",
+        WorkerState::Broken(_) | WorkerState::Retired => "broken",
     }
 }
 
 fn describe_worker(w: &WorkerStatus) -> String {
     let state = match &w.state {
         WorkerState::Starting => "starting".to_string(),
-        WorkerState::LoadingData => "receiving the training data".to_string(),
+        WorkerState::LoadingData => "receiving the training images".to_string(),
         WorkerState::Idle => "ready".to_string(),
-        WorkerState::Training(k) => format!("training trial {}", k.trial_id),
+        WorkerState::Training(t) => format!("training trial {}", t.study + 1),
+        WorkerState::Stopping { trial, .. } => format!("stopping trial {}", trial.study + 1),
+        WorkerState::Restarting { reason, .. } => format!("restarting after a crash ({reason})"),
         WorkerState::Broken(why) => format!("out of service: {why}"),
+        WorkerState::Retired => "retired".to_string(),
     };
     let restarts = if w.restarts > 0 { format!(" (restarted {}×)", w.restarts) } else { String::new() };
-    format!("worker {}: {state}{restarts}", w.index + 1)
-}
-
-#[component]
-fn DatasetView(status: RwSignal<DatasetStatus>) -> impl IntoView {
-    move || match status.get() {
-        DatasetStatus::Downloading(p) => {
-            let pct = if p.total > 0 { (p.loaded as f64 / p.total as f64 * 100.0).min(100.0) } else { 0.0 };
-            view! {
-                <div id="dataset-status" data-state="downloading">
-                    <progress id="dataset-progress" max=p.total.max(1) value=p.loaded></progress>
-                    <p id="dataset-progress-text">{format!("Downloading MNIST: {} of {} ({pct:.0}%)", format::megabytes(p.loaded), format::megabytes(p.total))}</p>
-                </div>
-            }
-            .into_any()
-        }
-        DatasetStatus::Parsing => view! { <div id="dataset-status" data-state="parsing"><p>"Checking and unpacking MNIST…"</p></div> }.into_any(),
-        DatasetStatus::Ready { train, validation, test } => view! {
-            <div id="dataset-status" data-state="ready">
-                <p>{format!("MNIST ready: {} training, {} validation and {} test images.", format::thousands(train as u64), format::thousands(validation as u64), format::thousands(test as u64))}</p>
-            </div>
-        }
-        .into_any(),
-        DatasetStatus::Failed(message) => view! {
-            <div id="dataset-status" data-state="failed" class="error" role="alert">
-                <p><strong>"MNIST could not be loaded. "</strong>{message}</p>
-                <p class="hint">"Reload the page to try again. If it keeps failing, the files under mnist/ on this server are damaged or missing."</p>
-            </div>
-        }
-        .into_any(),
-    }
-}
-
-#[component]
-fn TrialSummary(trial: TrialRecord, clock: RwSignal<f64>) -> impl IntoView {
-    let t = trial.clone();
-    let seconds = move || t.seconds(clock.get()).map(|s| format!(" · {s:.1} s")).unwrap_or_default();
-    let final_accuracy = match &trial.state {
-        TrialState::Completed { validation_accuracy } => Some(format::percent(*validation_accuracy)),
-        _ => None,
-    };
-    view! {
-        <div id="trial-status" data-state=trial.state.tag()>
-            <p>
-                <strong>{format!("Trial {}", trial.key.trial_id)}</strong>
-                {format!(" — {} · {}/{} epochs", trial.state.describe(), trial.epochs.len(), trial.request.config.epochs)}
-                {seconds}
-            </p>
-            <p class="hint">{trial.request.summary()}</p>
-            {final_accuracy.map(|a| view! { <p class="result">"Final validation accuracy: " <span id="final-accuracy">{a}</span></p> })}
-        </div>
-    }
-}
-
-#[component]
-fn EpochTable(reports: Signal<Vec<EpochReport>>) -> impl IntoView {
-    view! {
-        <table id="epoch-table">
-            <thead><tr><th>"epoch"</th><th>"learning rate"</th><th>"train loss"</th><th>"train accuracy"</th><th>"validation loss"</th><th>"validation accuracy"</th></tr></thead>
-            <tbody>
-                {move || reports.get().into_iter().map(|r| view! {
-                    <tr>
-                        <td>{r.epoch}</td>
-                        <td>{format!("{}", r.learning_rate)}</td>
-                        <td>{format!("{:.4}", r.train_loss)}</td>
-                        <td>{format::percent(r.train_accuracy)}</td>
-                        <td>{r.validation_loss.map(|l| format!("{l:.4}")).unwrap_or_default()}</td>
-                        <td class="val-acc">{r.validation_accuracy.map(format::percent).unwrap_or_default()}</td>
-                    </tr>
-                }).collect_view()}
-            </tbody>
-        </table>
-    }
+    format!("worker {}: {state}{restarts}", w.slot + 1)
 }

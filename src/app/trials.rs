@@ -1,73 +1,159 @@
-//! The page's record of trials: what was asked, where it runs, each epoch as it arrives, and how
-//! it ended. Updated only from pool events.
+//! The trials: a list of every trial with its state and a cancel button while it waits or
+//! trains, and the chosen (or latest) trial in detail with its live chart and epoch table.
+//! A trial's state is its study's (`tunelab::tuning::study::TrialState`).
 
+use super::chart::TrainingChart;
+use super::format;
+use super::lab::Lab;
+use leptos::prelude::*;
+use tunelab::experiment::live::TrialRun;
 use tunelab::nn::EpochReport;
-use tunelab::protocol::{TrainRequest, TrialEnd, TrialKey};
+use tunelab::scheduler::TrialRef;
+use tunelab::tuning::study::TrialState;
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum TrialState {
-    Queued,
-    Running { worker: usize },
-    Completed { validation_accuracy: f32 },
-    Diverged(String),
-    Failed(String),
-    Cancelled,
+/// How the page names a trial: one configuration trained is one study of one trial.
+pub fn trial_label(trial: TrialRef) -> String {
+    format!("Trial {}", trial.study + 1)
 }
 
-impl TrialState {
-    pub fn is_finished(&self) -> bool {
-        !matches!(self, Self::Queued | Self::Running { .. })
-    }
-    /// One word for styling and tests.
-    pub fn tag(&self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Running { .. } => "running",
-            Self::Completed { .. } => "completed",
-            Self::Diverged(_) => "diverged",
-            Self::Failed(_) => "failed",
-            Self::Cancelled => "cancelled",
-        }
-    }
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Queued => "waiting for a free worker".into(),
-            Self::Running { worker } => format!("training in worker {}", worker + 1),
-            Self::Completed { validation_accuracy } => format!("done: validation accuracy {}", super::format::percent(*validation_accuracy)),
-            Self::Diverged(why) => format!("diverged — {why}"),
-            Self::Failed(why) => format!("failed — {why}"),
-            Self::Cancelled => "cancelled".into(),
-        }
+/// One word per state, for styling and tests.
+pub fn state_tag(state: &TrialState) -> &'static str {
+    match state {
+        TrialState::Waiting => "waiting",
+        TrialState::Running => "running",
+        TrialState::Complete => "complete",
+        TrialState::Pruned => "pruned",
+        TrialState::Failed(_) => "failed",
+        TrialState::Interrupted => "interrupted",
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrialRecord {
-    pub key: TrialKey,
-    pub request: TrainRequest,
-    pub state: TrialState,
-    pub epochs: Vec<EpochReport>,
-    /// Milliseconds since the page loaded, when training started and ended.
-    pub started_ms: Option<f64>,
-    pub finished_ms: Option<f64>,
+/// The state in a sentence.
+pub fn describe(run: &TrialRun) -> String {
+    match &run.state {
+        TrialState::Waiting => "waiting for a free worker".into(),
+        TrialState::Running => match run.worker {
+            Some(w) if run.attempt > 1 => format!("training in worker {} (attempt {})", w + 1, run.attempt),
+            Some(w) => format!("training in worker {}", w + 1),
+            None => "waiting for a free worker".into(),
+        },
+        TrialState::Complete => format!("complete: validation accuracy {}", run.score.map(|s| format::percent(s as f32)).unwrap_or_default()),
+        TrialState::Pruned => "stopped early".into(),
+        TrialState::Failed(why) => format!("failed — {why}"),
+        TrialState::Interrupted => "interrupted (cancelled)".into(),
+    }
 }
 
-impl TrialRecord {
-    pub fn new(key: TrialKey, request: TrainRequest) -> Self {
-        Self { key, request, state: TrialState::Queued, epochs: Vec::new(), started_ms: None, finished_ms: None }
+/// Every trial, newest last; each can be shown in detail, and cancelled while it waits or trains.
+#[component]
+pub fn TrialList() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let runs = lab.runs();
+    let trials = move || runs.with(|r| r.iter().map(|t| t.trial).collect::<Vec<_>>());
+    view! {
+        <Show when=move || runs.with(|r| !r.is_empty()) fallback=|| view! { <p class="hint">"No trials yet: press Train to train a configuration."</p> }>
+            <table id="trial-list">
+                <thead><tr><th>"trial"</th><th>"state"</th><th>"epochs"</th><th>"validation accuracy"</th><th>"time"</th><th></th></tr></thead>
+                <tbody>
+                    <For each=trials key=|trial| *trial let:trial>
+                        <TrialRow trial=trial />
+                    </For>
+                </tbody>
+            </table>
+        </Show>
     }
+}
 
-    pub fn finish(&mut self, end: TrialEnd, now_ms: f64) {
-        self.state = match end {
-            TrialEnd::Completed { validation_accuracy, .. } => TrialState::Completed { validation_accuracy },
-            TrialEnd::Diverged { diverged } => TrialState::Diverged(diverged.to_string()),
-            TrialEnd::Rejected { reason } => TrialState::Failed(reason),
-        };
-        self.finished_ms = Some(now_ms);
+#[component]
+fn TrialRow(trial: TrialRef) -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let (runs, clock) = (lab.runs(), lab.clock());
+    let run = Memo::new(move |_| runs.with(|r| r.iter().find(|t| t.trial == trial).cloned()));
+    move || {
+        run.get().map(|t| {
+            let seconds = t.seconds(clock.get()).map(|s| format!("{s:.1} s")).unwrap_or_default();
+            view! {
+                <tr class="trial-row" data-trial=trial.study + 1 data-state=state_tag(&t.state) on:click=move |_| lab.select(trial)>
+                    <td><button class="link" on:click=move |_| lab.select(trial)>{trial_label(trial)}</button></td>
+                    <td class="trial-state">{describe(&t)}</td>
+                    <td>{format!("{}/{}", t.epochs.len(), t.config.epochs)}</td>
+                    <td>{t.epochs.last().and_then(|e| e.validation_accuracy).map(format::percent).unwrap_or_default()}</td>
+                    <td>{seconds}</td>
+                    <td>{t.is_active().then(|| view! {
+                        <button class="secondary cancel-trial" on:click=move |ev| { ev.stop_propagation(); lab.cancel(trial) }>"Cancel"</button>
+                    })}</td>
+                </tr>
+            }
+        })
     }
+}
 
-    /// Seconds spent training so far (or in all, once finished).
-    pub fn seconds(&self, now_ms: f64) -> Option<f64> {
-        self.started_ms.map(|s| (self.finished_ms.unwrap_or(now_ms) - s) / 1000.0)
+/// The chosen trial (else the latest): its state, its chart and its epochs.
+#[component]
+pub fn TrialDetail() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let shown = lab.shown();
+    let shown = Memo::new(move |_| shown.get());
+    let epochs = Signal::derive(move || shown.with(|t| t.as_ref().map(|t| t.epochs.clone()).unwrap_or_default()));
+    let trial = Signal::derive(move || shown.with(|t| t.as_ref().map(|t| t.trial)));
+    let planned = Signal::derive(move || shown.with(|t| t.as_ref().map(|t| t.config.epochs).unwrap_or(10)));
+    view! {
+        {move || match shown.get() {
+            None => view! { <p class="hint">"Press Train to train this configuration in a worker; its loss and accuracy appear here epoch by epoch."</p> }.into_any(),
+            Some(t) => view! { <TrialSummary run=t /> }.into_any(),
+        }}
+        <TrainingChart reports=epochs planned_epochs=planned />
+        <EpochTable trial=trial reports=epochs />
+    }
+}
+
+#[component]
+fn TrialSummary(run: TrialRun) -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let clock = lab.clock();
+    let (trial, active) = (run.trial, run.is_active());
+    let seconds = {
+        let run = run.clone();
+        move || run.seconds(clock.get()).map(|s| format!(" · {s:.1} s")).unwrap_or_default()
+    };
+    let final_accuracy = (run.state == TrialState::Complete).then(|| run.score.map(|s| format::percent(s as f32))).flatten();
+    view! {
+        <div id="trial-status" data-state=state_tag(&run.state) data-attempt=run.attempt>
+            <p>
+                <strong>{trial_label(trial)}</strong>
+                {format!(" — {} · {}/{} epochs", describe(&run), run.epochs.len(), run.config.epochs)}
+                {seconds}
+            </p>
+            <p class="hint">{format::config_summary(&run.config, run.subset_size, run.seed)}</p>
+            {run.crashes.iter().map(|c| view! { <p class="notice">{c.clone()}</p> }).collect_view()}
+            {final_accuracy.map(|a| view! { <p class="result">"Final validation accuracy: " <span id="final-accuracy">{a}</span></p> })}
+            {active.then(|| view! { <button id="cancel-button" class="secondary" on:click=move |_| lab.cancel(trial)>"Cancel"</button> })}
+        </div>
+    }
+}
+
+#[component]
+fn EpochTable(trial: Signal<Option<TrialRef>>, reports: Signal<Vec<EpochReport>>) -> impl IntoView {
+    let rows = move || reports.get().into_iter().map(|r| (trial.get(), r)).collect::<Vec<_>>();
+    view! {
+        <table id="epoch-table">
+            <thead><tr><th>"epoch"</th><th>"learning rate"</th><th>"train loss"</th><th>"train accuracy"</th><th>"validation loss"</th><th>"validation accuracy"</th></tr></thead>
+            <tbody>
+                // Keyed by trial and epoch: showing another trial replaces every row.
+                <For each=rows key=|(t, r)| (*t, r.epoch) let:row>
+                    {let r = row.1;
+                    view! {
+                    <tr>
+                        <td>{r.epoch}</td>
+                        <td>{format::rate(r.learning_rate)}</td>
+                        <td>{format!("{:.4}", r.train_loss)}</td>
+                        <td>{format::percent(r.train_accuracy)}</td>
+                        <td>{r.validation_loss.map(|l| format!("{l:.4}")).unwrap_or_default()}</td>
+                        <td class="val-acc">{r.validation_accuracy.map(format::percent).unwrap_or_default()}</td>
+                    </tr>
+                    }}
+                </For>
+            </tbody>
+        </table>
     }
 }

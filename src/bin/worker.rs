@@ -8,7 +8,16 @@
 //!
 //! Each epoch runs as its own task (the next one is scheduled with `setTimeout(0)`), so the
 //! worker's event loop turns between epochs: a trial never blocks the worker for longer than
-//! one epoch.
+//! one epoch, and a `Stop` is honoured at the next epoch boundary — the worker keeps its data
+//! and takes the next trial, so cancelling costs no new copy of the training images.
+
+#![forbid(unsafe_code)]
+
+// The page's encoder and decoder; the worker only opens envelopes, never builds one.
+#[cfg(target_arch = "wasm32")]
+#[path = "../app/wire.rs"]
+#[allow(dead_code)]
+mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod worker {
@@ -17,7 +26,8 @@ mod worker {
     use tunelab::data::stratified_subset;
     use tunelab::nn::train::{Trainer, TrainingData};
     use tunelab::nn::EpochReport;
-    use tunelab::protocol::{FromWorker, ToWorker, TrainRequest, TrialEnd, TrialKey, PROTOCOL_VERSION};
+    use super::wire;
+    use tunelab::protocol::{envelope, FromWorker, ToWorker, TrainRequest, TrialEnd, TrialKey, PROTOCOL_VERSION};
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
     use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -35,6 +45,8 @@ mod worker {
         static POOL: RefCell<Option<LabeledImages>> = const { RefCell::new(None) };
         static RUNNING: Cell<Option<TrialKey>> = const { Cell::new(None) };
         static ACTIVE: RefCell<Option<ActiveTrial>> = const { RefCell::new(None) };
+        /// A trial the page asked to stop; honoured before its next epoch.
+        static STOP: Cell<Option<TrialKey>> = const { Cell::new(None) };
         static NEXT_EPOCH: Closure<dyn FnMut()> = Closure::new(run_next_epoch);
     }
 
@@ -43,12 +55,11 @@ mod worker {
     }
 
     fn post(msg: &FromWorker) {
-        let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
-        match serde::Serialize::serialize(msg, &serializer) {
+        match wire::encode(msg) {
             Ok(value) => {
                 let _ = scope().post_message(&value);
             }
-            Err(e) => web_sys::console::error_1(&format!("worker: cannot encode a message: {e}").into()),
+            Err(e) => web_sys::console::error_1(&format!("worker: {e}").into()),
         }
     }
 
@@ -58,15 +69,14 @@ mod worker {
 
     fn on_message(event: MessageEvent) {
         let data = event.data();
-        let message = js_sys::Reflect::get(&data, &"message".into()).unwrap_or(JsValue::UNDEFINED);
-        let msg: ToWorker = match serde_wasm_bindgen::from_value(message) {
+        let msg: ToWorker = match wire::open(&data) {
             Ok(m) => m,
             Err(e) => return post(&FromWorker::ProtocolError { message: format!("cannot read the message: {e}") }),
         };
         match msg {
             ToWorker::LoadData { count } => {
-                let images = js_sys::Reflect::get(&data, &"images".into()).ok().and_then(|v| bytes_of(&v));
-                let labels = js_sys::Reflect::get(&data, &"labels".into()).ok().and_then(|v| bytes_of(&v));
+                let images = bytes_of(&wire::field(&data, envelope::IMAGES));
+                let labels = bytes_of(&wire::field(&data, envelope::LABELS));
                 let reply = match (images, labels) {
                     (Some(images), Some(labels)) if labels.len() == count as usize => match LabeledImages::from_parts(images, labels) {
                         Ok(pool) => {
@@ -94,6 +104,12 @@ mod worker {
                 }
             }
             ToWorker::ReportMemory => post(&FromWorker::Memory { wasm_memory_bytes: wasm_memory_bytes() }),
+            ToWorker::Stop { trial } => {
+                // Only the trial running now; a stop for anything else is stale.
+                if RUNNING.with(|r| r.get()) == Some(trial) {
+                    STOP.with(|s| s.set(Some(trial)));
+                }
+            }
             ToWorker::Train { trial, request } => {
                 if ACTIVE.with(|a| a.borrow().is_some()) {
                     let reason = "this worker is already training a trial".to_string();
@@ -138,6 +154,10 @@ mod worker {
     /// Train one epoch of the active trial and post it; then schedule the next or finish.
     fn run_next_epoch() {
         let Some(mut active) = ACTIVE.with(|a| a.borrow_mut().take()) else { return };
+        if STOP.with(|s| s.take()) == Some(active.key) {
+            RUNNING.with(|r| r.set(None));
+            return post(&FromWorker::Finished { trial: active.key, end: TrialEnd::Stopped { epochs_done: active.trainer.epochs_done() } });
+        }
         let outcome = POOL.with(|p| {
             let pool = p.borrow();
             let pool = pool.as_ref().expect("a trial starts only after the data arrived");

@@ -146,12 +146,22 @@ pub struct Mnist {
 impl Mnist {
     /// Parse the four files (each gzipped or not), checking each and their agreement.
     pub fn from_files(train_images: &[u8], train_labels: &[u8], test_images: &[u8], test_labels: &[u8]) -> Result<Self, DataError> {
-        let train_pool = load_pair(train_images, MnistFile::TrainImages, train_labels, MnistFile::TrainLabels)?;
+        Ok(Self { train_pool: Self::training_from_files(train_images, train_labels)?, test: Self::test_from_files(test_images, test_labels)? })
+    }
+
+    /// The training file's images and labels, checked: the first half of `from_files`, apart
+    /// so that a page can show its progress between the halves.
+    pub fn training_from_files(images: &[u8], labels: &[u8]) -> Result<LabeledImages, DataError> {
+        let train_pool = load_pair(images, MnistFile::TrainImages, labels, MnistFile::TrainLabels)?;
         if train_pool.len() < 12 {
             return Err(DataError::PoolTooSmall { count: train_pool.len(), minimum: 12 });
         }
-        let test = load_pair(test_images, MnistFile::TestImages, test_labels, MnistFile::TestLabels)?;
-        Ok(Self { train_pool, test })
+        Ok(train_pool)
+    }
+
+    /// The test file's images and labels, checked: the second half of `from_files`.
+    pub fn test_from_files(images: &[u8], labels: &[u8]) -> Result<LabeledImages, DataError> {
+        load_pair(images, MnistFile::TestImages, labels, MnistFile::TestLabels)
     }
 
     /// Read the four files from a folder (the command line's `--data`).

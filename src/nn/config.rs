@@ -113,12 +113,32 @@ pub const MAX_TRAINING_MEMORY_BYTES: u64 = 1_500_000_000;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{name} must be {rule}; got {value}")]
+    /// `name` is the field (`learning_rate`); the message says it in words ("learning rate").
+    #[error("{} must be {rule}; got {value}", field_label(name))]
     OutOfRange { name: &'static str, value: String, rule: &'static str },
-    #[error("conv_filters lists {given} layers but conv_layers is {needed}")]
+    #[error("{needed} conv layers need {needed} filter counts; {given} are listed")]
     MissingFilters { given: usize, needed: u32 },
     #[error("this network needs about {:.1} GB to train on batches of {batch_size}, more than the {:.1} GB a browser worker can count on: use a smaller batch or fewer filters", *.needed as f64 / 1e9, MAX_TRAINING_MEMORY_BYTES as f64 / 1e9)]
     TooMuchMemory { needed: u64, batch_size: u32 },
+}
+
+/// A field of `TrainConfig` in the words the page and the command line use for it.
+pub fn field_label(name: &str) -> &str {
+    match name {
+        "learning_rate" => "learning rate",
+        "lr_decay.every_epochs" => "decay every (epochs)",
+        "lr_decay.factor" => "decay factor",
+        "batch_size" => "batch size",
+        "conv_layers" => "conv layers",
+        "conv_filters" => "filters per conv layer",
+        "dense_units" => "dense units",
+        "l2" => "L2",
+        "l1" => "L1",
+        "rho" => "RMSprop's rho",
+        "beta1" => "Adam's beta1",
+        "beta2" => "Adam's beta2",
+        other => other,
+    }
 }
 
 fn check_f32(name: &'static str, value: f32, ok: bool, rule: &'static str) -> Result<(), ConfigError> {
@@ -231,18 +251,18 @@ mod tests {
             f(&mut c);
             c.validate().unwrap_err().to_string()
         };
-        assert_eq!(bad(|c| c.learning_rate = 0.0), "learning_rate must be in (0, 10]; got 0");
-        assert_eq!(bad(|c| c.learning_rate = -0.1), "learning_rate must be in (0, 10]; got -0.1");
-        assert_eq!(bad(|c| c.learning_rate = f32::NAN), "learning_rate must be in (0, 10]; got NaN");
-        assert_eq!(bad(|c| c.batch_size = 0), "batch_size must be between 1 and 4096; got 0");
+        assert_eq!(bad(|c| c.learning_rate = 0.0), "learning rate must be in (0, 10]; got 0");
+        assert_eq!(bad(|c| c.learning_rate = -0.1), "learning rate must be in (0, 10]; got -0.1");
+        assert_eq!(bad(|c| c.learning_rate = f32::NAN), "learning rate must be in (0, 10]; got NaN");
+        assert_eq!(bad(|c| c.batch_size = 0), "batch size must be between 1 and 4096; got 0");
         assert_eq!(bad(|c| c.epochs = 0), "epochs must be between 1 and 1000; got 0");
-        assert_eq!(bad(|c| c.conv_layers = 5), "conv_layers must be between 1 and 4; got 5");
+        assert_eq!(bad(|c| c.conv_layers = 5), "conv layers must be between 1 and 4; got 5");
         assert_eq!(bad(|c| c.dropout = 1.0), "dropout must be in [0, 1); got 1");
-        assert_eq!(bad(|c| c.l2 = f32::INFINITY), "l2 must be in [0, 10]; got inf");
-        assert_eq!(bad(|c| c.l1 = -1.0), "l1 must be in [0, 10]; got -1");
-        assert_eq!(bad(|c| c.conv_filters = vec![8]), "conv_filters lists 1 layers but conv_layers is 3");
+        assert_eq!(bad(|c| c.l2 = f32::INFINITY), "L2 must be in [0, 10]; got inf");
+        assert_eq!(bad(|c| c.l1 = -1.0), "L1 must be in [0, 10]; got -1");
+        assert_eq!(bad(|c| c.conv_filters = vec![8]), "3 conv layers need 3 filter counts; 1 are listed");
         assert_eq!(bad(|c| c.optimizer = OptimizerKind::Momentum { momentum: 1.0 }), "momentum must be in [0, 1); got 1");
-        assert_eq!(bad(|c| c.lr_decay = LrDecay::Step { every_epochs: 0, factor: 0.5 }), "lr_decay.every_epochs must be between 1 and 1000; got 0");
+        assert_eq!(bad(|c| c.lr_decay = LrDecay::Step { every_epochs: 0, factor: 0.5 }), "decay every (epochs) must be between 1 and 1000; got 0");
     }
 
     #[test]

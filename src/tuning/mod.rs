@@ -5,6 +5,7 @@
 pub mod ask_tell;
 pub mod cmaes;
 pub mod cv;
+pub mod fixed;
 pub mod final_eval;
 pub mod genetic;
 pub mod gp;

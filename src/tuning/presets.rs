@@ -190,7 +190,7 @@ mod tests {
         let base = TrainConfig::default();
         let space = SearchSpace::new(vec![Param::float("learning_rate", 0.0, 0.1)]).unwrap();
         let err = check_for_training(&space, &base).unwrap_err().to_string();
-        assert_eq!(err, "learning_rate at 0: learning_rate must be in (0, 10]; got 0");
+        assert_eq!(err, "learning_rate at 0: learning rate must be in (0, 10]; got 0");
         let space = SearchSpace::new(vec![Param::float("dropout", 0.0, 1.0)]).unwrap();
         assert!(check_for_training(&space, &base).unwrap_err().to_string().starts_with("dropout at 1:"));
         let space = SearchSpace::new(vec![Param::float("warmup", 0.0, 1.0)]).unwrap();

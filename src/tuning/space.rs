@@ -144,6 +144,13 @@ impl SearchSpace {
         Ok(Self { params })
     }
 
+    /// A space that searches nothing: every value comes from the base configuration. A study
+    /// over it has one point (the empty one): a single configuration run as a study of one
+    /// trial. `new` refuses an empty list, which from a file or a form is a mistake.
+    pub fn nothing() -> Self {
+        Self { params: Vec::new() }
+    }
+
     /// A space from its JSON form, `{"params": [{"name": …, "type": "float", "low": …, …}]}`.
     pub fn from_json(text: &str) -> Result<Self, SpaceError> {
         serde_json::from_str(text).map_err(|e| SpaceError::Json(e.to_string()))

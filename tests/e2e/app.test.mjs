@@ -102,14 +102,14 @@ test('invalid hyperparameters are refused with a message naming the field', asyn
     await waitForDataset(page, 'ready');
     await setField(page, 'f-lr', 0);
     await page.click('#train-button');
-    assert.equal(await page.textContent('#form-error'), 'invalid configuration: learning_rate must be in (0, 10]; got 0');
+    assert.equal(await page.textContent('#form-error'), 'invalid configuration: learning rate must be in (0, 10]; got 0');
     await setField(page, 'f-lr', 'fast');
     await page.click('#train-button');
     assert.equal(await page.textContent('#form-error'), 'learning rate: “fast” is not a valid number');
     await setField(page, 'f-lr', 0.01);
     await setField(page, 'f-batch', 0);
     await page.click('#train-button');
-    assert.match(await page.textContent('#form-error'), /batch_size must be between 1 and 4096; got 0/);
+    assert.match(await page.textContent('#form-error'), /batch size must be between 1 and 4096; got 0/);
     assert.equal(await page.$$eval('#trial-status', (e) => e.length), 0, 'nothing was trained');
     assert.deepEqual(errors, []);
   } finally {

@@ -1,0 +1,463 @@
+//! The worker scheduler: several studies' trials shared among N training workers, as a pure
+//! state machine.
+//!
+//! The scheduler owns every decision about workers — which slot runs which trial, when a worker
+//! is started, loaded, stopped, replaced or given up on — and none of the doing. Each input
+//! (`submit`, `cancel`, `resize`, a message or a crash from a worker, the clock) returns the
+//! `Command`s the shell must carry out: start a worker, send it the training data or a message,
+//! terminate it, wake the scheduler later, or tell the page what happened. The page carries them
+//! out with web workers; the command line will with threads. So all of it is tested natively.
+//!
+//! - Slots and generations: slot k always exists while the pool has more than k workers; each
+//!   worker started in a slot gets a new generation, and a message from an older generation (a
+//!   worker since replaced) is dropped.
+//! - Trials are identified on the wire by a job number and an attempt (`TrialKey`); a message
+//!   about another job or attempt than the slot is running is dropped as stale.
+//! - Dispatch: a free worker takes the next trial of the study that has spent the least budget
+//!   (ties: the lower study number). Within a study, trials run in the order submitted. Which
+//!   worker runs a trial never changes its result: a trial's request fixes everything it does.
+//! - Cancel is cooperative: the worker is asked to stop at its next epoch boundary, keeps its
+//!   data and stays in service; only a worker that does not answer within the grace period is
+//!   terminated and replaced (replacing costs a fresh copy of the training images).
+//! - A crash (the worker panicked or errored) retries its trial once on a fresh worker — the
+//!   retry trains the same request, so it gives the same result — and fails it if the retry
+//!   crashes too. A worker that keeps dying is restarted after growing pauses, then given up on
+//!   with a notice instead of an endless loop.
+//! - A protocol error or rejected data on a slot running a trial fails that trial (retrying
+//!   cannot help: the same message would be refused again) and replaces the worker.
+
+#![forbid(unsafe_code)]
+
+#[cfg(test)]
+mod tests;
+
+use crate::nn::EpochReport;
+use crate::protocol::{FromWorker, ToWorker, TrainRequest, TrialEnd, TrialKey, PROTOCOL_VERSION};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Which study's which trial a job runs (the page's and the command line's own numbering).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TrialRef {
+    pub study: usize,
+    pub trial: usize,
+}
+
+/// The scheduler's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchedulerConfig {
+    /// Attempts a trial gets when its worker crashes (1 = no retry).
+    pub attempts: u32,
+    /// Crashes in a row after which a slot is given up on.
+    pub crashes_before_giving_up: u32,
+    /// Pause before restarting a crashed worker; doubled for each further crash in a row.
+    pub first_restart_pause_ms: f64,
+    /// How long a worker asked to stop may take before it is terminated.
+    pub stop_grace_ms: f64,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self { attempts: 2, crashes_before_giving_up: 4, first_restart_pause_ms: 500.0, stop_grace_ms: 5_000.0 }
+    }
+}
+
+/// What a slot's worker is doing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkerState {
+    /// Started; its `Ready` has not arrived.
+    Starting,
+    /// The training images were sent; `DataLoaded` has not arrived.
+    LoadingData,
+    Idle,
+    Training(TrialRef),
+    /// Asked to stop its trial; terminated if it has not answered by `deadline_ms`.
+    Stopping { trial: TrialRef, deadline_ms: f64 },
+    /// Crashed; restarted at `at_ms`.
+    Restarting { at_ms: f64, reason: String },
+    /// Out of service, with the reason shown to the user.
+    Broken(String),
+    /// Beyond the pool's size and terminated; removed once the slots after it are.
+    Retired,
+}
+
+/// A slot as the page shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerStatus {
+    pub slot: usize,
+    pub state: WorkerState,
+    /// How many times this slot's worker has been replaced.
+    pub restarts: u32,
+}
+
+/// What the shell must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Start a worker in `slot` (terminating whatever ran there) and route its messages and
+    /// errors back with this `generation`.
+    Spawn { slot: usize, generation: u32 },
+    /// Post `ToWorker::LoadData` with the training images as transferred buffers.
+    SendData { slot: usize, generation: u32 },
+    Post { slot: usize, generation: u32, message: ToWorker },
+    /// Stop the worker for good.
+    Terminate { slot: usize, generation: u32 },
+    /// Call `tick` at (or after) this time.
+    WakeAt { at_ms: f64 },
+    /// Something the page shows.
+    Event(Event),
+}
+
+/// What happened, for the page (and the studies).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Started { trial: TrialRef, attempt: u32, slot: usize },
+    Epoch { trial: TrialRef, report: EpochReport },
+    /// The attempt's worker crashed; the trial waits for a fresh worker.
+    Retrying { trial: TrialRef, attempt: u32, reason: String },
+    Ended { trial: TrialRef, end: JobEnd },
+    /// The workers' states changed (read them with `workers()`).
+    Workers,
+    /// A problem worth a sentence on the page that is not about one trial.
+    Notice(String),
+}
+
+/// How a submitted trial ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobEnd {
+    /// The worker finished it (completed, diverged, or refused the request).
+    Finished(TrialEnd),
+    /// Cancelled: dropped from the queue, or stopped while training.
+    Cancelled,
+    /// Lost with its worker (crashes on every attempt, protocol errors).
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+struct Job {
+    trial: TrialRef,
+    request: TrainRequest,
+    attempt: u32,
+    /// The number that names it on the wire.
+    number: u32,
+}
+
+#[derive(Debug)]
+struct Slot {
+    generation: u32,
+    state: WorkerState,
+    job: Option<Job>,
+    restarts: u32,
+    crashes_in_a_row: u32,
+    /// Beyond the pool's size: leaves once its trial is over.
+    retiring: bool,
+}
+
+/// The scheduler. See the module's documentation.
+#[derive(Debug)]
+pub struct Scheduler {
+    config: SchedulerConfig,
+    slots: Vec<Slot>,
+    /// Trials waiting for a worker, by study.
+    queues: BTreeMap<usize, VecDeque<Job>>,
+    /// Budget each study has spent, for dispatch.
+    spent: BTreeMap<usize, u64>,
+    next_generation: u32,
+    next_job: u32,
+}
+
+impl Scheduler {
+    /// A scheduler with `workers` slots (at least 1), and the commands that start them.
+    pub fn new(config: SchedulerConfig, workers: usize) -> (Self, Vec<Command>) {
+        let mut scheduler = Self { config, slots: Vec::new(), queues: BTreeMap::new(), spent: BTreeMap::new(), next_generation: 0, next_job: 0 };
+        let commands = scheduler.resize(workers);
+        (scheduler, commands)
+    }
+
+    pub fn workers(&self) -> Vec<WorkerStatus> {
+        self.slots.iter().enumerate().filter(|(_, s)| !s.retiring || s.job.is_some()).map(|(slot, s)| WorkerStatus { slot, state: s.state.clone(), restarts: s.restarts }).collect()
+    }
+
+    /// Trials submitted and not yet started.
+    pub fn queued(&self) -> usize {
+        self.queues.values().map(VecDeque::len).sum()
+    }
+
+    /// Whether nothing is queued or running.
+    pub fn is_idle(&self) -> bool {
+        self.queued() == 0 && self.slots.iter().all(|s| s.job.is_none())
+    }
+
+    /// Whether any slot can take work now or later (not every worker is out of service).
+    pub fn has_workers(&self) -> bool {
+        self.slots.iter().any(|s| !s.retiring && !matches!(s.state, WorkerState::Broken(_) | WorkerState::Retired))
+    }
+
+    /// Grow or shrink to `workers` slots (at least 1). A slot beyond the new size that runs a
+    /// trial finishes it first.
+    pub fn resize(&mut self, workers: usize) -> Vec<Command> {
+        let workers = workers.max(1);
+        let mut out = Vec::new();
+        for (index, slot) in self.slots.iter_mut().enumerate() {
+            slot.retiring = index >= workers;
+            if slot.retiring && slot.job.is_none() && !matches!(slot.state, WorkerState::Broken(_) | WorkerState::Retired) {
+                out.push(Command::Terminate { slot: index, generation: slot.generation });
+                slot.state = WorkerState::Retired;
+            }
+        }
+        // Trailing retired slots with no trial go away; a busy one stays until its trial ends.
+        self.trim();
+        for index in 0..workers {
+            if index == self.slots.len() {
+                self.slots.push(Slot { generation: 0, state: WorkerState::Starting, job: None, restarts: 0, crashes_in_a_row: 0, retiring: false });
+                self.start_worker(index, &mut out);
+            } else if self.slots[index].state == WorkerState::Retired {
+                // A slot retired and wanted again before it was trimmed.
+                self.start_worker(index, &mut out);
+            }
+        }
+        out.push(Command::Event(Event::Workers));
+        self.dispatch(&mut out);
+        out
+    }
+
+    /// Queue a trial of `trial.study`.
+    pub fn submit(&mut self, trial: TrialRef, request: TrainRequest) -> Vec<Command> {
+        let number = self.next_job;
+        self.next_job += 1;
+        self.queues.entry(trial.study).or_default().push_back(Job { trial, request, attempt: 1, number });
+        let mut out = Vec::new();
+        self.dispatch(&mut out);
+        out
+    }
+
+    /// Tell the scheduler how much budget a study has spent, so the least spent goes first.
+    pub fn set_spent(&mut self, study: usize, spent: u64) {
+        self.spent.insert(study, spent);
+    }
+
+    /// Cancel a trial: drop it from the queue, or ask its worker to stop.
+    pub fn cancel(&mut self, trial: TrialRef, now_ms: f64) -> Vec<Command> {
+        let mut out = Vec::new();
+        if let Some(queue) = self.queues.get_mut(&trial.study) {
+            if let Some(pos) = queue.iter().position(|j| j.trial == trial) {
+                queue.remove(pos);
+                out.push(Command::Event(Event::Ended { trial, end: JobEnd::Cancelled }));
+                return out;
+            }
+        }
+        if let Some(index) = self.slots.iter().position(|s| s.state == WorkerState::Training(trial)) {
+            let slot = &mut self.slots[index];
+            let job = slot.job.as_ref().expect("a training slot has a job");
+            let deadline_ms = now_ms + self.config.stop_grace_ms;
+            out.push(Command::Post { slot: index, generation: slot.generation, message: ToWorker::Stop { trial: key(job) } });
+            slot.state = WorkerState::Stopping { trial, deadline_ms };
+            out.push(Command::WakeAt { at_ms: deadline_ms });
+            out.push(Command::Event(Event::Workers));
+        }
+        out
+    }
+
+    /// Cancel every queued and running trial of `study`.
+    pub fn cancel_study(&mut self, study: usize, now_ms: f64) -> Vec<Command> {
+        let mut trials: Vec<TrialRef> = self.queues.get(&study).map(|q| q.iter().map(|j| j.trial).collect()).unwrap_or_default();
+        trials.extend(self.slots.iter().filter_map(|s| s.job.as_ref()).map(|j| j.trial).filter(|t| t.study == study));
+        trials.into_iter().flat_map(|t| self.cancel(t, now_ms)).collect()
+    }
+
+    /// The clock: restarts whose pause is over, stops whose grace period is over.
+    pub fn tick(&mut self, now_ms: f64) -> Vec<Command> {
+        let mut out = Vec::new();
+        for index in 0..self.slots.len() {
+            match self.slots[index].state.clone() {
+                WorkerState::Restarting { at_ms, .. } if at_ms <= now_ms => self.start_worker(index, &mut out),
+                WorkerState::Stopping { trial, deadline_ms } if deadline_ms <= now_ms => {
+                    // It did not answer: terminate it; the trial counts as cancelled.
+                    self.slots[index].job = None;
+                    out.push(Command::Event(Event::Ended { trial, end: JobEnd::Cancelled }));
+                    out.push(Command::Event(Event::Notice(format!("worker {} did not stop when asked and was replaced", index + 1))));
+                    self.replace(index, &mut out);
+                }
+                _ => {}
+            }
+        }
+        if !out.is_empty() {
+            out.push(Command::Event(Event::Workers));
+            self.dispatch(&mut out);
+        }
+        out
+    }
+
+    /// A message from the worker of `slot`, started as `generation`.
+    pub fn on_message(&mut self, slot: usize, generation: u32, message: FromWorker, now_ms: f64) -> Vec<Command> {
+        let mut out = Vec::new();
+        if !self.is_current(slot, generation) {
+            return out; // from a worker since replaced
+        }
+        match message {
+            FromWorker::Ready { protocol_version } if protocol_version == PROTOCOL_VERSION => {
+                if self.slots[slot].state == WorkerState::Starting {
+                    self.slots[slot].state = WorkerState::LoadingData;
+                    out.push(Command::SendData { slot, generation });
+                }
+            }
+            FromWorker::Ready { protocol_version } => {
+                let reason = format!("the worker speaks protocol {protocol_version} and this page {PROTOCOL_VERSION}: reload the page");
+                self.give_up(slot, reason, &mut out);
+            }
+            FromWorker::DataLoaded { .. } => {
+                if self.slots[slot].state == WorkerState::LoadingData {
+                    self.slots[slot].state = WorkerState::Idle;
+                }
+            }
+            FromWorker::DataRejected { reason } => self.lost(slot, format!("the worker refused the training images: {reason}"), false, now_ms, &mut out),
+            FromWorker::ProtocolError { message } => self.lost(slot, format!("the worker could not read a message: {message}"), false, now_ms, &mut out),
+            FromWorker::Panicked { message, .. } => self.lost(slot, format!("the worker panicked: {message}"), true, now_ms, &mut out),
+            FromWorker::Epoch { trial, report } => {
+                if let Some(job) = self.running(slot, trial) {
+                    out.push(Command::Event(Event::Epoch { trial: job.trial, report }));
+                }
+                return out;
+            }
+            FromWorker::Finished { trial, end } => {
+                let Some(job) = self.running(slot, trial).cloned() else { return out };
+                let s = &mut self.slots[slot];
+                s.job = None;
+                s.crashes_in_a_row = 0;
+                s.state = WorkerState::Idle;
+                let end = match end {
+                    TrialEnd::Stopped { .. } => JobEnd::Cancelled,
+                    end => JobEnd::Finished(end),
+                };
+                out.push(Command::Event(Event::Ended { trial: job.trial, end }));
+                if s.retiring {
+                    out.push(Command::Terminate { slot, generation: s.generation });
+                    s.state = WorkerState::Retired;
+                    self.trim();
+                }
+            }
+            // The page never asks for these; the benchmark driver does.
+            FromWorker::BenchmarkDone { .. } | FromWorker::Memory { .. } => return out,
+        }
+        out.push(Command::Event(Event::Workers));
+        self.dispatch(&mut out);
+        out
+    }
+
+    /// The worker of `slot` died (an uncaught error, a message the page cannot read, a failed
+    /// start or post).
+    pub fn on_crash(&mut self, slot: usize, generation: u32, reason: String, now_ms: f64) -> Vec<Command> {
+        let mut out = Vec::new();
+        if self.is_current(slot, generation) {
+            self.lost(slot, reason, true, now_ms, &mut out);
+            out.push(Command::Event(Event::Workers));
+            self.dispatch(&mut out);
+        }
+        out
+    }
+
+    fn is_current(&self, slot: usize, generation: u32) -> bool {
+        self.slots.get(slot).is_some_and(|s| s.generation == generation && !matches!(s.state, WorkerState::Broken(_) | WorkerState::Retired | WorkerState::Restarting { .. }))
+    }
+
+    /// The slot's job, if `trial` names its current attempt.
+    fn running(&self, slot: usize, trial: TrialKey) -> Option<&Job> {
+        self.slots[slot].job.as_ref().filter(|j| key(j) == trial)
+    }
+
+    /// The worker in `slot` is lost: settle its trial, and restart it after a pause (or give up
+    /// after too many crashes in a row). `retry` allows another attempt of its trial.
+    fn lost(&mut self, slot: usize, reason: String, retry: bool, now_ms: f64, out: &mut Vec<Command>) {
+        let s = &mut self.slots[slot];
+        out.push(Command::Terminate { slot, generation: s.generation });
+        if let Some(mut job) = s.job.take() {
+            if matches!(s.state, WorkerState::Stopping { .. }) {
+                out.push(Command::Event(Event::Ended { trial: job.trial, end: JobEnd::Cancelled }));
+            } else if retry && job.attempt < self.config.attempts {
+                job.attempt += 1;
+                out.push(Command::Event(Event::Retrying { trial: job.trial, attempt: job.attempt, reason: reason.clone() }));
+                self.queues.entry(job.trial.study).or_default().push_front(job);
+            } else {
+                out.push(Command::Event(Event::Ended { trial: job.trial, end: JobEnd::Failed(reason.clone()) }));
+            }
+        }
+        let s = &mut self.slots[slot];
+        s.crashes_in_a_row += 1;
+        if s.retiring {
+            s.state = WorkerState::Retired;
+            self.trim();
+            return;
+        }
+        if s.crashes_in_a_row >= self.config.crashes_before_giving_up {
+            let times = s.crashes_in_a_row;
+            self.give_up(slot, format!("stopped {times} times in a row (last: {reason}); it is not restarted — reload the page to try again"), out);
+            return;
+        }
+        let at_ms = now_ms + self.config.first_restart_pause_ms * f64::powi(2.0, s.crashes_in_a_row as i32 - 1);
+        s.state = WorkerState::Restarting { at_ms, reason };
+        out.push(Command::WakeAt { at_ms });
+    }
+
+    fn give_up(&mut self, slot: usize, reason: String, out: &mut Vec<Command>) {
+        let s = &mut self.slots[slot];
+        out.push(Command::Terminate { slot, generation: s.generation });
+        if let Some(job) = s.job.take() {
+            out.push(Command::Event(Event::Ended { trial: job.trial, end: JobEnd::Failed(reason.clone()) }));
+        }
+        out.push(Command::Event(Event::Notice(format!("worker {} is out of service: {reason}", slot + 1))));
+        s.state = WorkerState::Broken(reason);
+        if !self.has_workers() && self.queued() > 0 {
+            out.push(Command::Event(Event::Notice("no worker is left to train the waiting trials: reload the page".into())));
+        }
+    }
+
+    /// Terminate the slot's worker and start a fresh one now (not a crash).
+    fn replace(&mut self, slot: usize, out: &mut Vec<Command>) {
+        out.push(Command::Terminate { slot, generation: self.slots[slot].generation });
+        if self.slots[slot].retiring {
+            self.slots[slot].state = WorkerState::Retired;
+            self.trim();
+        } else {
+            self.start_worker(slot, out);
+        }
+    }
+
+    fn start_worker(&mut self, slot: usize, out: &mut Vec<Command>) {
+        self.next_generation += 1;
+        let s = &mut self.slots[slot];
+        if s.generation != 0 {
+            s.restarts += 1;
+        }
+        s.generation = self.next_generation;
+        s.state = WorkerState::Starting;
+        s.job = None;
+        out.push(Command::Spawn { slot, generation: s.generation });
+    }
+
+    /// Drop retired slots at the end that have nothing left to do.
+    fn trim(&mut self) {
+        while self.slots.last().is_some_and(|s| s.retiring && s.job.is_none()) {
+            self.slots.pop();
+        }
+    }
+
+    /// Give idle workers the next trials: the study that has spent least first.
+    fn dispatch(&mut self, out: &mut Vec<Command>) {
+        for slot in 0..self.slots.len() {
+            if self.slots[slot].state != WorkerState::Idle || self.slots[slot].retiring {
+                continue;
+            }
+            let next = self.queues.iter().filter(|(_, q)| !q.is_empty()).min_by_key(|(study, _)| (self.spent.get(study).copied().unwrap_or(0), **study)).map(|(study, _)| *study);
+            let Some(study) = next else { return };
+            let job = self.queues.get_mut(&study).and_then(VecDeque::pop_front).expect("a non-empty queue");
+            let s = &mut self.slots[slot];
+            out.push(Command::Post { slot, generation: s.generation, message: ToWorker::Train { trial: key(&job), request: job.request.clone() } });
+            out.push(Command::Event(Event::Started { trial: job.trial, attempt: job.attempt, slot }));
+            s.state = WorkerState::Training(job.trial);
+            s.job = Some(job);
+            out.push(Command::Event(Event::Workers));
+        }
+    }
+}
+
+fn key(job: &Job) -> TrialKey {
+    TrialKey { trial_id: job.number, attempt: job.attempt }
+}
