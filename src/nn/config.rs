@@ -4,6 +4,8 @@
 //! validation. Training only accepts a `ValidConfig`, which only `TrainConfig::validate` makes,
 //! so an invalid value cannot reach the engine (the pattern of linfa's param guards).
 
+use super::arch::{Architecture, LayerSpec, Padding};
+use super::model::EVAL_BATCH;
 use serde::{Deserialize, Serialize};
 
 /// How the learning rate changes from epoch to epoch (epoch counted from 0).
@@ -191,9 +193,28 @@ impl TrainConfig {
     /// a training and an evaluation batch, backward buffers (gradients) for a training batch.
     pub fn training_memory_bytes(&self) -> u64 {
         let train_batch = self.batch_size as u64;
-        let forward_batch = train_batch.max(crate::nn::train::EVAL_BATCH as u64);
-        let (forward, backward) = crate::nn::arch::Architecture::from_config(self).buffer_values_per_image();
+        let forward_batch = train_batch.max(EVAL_BATCH as u64);
+        let (forward, backward) = self.architecture().buffer_values_per_image();
         4 * (forward_batch * forward + train_batch * backward)
+    }
+
+    /// The network these hyperparameters describe: conv 3×3 "same" layers with a 2×2 max-pool
+    /// after each of the first two, an optional dense layer, optional dropout.
+    pub fn architecture(&self) -> Architecture {
+        let mut layers = Vec::new();
+        for (i, &filters) in self.filters().iter().enumerate() {
+            layers.push(LayerSpec::Conv { filters, kernel: 3, padding: Padding::Same });
+            if i < 2 {
+                layers.push(LayerSpec::MaxPool);
+            }
+        }
+        if self.dense_units > 0 {
+            layers.push(LayerSpec::Dense { units: self.dense_units });
+        }
+        if self.dropout > 0.0 {
+            layers.push(LayerSpec::Dropout { rate: self.dropout });
+        }
+        Architecture { layers }
     }
 
     /// Filters of the conv layers actually used.
@@ -210,6 +231,13 @@ impl std::ops::Deref for ValidConfig {
     type Target = TrainConfig;
     fn deref(&self) -> &TrainConfig {
         &self.0
+    }
+}
+
+/// A validated configuration's network, which always fits 28×28 images: `Model::new(&config, rng)`.
+impl From<&ValidConfig> for Architecture {
+    fn from(config: &ValidConfig) -> Self {
+        config.architecture()
     }
 }
 

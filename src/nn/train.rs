@@ -13,10 +13,8 @@ use crate::data::mnist::ImagesRef;
 use crate::rng::{rng_for, shuffle, streams, Rng64};
 use serde::{Deserialize, Serialize};
 
-/// Batch size for evaluation passes. Larger batches barely speed evaluation up (convolutions
-/// are evaluated in cache-sized blocks anyway) but size every layer's output buffer, and so a
-/// worker's memory.
-pub const EVAL_BATCH: usize = 64;
+/// Validation after each epoch runs in batches of this size (defined beside `Model::evaluate`).
+pub use super::model::EVAL_BATCH;
 
 /// What one epoch did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
