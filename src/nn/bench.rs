@@ -4,8 +4,8 @@
 
 use super::arch::Architecture;
 use super::config::{OptimizerKind, TrainConfig};
-use super::gemm::{gemm, Mat};
-use super::kernels::{broadcast_product, Strided, Write};
+use super::fast::gemm::{gemm, Mat};
+use super::fast::kernels::{broadcast_product, Strided, Write};
 use super::layer::Pass;
 use super::loss::softmax_cross_entropy;
 use super::model::Model;

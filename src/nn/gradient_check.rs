@@ -10,7 +10,7 @@ use super::flatten::Flatten;
 use super::layer::{Layer, Pass};
 use super::loss::softmax_cross_entropy;
 use super::model::Model;
-use super::pool::MaxPool2x2;
+use super::max_pool::MaxPool2x2;
 use crate::rng::{rng_for, unit_f32, Rng64};
 
 const EPS: f32 = 3e-3;

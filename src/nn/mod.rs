@@ -11,20 +11,18 @@ pub mod arch;
 pub mod bench;
 pub mod config;
 pub mod conv;
+pub mod conv_shape;
 pub mod dense;
 pub mod dropout;
+pub mod fast;
 pub mod flatten;
-pub mod gemm;
-pub mod kernels;
 pub mod layer;
 pub mod loss;
+pub mod max_pool;
 pub mod model;
 pub mod optimizer;
-pub mod pool;
 pub mod schedule;
-pub(crate) mod simd;
 pub mod train;
-pub mod winograd;
 
 #[cfg(test)]
 mod gradient_check;

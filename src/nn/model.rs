@@ -14,7 +14,7 @@ use super::dropout::Dropout;
 use super::flatten::Flatten;
 use super::layer::{Layer, ParamTensor, Pass};
 use super::loss::softmax_cross_entropy;
-use super::pool::MaxPool2x2;
+use super::max_pool::MaxPool2x2;
 use crate::data::mnist::{ImagesRef, CLASSES, PIXELS_PER_IMAGE};
 use crate::rng::Rng64;
 

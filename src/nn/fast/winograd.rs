@@ -16,7 +16,7 @@
 //! are reproducible exactly like im2col's, and differ from them only by rounding (F(4×4) rounds
 //! a little more: its transforms multiply by up to 8; tests bound both against the definition).
 
-use super::conv::ConvShape;
+use crate::nn::conv_shape::ConvShape;
 use super::kernels::{broadcast_product, dot_product, Strided, Write};
 use super::simd::{Shuffle4, Vector};
 use std::ops::Range;
