@@ -3,6 +3,8 @@
 //! space's networks come from a `TrainConfig` (`TrainConfig::architecture`); the benchmark's
 //! reference networks (LeNet-5-like and the TF.js MNIST example) are written out here.
 
+#![forbid(unsafe_code)]
+
 use crate::data::mnist::{CLASSES, IMAGE_SIDE};
 use serde::{Deserialize, Serialize};
 
@@ -60,7 +62,7 @@ impl Shape {
 
 impl Architecture {
     /// LeNet-5-like, as PyTorch's MNIST examples write it: conv6 5×5 (padded to keep 28×28,
-    /// standing in for LeNet's 32×32 input) → pool → conv16 5×5 → pool → 120 → 84 → 10.
+    /// standing in for LeNet's 32×32 input) → max-pool → conv16 5×5 → max-pool → 120 → 84 → 10.
     pub fn lenet5() -> Self {
         use LayerSpec::*;
         Self {
@@ -75,7 +77,7 @@ impl Architecture {
         }
     }
 
-    /// The TF.js MNIST example: conv16 3×3 → pool → conv32 3×3 → pool → conv32 3×3 → 64 → 10.
+    /// The TF.js MNIST example: conv16 3×3 → max-pool → conv32 3×3 → max-pool → conv32 3×3 → 64 → 10.
     pub fn tfjs_example() -> Self {
         use LayerSpec::*;
         Self {
@@ -135,7 +137,7 @@ impl Architecture {
             match (*spec, input) {
                 (LayerSpec::Conv { .. }, Shape::Image { .. }) => {
                     forward += o; // output (inputs are unrolled in small blocks)
-                    // dZ (unless the pool above takes the ReLU's gradient), input gradient
+                    // dZ (unless the max-pool above takes the ReLU's gradient), input gradient
                     backward += if pooled(index) { 0 } else { o } + i;
                 }
                 (LayerSpec::MaxPool, _) => {

@@ -2,6 +2,8 @@
 //! worker: each passes its own clock (milliseconds), since the core cannot read one itself in
 //! wasm. A measurement warms up first, then repeats and reports the median.
 
+#![forbid(unsafe_code)]
+
 use super::arch::Architecture;
 use super::config::{OptimizerKind, TrainConfig};
 use super::fast::gemm::{gemm, Mat};

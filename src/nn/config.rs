@@ -4,6 +4,8 @@
 //! validation. Training only accepts a `ValidConfig`, which only `TrainConfig::validate` makes,
 //! so an invalid value cannot reach the engine (the pattern of linfa's param guards).
 
+#![forbid(unsafe_code)]
+
 use super::arch::{Architecture, LayerSpec, Padding};
 use super::model::EVAL_BATCH;
 use serde::{Deserialize, Serialize};
@@ -67,7 +69,7 @@ pub const MAX_CONV_LAYERS: u32 = 4;
 
 /// One training run's hyperparameters. Defaults are the seed document's best point
 /// (lr 0.01, 10 epochs, batch 64, 3 conv layers, L2 0.001) with SGD + momentum 0.9, the optimizer
-/// with which that point reaches 99% (see DESIGN.md).
+/// with which that point reaches 99% (the README's "seed document's headline result").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {

@@ -6,17 +6,20 @@
 //! and the output `F × B·H'·W'` is one matrix product `W (F × k²C) · cols`. Backward reuses the
 //! same unrolled matrix: dW = dZ · colsᵀ (natively, for most layers, as dWᵀ = cols · dZᵀ: see
 //! `weight_gradient_by_broadcast`), and d(cols) = Wᵀ · dZ folded back onto the image (col2im).
-//! The products are the engine's own kernels (`kernels.rs`), a block of images at a time so
+//! The products are the engine's own kernels (`fast/kernels.rs`), a block of images at a time so
 //! that the unrolled block stays in cache.
 //!
 //! Under a 2×2 max-pool a layer computes only the even part of its output, which is all the
-//! pool reads (`ConvShape::even_output`).
+//! max-pool reads (`ConvShape::even_output`).
 //!
-//! In wasm, 3×3 layers over several channels use Winograd's algorithm instead (`winograd.rs`),
-//! which needs 2.25× (2×2 tiles) or 4× (4×4 tiles) fewer multiplications; it makes such a
-//! layer's training step 1.15–1.55× faster there (the transforms take back much of the saving
-//! on images this small). Natively, where the product is 2–4× wider, im2col is faster
-//! (`winograd_pays_here`).
+//! In wasm, 3×3 layers over several channels use Winograd's algorithm instead
+//! (`fast/winograd.rs`), which needs 2.25× (2×2 tiles) or 4× (4×4 tiles) fewer multiplications;
+//! it makes such a layer's training step faster there, though the transforms take back much of
+//! the saving on images this small. Natively, where the product is 2–4× wider, im2col is faster
+//! (`fast/policy.rs`). This file says what is computed; how it is made fast (unrolling, the
+//! products, Winograd, the switches between them) is in `fast/`.
+
+#![forbid(unsafe_code)]
 
 pub use super::conv_shape::ConvShape;
 use super::fast::im2col::{col2im, im2col, transpose};
@@ -397,7 +400,7 @@ mod tests {
     /// the pooled output, the input gradient (its last row and column zero) and the weight
     /// gradient — by im2col and by Winograd, valid and same padding, odd and even sizes.
     #[test]
-    fn even_output_under_a_pool_changes_nothing() {
+    fn even_output_under_a_max_pool_changes_nothing() {
         use crate::nn::max_pool::MaxPool2x2;
         let mut rng = rng_for(4, 0);
         for (height, pad, winograd) in [(13, 0, false), (13, 0, true), (7, 1, false), (7, 1, true), (12, 0, true), (9, 1, true)] {

@@ -1,6 +1,8 @@
 //! The geometry of a k×k convolution with stride 1: input size, kernel and padding, and so the
 //! output size. Shared by the layer (`conv.rs`) and the machinery that computes it (`fast/`).
 
+#![forbid(unsafe_code)]
+
 /// The geometry of a convolution: input size, kernel and padding, and so the output size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvShape {

@@ -3,6 +3,8 @@
 //! random r, so dL/dOut = r. Errors are compared as ‖analytic − numeric‖ / (‖analytic‖ + ‖numeric‖)
 //! over all checked entries, which tolerates the odd ReLU kink crossed by a finite difference.
 
+#![forbid(unsafe_code)]
+
 use super::conv::{Conv2d, ConvShape};
 use super::dense::Dense;
 use super::dropout::Dropout;
@@ -150,7 +152,7 @@ fn dense_gradients() {
 }
 
 #[test]
-fn pool_flatten_dropout_gradients() {
+fn max_pool_flatten_dropout_gradients() {
     check_layer(&mut MaxPool2x2::new(2, 6, 4), 3, 6, false);
     check_layer(&mut MaxPool2x2::new(2, 5, 7), 2, 9, false);
     check_layer(&mut Flatten::new(3, 5), 2, 7, false);

@@ -2,6 +2,8 @@
 //! layer's own output buffer, backward from the gradient of its output into its own input-gradient
 //! buffer, and a visit over its trainable tensors for the optimizer.
 
+#![forbid(unsafe_code)]
+
 use crate::rng::Rng64;
 
 /// What a forward pass is for: training (dropout active, its RNG advancing) or evaluation.

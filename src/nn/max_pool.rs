@@ -5,6 +5,10 @@
 //! Above a ReLU layer (`after_relu`), backward also takes the gradient through that ReLU — it
 //! passes only where the winner is positive — in the same pass, so the layer below need not
 //! read its output and this gradient again.
+//!
+//! The passes themselves, plain and four windows at a time, are in `fast/max_pool.rs`.
+
+#![forbid(unsafe_code)]
 
 use super::fast::max_pool::{max_pool_backward, max_pool_forward};
 use super::layer::{ensure_len, Layer, Pass};

@@ -7,6 +7,8 @@
 //!               → flatten → [dense + ReLU] (optional) → [dropout] (optional) → dense 10 → softmax
 //! ```
 
+#![forbid(unsafe_code)]
+
 use super::arch::{ArchError, Architecture, LayerSpec, Padding, Shape};
 use super::conv::{Conv2d, ConvShape};
 use super::dense::Dense;
@@ -59,18 +61,18 @@ impl Model {
         // A max-pool right above a convolution (whose ReLU it pools) also takes the gradient
         // through that ReLU, in the pass that routes it: one pass over the activations, not two.
         let pooled = |i: usize| specs.get(i + 1).is_some_and(|(next, _, _)| matches!(next, LayerSpec::MaxPool));
-        // The plane a pooled convolution hands its pool: what it computes (`even_output`).
-        let mut to_pool = None;
+        // The plane a max-pooled convolution hands its max-pool: what it computes (`even_output`).
+        let mut to_max_pool = None;
         for (i, &(spec, input, _)) in specs.iter().enumerate() {
             match (spec, input) {
                 (LayerSpec::Conv { filters, kernel, padding }, Shape::Image { channels, height, width }) => {
                     let k = kernel as usize;
                     let pad = if padding == Padding::Same { k / 2 } else { 0 };
-                    // Pooled, it computes only the rows and columns the pool reads.
+                    // Max-pooled, it computes only the rows and columns the max-pool reads.
                     let shape = ConvShape { in_channels: channels, height, width, kernel: k, pad, even_output: pooled(i) };
                     let conv = Conv2d::new(shape, filters as usize, true, rng);
                     if pooled(i) {
-                        to_pool = Some((shape.out_height(), shape.out_width()));
+                        to_max_pool = Some((shape.out_height(), shape.out_width()));
                         layers.push(Box::new(conv.with_relu_gradient_above()));
                     } else {
                         layers.push(Box::new(conv));
@@ -79,11 +81,11 @@ impl Model {
                 (LayerSpec::MaxPool, Shape::Image { channels, height, width }) => {
                     // Above a convolution it pools the even part the convolution computed, which
                     // gives what pooling the whole would.
-                    let pool = match to_pool.take() {
+                    let max_pool = match to_max_pool.take() {
                         Some((height, width)) => MaxPool2x2::new(channels, height, width).after_relu(),
                         None => MaxPool2x2::new(channels, height, width),
                     };
-                    layers.push(Box::new(pool));
+                    layers.push(Box::new(max_pool));
                 }
                 (LayerSpec::Dense { units }, shape) => {
                     let inputs = flatten(&mut layers, shape);

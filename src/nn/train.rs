@@ -4,6 +4,8 @@
 //!
 //! A non-finite loss ends the run as diverged, naming the epoch: it is a result, not a crash.
 
+#![forbid(unsafe_code)]
+
 use super::config::ValidConfig;
 use super::layer::Pass;
 use super::model::Model;
@@ -65,7 +67,7 @@ impl TrainOutcome {
 pub struct TrainingData<'a> {
     pub train: ImagesRef<'a>,
     /// Train only on these images of `train` (a subset), instead of all of them. Indices, not a
-    /// copy: a worker holding the training pool needs no second copy of its pixels.
+    /// copy: a worker holding all the training images needs no second copy of their pixels.
     pub subset: Option<&'a [usize]>,
     pub validation: Option<ImagesRef<'a>>,
     /// Validate only on these images of `validation` (a cross-validation fold).
@@ -80,10 +82,10 @@ impl<'a> TrainingData<'a> {
     pub fn subset(train: ImagesRef<'a>, subset: &'a [usize], validation: Option<ImagesRef<'a>>) -> Self {
         Self { train, subset: Some(subset), validation, validation_subset: None }
     }
-    /// One fold of cross-validation over `pool`: train on `train` indices, validate on
+    /// One fold of cross-validation over `images`: train on `train` indices, validate on
     /// `held_out` indices, both into the same images.
-    pub fn fold(pool: ImagesRef<'a>, train: &'a [usize], held_out: &'a [usize]) -> Self {
-        Self { train: pool, subset: Some(train), validation: Some(pool), validation_subset: Some(held_out) }
+    pub fn fold(images: ImagesRef<'a>, train: &'a [usize], held_out: &'a [usize]) -> Self {
+        Self { train: images, subset: Some(train), validation: Some(images), validation_subset: Some(held_out) }
     }
     /// Number of training images per epoch.
     pub fn train_len(&self) -> usize {

@@ -34,7 +34,7 @@ fn valid_span(k: usize, pad: usize, w: usize, out_w: usize) -> (usize, usize, us
 
 /// im2col and col2im move hundreds of thousands of short runs (3 to 28 values) per batch, so
 /// how a run is moved matters more than anything else in them. Measured in V8: a `memory.copy`
-/// per run, or a loop over its vectors, costs two to four times the data movement itself. So a
+/// per run, or a loop over its vectors, costs several times the data movement itself. So a
 /// run is moved as a fixed sequence of 4-value moves, the sequence chosen once per block of rows
 /// (`Q` = how many full moves precede the last, overlapping one), with no loop or test per run.
 /// Values are moved, never changed: results are identical however the moves fall.
@@ -127,7 +127,7 @@ unsafe fn add_rows(dst: *mut f32, dst_stride: usize, src: *const f32, src_stride
 
 /// Natively with AVX-512, a run is moved or added 16 values at a time, the last part under a
 /// lane mask: one masked load and one masked store per run of up to 16 values, where the
-/// 4-value moves above take up to seven instructions (im2col and col2im were a quarter of a
+/// 4-value moves above take up to seven instructions (im2col and col2im are a large share of a
 /// training step's time natively). The same values land in the same places, and each sum of
 /// col2im is the same addition: results are bit for bit those of `copy_rows` / `add_rows`.
 /// The functions are only inlined into `avx512f` code (`im2col_avx512`, `col2im_avx512`).
@@ -163,7 +163,7 @@ mod masked {
     /// Rows are taken eight at a time, every load of the eight before any store: a masked store
     /// blocks a later load that overlaps its whole 16-value footprint, even the masked-off part,
     /// until it retires — and the next row of a plane starts inside that footprint. Added row by
-    /// row, col2im ran 1.4× slower than with the 4-value adds.
+    /// row, col2im ran slower than with the 4-value adds.
     #[inline(always)]
     pub unsafe fn add_rows(dst: *mut f32, dst_stride: usize, src: *const f32, src_stride: usize, rows: usize, len: usize) {
         if len == 0 {
