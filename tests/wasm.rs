@@ -40,7 +40,7 @@ fn corrupt_files_are_errors_not_panics_in_wasm() {
 /// add, same order), so a browser on any machine gets the same bits.
 #[wasm_bindgen_test]
 fn simd_kernels_are_bit_identical_to_the_portable_ones() {
-    use tunelab::nn::kernels::*;
+    use tunelab::nn::fast::kernels::*;
     let values = |len: usize, salt: usize| -> Vec<f32> { (0..len).map(|i| (((i * 7919 + salt * 104_729) % 2003) as f32 - 1001.0) / 997.0).collect() };
     for (m, n, depth) in [(1, 1, 1), (3, 5, 2), (6, 37, 25), (13, 77, 40), (32, 123, 144)] {
         let a = values(m * depth.max(n), 1);
@@ -67,7 +67,7 @@ fn simd_kernels_are_bit_identical_to_the_portable_ones() {
 /// widths that leave tails of every length.
 #[wasm_bindgen_test]
 fn simd_max_pool_is_bit_identical_to_the_portable_one() {
-    use tunelab::nn::pool::*;
+    use tunelab::nn::fast::max_pool::*;
     for (h, w) in [(2, 2), (7, 9), (8, 11), (13, 13), (26, 26), (4, 17)] {
         let planes = 5;
         let (oh, ow) = (h / 2, w / 2);

@@ -1,17 +1,11 @@
-//! Network architectures as data: a list of layer specifications, checked for shape and built
-//! into a `Model`. The tuning space's networks come from a `TrainConfig`; the benchmark's
-//! reference networks (LeNet-5-like and the TF.js MNIST example) are written out here too.
+//! Network architectures as data: a list of layer specifications, checked for shape, with what
+//! each costs (multiply–adds, memory per image). `Model::build` turns one into layers. The tuning
+//! space's networks come from a `TrainConfig` (`TrainConfig::architecture`); the benchmark's
+//! reference networks (LeNet-5-like and the TF.js MNIST example) are written out here.
 
-use super::config::TrainConfig;
-use super::conv::{Conv2d, ConvShape};
-use super::dense::Dense;
-use super::dropout::Dropout;
-use super::flatten::Flatten;
-use super::layer::Layer;
-use super::model::Model;
-use super::pool::MaxPool2x2;
+#![forbid(unsafe_code)]
+
 use crate::data::mnist::{CLASSES, IMAGE_SIDE};
-use crate::rng::Rng64;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,14 +45,14 @@ pub enum ArchError {
 
 /// The shape of activations between layers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
+pub(super) enum Shape {
     Image { channels: usize, height: usize, width: usize },
     Flat(usize),
 }
 
 impl Shape {
     /// Values per image.
-    fn len(self) -> usize {
+    pub(super) fn len(self) -> usize {
         match self {
             Shape::Image { channels, height, width } => channels * height * width,
             Shape::Flat(n) => n,
@@ -67,27 +61,8 @@ impl Shape {
 }
 
 impl Architecture {
-    /// The tuning space's network: conv 3×3 "same" layers with a 2×2 pool after each of the
-    /// first two, an optional dense layer, optional dropout.
-    pub fn from_config(c: &TrainConfig) -> Self {
-        let mut layers = Vec::new();
-        for (i, &filters) in c.filters().iter().enumerate() {
-            layers.push(LayerSpec::Conv { filters, kernel: 3, padding: Padding::Same });
-            if i < 2 {
-                layers.push(LayerSpec::MaxPool);
-            }
-        }
-        if c.dense_units > 0 {
-            layers.push(LayerSpec::Dense { units: c.dense_units });
-        }
-        if c.dropout > 0.0 {
-            layers.push(LayerSpec::Dropout { rate: c.dropout });
-        }
-        Self { layers }
-    }
-
     /// LeNet-5-like, as PyTorch's MNIST examples write it: conv6 5×5 (padded to keep 28×28,
-    /// standing in for LeNet's 32×32 input) → pool → conv16 5×5 → pool → 120 → 84 → 10.
+    /// standing in for LeNet's 32×32 input) → max-pool → conv16 5×5 → max-pool → 120 → 84 → 10.
     pub fn lenet5() -> Self {
         use LayerSpec::*;
         Self {
@@ -102,7 +77,7 @@ impl Architecture {
         }
     }
 
-    /// The TF.js MNIST example: conv16 3×3 → pool → conv32 3×3 → pool → conv32 3×3 → 64 → 10.
+    /// The TF.js MNIST example: conv16 3×3 → max-pool → conv32 3×3 → max-pool → conv32 3×3 → 64 → 10.
     pub fn tfjs_example() -> Self {
         use LayerSpec::*;
         Self {
@@ -118,7 +93,7 @@ impl Architecture {
     }
 
     /// Walk the layers, checking shapes; `visit` gets each layer's spec, input and output shape.
-    fn walk(&self, mut visit: impl FnMut(usize, &LayerSpec, Shape, Shape)) -> Result<Shape, ArchError> {
+    pub(super) fn walk(&self, mut visit: impl FnMut(usize, &LayerSpec, Shape, Shape)) -> Result<Shape, ArchError> {
         let mut shape = Shape::Image { channels: 1, height: IMAGE_SIDE, width: IMAGE_SIDE };
         for (index, spec) in self.layers.iter().enumerate() {
             let next = match (*spec, shape) {
@@ -151,60 +126,6 @@ impl Architecture {
         self.walk(|_, _, _, _| {}).map(|_| ())
     }
 
-    /// Build the model, initialised from `rng`.
-    pub fn build(&self, rng: &mut Rng64) -> Result<Model, ArchError> {
-        let mut specs = Vec::new();
-        let out = self.walk(|_, spec, input, output| specs.push((*spec, input, output)))?;
-        let mut layers: Vec<Box<dyn Layer>> = Vec::new();
-        let flatten = |layers: &mut Vec<Box<dyn Layer>>, shape: Shape| match shape {
-            Shape::Image { channels, height, width } => {
-                layers.push(Box::new(Flatten::new(channels, height * width)));
-                channels * height * width
-            }
-            Shape::Flat(n) => n,
-        };
-        // A max-pool right above a convolution (whose ReLU it pools) also takes the gradient
-        // through that ReLU, in the pass that routes it: one pass over the activations, not two.
-        let pooled = |i: usize| specs.get(i + 1).is_some_and(|(next, _, _)| matches!(next, LayerSpec::MaxPool));
-        // The plane a pooled convolution hands its pool: what it computes (`even_output`).
-        let mut to_pool = None;
-        for (i, &(spec, input, _)) in specs.iter().enumerate() {
-            match (spec, input) {
-                (LayerSpec::Conv { filters, kernel, padding }, Shape::Image { channels, height, width }) => {
-                    let k = kernel as usize;
-                    let pad = if padding == Padding::Same { k / 2 } else { 0 };
-                    // Pooled, it computes only the rows and columns the pool reads.
-                    let shape = ConvShape { in_channels: channels, height, width, kernel: k, pad, even_output: pooled(i) };
-                    let conv = Conv2d::new(shape, filters as usize, true, rng);
-                    if pooled(i) {
-                        to_pool = Some((shape.out_height(), shape.out_width()));
-                        layers.push(Box::new(conv.with_relu_gradient_above()));
-                    } else {
-                        layers.push(Box::new(conv));
-                    }
-                }
-                (LayerSpec::MaxPool, Shape::Image { channels, height, width }) => {
-                    // Above a convolution it pools the even part the convolution computed, which
-                    // gives what pooling the whole would.
-                    let pool = match to_pool.take() {
-                        Some((height, width)) => MaxPool2x2::new(channels, height, width).after_relu(),
-                        None => MaxPool2x2::new(channels, height, width),
-                    };
-                    layers.push(Box::new(pool));
-                }
-                (LayerSpec::Dense { units }, shape) => {
-                    let inputs = flatten(&mut layers, shape);
-                    layers.push(Box::new(Dense::new(inputs, units as usize, true, rng)));
-                }
-                (LayerSpec::Dropout { rate }, shape) => layers.push(Box::new(Dropout::new(rate, shape.len()))),
-                _ => unreachable!("walk checked the shapes"),
-            }
-        }
-        let inputs = flatten(&mut layers, out);
-        layers.push(Box::new(Dense::new(inputs, CLASSES, false, rng)));
-        Ok(Model::from_layers(layers))
-    }
-
     /// Values each layer keeps per image: (forward buffers, backward buffers), in f32 units.
     /// Used to refuse networks that would not fit in a browser worker's memory.
     pub fn buffer_values_per_image(&self) -> (u64, u64) {
@@ -216,7 +137,7 @@ impl Architecture {
             match (*spec, input) {
                 (LayerSpec::Conv { .. }, Shape::Image { .. }) => {
                     forward += o; // output (inputs are unrolled in small blocks)
-                    // dZ (unless the pool above takes the ReLU's gradient), input gradient
+                    // dZ (unless the max-pool above takes the ReLU's gradient), input gradient
                     backward += if pooled(index) { 0 } else { o } + i;
                 }
                 (LayerSpec::MaxPool, _) => {
@@ -261,26 +182,6 @@ impl Architecture {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::rng_for;
-
-    #[test]
-    fn reference_networks_have_their_published_sizes() {
-        let lenet = Architecture::lenet5().build(&mut rng_for(1, 1)).unwrap();
-        // conv1 6·25+6, conv2 16·150+16, 400·120+120, 120·84+84, 84·10+10
-        assert_eq!(lenet.param_count(), 156 + 2416 + 48120 + 10164 + 850);
-        let tfjs = Architecture::tfjs_example().build(&mut rng_for(1, 1)).unwrap();
-        // 26→13, 11→5, 3: conv 160 + 4640 + 9248, dense 288·64+64, 64·10+10
-        assert_eq!(tfjs.param_count(), 160 + 4640 + 9248 + 18496 + 650);
-        assert!(tfjs.describe().contains("conv 3×3, valid, 32 filters"), "{}", tfjs.describe());
-    }
-
-    #[test]
-    fn the_spec_and_the_built_layers_count_the_same_work() {
-        for arch in [Architecture::lenet5(), Architecture::tfjs_example(), Architecture::from_config(&TrainConfig::default())] {
-            let model = arch.build(&mut rng_for(1, 1)).unwrap();
-            assert_eq!(model.forward_macs() as u64, arch.forward_macs());
-        }
-    }
 
     #[test]
     fn lenet_costs_about_2_3_mflop_per_training_image() {
@@ -295,13 +196,5 @@ mod tests {
         assert!(matches!(too_deep.check(), Err(ArchError::TooSmall { index: 4, .. })));
         let after_dense = Architecture { layers: vec![LayerSpec::Dense { units: 8 }, LayerSpec::MaxPool] };
         assert_eq!(after_dense.check(), Err(ArchError::SpatialAfterDense { index: 1 }));
-    }
-
-    #[test]
-    fn the_config_network_is_the_one_model_new_builds() {
-        let config = TrainConfig::default().validate().unwrap();
-        let a = Model::new(&config, &mut rng_for(3, 1)).describe();
-        let b = Architecture::from_config(&config).build(&mut rng_for(3, 1)).unwrap().describe();
-        assert_eq!(a, b);
     }
 }

@@ -2,23 +2,23 @@
 //! worker: each passes its own clock (milliseconds), since the core cannot read one itself in
 //! wasm. A measurement warms up first, then repeats and reports the median.
 
+#![forbid(unsafe_code)]
+
 use super::arch::Architecture;
-use super::gemm::{gemm, Mat};
-use super::kernels::{broadcast_product, Strided, Write};
+use super::config::{OptimizerKind, TrainConfig};
+use super::fast::gemm::{gemm, Mat};
+use super::fast::kernels::{broadcast_product, Strided, Write};
 use super::layer::Pass;
 use super::loss::softmax_cross_entropy;
+use super::model::Model;
 use super::optimizer::Optimizer;
-use super::OptimizerKind;
 use crate::data::mnist::{ImagesRef, CLASSES};
 use crate::rng::rng_for;
 use serde::{Deserialize, Serialize};
 
 /// The networks the benchmark measures, by name.
 pub fn reference_networks() -> Vec<(&'static str, Architecture)> {
-    let tuned = |conv_layers: u32| {
-        let c = super::TrainConfig { conv_layers, ..Default::default() };
-        Architecture::from_config(&c)
-    };
+    let tuned = |conv_layers: u32| TrainConfig { conv_layers, ..Default::default() }.architecture();
     vec![
         ("lenet5", Architecture::lenet5()),
         ("tfjs-example", Architecture::tfjs_example()),
@@ -59,12 +59,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// `images_per_run` images each after one untimed warm-up run.
 pub fn training_throughput(arch: &Architecture, data: ImagesRef<'_>, batch: usize, images_per_run: usize, runs: usize, clock: &dyn Fn() -> f64) -> Throughput {
     let mut rng = rng_for(1, 1);
-    let mut model = arch.build(&mut rng).expect("reference networks fit");
+    let mut model = Model::build(arch, &mut rng).expect("reference networks fit");
     let mut optimizer = Optimizer::new(OptimizerKind::ADAM, 0.0, 0.0);
     let mut labels = Vec::with_capacity(batch);
     let mut indices: Vec<usize> = Vec::with_capacity(batch);
     let mut next = 0usize;
-    let mut step = |model: &mut super::Model| {
+    let mut step = |model: &mut Model| {
         indices.clear();
         labels.clear();
         for _ in 0..batch {
@@ -96,7 +96,7 @@ pub fn training_throughput(arch: &Architecture, data: ImagesRef<'_>, batch: usiz
 /// Inference throughput: forward passes only, in batches of `batch`.
 pub fn inference_throughput(arch: &Architecture, data: ImagesRef<'_>, batch: usize, images_per_run: usize, runs: usize, clock: &dyn Fn() -> f64) -> Throughput {
     let mut rng = rng_for(1, 1);
-    let mut model = arch.build(&mut rng).expect("reference networks fit");
+    let mut model = Model::build(arch, &mut rng).expect("reference networks fit");
     let indices: Vec<usize> = (0..batch).map(|i| i % data.len()).collect();
     let labels: Vec<u8> = indices.iter().map(|&i| data.labels[i]).collect();
     let steps = images_per_run.div_ceil(batch).max(1);

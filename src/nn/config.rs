@@ -4,6 +4,10 @@
 //! validation. Training only accepts a `ValidConfig`, which only `TrainConfig::validate` makes,
 //! so an invalid value cannot reach the engine (the pattern of linfa's param guards).
 
+#![forbid(unsafe_code)]
+
+use super::arch::{Architecture, LayerSpec, Padding};
+use super::model::EVAL_BATCH;
 use serde::{Deserialize, Serialize};
 
 /// How the learning rate changes from epoch to epoch (epoch counted from 0).
@@ -65,7 +69,7 @@ pub const MAX_CONV_LAYERS: u32 = 4;
 
 /// One training run's hyperparameters. Defaults are the seed document's best point
 /// (lr 0.01, 10 epochs, batch 64, 3 conv layers, L2 0.001) with SGD + momentum 0.9, the optimizer
-/// with which that point reaches 99% (see DESIGN.md).
+/// with which that point reaches 99% (the README's "seed document's headline result").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
@@ -211,9 +215,28 @@ impl TrainConfig {
     /// a training and an evaluation batch, backward buffers (gradients) for a training batch.
     pub fn training_memory_bytes(&self) -> u64 {
         let train_batch = self.batch_size as u64;
-        let forward_batch = train_batch.max(crate::nn::train::EVAL_BATCH as u64);
-        let (forward, backward) = crate::nn::arch::Architecture::from_config(self).buffer_values_per_image();
+        let forward_batch = train_batch.max(EVAL_BATCH as u64);
+        let (forward, backward) = self.architecture().buffer_values_per_image();
         4 * (forward_batch * forward + train_batch * backward)
+    }
+
+    /// The network these hyperparameters describe: conv 3×3 "same" layers with a 2×2 max-pool
+    /// after each of the first two, an optional dense layer, optional dropout.
+    pub fn architecture(&self) -> Architecture {
+        let mut layers = Vec::new();
+        for (i, &filters) in self.filters().iter().enumerate() {
+            layers.push(LayerSpec::Conv { filters, kernel: 3, padding: Padding::Same });
+            if i < 2 {
+                layers.push(LayerSpec::MaxPool);
+            }
+        }
+        if self.dense_units > 0 {
+            layers.push(LayerSpec::Dense { units: self.dense_units });
+        }
+        if self.dropout > 0.0 {
+            layers.push(LayerSpec::Dropout { rate: self.dropout });
+        }
+        Architecture { layers }
     }
 
     /// Filters of the conv layers actually used.
@@ -230,6 +253,13 @@ impl std::ops::Deref for ValidConfig {
     type Target = TrainConfig;
     fn deref(&self) -> &TrainConfig {
         &self.0
+    }
+}
+
+/// A validated configuration's network, which always fits 28×28 images: `Model::new(&config, rng)`.
+impl From<&ValidConfig> for Architecture {
+    fn from(config: &ValidConfig) -> Self {
+        config.architecture()
     }
 }
 

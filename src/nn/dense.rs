@@ -1,8 +1,10 @@
 //! Fully connected layer on `B × inputs` rows: `out = in · Wᵀ + b`, optionally through ReLU.
 //! Backward: dW = dZᵀ · in, db = Σ_rows dZ, d(in) = dZ · W. The products are the convolution's
-//! kernels (`kernels.rs`): forward is a dot product of each input row with each weight row.
+//! kernels (`fast/kernels.rs`): forward is a dot product of each input row with each weight row.
 
-use super::kernels::{broadcast_product, dot_product, Strided, Write};
+#![forbid(unsafe_code)]
+
+use super::fast::kernels::{broadcast_product, dot_product, Strided, Write};
 use super::layer::{ensure_len, init_uniform, Layer, ParamTensor, Pass};
 use crate::rng::Rng64;
 

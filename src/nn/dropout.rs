@@ -2,6 +2,8 @@
 //! are scaled by 1/(1 − rate), so evaluation needs no rescaling. The mask comes from the trial's
 //! seeded dropout stream, so a run is reproducible.
 
+#![forbid(unsafe_code)]
+
 use super::layer::{ensure_len, Layer, Pass};
 
 pub struct Dropout {

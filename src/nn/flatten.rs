@@ -1,6 +1,8 @@
 //! From the convolutional layout `C × B × S` (S = H·W) to one row per image, `B × (C·S)`,
 //! which is what dense layers read. Backward does the reverse permutation.
 
+#![forbid(unsafe_code)]
+
 use super::layer::{ensure_len, Layer, Pass};
 
 pub struct Flatten {

@@ -3,6 +3,8 @@
 //! random r, so dL/dOut = r. Errors are compared as ‖analytic − numeric‖ / (‖analytic‖ + ‖numeric‖)
 //! over all checked entries, which tolerates the odd ReLU kink crossed by a finite difference.
 
+#![forbid(unsafe_code)]
+
 use super::conv::{Conv2d, ConvShape};
 use super::dense::Dense;
 use super::dropout::Dropout;
@@ -10,7 +12,7 @@ use super::flatten::Flatten;
 use super::layer::{Layer, Pass};
 use super::loss::softmax_cross_entropy;
 use super::model::Model;
-use super::pool::MaxPool2x2;
+use super::max_pool::MaxPool2x2;
 use crate::rng::{rng_for, unit_f32, Rng64};
 
 const EPS: f32 = 3e-3;
@@ -150,7 +152,7 @@ fn dense_gradients() {
 }
 
 #[test]
-fn pool_flatten_dropout_gradients() {
+fn max_pool_flatten_dropout_gradients() {
     check_layer(&mut MaxPool2x2::new(2, 6, 4), 3, 6, false);
     check_layer(&mut MaxPool2x2::new(2, 5, 7), 2, 9, false);
     check_layer(&mut Flatten::new(3, 5), 2, 7, false);

@@ -2,6 +2,8 @@
 //! maximum before exponentiating). The gradient with respect to the logits is
 //! (softmax − one-hot) / batch.
 
+#![forbid(unsafe_code)]
+
 /// Mean loss over the batch and the number of rows whose largest logit is the label.
 /// If `grad` is given, it receives dLoss/dLogits.
 pub fn softmax_cross_entropy(logits: &[f32], labels: &[u8], classes: usize, grad: Option<&mut Vec<f32>>) -> (f32, usize) {

@@ -6,25 +6,40 @@
 //! after `Flatten` activations are
 //! `B × features`, row per image. All tensors are flat `Vec<f32>` buffers owned by the layer that
 //! writes them and reused from batch to batch.
+//!
+//! Where to read, from the training run down:
+//!
+//! - `config`: one run's hyperparameters and their validation; `TrainConfig::architecture()`.
+//! - `train`: the training loop (epochs, batches, optimizer steps, validation).
+//! - `model`: a network built from an `Architecture`: forward, backward, evaluation.
+//! - `arch`: networks as data (layer specs), checked for shape, with their cost.
+//! - `layer`: the interface every layer shares; then one file per layer: `conv` (with its
+//!   geometry in `conv_shape`), `max_pool`, `dense`, `flatten`, `dropout`.
+//! - `loss`, `optimizer`, `schedule`: softmax cross-entropy, the optimizers, learning-rate decay.
+//! - `bench`: throughput measurements.
+//! - `fast/`: how the layers are made fast (matrix kernels, SIMD, im2col, Winograd); the only
+//!   place with `unsafe` code.
+//!
+//! Modules depend on each other without cycles (`tests/module_graph.rs` checks it): `config`
+//! uses `arch`, `model` builds from `arch`, `train` uses `config` and `model`, and `fast/` uses
+//! nothing above it but `conv_shape`.
 
 pub mod arch;
 pub mod bench;
 pub mod config;
 pub mod conv;
+pub mod conv_shape;
 pub mod dense;
 pub mod dropout;
+pub mod fast;
 pub mod flatten;
-pub mod gemm;
-pub mod kernels;
 pub mod layer;
 pub mod loss;
+pub mod max_pool;
 pub mod model;
 pub mod optimizer;
-pub mod pool;
 pub mod schedule;
-pub(crate) mod simd;
 pub mod train;
-pub mod winograd;
 
 #[cfg(test)]
 mod gradient_check;

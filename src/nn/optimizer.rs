@@ -2,6 +2,8 @@
 //! state, tensor by tensor (the shape of burn's optimizers). Regularization enters here: for
 //! weights (not biases) the gradient gets λ₂·w (L2) and λ₁·sign(w) (L1) added before the step.
 
+#![forbid(unsafe_code)]
+
 use super::config::OptimizerKind;
 use super::layer::ParamTensor;
 

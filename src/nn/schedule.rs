@@ -1,5 +1,7 @@
 //! Learning-rate decay: the rate used in each epoch (counted from 0).
 
+#![forbid(unsafe_code)]
+
 use super::config::LrDecay;
 
 pub fn learning_rate_at(base: f32, decay: LrDecay, epoch: u32) -> f32 {

@@ -4,6 +4,8 @@
 //!
 //! A non-finite loss ends the run as diverged, naming the epoch: it is a result, not a crash.
 
+#![forbid(unsafe_code)]
+
 use super::config::ValidConfig;
 use super::layer::Pass;
 use super::model::Model;
@@ -13,10 +15,8 @@ use crate::data::mnist::ImagesRef;
 use crate::rng::{rng_for, shuffle, streams, Rng64};
 use serde::{Deserialize, Serialize};
 
-/// Batch size for evaluation passes. Larger batches barely speed evaluation up (convolutions
-/// are evaluated in cache-sized blocks anyway) but size every layer's output buffer, and so a
-/// worker's memory.
-pub const EVAL_BATCH: usize = 64;
+/// Validation after each epoch runs in batches of this size (defined beside `Model::evaluate`).
+pub use super::model::EVAL_BATCH;
 
 /// What one epoch did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,7 +67,7 @@ impl TrainOutcome {
 pub struct TrainingData<'a> {
     pub train: ImagesRef<'a>,
     /// Train only on these images of `train` (a subset), instead of all of them. Indices, not a
-    /// copy: a worker holding the training pool needs no second copy of its pixels.
+    /// copy: a worker holding all the training images needs no second copy of their pixels.
     pub subset: Option<&'a [usize]>,
     pub validation: Option<ImagesRef<'a>>,
     /// Validate only on these images of `validation` (a cross-validation fold).
@@ -82,10 +82,10 @@ impl<'a> TrainingData<'a> {
     pub fn subset(train: ImagesRef<'a>, subset: &'a [usize], validation: Option<ImagesRef<'a>>) -> Self {
         Self { train, subset: Some(subset), validation, validation_subset: None }
     }
-    /// One fold of cross-validation over `pool`: train on `train` indices, validate on
+    /// One fold of cross-validation over `images`: train on `train` indices, validate on
     /// `held_out` indices, both into the same images.
-    pub fn fold(pool: ImagesRef<'a>, train: &'a [usize], held_out: &'a [usize]) -> Self {
-        Self { train: pool, subset: Some(train), validation: Some(pool), validation_subset: Some(held_out) }
+    pub fn fold(images: ImagesRef<'a>, train: &'a [usize], held_out: &'a [usize]) -> Self {
+        Self { train: images, subset: Some(train), validation: Some(images), validation_subset: Some(held_out) }
     }
     /// Number of training images per epoch.
     pub fn train_len(&self) -> usize {

@@ -8,7 +8,7 @@
 //!   "splat" GEMM of XNNPACK's wasm kernels; Goto & van de Geijn 2008 for the register tiling).
 //!   Forward (W · cols, with bias and ReLU applied as the tile is stored) and the input gradient
 //!   (Wᵀ · dZ) are this product, and natively for most layers the weight gradient too, as
-//!   dWᵀ = cols · dZᵀ (see `conv::weight_gradient_by_broadcast`).
+//!   dWᵀ = cols · dZᵀ (see `policy::weight_gradient_by_broadcast`).
 //! - `dot_product`: C = A · Bᵀ where both are wide and row-major, so every entry is a dot product
 //!   along rows; a tile of `MR × PR` dot products runs in vector accumulators. The weight gradient
 //!   (dZ · colsᵀ) is this product in wasm and for short patches.
@@ -19,7 +19,7 @@
 //!
 //! Why not a general GEMM library: matrixmultiply (what ndarray uses) packs both operands and its
 //! wasm kernel is an 8×8 tile of shuffles that needs more registers than V8 has; on these skinny
-//! shapes it ran at about half the speed of these kernels. No operand is packed here: B is read in
+//! shapes it ran well below the speed of these kernels. No operand is packed here: B is read in
 //! place, row after row, and A is small enough to stay in cache.
 //!
 //! Reproducibility: every sum runs in a fixed order that depends only on the shapes, never on
@@ -210,9 +210,8 @@ unsafe fn broadcast_avx512(p: &BroadcastArgs<'_>) {
 /// lanes are added in `Avx512::sum`'s tree, then the last n mod 16 terms one by one): AVX-512
 /// runs it in one register per entry, AVX2 in two (`Avx2Pair`), with the same bits. The dot
 /// products left natively are mostly first layers' weight gradients — 9 or 25 rows of B, each
-/// tens of thousands of values long (see `conv::weight_gradient_by_broadcast`) — and sixteen
-/// lanes run them 1.3–1.6× faster than eight (16 × 9 × 5,408: 51 → 80 GFLOP/s; tfjs-example's
-/// first layer backward 0.52 → 0.39 ms per batch). With AVX2 alone the pairs leave room for a
+/// tens of thousands of values long (see `policy::weight_gradient_by_broadcast`) — and sixteen
+/// lanes run them faster than eight. With AVX2 alone the pairs leave room for a
 /// 2 × 2 tile only, somewhat slower than the 4 × 2 tile of eight lanes it replaced.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]

@@ -16,7 +16,7 @@
 //! are reproducible exactly like im2col's, and differ from them only by rounding (F(4×4) rounds
 //! a little more: its transforms multiply by up to 8; tests bound both against the definition).
 
-use super::conv::ConvShape;
+use crate::nn::conv_shape::ConvShape;
 use super::kernels::{broadcast_product, dot_product, Strided, Write};
 use super::simd::{Shuffle4, Vector};
 use std::ops::Range;
@@ -26,8 +26,7 @@ const BLOCK_VALUES: usize = 256 * 1024;
 
 /// A training pass keeps its transformed input tiles for the weight gradient when they take at
 /// most this many f32 values per image (24 KB; 1.3 MB for a batch of 64 on tfjs-example's
-/// second layer): it saves one of the six transform passes of a training step (≈ 7% of that
-/// layer in wasm) at a memory cost a worker can afford only for small layers — the default
+/// second layer): it saves one of the six transform passes of a training step at a memory cost a worker can afford only for small layers — the default
 /// networks' layers (8–9K values per image) never keep theirs. Decided per layer, not per
 /// batch, so a short last batch does not allocate what a full one would not. Kept or
 /// recomputed, the values are the same.
@@ -345,8 +344,8 @@ impl Plan {
                             for (r, x) in column.into_iter().take(t).enumerate() {
                                 let at = ((r * t + k) * c_n + c) * stride + tile;
                                 debug_assert!(at + LANES <= v.len());
-                                // SAFETY: inside row (ξ, c) (asserted at the top; one check
-                                // per store cost a tenth of the transform in V8).
+                                // SAFETY: inside row (ξ, c) (asserted at the top, once: a check
+                                // per store slowed the transform noticeably in V8).
                                 unsafe { x.store(v.as_mut_ptr().add(at)) };
                             }
                         }
