@@ -318,7 +318,8 @@ mod cli {
     }
 
     fn run_tune(a: TuneArgs) -> Result<(), String> {
-        use tunelab::tuning::{ask_tell::method, cv::CrossValidation, presets, runner, space::SearchSpace};
+        use tunelab::experiment::{cv::CrossValidation, presets, runner};
+        use tunelab::tuning::{ask_tell::method, space::SearchSpace};
         let space = match a.space.as_str() {
             "seed-grid" => presets::seed_grid(),
             "seed" => presets::seed_continuous(),

@@ -13,7 +13,6 @@
 //! only takes the proposals that still fit, so the budget is never exceeded; a pruned trial
 //! gives back what it did not use.
 
-use super::cv::FoldScores;
 use super::space::{SearchSpace, Value};
 use super::strategy::{Observation, Strategy};
 use crate::rng::{rng_for, streams, Rng64};
@@ -66,6 +65,29 @@ pub enum Outcome {
     Failed(String),
     /// Stopped from outside (a worker lost, a page closed); it taught nothing.
     Interrupted,
+}
+
+/// A trial scored on each of k folds of a cross-validation: its score is their mean, and their
+/// spread is kept beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoldScores {
+    pub scores: Vec<f64>,
+}
+
+impl FoldScores {
+    pub fn mean(&self) -> f64 {
+        self.scores.iter().sum::<f64>() / self.scores.len() as f64
+    }
+
+    /// The sample standard deviation of the folds' scores (0 for one fold).
+    pub fn spread(&self) -> f64 {
+        let n = self.scores.len();
+        if n < 2 {
+            return 0.0;
+        }
+        let mean = self.mean();
+        (self.scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

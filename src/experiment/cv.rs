@@ -7,6 +7,7 @@
 use crate::data::folds::training_indices;
 use crate::data::mnist::ImagesRef;
 use crate::nn::{train, EpochReport, TrainOutcome, TrainingData, ValidConfig};
+use crate::tuning::study::FoldScores;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,28 +57,6 @@ impl CrossValidation {
     }
 }
 
-/// A trial's per-fold scores, and what the study ranks it by.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FoldScores {
-    pub scores: Vec<f64>,
-}
-
-impl FoldScores {
-    pub fn mean(&self) -> f64 {
-        self.scores.iter().sum::<f64>() / self.scores.len() as f64
-    }
-
-    /// The sample standard deviation of the folds' scores (0 for one fold).
-    pub fn spread(&self) -> f64 {
-        let n = self.scores.len();
-        if n < 2 {
-            return 0.0;
-        }
-        let mean = self.mean();
-        (self.scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-    }
-}
-
 /// Why a cross-validated trial has no score.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FoldError {
@@ -110,7 +89,7 @@ mod tests {
     use super::*;
     use crate::data::folds::stratified_folds;
     use crate::nn::TrainConfig;
-    use crate::tuning::synthetic_digits;
+    use crate::experiment::synthetic_digits;
 
     #[test]
     fn k_fold_scores_every_fold_on_images_it_did_not_train_on() {

@@ -6,16 +6,16 @@
 //! with trials spread over workers; this is the single-threaded reference, and what the command
 //! line and the tests use.
 
-use super::cv::{cross_validate, CrossValidation, FoldScores};
+use super::cv::{cross_validate, CrossValidation};
 use super::final_eval::{retrain_and_test, FinalEvaluation};
 use super::presets::apply;
-use super::space::SearchSpace;
-use super::strategy::Strategy;
-use super::study::{Direction, Outcome, Study, Trial};
 use crate::data::folds::stratified_folds;
 use crate::data::mnist::ImagesRef;
 use crate::data::subset::stratified_subset;
 use crate::nn::{train, TrainConfig, TrainOutcome, TrainingData};
+use crate::tuning::space::{SearchSpace, Value};
+use crate::tuning::strategy::Strategy;
+use crate::tuning::study::{Direction, FoldScores, Outcome, Study, Trial};
 
 /// What a study trains on and how it scores.
 #[derive(Debug, Clone)]
@@ -81,7 +81,7 @@ pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySet
     };
     let (train_images, pool_images) = (holdout_subset.len() as u64, folds.iter().map(Vec::len).sum::<usize>() as u64);
     let (cost_space, base) = (space.clone(), setup.base.clone());
-    let cost = Box::new(move |values: &[super::space::Value]| {
+    let cost = Box::new(move |values: &[Value]| {
         let epochs = apply(&cost_space, values, &base).map_or(base.epochs, |c| c.epochs);
         scheme.cost(epochs, train_images, pool_images)
     });
@@ -147,7 +147,7 @@ mod tests {
     use crate::tuning::random::RandomSearch;
     use crate::tuning::space::Param;
     use crate::tuning::study::TrialState;
-    use crate::tuning::synthetic_digits;
+    use crate::experiment::synthetic_digits;
 
     #[test]
     fn setups_that_cannot_run_are_refused() {
