@@ -8,6 +8,7 @@ pub mod cmaes;
 pub mod genetic;
 pub mod gp;
 pub mod grid;
+pub mod methods;
 pub mod random;
 pub mod space;
 pub mod stats;
