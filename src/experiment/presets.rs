@@ -157,17 +157,9 @@ mod tests {
     #[test]
     fn grid_search_runs_the_seeds_243_points_smallest_first() {
         use crate::tuning::grid::GridSearch;
-        use crate::tuning::study::{Direction, Outcome, Study};
-        let mut study = Study::new(seed_grid(), Box::new(GridSearch::default()), 1, Direction::Minimize, 10_000, 16, Box::new(|_| 1));
-        loop {
-            let runs = study.ask_all();
-            if runs.is_empty() {
-                break;
-            }
-            for (id, _) in runs {
-                study.tell(id, Outcome::Complete(1.0)).unwrap();
-            }
-        }
+        use crate::tuning::study::{Direction, Outcome, Study, StudyConfig};
+        let mut study = Study::new(seed_grid(), Box::new(GridSearch::default()), StudyConfig { seed: 1, direction: Direction::Minimize, budget: 10_000, batch_size: 16 }, Box::new(|_| 1));
+        study.optimize(|_| Outcome::Complete(1.0), |_| {});
         assert_eq!(study.trials().len(), 243);
         assert_eq!(study.trials()[0].values, vec![Value::Float(0.001), Value::Int(5), Value::Int(32), Value::Int(2), Value::Float(0.01)]);
     }

@@ -12,10 +12,10 @@ use super::presets::apply;
 use crate::data::folds::stratified_folds;
 use crate::data::mnist::ImagesRef;
 use crate::data::subset::stratified_subset;
-use crate::nn::{train, TrainConfig, TrainOutcome, TrainingData};
+use crate::nn::{train, EpochReport, TrainConfig, TrainOutcome, TrainingData};
 use crate::tuning::space::{SearchSpace, Value};
 use crate::tuning::strategy::Strategy;
-use crate::tuning::study::{Direction, FoldScores, Outcome, Study, Trial};
+use crate::tuning::study::{Direction, Outcome, Study, StudyConfig, Trial};
 
 /// What a study trains on and how it scores.
 #[derive(Debug, Clone)]
@@ -54,12 +54,6 @@ pub struct StudyResult {
     pub final_evaluation: Option<Result<FinalEvaluation, String>>,
 }
 
-/// How a trial's training ended: one run's outcome, or every fold scored.
-enum Ended {
-    Run(Outcome),
-    Folds(FoldScores),
-}
-
 /// Run a study to its end. `pool` is the 60,000-image training pool (its last sixth is the
 /// validation split), `test` the test images, used only for the final evaluation (skipped if
 /// `test` is None).
@@ -85,55 +79,36 @@ pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySet
         let epochs = apply(&cost_space, values, &base).map_or(base.epochs, |c| c.epochs);
         scheme.cost(epochs, train_images, pool_images)
     });
-    let mut study = Study::new(space.clone(), method, setup.seed, Direction::Maximize, setup.budget, setup.batch, cost);
-    loop {
-        let runs = study.ask_all();
-        if runs.is_empty() {
-            break;
-        }
-        for (id, values) in runs {
-            let config = match apply(&space, &values, &setup.base) {
+    let config = StudyConfig { seed: setup.seed, direction: Direction::Maximize, budget: setup.budget, batch_size: setup.batch };
+    let mut study = Study::new(space.clone(), method, config, cost);
+    study.optimize(
+        |trial| {
+            let config = match apply(&space, trial.values, &setup.base) {
                 Ok(config) => config,
-                Err(e) => {
-                    study.tell(id, Outcome::Failed(e.to_string())).expect("a running trial");
-                    on_trial(&study.trials()[id]);
-                    continue;
-                }
+                Err(e) => return Outcome::Failed(e.to_string()),
             };
-            // Per-epoch validation accuracies, reported once training is over (the study sees
-            // them in order either way), and how the trial ended.
-            let mut accuracies = Vec::new();
-            let ended = match scheme {
+            // Each epoch's validation accuracy is reported (every fold's in turn under k-fold).
+            let mut report = |r: &EpochReport| {
+                trial.report(r.validation_accuracy.unwrap_or(f32::NAN) as f64);
+                true
+            };
+            match scheme {
                 CrossValidation::Holdout => {
-                    let (outcome, _) = train(&config, TrainingData::subset(train_split, &holdout_subset, Some(validation)), setup.seed, &mut |r| {
-                        accuracies.push(r.validation_accuracy.unwrap_or(f32::NAN) as f64);
-                        true
-                    });
-                    Ended::Run(match outcome {
+                    let (outcome, _) = train(&config, TrainingData::subset(train_split, &holdout_subset, Some(validation)), setup.seed, &mut report);
+                    match outcome {
                         TrainOutcome::Completed { .. } => Outcome::Complete(outcome.final_validation_accuracy().map_or(f64::NAN, f64::from)),
                         TrainOutcome::Diverged { diverged, .. } => Outcome::Failed(diverged.to_string()),
                         TrainOutcome::Stopped { .. } => Outcome::Interrupted,
-                    })
+                    }
                 }
-                CrossValidation::KFold { .. } => match cross_validate(&config, pool, &folds, setup.seed, &mut |_, r| {
-                    accuracies.push(r.validation_accuracy.unwrap_or(f32::NAN) as f64);
-                    true
-                }) {
-                    Ok(scores) => Ended::Folds(scores),
-                    Err(e) => Ended::Run(Outcome::Failed(e.to_string())),
+                CrossValidation::KFold { .. } => match cross_validate(&config, pool, &folds, setup.seed, &mut |_, r| report(r)) {
+                    Ok(scores) => Outcome::Folds(scores),
+                    Err(e) => Outcome::Failed(e.to_string()),
                 },
-            };
-            for accuracy in accuracies {
-                study.report(id, accuracy).expect("a running trial");
             }
-            match ended {
-                Ended::Run(outcome) => study.tell(id, outcome),
-                Ended::Folds(scores) => study.tell_folds(id, scores),
-            }
-            .expect("a running trial");
-            on_trial(&study.trials()[id]);
-        }
-    }
+        },
+        |trial| on_trial(trial),
+    );
     let final_evaluation = match (test, study.best()) {
         (Some(test), Some(best)) => Some(apply(&space, &best.values, &setup.base).map_err(|e| e.to_string()).and_then(|config| retrain_and_test(&config, pool, test, setup.seed, &mut |_| true))),
         _ => None,

@@ -7,7 +7,7 @@
 
 use super::methods;
 use super::space::{SearchSpace, Value};
-use super::study::{Direction, Outcome, Study, Trial, TrialState};
+use super::study::{Direction, Outcome, Study, StudyConfig, Trial, TrialState};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -33,7 +33,7 @@ impl Session {
     /// is one of the registry's (`methods::by_name`).
     pub fn new(space: SearchSpace, method_name: &str, seed: u64, budget: u64, direction: Direction, batch: usize) -> Result<Self, String> {
         let strategy = methods::by_name(method_name)?.make();
-        Ok(Self { study: Study::new(space, strategy, seed, direction, budget, batch, Box::new(|_| 1)) })
+        Ok(Self { study: Study::new(space, strategy, StudyConfig { seed, direction, budget, batch_size: batch }, Box::new(|_| 1)) })
     }
 
     pub fn study(&self) -> &Study {

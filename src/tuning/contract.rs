@@ -10,7 +10,7 @@ use super::methods;
 use super::random::RandomSearch;
 use super::space::{Domain, Param, SearchSpace, Value};
 use super::strategy::Strategy;
-use super::study::{Ask, Direction, Outcome, Study, TrialState};
+use super::study::{Ask, Direction, Outcome, Study, StudyConfig, TrialState};
 
 /// Makes a fresh instance of a method.
 type MakeMethod = Box<dyn Fn() -> Box<dyn Strategy>>;
@@ -38,24 +38,28 @@ fn objective(space: &SearchSpace, values: &[Value]) -> f64 {
     space.unit_of(values).iter().map(|u| (u - 0.3) * (u - 0.3)).sum()
 }
 
-/// Run a study to the end, finishing each batch's trials in the order `finish_order` gives
-/// (as workers finishing out of order would), failing the trials `fails` picks.
+/// Run a study to the end minimising `objective`, finishing each batch's trials in trial order
+/// (`Study::optimize`) or, with `reverse`, last first (as workers finishing out of order would),
+/// ending the trials `fails` picks as it says.
 fn run(space: &SearchSpace, method: Box<dyn Strategy>, seed: u64, budget: u64, batch: usize, reverse: bool, fails: &dyn Fn(usize) -> Option<Outcome>) -> Study {
-    let mut study = Study::new(space.clone(), method, seed, Direction::Minimize, budget, batch, Box::new(|_| 1));
-    loop {
-        let mut runs = study.ask_all();
-        if runs.is_empty() {
-            assert_eq!(study.ask(), Ask::Done);
-            return study;
-        }
-        if reverse {
+    let mut study = Study::new(space.clone(), method, StudyConfig { seed, direction: Direction::Minimize, budget, batch_size: batch }, Box::new(|_| 1));
+    let outcome = |id: usize, values: &[Value]| fails(id).unwrap_or_else(|| Outcome::Complete(objective(space, values)));
+    if reverse {
+        loop {
+            let mut runs = study.ask_all();
+            if runs.is_empty() {
+                break;
+            }
             runs.reverse();
+            for (id, values) in runs {
+                study.tell(id, outcome(id, &values)).unwrap();
+            }
         }
-        for (id, values) in runs {
-            let outcome = fails(id).unwrap_or_else(|| Outcome::Complete(objective(space, &values)));
-            study.tell(id, outcome).unwrap();
-        }
+    } else {
+        study.optimize(|trial| outcome(trial.id, trial.values), |_| {});
     }
+    assert_eq!(study.ask(), Ask::Done);
+    study
 }
 
 fn assert_inside(space: &SearchSpace, values: &[Value], what: &str) {
@@ -129,7 +133,7 @@ fn the_budget_is_never_exceeded() {
     for (name, make) in methods() {
         // Costs that vary with the proposal: 1 to 4 units ("layers").
         let cost = |values: &[Value]| values[2].as_f64().unwrap() as u64;
-        let mut study = Study::new(space.clone(), make(), 5, Direction::Minimize, 37, 6, Box::new(cost));
+        let mut study = Study::new(space.clone(), make(), StudyConfig { seed: 5, direction: Direction::Minimize, budget: 37, batch_size: 6 }, Box::new(cost));
         loop {
             let runs = study.ask_all();
             assert!(study.spent() <= 37, "{name}: {}", study.spent());
@@ -181,7 +185,7 @@ fn grid_search_exhausts_exactly() {
 #[test]
 fn finished_trials_never_change() {
     let space = mixed_space();
-    let mut study = Study::new(space.clone(), Box::new(RandomSearch), 1, Direction::Maximize, 3, 3, Box::new(|_| 1));
+    let mut study = Study::new(space.clone(), Box::new(RandomSearch), StudyConfig { seed: 1, direction: Direction::Maximize, budget: 3, batch_size: 3 }, Box::new(|_| 1));
     let Ask::Run { id, .. } = study.ask() else { panic!() };
     study.report(id, 0.5).unwrap();
     study.tell(id, Outcome::Complete(0.9)).unwrap();
@@ -203,17 +207,17 @@ fn finished_trials_never_change() {
 fn cross_validated_trials_keep_their_fold_scores() {
     use super::study::FoldScores;
     let space = mixed_space();
-    let mut study = Study::new(space, Box::new(RandomSearch), 2, Direction::Maximize, 2, 2, Box::new(|_| 1));
+    let mut study = Study::new(space, Box::new(RandomSearch), StudyConfig { seed: 2, direction: Direction::Maximize, budget: 2, batch_size: 2 }, Box::new(|_| 1));
     let Ask::Run { id, .. } = study.ask() else { panic!() };
-    study.tell_folds(id, FoldScores { scores: vec![0.9, 0.8, 1.0] }).unwrap();
+    study.tell(id, Outcome::Folds(FoldScores { scores: vec![0.9, 0.8, 1.0] })).unwrap();
     let trial = &study.trials()[id];
     assert_eq!(trial.state, TrialState::Complete);
     assert!((trial.score.unwrap() - 0.9).abs() < 1e-12);
     assert!((trial.folds.as_ref().unwrap().spread() - 0.1).abs() < 1e-12);
-    assert!(study.tell_folds(id, FoldScores { scores: vec![0.1] }).is_err(), "finished trials never change");
+    assert!(study.tell(id, Outcome::Folds(FoldScores { scores: vec![0.1] })).is_err(), "finished trials never change");
     // A fold without a score fails the trial; its folds stay on record.
     let Ask::Run { id: second, .. } = study.ask() else { panic!() };
-    study.tell_folds(second, FoldScores { scores: vec![0.9, f64::NAN, 0.7] }).unwrap();
+    study.tell(second, Outcome::Folds(FoldScores { scores: vec![0.9, f64::NAN, 0.7] })).unwrap();
     assert!(matches!(study.trials()[second].state, TrialState::Failed(_)));
     assert_eq!(study.trials()[second].folds.as_ref().unwrap().scores.len(), 3);
     assert_eq!(study.best().unwrap().id, id);

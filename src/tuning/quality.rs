@@ -10,7 +10,7 @@ use super::methods;
 use super::random::RandomSearch;
 use super::space::{Param, SearchSpace, Value};
 use super::strategy::Strategy;
-use super::study::{Direction, Outcome, Study};
+use super::study::{Direction, Outcome, Study, StudyConfig};
 
 /// Registered methods this suite does not require to beat random search: grid search tries a
 /// fixed corner of its grid at these budgets (the test below pits it against random search where
@@ -45,17 +45,14 @@ fn floats(bounds: &[(f64, f64)]) -> SearchSpace {
 
 /// The best value a method finds in `evaluations`, proposing `batch` at a time.
 fn best_found(space: &SearchSpace, method: Box<dyn Strategy>, seed: u64, evaluations: u64, f: fn(&[f64]) -> f64) -> f64 {
-    let mut study = Study::new(space.clone(), method, seed, Direction::Minimize, evaluations, 4, Box::new(|_| 1));
-    loop {
-        let runs = study.ask_all();
-        if runs.is_empty() {
-            break;
-        }
-        for (id, values) in runs {
-            let x: Vec<f64> = values.iter().map(|v: &Value| v.as_f64().unwrap()).collect();
-            study.tell(id, Outcome::Complete(f(&x))).unwrap();
-        }
-    }
+    let mut study = Study::new(space.clone(), method, StudyConfig { seed, direction: Direction::Minimize, budget: evaluations, batch_size: 4 }, Box::new(|_| 1));
+    study.optimize(
+        |trial| {
+            let x: Vec<f64> = trial.values.iter().map(|v: &Value| v.as_f64().unwrap()).collect();
+            Outcome::Complete(f(&x))
+        },
+        |_| {},
+    );
     study.best().unwrap().score.unwrap()
 }
 

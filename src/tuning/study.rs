@@ -12,6 +12,9 @@
 //! `tunelab ask-tell`, evaluations. A trial's cost is reserved when it is proposed, and a batch
 //! only takes the proposals that still fit, so the budget is never exceeded; a pruned trial
 //! gives back what it did not use.
+//!
+//! `ask` and `tell` drive a study trial by trial (the browser's workers, `tunelab ask-tell`);
+//! `optimize` runs one to its end in this thread with an objective function.
 
 use super::space::{SearchSpace, Value};
 use super::strategy::{Observation, Strategy};
@@ -23,6 +26,24 @@ use serde::{Deserialize, Serialize};
 pub enum Direction {
     Minimize,
     Maximize,
+}
+
+/// How a study runs, besides its space, method and prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StudyConfig {
+    /// Seeds the study's one generator, from which the method draws all its randomness: the same
+    /// seed, configuration and results give the same trials on any machine.
+    pub seed: u64,
+    /// Whether the objective's score is to be minimised (a loss, `tunelab ask-tell`'s default)
+    /// or maximised (an accuracy, for the CNN).
+    pub direction: Direction,
+    /// The most the trials may cost in all, in the units the study's `CostFn` prices them in
+    /// (training images for the CNN, evaluations for `tunelab ask-tell`).
+    pub budget: u64,
+    /// Trials proposed at a time (0 counts as 1): the next batch is proposed only once every
+    /// trial of this one has finished, so a batch as large as the number of workers keeps them
+    /// all busy.
+    pub batch_size: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +81,9 @@ impl TrialState {
 pub enum Outcome {
     /// The objective's value (a non-finite value makes the trial Failed).
     Complete(f64),
+    /// Scored on every fold of a cross-validation: Complete with their mean (Failed if that is
+    /// not a number), each fold's score kept on the trial.
+    Folds(FoldScores),
     /// Stopped early with its last value, having used `cost` of its reserved cost.
     Pruned { value: f64, cost: u64 },
     Failed(String),
@@ -111,6 +135,18 @@ pub struct Trial {
     pub cost: u64,
 }
 
+impl Trial {
+    /// Complete with `score`, or Failed if it is not a number.
+    fn complete(&mut self, score: f64) {
+        if score.is_finite() {
+            self.state = TrialState::Complete;
+            self.score = Some(score);
+        } else {
+            self.state = TrialState::Failed(format!("its score is {score}, not a number"));
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StudyError {
     #[error("there is no trial {id}")]
@@ -136,9 +172,7 @@ pub type CostFn = Box<dyn Fn(&[Value]) -> u64>;
 pub struct Study {
     space: SearchSpace,
     strategy: Box<dyn Strategy>,
-    direction: Direction,
-    budget: u64,
-    batch_size: usize,
+    config: StudyConfig,
     cost: CostFn,
     rng: Rng64,
     trials: Vec<Trial>,
@@ -150,9 +184,11 @@ pub struct Study {
 }
 
 impl Study {
-    /// `cost` prices a proposal in budget units (1 per evaluation for a plain objective).
-    pub fn new(space: SearchSpace, strategy: Box<dyn Strategy>, seed: u64, direction: Direction, budget: u64, batch_size: usize, cost: CostFn) -> Self {
-        Self { space, strategy, direction, budget, batch_size: batch_size.max(1), cost, rng: rng_for(seed, streams::TUNING), trials: Vec::new(), spent: 0, batches: 0, closed: false }
+    /// `strategy` searches `space` as `config` says; `cost` prices a proposal in budget units
+    /// (1 per evaluation for a plain objective).
+    pub fn new(space: SearchSpace, strategy: Box<dyn Strategy>, config: StudyConfig, cost: CostFn) -> Self {
+        let config = StudyConfig { batch_size: config.batch_size.max(1), ..config };
+        Self { space, strategy, config, cost, rng: rng_for(config.seed, streams::TUNING), trials: Vec::new(), spent: 0, batches: 0, closed: false }
     }
 
     pub fn space(&self) -> &SearchSpace {
@@ -164,15 +200,18 @@ impl Study {
     pub fn method(&self) -> &'static str {
         self.strategy.name()
     }
+    pub fn config(&self) -> &StudyConfig {
+        &self.config
+    }
     pub fn direction(&self) -> Direction {
-        self.direction
+        self.config.direction
     }
     /// Budget reserved by proposed trials or spent (never above `budget`).
     pub fn spent(&self) -> u64 {
         self.spent
     }
     pub fn budget(&self) -> u64 {
-        self.budget
+        self.config.budget
     }
 
     /// The next trial to run, if there is one now.
@@ -203,13 +242,13 @@ impl Study {
 
     fn propose_batch(&mut self) {
         let history: Vec<Observation> = self.trials.iter().map(|t| self.observation(t)).collect();
-        let proposals = self.strategy.ask(&self.space, &history, self.batch_size, &mut self.rng);
+        let proposals = self.strategy.ask(&self.space, &history, self.config.batch_size, &mut self.rng);
         if proposals.is_empty() {
             self.closed = true;
         }
         for values in proposals {
             let cost = (self.cost)(&values);
-            if self.spent + cost > self.budget {
+            if self.spent + cost > self.config.budget {
                 self.closed = true;
                 break;
             }
@@ -230,7 +269,7 @@ impl Study {
 
     /// The score as a loss to minimise.
     fn oriented(&self, score: f64) -> f64 {
-        match self.direction {
+        match self.config.direction {
             Direction::Minimize => score,
             Direction::Maximize => -score,
         }
@@ -255,11 +294,12 @@ impl Study {
         let trial = self.running(id)?;
         let mut refund = 0;
         match outcome {
-            Outcome::Complete(value) if value.is_finite() => {
-                trial.state = TrialState::Complete;
-                trial.score = Some(value);
+            Outcome::Complete(value) => trial.complete(value),
+            Outcome::Folds(scores) => {
+                let mean = scores.mean();
+                trial.folds = Some(scores);
+                trial.complete(mean);
             }
-            Outcome::Complete(value) => trial.state = TrialState::Failed(format!("its score is {value}, not a number")),
             Outcome::Pruned { value, cost } => {
                 trial.state = TrialState::Pruned;
                 trial.score = value.is_finite().then_some(value);
@@ -273,14 +313,6 @@ impl Study {
         Ok(())
     }
 
-    /// A running trial scored on every fold of a cross-validation: it completes with their
-    /// mean (Failed if a fold's score is not a number), and keeps each fold's score.
-    pub fn tell_folds(&mut self, id: usize, scores: FoldScores) -> Result<(), StudyError> {
-        let mean = scores.mean();
-        self.running(id)?.folds = Some(scores);
-        self.tell(id, Outcome::Complete(mean))
-    }
-
     /// The best complete trial (the first of equals).
     pub fn best(&self) -> Option<&Trial> {
         self.trials.iter().filter(|t| t.state == TrialState::Complete).min_by(|a, b| {
@@ -292,5 +324,40 @@ impl Study {
     /// Whether every trial has finished and no more will come.
     pub fn is_done(&self) -> bool {
         self.closed && self.trials.iter().all(|t| t.state.is_finished())
+    }
+
+    /// Run the study to its end in this thread: every trial `ask` gives is evaluated by
+    /// `objective`, which reports values along the way through its `TrialRun` and returns how
+    /// the trial ended; the values are recorded (as `report` does) and the outcome told, trial
+    /// after trial, until the method or the budget runs out. `on_finished` sees each trial as it
+    /// finishes. The trials are those any number of workers driving `ask` and `tell` would get.
+    /// It stops early only if a trial handed out by an earlier `ask` is still running (the next
+    /// batch would wait for it).
+    pub fn optimize(&mut self, mut objective: impl FnMut(&mut TrialRun<'_>) -> Outcome, mut on_finished: impl FnMut(&Trial)) {
+        while let Ask::Run { id, values } = self.ask() {
+            let mut run = TrialRun { id, values: &values, progress: Vec::new() };
+            let outcome = objective(&mut run);
+            for value in std::mem::take(&mut run.progress) {
+                self.report(id, value).expect("the trial optimize runs is running");
+            }
+            self.tell(id, outcome).expect("the trial optimize runs is running");
+            on_finished(&self.trials[id]);
+        }
+    }
+}
+
+/// A trial as `Study::optimize` hands it to the objective.
+pub struct TrialRun<'a> {
+    /// Its number, in the order trials were proposed.
+    pub id: usize,
+    /// The values to evaluate, in the space's order.
+    pub values: &'a [Value],
+    progress: Vec<f64>,
+}
+
+impl TrialRun<'_> {
+    /// A value along the way (for the CNN, an epoch's validation accuracy), as `Study::report`.
+    pub fn report(&mut self, value: f64) {
+        self.progress.push(value);
     }
 }
