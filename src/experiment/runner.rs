@@ -6,7 +6,7 @@
 //! with trials spread over workers; this is the single-threaded reference, and what the command
 //! line and the tests use.
 
-use super::cv::{cross_validate, CrossValidation};
+use super::cv::{cross_validate, CrossValidation, FoldError};
 use super::final_eval::{retrain_and_test, FinalEvaluation};
 use super::presets::apply;
 use crate::data::folds::stratified_folds;
@@ -97,13 +97,14 @@ pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySet
                     let (outcome, _) = train(&config, TrainingData::subset(train_split, &holdout_subset, Some(validation)), setup.seed, &mut report);
                     match outcome {
                         TrainOutcome::Completed { .. } => Outcome::Complete(outcome.final_validation_accuracy().map_or(f64::NAN, f64::from)),
-                        TrainOutcome::Diverged { diverged, .. } => Outcome::Failed(diverged.to_string()),
+                        TrainOutcome::Diverged { diverged, .. } => Outcome::Diverged(diverged.to_string()),
                         TrainOutcome::Stopped { .. } => Outcome::Interrupted,
                     }
                 }
                 CrossValidation::KFold { .. } => match cross_validate(&config, pool, &folds, setup.seed, &mut |_, r| report(r)) {
                     Ok(scores) => Outcome::Folds(scores),
-                    Err(e) => Outcome::Failed(e.to_string()),
+                    Err(e @ FoldError::Diverged { .. }) => Outcome::Diverged(e.to_string()),
+                    Err(e @ FoldError::Stopped { .. }) => Outcome::Failed(e.to_string()),
                 },
             }
         },
@@ -119,6 +120,7 @@ pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySet
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::OptimizerKind;
     use crate::tuning::random::RandomSearch;
     use crate::tuning::space::Param;
     use crate::tuning::study::TrialState;
@@ -164,6 +166,28 @@ mod tests {
             let final_eval = result.final_evaluation.unwrap().unwrap();
             assert_eq!(final_eval.train_images, 600);
             assert!(final_eval.test_accuracy > 0.5, "{final_eval:?}");
+        }
+    }
+
+    #[test]
+    fn a_diverging_trial_ends_diverged_under_holdout_and_k_fold() {
+        let (pixels, labels) = synthetic_digits(300);
+        let train_file = ImagesRef { pixels: &pixels, labels: &labels };
+        // With lr·λ₂ ≥ 50 the weight decay step multiplies every weight by −49 or less: twenty
+        // batches overflow f32.
+        let space = SearchSpace::new(vec![Param::log_float("learning_rate", 5.0, 10.0)]).unwrap();
+        let base = TrainConfig { epochs: 1, batch_size: 4, conv_layers: 1, conv_filters: vec![4], dense_units: 0, optimizer: OptimizerKind::SGD, l2: 10.0, ..Default::default() };
+        for (validation, reason) in [(CrossValidation::Holdout, "training diverged in epoch 1"), (CrossValidation::KFold { k: 3 }, "diverged in fold 1 of 3: training diverged in epoch 1")] {
+            let setup = StudySetup { seed: 1, images: 120, validation, budget: 480, batch: 1, base: base.clone() };
+            let result = run_study(space.clone(), Box::new(RandomSearch), &setup, train_file, None, &mut |_| {});
+            let trials = result.study.trials();
+            assert!(trials.len() >= 2, "{validation:?}: {} trials", trials.len());
+            for t in trials {
+                let TrialState::Diverged(why) = &t.state else { panic!("{validation:?}: trial {} is {}", t.id, t.state) };
+                assert!(why.starts_with(reason), "{validation:?}: {why}");
+                assert_eq!(t.score, None);
+            }
+            assert!(result.study.best().is_none() && result.final_evaluation.is_none());
         }
     }
 }

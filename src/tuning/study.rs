@@ -1,7 +1,8 @@
 //! A study: one tuning method searching one space on one budget, as a list of trials.
 //!
-//! Trials go Waiting → Running → Complete | Pruned | Failed(reason) | Interrupted, and a finished
-//! trial never changes. The method proposes trials in batches of a size fixed by the study's
+//! Trials go Waiting → Running → Complete | Pruned | Failed(reason) | Diverged(reason) |
+//! Interrupted, and a finished trial never changes. The method proposes trials in batches of a
+//! size fixed by the study's
 //! configuration; batch k is proposed only once every trial of the earlier batches has finished,
 //! from their results in trial order, with the study's one seeded generator. So the proposals
 //! depend on the seed, the configuration and earlier results only — never on how many workers
@@ -46,6 +47,21 @@ pub struct StudyConfig {
     pub batch_size: usize,
 }
 
+/// Where a trial stands. What the methods learn from each finished state:
+///
+/// - Complete: its score.
+/// - Diverged: that its values are bad. Its training blew up (a loss that stopped being a
+///   number): not a fault of the machinery, like a failure, but a verdict on a region of the
+///   space, which the methods must learn to avoid. They see it with a loss as bad as the worst
+///   complete trial's among those they are shown — recomputed at each proposal, so always within
+///   the range of real results — and with no loss (as a failure) while no trial has completed.
+///   It is the rule SMAC applies to crashed runs (a worst-case cost), with the worst seen so far
+///   in place of a fixed constant, which would dwarf the real scores in a model-based method's
+///   standardisation; and it keeps every method's rule simple (ranks, densities and the GP see
+///   an ordinary bad result).
+/// - Pruned, Failed (the objective could not score it: a crash, a score that is not a number)
+///   and Interrupted (stopped from outside): nothing, as Optuna's samplers ignore failed trials;
+///   they say nothing about their values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", content = "reason", rename_all = "snake_case")]
 pub enum TrialState {
@@ -54,6 +70,7 @@ pub enum TrialState {
     Complete,
     Pruned,
     Failed(String),
+    Diverged(String),
     Interrupted,
 }
 
@@ -65,6 +82,7 @@ impl std::fmt::Display for TrialState {
             TrialState::Complete => write!(f, "complete"),
             TrialState::Pruned => write!(f, "pruned"),
             TrialState::Failed(reason) => write!(f, "failed ({reason})"),
+            TrialState::Diverged(reason) => write!(f, "diverged ({reason})"),
             TrialState::Interrupted => write!(f, "interrupted"),
         }
     }
@@ -87,6 +105,9 @@ pub enum Outcome {
     /// Stopped early with its last value, having used `cost` of its reserved cost.
     Pruned { value: f64, cost: u64 },
     Failed(String),
+    /// Its training diverged (why and when): the methods learn that its values are bad (see
+    /// `TrialState`).
+    Diverged(String),
     /// Stopped from outside (a worker lost, a page closed); it taught nothing.
     Interrupted,
 }
@@ -241,7 +262,7 @@ impl Study {
     }
 
     fn propose_batch(&mut self) {
-        let history: Vec<Observation> = self.trials.iter().map(|t| self.observation(t)).collect();
+        let history = self.history();
         let proposals = self.strategy.ask(&self.space, &history, self.config.batch_size, &mut self.rng);
         if proposals.is_empty() {
             self.closed = true;
@@ -259,12 +280,25 @@ impl Study {
         self.batches += 1;
     }
 
-    fn observation(&self, t: &Trial) -> Observation {
-        let loss = match (&t.state, t.score) {
+    /// What the method is shown of the trials so far, in trial order: a complete trial's loss;
+    /// for a diverged one, the worst complete trial's loss (none while no trial has completed);
+    /// no loss for the others (see `TrialState`).
+    pub fn history(&self) -> Vec<Observation> {
+        let complete_loss = |t: &Trial| match (&t.state, t.score) {
             (TrialState::Complete, Some(score)) => Some(self.oriented(score)),
             _ => None,
         };
-        Observation { values: t.values.clone(), unit: t.unit.clone(), loss }
+        let worst = self.trials.iter().filter_map(complete_loss).reduce(f64::max);
+        self.trials
+            .iter()
+            .map(|t| {
+                let loss = match t.state {
+                    TrialState::Diverged(_) => worst,
+                    _ => complete_loss(t),
+                };
+                Observation { values: t.values.clone(), unit: t.unit.clone(), loss }
+            })
+            .collect()
     }
 
     /// The score as a loss to minimise.
@@ -307,6 +341,7 @@ impl Study {
                 trial.cost -= refund;
             }
             Outcome::Failed(reason) => trial.state = TrialState::Failed(reason),
+            Outcome::Diverged(reason) => trial.state = TrialState::Diverged(reason),
             Outcome::Interrupted => trial.state = TrialState::Interrupted,
         }
         self.spent -= refund;
