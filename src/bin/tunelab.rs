@@ -232,7 +232,7 @@ mod cli {
         let (train_split, validation) = mnist.train_and_validation();
         let subset;
         let data = if a.full {
-            TrainingData::new(mnist.train_pool.as_ref(), None)
+            TrainingData::new(mnist.train_file.as_ref(), None)
         } else {
             let size = a.subset.unwrap_or(train_split.len());
             if size == 0 {
@@ -340,7 +340,7 @@ mod cli {
         let started = Instant::now();
         let test = (!a.no_final).then(|| mnist.test.as_ref());
         let names: Vec<String> = space.params().iter().map(|p| p.name.clone()).collect();
-        let result = runner::run_study(space, strategy, &setup, mnist.train_pool.as_ref(), test, &mut |t| {
+        let result = runner::run_study(space, strategy, &setup, mnist.train_file.as_ref(), test, &mut |t| {
             let values: Vec<String> = names.iter().zip(&t.values).map(|(n, v)| format!("{n}={v}")).collect();
             let mut score = t.score.map_or("—".into(), |s| format!("{:.2}%", s * 100.0));
             if let Some(folds) = &t.folds {

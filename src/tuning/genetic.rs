@@ -78,14 +78,14 @@ impl Strategy for Genetic {
             // The previous generation is evaluated: its scored members join the survivors, and
             // the best `population_size` (elites first) make the population.
             let evaluated = self.queue.finished(history);
-            let mut pool: Vec<Member> = self.population.iter().take(self.elites).cloned().collect();
-            pool.extend(evaluated.iter().filter_map(|o| o.loss.map(|loss| Member { unit: o.unit.clone(), loss })));
-            pool.sort_by(|a, b| a.loss.total_cmp(&b.loss));
-            pool.truncate(self.population_size);
+            let mut contenders: Vec<Member> = self.population.iter().take(self.elites).cloned().collect();
+            contenders.extend(evaluated.iter().filter_map(|o| o.loss.map(|loss| Member { unit: o.unit.clone(), loss })));
+            contenders.sort_by(|a, b| a.loss.total_cmp(&b.loss));
+            contenders.truncate(self.population_size);
             if !evaluated.is_empty() {
-                self.generations.push(pool.clone());
+                self.generations.push(contenders.clone());
             }
-            self.population = pool;
+            self.population = contenders;
             let count = if self.population.len() < 2 { self.population_size } else { self.population_size - self.elites };
             let children = (0..count).map(|_| if self.population.len() < 2 { random_unit(space.len(), rng) } else { self.child(space, rng) }).collect();
             self.queue.start(children);

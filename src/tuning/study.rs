@@ -252,7 +252,7 @@ impl Study {
         self.ask()
     }
 
-    /// Every trial that asks can give now (for a pool of workers).
+    /// Every trial that asks can give now (for several workers at once).
     pub fn ask_all(&mut self) -> Vec<(usize, Vec<Value>)> {
         let mut runs = Vec::new();
         while let Ask::Run { id, values } = self.ask() {
