@@ -12,6 +12,8 @@
 //!
 //! The dependency is one-way: this module uses the tuning engine, which knows nothing of the CNN.
 
+#![forbid(unsafe_code)]
+
 pub mod cv;
 pub mod final_eval;
 pub mod presets;

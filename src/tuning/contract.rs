@@ -282,8 +282,8 @@ fn diverged_trials_are_shown_as_bad_as_the_worst_complete_trial() {
 fn no_method_returns_to_a_region_that_diverges_more_often_than_random_search_would() {
     // Half of the cube diverges (the unit coordinate of x above 0.5), and the objective lures
     // the methods into it: it is best at x's upper end. A method that learnt nothing from
-    // divergence would crowd the region's edge and keep trying past it (TPE and GP-EI did, in
-    // 74% and 97% of their proposals, when diverged trials taught nothing). Once it has seen the
+    // divergence would crowd the region's edge and keep trying past it (TPE and GP-EI did, most
+    // of the time, when diverged trials taught nothing). Once it has seen the
     // region (after its first 20 trials), a method that learns from results (Bayesian or
     // evolutionary) must propose inside it less often than random search's 50%, and the others
     // no more often than that, give or take chance.

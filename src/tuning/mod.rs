@@ -3,6 +3,8 @@
 //! CNN's is `crate::experiment`, which uses this module; nothing here knows of the CNN). Pure
 //! core: tested natively, shared by the browser and the command line.
 
+#![forbid(unsafe_code)]
+
 pub mod ask_tell;
 pub mod cmaes;
 pub mod genetic;
