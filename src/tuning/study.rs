@@ -1,8 +1,8 @@
 //! A study: one tuning method searching one space on one budget, as a list of trials.
 //!
 //! Trials go Waiting → Running → Complete | Pruned | Failed(reason) | Diverged(reason) |
-//! Interrupted, and a finished trial never changes. The method proposes trials in batches of a
-//! size fixed by the study's
+//! Interrupted, and a finished trial never changes (`TrialState` says what the methods learn from
+//! each). The method proposes trials in batches of a size fixed by the study's
 //! configuration; batch k is proposed only once every trial of the earlier batches has finished,
 //! from their results in trial order, with the study's one seeded generator. So the proposals
 //! depend on the seed, the configuration and earlier results only — never on how many workers
