@@ -1,6 +1,8 @@
 //! Chart data: what the training chart draws, computed here and rendered as SVG by the shell.
 //! Series are mapped into a fixed view box so the shell only writes `points` attributes.
 
+#![forbid(unsafe_code)]
+
 use crate::nn::EpochReport;
 use serde::{Deserialize, Serialize};
 

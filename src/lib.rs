@@ -1,5 +1,5 @@
-//! tunelab's pure core: data, the CNN engine, the tuning engine, the worker protocol and chart
-//! data.
+//! tunelab's pure core: data, the CNN engine, the tuning engine, the CNN experiment (the
+//! objective the tuning engine searches), the worker protocol and chart data.
 //!
 //! Nothing in this crate's library imports leptos, web-sys, js-sys or gloo: it builds and is
 //! tested natively with `cargo test`, and the browser shell (`src/main.rs`, `src/app/`,

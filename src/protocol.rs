@@ -49,7 +49,7 @@ pub struct TrainRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ToWorker {
-    /// The training pool (train + validation, 28×28 u8 images) follows as two transferred
+    /// The training file's 60,000 images (training and validation splits, 28×28 u8) follow as two transferred
     /// buffers: `images` (`count × 784` bytes) and `labels` (`count` bytes).
     LoadData { count: u32 },
     /// Train one trial, posting `Epoch` after each epoch and `Finished` at the end.
@@ -80,7 +80,7 @@ pub enum TrialEnd {
 pub enum FromWorker {
     /// The worker's handler is installed; work may be sent.
     Ready { protocol_version: u32 },
-    /// The training pool arrived and was checked.
+    /// The training file's images arrived and were checked.
     DataLoaded { count: u32 },
     /// The data could not be used.
     DataRejected { reason: String },

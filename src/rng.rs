@@ -5,6 +5,8 @@
 //! algorithm differs between 32-bit wasm and 64-bit native), and we only draw `u32`/`u64`/`f32`
 //! values, whose streams are identical on every platform.
 
+#![forbid(unsafe_code)]
+
 use rand::{Rng, SeedableRng};
 pub use rand_chacha::ChaCha8Rng as Rng64;
 

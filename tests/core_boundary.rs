@@ -1,7 +1,9 @@
-//! The pure core — the library, `src/lib.rs` and every module under it (data, nn, protocol,
-//! chart data, rng, and the tuning modules to come) — must not import the browser: no leptos,
-//! web-sys, js-sys, gloo or wasm-bindgen. The shell (`src/main.rs`, `src/app/`, `src/bin/`)
-//! may. This keeps the core testable natively and fast.
+//! The pure core — the library, `src/lib.rs` and every module under it (data, nn, tuning,
+//! experiment, protocol, chart data, rng) — must not import the browser: no leptos, web-sys,
+//! js-sys, gloo or wasm-bindgen. The shell (`src/main.rs`, `src/app/`, `src/bin/`) may. This
+//! keeps the core testable natively and fast. And the tuning engine is generic: it knows nothing
+//! of the CNN, its data or the experiment that tunes it (the experiment uses the engine, never
+//! the other way round).
 
 use std::path::{Path, PathBuf};
 
@@ -61,4 +63,25 @@ fn browser_crates_are_only_dependencies_of_the_wasm_shell() {
             assert!(table.ends_with("dev-dependencies]") || line.contains("optional = true"), "{name} must be optional (behind the `web` feature)");
         }
     }
+}
+
+#[test]
+fn the_tuning_engine_knows_nothing_of_the_cnn() {
+    let tuning = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tuning");
+    let mut files = Vec::new();
+    core_files(&tuning, &mut files);
+    assert!(files.iter().any(|f| f.ends_with("study.rs")), "found the tuning engine's files: {files:?}");
+    let mut offences = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for module in ["experiment", "nn", "data"] {
+                if code.contains(&format!("crate::{module}")) || code.contains(&format!("tunelab::{module}")) {
+                    offences.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(offences.is_empty(), "the tuning engine must not depend on the CNN experiment, the CNN engine or MNIST:\n{}", offences.join("\n"));
 }

@@ -57,11 +57,11 @@ fn a_diverging_run_ends_as_diverged_with_its_epoch() {
 
 #[test]
 fn training_on_subset_indices_equals_training_on_a_copy_of_the_subset() {
-    let pool = common::synthetic_digits(300, 1);
-    let indices = tunelab::data::stratified_subset(&pool.labels, 120, 5);
-    let copy = pool.as_ref().select(&indices);
+    let images = common::synthetic_digits(300, 1);
+    let indices = tunelab::data::stratified_subset(&images.labels, 120, 5);
+    let copy = images.as_ref().select(&indices);
     let config = common::small_config().validate().unwrap();
-    let (by_index, _) = train(&config, TrainingData::subset(pool.as_ref(), &indices, None), 3, &mut |_| true);
+    let (by_index, _) = train(&config, TrainingData::subset(images.as_ref(), &indices, None), 3, &mut |_| true);
     let (by_copy, _) = train(&config, TrainingData::new(copy.as_ref(), None), 3, &mut |_| true);
     assert_eq!(by_index.epochs()[0].images_seen, 120);
     assert_eq!(format!("{by_index:?}"), format!("{by_copy:?}"));

@@ -17,7 +17,7 @@ fn seed_best_point_reaches_98_5_percent_on_the_test_set() {
     let mnist = Mnist::from_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("public/mnist")).expect("MNIST in public/mnist");
     let config = TrainConfig::default().validate().unwrap();
     let started = std::time::Instant::now();
-    let data = TrainingData::new(mnist.train_pool.as_ref(), None);
+    let data = TrainingData::new(mnist.train_file.as_ref(), None);
     let (outcome, mut trainer) = train(&config, data, 1, &mut |r| {
         eprintln!("epoch {:>2}: train loss {:.4}, train accuracy {:.2}% ({:.0}s)", r.epoch, r.train_loss, r.train_accuracy * 100.0, started.elapsed().as_secs_f64());
         true

@@ -80,7 +80,7 @@ pub async fn load_mnist(base: &str, status: RwSignal<DatasetStatus>) -> Option<L
         Ok(mnist) => {
             let (train, validation) = mnist.train_and_validation();
             status.set(DatasetStatus::Ready { train: train.len(), validation: validation.len(), test: mnist.test.len() });
-            Some(mnist.train_pool)
+            Some(mnist.train_file)
         }
         Err(message) => {
             status.set(DatasetStatus::Failed(message));
@@ -105,11 +105,11 @@ async fn fetch_and_parse(base: &str, status: RwSignal<DatasetStatus>) -> Result<
     let files = fetch_files(base, move |p| status.set(DatasetStatus::Downloading(p))).await?;
     status.set(DatasetStatus::Parsing { done: 0, steps: 2 });
     next_frame().await;
-    let train_pool = Mnist::training_from_files(&files[0], &files[1]).map_err(|e| e.to_string())?;
+    let train_file = Mnist::training_from_files(&files[0], &files[1]).map_err(|e| e.to_string())?;
     status.set(DatasetStatus::Parsing { done: 1, steps: 2 });
     next_frame().await;
     let test = Mnist::test_from_files(&files[2], &files[3]).map_err(|e| e.to_string())?;
-    Ok(Mnist { train_pool, test })
+    Ok(Mnist { train_file, test })
 }
 
 /// Fetch the four MNIST files from `base`.

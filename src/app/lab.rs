@@ -10,7 +10,7 @@ use super::workers::{now_ms, WorkerHost};
 use leptos::prelude::*;
 use std::rc::Rc;
 use tunelab::data::mnist::LabeledImages;
-use tunelab::experiment::live::{LiveExperiment, TrialRun};
+use tunelab::experiment::live::{LiveExperiment, LiveTrial};
 use tunelab::protocol::TrainRequest;
 use tunelab::scheduler::{Event, TrialRef, WorkerStatus};
 
@@ -30,7 +30,7 @@ pub struct Lab {
     workers: RwSignal<Vec<WorkerStatus>>,
     worker_count: RwSignal<usize>,
     notices: RwSignal<Vec<String>>,
-    runs: RwSignal<Vec<TrialRun>>,
+    runs: RwSignal<Vec<LiveTrial>>,
     selected: RwSignal<Option<TrialRef>>,
     /// The page clock (ms), ticking while a trial runs.
     clock: RwSignal<f64>,
@@ -65,7 +65,7 @@ impl Lab {
     pub fn notices(&self) -> Signal<Vec<String>> {
         self.notices.into()
     }
-    pub fn runs(&self) -> Signal<Vec<TrialRun>> {
+    pub fn runs(&self) -> Signal<Vec<LiveTrial>> {
         self.runs.into()
     }
     pub fn clock(&self) -> Signal<f64> {
@@ -73,7 +73,7 @@ impl Lab {
     }
 
     /// The trial the detail panel shows: the one chosen in the list, else the latest.
-    pub fn shown(&self) -> Signal<Option<TrialRun>> {
+    pub fn shown(&self) -> Signal<Option<LiveTrial>> {
         let (runs, selected) = (self.runs, self.selected);
         Signal::derive(move || runs.with(|r| selected.get().and_then(|t| r.iter().find(|x| x.trial == t)).or(r.last()).cloned()))
     }

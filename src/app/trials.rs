@@ -6,7 +6,7 @@ use super::chart::TrainingChart;
 use super::format;
 use super::lab::Lab;
 use leptos::prelude::*;
-use tunelab::experiment::live::TrialRun;
+use tunelab::experiment::live::LiveTrial;
 use tunelab::nn::EpochReport;
 use tunelab::scheduler::TrialRef;
 use tunelab::tuning::study::TrialState;
@@ -24,12 +24,13 @@ pub fn state_tag(state: &TrialState) -> &'static str {
         TrialState::Complete => "complete",
         TrialState::Pruned => "pruned",
         TrialState::Failed(_) => "failed",
+        TrialState::Diverged(_) => "diverged",
         TrialState::Interrupted => "interrupted",
     }
 }
 
 /// The state in a sentence.
-pub fn describe(run: &TrialRun) -> String {
+pub fn describe(run: &LiveTrial) -> String {
     match &run.state {
         TrialState::Waiting => "waiting for a free worker".into(),
         TrialState::Running => match run.worker {
@@ -40,6 +41,7 @@ pub fn describe(run: &TrialRun) -> String {
         TrialState::Complete => format!("complete: validation accuracy {}", run.score.map(|s| format::percent(s as f32)).unwrap_or_default()),
         TrialState::Pruned => "stopped early".into(),
         TrialState::Failed(why) => format!("failed — {why}"),
+        TrialState::Diverged(why) => format!("diverged — {why}"),
         TrialState::Interrupted => "interrupted (cancelled)".into(),
     }
 }
@@ -108,7 +110,7 @@ pub fn TrialDetail() -> impl IntoView {
 }
 
 #[component]
-fn TrialSummary(run: TrialRun) -> impl IntoView {
+fn TrialSummary(run: LiveTrial) -> impl IntoView {
     let lab = expect_context::<Lab>();
     let clock = lab.clock();
     let (trial, active) = (run.trial, run.is_active());

@@ -55,8 +55,7 @@ mod cli {
         /// The space: seed-grid (the seed's 243 points), seed (its ranges), wide, or a JSON file.
         #[arg(long, default_value = "seed")]
         space: String,
-        /// grid, random, tpe, gp-ei, cma-es or genetic.
-        #[arg(long)]
+        #[arg(long, help = tunelab::tuning::methods::names_listed())]
         method: String,
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -83,8 +82,7 @@ mod cli {
         /// "high": 10}, ...]} (see the README).
         #[arg(long)]
         space: PathBuf,
-        /// The tuning method: grid, random, tpe, gp-ei, cma-es or genetic.
-        #[arg(long)]
+        #[arg(long, help = format!("The tuning method: {}", tunelab::tuning::methods::names_listed()))]
         method: String,
         /// Seed of every random choice the method makes.
         #[arg(long, default_value_t = 0)]
@@ -234,7 +232,7 @@ mod cli {
         let (train_split, validation) = mnist.train_and_validation();
         let subset;
         let data = if a.full {
-            TrainingData::new(mnist.train_pool.as_ref(), None)
+            TrainingData::new(mnist.train_file.as_ref(), None)
         } else {
             let size = a.subset.unwrap_or(train_split.len());
             if size == 0 {
@@ -318,7 +316,8 @@ mod cli {
     }
 
     fn run_tune(a: TuneArgs) -> Result<(), String> {
-        use tunelab::tuning::{ask_tell::method, cv::CrossValidation, presets, runner, space::SearchSpace};
+        use tunelab::experiment::{cv::CrossValidation, presets, runner};
+        use tunelab::tuning::{methods, space::SearchSpace};
         let space = match a.space.as_str() {
             "seed-grid" => presets::seed_grid(),
             "seed" => presets::seed_continuous(),
@@ -334,14 +333,14 @@ mod cli {
             "holdout" => CrossValidation::Holdout,
             k => CrossValidation::KFold { k: k.parse().map_err(|_| format!("--cv takes holdout, 3, 5 or 10; got {k}"))? },
         };
-        let strategy = method(&a.method)?;
+        let strategy = methods::by_name(&a.method)?.make();
         let setup = runner::StudySetup { seed: a.seed, images: a.images, validation, budget: a.budget, batch: a.batch, base };
         setup.check()?;
         let mnist = Mnist::from_dir(&a.data).map_err(|e| format!("cannot load MNIST from {}: {e}", a.data.display()))?;
         let started = Instant::now();
         let test = (!a.no_final).then(|| mnist.test.as_ref());
         let names: Vec<String> = space.params().iter().map(|p| p.name.clone()).collect();
-        let result = runner::run_study(space, strategy, &setup, mnist.train_pool.as_ref(), test, &mut |t| {
+        let result = runner::run_study(space, strategy, &setup, mnist.train_file.as_ref(), test, &mut |t| {
             let values: Vec<String> = names.iter().zip(&t.values).map(|(n, v)| format!("{n}={v}")).collect();
             let mut score = t.score.map_or("—".into(), |s| format!("{:.2}%", s * 100.0));
             if let Some(folds) = &t.folds {

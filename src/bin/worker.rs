@@ -1,4 +1,4 @@
-//! The training worker: a Web Worker that receives the training pool once, then trains trials
+//! The training worker: a Web Worker that receives the training file's 60,000 images once, then trains trials
 //! one at a time, posting a progress message after every epoch.
 //!
 //! It speaks the versioned protocol in `tunelab::protocol`: it posts `Ready` once its message
@@ -42,7 +42,7 @@ mod worker {
     }
 
     thread_local! {
-        static POOL: RefCell<Option<LabeledImages>> = const { RefCell::new(None) };
+        static IMAGES: RefCell<Option<LabeledImages>> = const { RefCell::new(None) };
         static RUNNING: Cell<Option<TrialKey>> = const { Cell::new(None) };
         static ACTIVE: RefCell<Option<ActiveTrial>> = const { RefCell::new(None) };
         /// A trial the page asked to stop; honoured before its next epoch.
@@ -79,8 +79,8 @@ mod worker {
                 let labels = bytes_of(&wire::field(&data, envelope::LABELS));
                 let reply = match (images, labels) {
                     (Some(images), Some(labels)) if labels.len() == count as usize => match LabeledImages::from_parts(images, labels) {
-                        Ok(pool) => {
-                            POOL.with(|p| *p.borrow_mut() = Some(pool));
+                        Ok(images) => {
+                            IMAGES.with(|p| *p.borrow_mut() = Some(images));
                             FromWorker::DataLoaded { count }
                         }
                         Err(reason) => FromWorker::DataRejected { reason },
@@ -91,9 +91,9 @@ mod worker {
                 post(&reply);
             }
             ToWorker::Benchmark { spec } => {
-                let report = POOL.with(|p| {
-                    p.borrow().as_ref().map(|pool| {
-                        let (train, _) = pool.as_ref().train_validation_split();
+                let report = IMAGES.with(|p| {
+                    p.borrow().as_ref().map(|images| {
+                        let (train, _) = images.as_ref().train_validation_split();
                         let performance = scope().performance().expect("workers have performance.now");
                         tunelab::nn::bench::run_benchmark(&spec, train, &|| performance.now())
                     })
@@ -135,10 +135,10 @@ mod worker {
     /// Check the request and prepare its subset and model.
     fn start_trial(key: TrialKey, request: &TrainRequest) -> Result<ActiveTrial, TrialEnd> {
         let config = request.config.validate().map_err(|e| TrialEnd::Rejected { reason: format!("invalid configuration: {e}") })?;
-        POOL.with(|p| {
-            let pool = p.borrow();
-            let pool = pool.as_ref().ok_or_else(|| TrialEnd::Rejected { reason: "no training data has been loaded in this worker".into() })?;
-            let (train_split, _) = pool.as_ref().train_validation_split();
+        IMAGES.with(|p| {
+            let images = p.borrow();
+            let images = images.as_ref().ok_or_else(|| TrialEnd::Rejected { reason: "no training data has been loaded in this worker".into() })?;
+            let (train_split, _) = images.as_ref().train_validation_split();
             let size = (request.subset_size as usize).clamp(1, train_split.len());
             let subset = stratified_subset(train_split.labels, size, request.seed as u64);
             Ok(ActiveTrial { key, trainer: Trainer::new(&config, request.seed as u64), subset, last: None })
@@ -158,10 +158,10 @@ mod worker {
             RUNNING.with(|r| r.set(None));
             return post(&FromWorker::Finished { trial: active.key, end: TrialEnd::Stopped { epochs_done: active.trainer.epochs_done() } });
         }
-        let outcome = POOL.with(|p| {
-            let pool = p.borrow();
-            let pool = pool.as_ref().expect("a trial starts only after the data arrived");
-            let (train, validation) = pool.as_ref().train_validation_split();
+        let outcome = IMAGES.with(|p| {
+            let images = p.borrow();
+            let images = images.as_ref().expect("a trial starts only after the data arrived");
+            let (train, validation) = images.as_ref().train_validation_split();
             active.trainer.run_epoch(TrainingData::subset(train, &active.subset, Some(validation)))
         });
         let end = match outcome {

@@ -1,4 +1,4 @@
-//! MNIST as tunelab uses it: a 60,000-image training pool split into 50,000 train and 10,000
+//! MNIST as tunelab uses it: the training file's 60,000 images, split into 50,000 train and 10,000
 //! validation images (the last sixth, fixed), plus the 10,000-image test set, which only the
 //! final evaluation touches. (The seed document's "60k train / 10k validation / 10k test" adds
 //! up to 80k; MNIST has 70k.)
@@ -53,8 +53,8 @@ pub enum DataError {
     CountMismatch { images: MnistFile, image_count: usize, labels: MnistFile, label_count: usize },
     #[error("{file} holds {rows}×{cols} images; MNIST images are 28×28")]
     WrongImageSize { file: MnistFile, rows: usize, cols: usize },
-    #[error("the training pool holds {count} images; at least {minimum} are needed to split off a validation set")]
-    PoolTooSmall { count: usize, minimum: usize },
+    #[error("the training file holds {count} images; at least {minimum} are needed to split off a validation set")]
+    TrainFileTooSmall { count: usize, minimum: usize },
 }
 
 pub const IMAGE_SIDE: usize = 28;
@@ -137,8 +137,8 @@ impl<'a> ImagesRef<'a> {
 /// MNIST, parsed and checked.
 #[derive(Debug, Clone)]
 pub struct Mnist {
-    /// The 60,000 training images: train + validation.
-    pub train_pool: LabeledImages,
+    /// The training file's 60,000 images: train + validation.
+    pub train_file: LabeledImages,
     /// The 10,000 test images, for the final evaluation only.
     pub test: LabeledImages,
 }
@@ -146,17 +146,17 @@ pub struct Mnist {
 impl Mnist {
     /// Parse the four files (each gzipped or not), checking each and their agreement.
     pub fn from_files(train_images: &[u8], train_labels: &[u8], test_images: &[u8], test_labels: &[u8]) -> Result<Self, DataError> {
-        Ok(Self { train_pool: Self::training_from_files(train_images, train_labels)?, test: Self::test_from_files(test_images, test_labels)? })
+        Ok(Self { train_file: Self::training_from_files(train_images, train_labels)?, test: Self::test_from_files(test_images, test_labels)? })
     }
 
     /// The training file's images and labels, checked: the first half of `from_files`, apart
     /// so that a page can show its progress between the halves.
     pub fn training_from_files(images: &[u8], labels: &[u8]) -> Result<LabeledImages, DataError> {
-        let train_pool = load_pair(images, MnistFile::TrainImages, labels, MnistFile::TrainLabels)?;
-        if train_pool.len() < 12 {
-            return Err(DataError::PoolTooSmall { count: train_pool.len(), minimum: 12 });
+        let train_file = load_pair(images, MnistFile::TrainImages, labels, MnistFile::TrainLabels)?;
+        if train_file.len() < 12 {
+            return Err(DataError::TrainFileTooSmall { count: train_file.len(), minimum: 12 });
         }
-        Ok(train_pool)
+        Ok(train_file)
     }
 
     /// The test file's images and labels, checked: the second half of `from_files`.
@@ -180,7 +180,7 @@ impl Mnist {
     }
 
     pub fn train_and_validation(&self) -> (ImagesRef<'_>, ImagesRef<'_>) {
-        self.train_pool.as_ref().train_validation_split()
+        self.train_file.as_ref().train_validation_split()
     }
 }
 

@@ -1,6 +1,8 @@
 //! Data: the validating IDX parser, MNIST's fixed split, seeded stratified subsets, and
 //! stratified k-fold splits for cross-validation.
 
+#![forbid(unsafe_code)]
+
 pub mod folds;
 pub mod idx;
 pub mod mnist;

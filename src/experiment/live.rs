@@ -4,22 +4,22 @@
 //! The studies decide (what to try, in which state a trial is); the scheduler only runs what
 //! they hand out, and its events are told back to them here. So the page has one trial model,
 //! the study's: a trial is Waiting, Running, Complete, Pruned, Failed (with its reason),
-//! Diverged or Interrupted, and a finished trial never changes. A single configuration is a study of one trial over a
-//! space that searches nothing. Beside each trial the page keeps what the study does not need:
-//! every epoch's report, the worker and attempt, the crashes it survived, and when it ran.
-
+//! Diverged (a result the methods learn from) or Interrupted, and a finished trial never
+//! changes. A single configuration is a study of one trial over a space that searches nothing.
+//! Beside each trial the page keeps what the study does not need: every epoch's report, the
+//! worker and attempt, the crashes it survived, and when it ran.
 
 use crate::nn::{EpochReport, TrainConfig};
 use crate::protocol::{TrainRequest, TrialEnd};
 use crate::scheduler::{Event, JobEnd, TrialRef};
 use crate::tuning::fixed::ChosenPoints;
-use crate::tuning::presets::apply;
+use super::presets::apply;
 use crate::tuning::space::SearchSpace;
-use crate::tuning::study::{Direction, Outcome, Study, TrialState};
+use crate::tuning::study::{Direction, Outcome, Study, StudyConfig, TrialState};
 
 /// One trial as the page shows it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TrialRun {
+pub struct LiveTrial {
     pub trial: TrialRef,
     /// The configuration it trains (the study's values on the study's base).
     pub config: TrainConfig,
@@ -40,7 +40,7 @@ pub struct TrialRun {
     pub finished_ms: Option<f64>,
 }
 
-impl TrialRun {
+impl LiveTrial {
     /// Seconds spent training so far (or in all, once finished).
     pub fn seconds(&self, now_ms: f64) -> Option<f64> {
         self.started_ms.map(|s| (self.finished_ms.unwrap_or(now_ms) - s) / 1000.0)
@@ -58,7 +58,7 @@ struct LiveStudy {
     subset_size: u32,
     seed: u32,
     /// By trial id.
-    runs: Vec<TrialRun>,
+    runs: Vec<LiveTrial>,
 }
 
 /// The studies of an experiment, in the order they were added.
@@ -73,7 +73,8 @@ impl LiveExperiment {
     pub fn add_single(&mut self, config: TrainConfig, subset_size: u32, seed: u32) -> Result<usize, String> {
         let valid = config.validate().map_err(|e| e.to_string())?;
         let cost = valid.epochs as u64 * subset_size as u64;
-        let study = Study::new(SearchSpace::nothing(), Box::new(ChosenPoints::single()), seed as u64, Direction::Maximize, cost, 1, Box::new(move |_| cost));
+        let study_config = StudyConfig { seed: seed as u64, direction: Direction::Maximize, budget: cost, batch_size: 1 };
+        let study = Study::new(SearchSpace::nothing(), Box::new(ChosenPoints::single()), study_config, Box::new(move |_| cost));
         self.studies.push(LiveStudy { study, base: config, subset_size, seed, runs: Vec::new() });
         Ok(self.studies.len() - 1)
     }
@@ -123,7 +124,7 @@ impl LiveExperiment {
             Event::Ended { trial, end } => self.with_run(*trial, |run, study| {
                 let outcome = match end {
                     JobEnd::Finished(TrialEnd::Completed { validation_accuracy, .. }) => Outcome::Complete(*validation_accuracy as f64),
-                    JobEnd::Finished(TrialEnd::Diverged { diverged }) => Outcome::Failed(diverged.to_string()),
+                    JobEnd::Finished(TrialEnd::Diverged { diverged }) => Outcome::Diverged(diverged.to_string()),
                     JobEnd::Finished(TrialEnd::Rejected { reason }) => Outcome::Failed(reason.clone()),
                     JobEnd::Finished(TrialEnd::Stopped { .. }) | JobEnd::Cancelled => Outcome::Interrupted,
                     JobEnd::Failed(reason) => Outcome::Failed(reason.clone()),
@@ -138,11 +139,11 @@ impl LiveExperiment {
     }
 
     /// Every trial of every study, in study then trial order.
-    pub fn runs(&self) -> impl Iterator<Item = &TrialRun> {
+    pub fn runs(&self) -> impl Iterator<Item = &LiveTrial> {
         self.studies.iter().flat_map(|s| s.runs.iter())
     }
 
-    pub fn run(&self, trial: TrialRef) -> Option<&TrialRun> {
+    pub fn run(&self, trial: TrialRef) -> Option<&LiveTrial> {
         self.studies.get(trial.study)?.runs.get(trial.trial)
     }
 
@@ -152,7 +153,7 @@ impl LiveExperiment {
     }
 
     /// Apply `f` to a trial's run and its study, then copy the study's state into the run.
-    fn with_run(&mut self, trial: TrialRef, f: impl FnOnce(&mut TrialRun, &mut Study)) -> bool {
+    fn with_run(&mut self, trial: TrialRef, f: impl FnOnce(&mut LiveTrial, &mut Study)) -> bool {
         let Some(live) = self.studies.get_mut(trial.study) else { return false };
         let Some(run) = live.runs.get_mut(trial.trial) else { return false };
         f(run, &mut live.study);
@@ -163,9 +164,9 @@ impl LiveExperiment {
     }
 }
 
-fn run(trial: TrialRef, config: TrainConfig, subset_size: u32, seed: u32, study: &Study) -> TrialRun {
+fn run(trial: TrialRef, config: TrainConfig, subset_size: u32, seed: u32, study: &Study) -> LiveTrial {
     let t = &study.trials()[trial.trial];
-    TrialRun { trial, config, subset_size, seed, state: t.state.clone(), score: t.score, epochs: Vec::new(), attempt: 1, crashes: Vec::new(), worker: None, started_ms: None, finished_ms: None }
+    LiveTrial { trial, config, subset_size, seed, state: t.state.clone(), score: t.score, epochs: Vec::new(), attempt: 1, crashes: Vec::new(), worker: None, started_ms: None, finished_ms: None }
 }
 
 #[cfg(test)]
@@ -212,7 +213,7 @@ mod tests {
             (JobEnd::Finished(TrialEnd::Stopped { epochs_done: 1 }), TrialState::Interrupted),
             (JobEnd::Failed("the worker panicked: boom".into()), TrialState::Failed("the worker panicked: boom".into())),
             (JobEnd::Finished(TrialEnd::Rejected { reason: "invalid".into() }), TrialState::Failed("invalid".into())),
-            (JobEnd::Finished(TrialEnd::Diverged { diverged: diverged.clone() }), TrialState::Failed(diverged.to_string())),
+            (JobEnd::Finished(TrialEnd::Diverged { diverged: diverged.clone() }), TrialState::Diverged(diverged.to_string())),
         ];
         for (end, state) in cases {
             let (mut lab, trial) = single(3);

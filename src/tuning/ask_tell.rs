@@ -5,33 +5,11 @@
 //! nothing; the session goes on. The command line only moves lines between this and the
 //! terminal, so the loop is tested here, natively.
 
-use super::cmaes::CmaEs;
-use super::genetic::Genetic;
-use super::gp::GpEi;
-use super::grid::GridSearch;
-use super::random::RandomSearch;
+use super::methods;
 use super::space::{SearchSpace, Value};
-use super::strategy::Strategy;
-use super::study::{Direction, Outcome, Study, Trial, TrialState};
-use super::tpe::Tpe;
+use super::study::{Direction, Outcome, Study, StudyConfig, Trial, TrialState};
 use serde::Deserialize;
 use serde_json::json;
-
-/// The methods `--method` accepts.
-pub const METHODS: [&str; 6] = ["grid", "random", "tpe", "gp-ei", "cma-es", "genetic"];
-
-/// A method by its command-line name.
-pub fn method(name: &str) -> Result<Box<dyn Strategy>, String> {
-    match name {
-        "grid" => Ok(Box::new(GridSearch::default())),
-        "random" => Ok(Box::new(RandomSearch)),
-        "tpe" => Ok(Box::new(Tpe::default())),
-        "gp-ei" => Ok(Box::new(GpEi::default())),
-        "cma-es" => Ok(Box::new(CmaEs::new())),
-        "genetic" => Ok(Box::new(Genetic::default())),
-        _ => Err(format!("unknown method {name:?}; the methods are {}", METHODS.join(", "))),
-    }
-}
 
 pub struct Session {
     study: Study,
@@ -51,10 +29,11 @@ struct Reply {
 }
 
 impl Session {
-    /// `batch` proposals are kept outstanding at a time; `budget` counts evaluations.
+    /// `batch` proposals are kept outstanding at a time; `budget` counts evaluations. The method
+    /// is one of the registry's (`methods::by_name`).
     pub fn new(space: SearchSpace, method_name: &str, seed: u64, budget: u64, direction: Direction, batch: usize) -> Result<Self, String> {
-        let strategy = method(method_name)?;
-        Ok(Self { study: Study::new(space, strategy, seed, direction, budget, batch, Box::new(|_| 1)) })
+        let strategy = methods::by_name(method_name)?.make();
+        Ok(Self { study: Study::new(space, strategy, StudyConfig { seed, direction, budget, batch_size: batch }, Box::new(|_| 1)) })
     }
 
     pub fn study(&self) -> &Study {

@@ -78,14 +78,14 @@ impl Strategy for Genetic {
             // The previous generation is evaluated: its scored members join the survivors, and
             // the best `population_size` (elites first) make the population.
             let evaluated = self.queue.finished(history);
-            let mut pool: Vec<Member> = self.population.iter().take(self.elites).cloned().collect();
-            pool.extend(evaluated.iter().filter_map(|o| o.loss.map(|loss| Member { unit: o.unit.clone(), loss })));
-            pool.sort_by(|a, b| a.loss.total_cmp(&b.loss));
-            pool.truncate(self.population_size);
+            let mut contenders: Vec<Member> = self.population.iter().take(self.elites).cloned().collect();
+            contenders.extend(evaluated.iter().filter_map(|o| o.loss.map(|loss| Member { unit: o.unit.clone(), loss })));
+            contenders.sort_by(|a, b| a.loss.total_cmp(&b.loss));
+            contenders.truncate(self.population_size);
             if !evaluated.is_empty() {
-                self.generations.push(pool.clone());
+                self.generations.push(contenders.clone());
             }
-            self.population = pool;
+            self.population = contenders;
             let count = if self.population.len() < 2 { self.population_size } else { self.population_size - self.elites };
             let children = (0..count).map(|_| if self.population.len() < 2 { random_unit(space.len(), rng) } else { self.child(space, rng) }).collect();
             self.queue.start(children);
@@ -98,25 +98,23 @@ impl Strategy for Genetic {
 mod tests {
     use super::*;
     use crate::tuning::space::Param;
-    use crate::tuning::study::{Direction, Outcome, Study};
+    use crate::tuning::study::{Direction, Outcome, Study, StudyConfig};
 
     /// With elitism the best of each population is never worse than the one before, and the
     /// populations close in on the optimum of a simple bowl.
     #[test]
     fn elites_survive_and_the_population_improves() {
         let space = SearchSpace::new(vec![Param::float("x", 0.0, 1.0), Param::float("y", 0.0, 1.0), Param::categorical("c", &["a", "b"])]).unwrap();
-        let mut study = Study::new(space.clone(), Box::new(Genetic::new(12)), 4, Direction::Minimize, 200, 5, Box::new(|_| 1));
-        loop {
-            let runs = study.ask_all();
-            if runs.is_empty() {
-                break;
-            }
-            for (id, v) in runs {
+        let mut study = Study::new(space.clone(), Box::new(Genetic::new(12)), StudyConfig { seed: 4, direction: Direction::Minimize, budget: 200, batch_size: 5 }, Box::new(|_| 1));
+        study.optimize(
+            |trial| {
+                let v = trial.values;
                 let (x, y) = (v[0].as_f64().unwrap(), v[1].as_f64().unwrap());
                 let c = if v[2] == Value::Choice("b".into()) { 0.0 } else { 0.2 };
-                study.tell(id, Outcome::Complete((x - 0.7).powi(2) + (y - 0.2).powi(2) + c)).unwrap();
-            }
-        }
+                Outcome::Complete((x - 0.7).powi(2) + (y - 0.2).powi(2) + c)
+            },
+            |_| {},
+        );
         // The strategy itself, replayed on the same history, shows its populations.
         let mut ga = Genetic::new(12);
         let history: Vec<Observation> = study.trials().iter().map(|t| Observation { values: t.values.clone(), unit: t.unit.clone(), loss: t.score }).collect();

@@ -1,17 +1,22 @@
 //! Quality: on standard test functions with known optima, over many seeds and at the same
 //! number of evaluations, the model-based methods must beat random search's median regret, and
 //! random search must beat a grid where only a few of the dimensions matter (Bergstra & Bengio's
-//! argument). Regret is the best value found minus the known optimum.
+//! argument). Regret is the best value found minus the known optimum. Every method of the
+//! registry (`methods.rs`) is measured; each must beat random search unless listed in
+//! `NOT_REQUIRED_TO_BEAT_RANDOM` with its reason.
 
-use super::cmaes::CmaEs;
-use super::genetic::Genetic;
-use super::gp::GpEi;
 use super::grid::GridSearch;
+use super::methods;
 use super::random::RandomSearch;
 use super::space::{Param, SearchSpace, Value};
 use super::strategy::Strategy;
-use super::study::{Direction, Outcome, Study};
-use super::tpe::Tpe;
+use super::study::{Direction, Outcome, Study, StudyConfig};
+
+/// Registered methods this suite does not require to beat random search: grid search tries a
+/// fixed corner of its grid at these budgets (the test below pits it against random search where
+/// that matters), and the genetic algorithm, with a population of 20, gets only three or four
+/// generations in 60 to 80 evaluations. Their regrets are printed all the same.
+const NOT_REQUIRED_TO_BEAT_RANDOM: [&str; 2] = ["grid", "genetic"];
 
 /// Branin on [−5, 10] × [0, 15]: three global minima of 0.397887.
 fn branin(x: &[f64]) -> f64 {
@@ -40,17 +45,14 @@ fn floats(bounds: &[(f64, f64)]) -> SearchSpace {
 
 /// The best value a method finds in `evaluations`, proposing `batch` at a time.
 fn best_found(space: &SearchSpace, method: Box<dyn Strategy>, seed: u64, evaluations: u64, f: fn(&[f64]) -> f64) -> f64 {
-    let mut study = Study::new(space.clone(), method, seed, Direction::Minimize, evaluations, 4, Box::new(|_| 1));
-    loop {
-        let runs = study.ask_all();
-        if runs.is_empty() {
-            break;
-        }
-        for (id, values) in runs {
-            let x: Vec<f64> = values.iter().map(|v: &Value| v.as_f64().unwrap()).collect();
-            study.tell(id, Outcome::Complete(f(&x))).unwrap();
-        }
-    }
+    let mut study = Study::new(space.clone(), method, StudyConfig { seed, direction: Direction::Minimize, budget: evaluations, batch_size: 4 }, Box::new(|_| 1));
+    study.optimize(
+        |trial| {
+            let x: Vec<f64> = trial.values.iter().map(|v: &Value| v.as_f64().unwrap()).collect();
+            Outcome::Complete(f(&x))
+        },
+        |_| {},
+    );
     study.best().unwrap().score.unwrap()
 }
 
@@ -61,20 +63,17 @@ fn median_regret(space: &SearchSpace, make: &dyn Fn() -> Box<dyn Strategy>, eval
 }
 
 #[test]
-fn model_based_methods_beat_random_search_on_branin_hartmann6_and_two_of_six() {
+fn methods_that_learn_beat_random_search_on_branin_hartmann6_and_two_of_six() {
     let branin_space = floats(&[(-5.0, 10.0), (0.0, 15.0)]);
     let six = floats(&[(0.0, 1.0); 6]);
     let functions = [("branin", &branin_space, branin as fn(&[f64]) -> f64, BRANIN_MIN, 60), ("hartmann6", &six, hartmann6, HARTMANN6_MIN, 80), ("two-of-six", &six, two_of_six, 0.0, 64)];
     for (name, space, f, optimum, evaluations) in functions {
-        let random = median_regret(space, &|| Box::new(RandomSearch), evaluations, f, optimum, 15);
-        let tpe = median_regret(space, &|| Box::new(Tpe::default()), evaluations, f, optimum, 15);
-        assert!(tpe < random, "{name}: median regret TPE {tpe:.4} vs random {random:.4}");
-        let gp = median_regret(space, &|| Box::new(GpEi::default()), evaluations, f, optimum, 15);
-        assert!(gp < random, "{name}: median regret GP-EI {gp:.4} vs random {random:.4}");
-        let cma = median_regret(space, &|| Box::new(CmaEs::new()), evaluations, f, optimum, 15);
-        let ga = median_regret(space, &|| Box::new(Genetic::default()), evaluations, f, optimum, 15);
-        eprintln!("{name}: median regret GP-EI {gp:.4}, TPE {tpe:.4}, CMA-ES {cma:.4}, GA {ga:.4}, random {random:.4}");
-        assert!(cma < random, "{name}: median regret CMA-ES {cma:.4} vs random {random:.4}");
+        let regrets: Vec<(&str, f64)> = methods::all().iter().map(|m| (m.name, median_regret(space, &|| m.make(), evaluations, f, optimum, 15))).collect();
+        let random = regrets.iter().find(|(method, _)| *method == "random").expect("random search is registered").1;
+        eprintln!("{name}: median regret {}", regrets.iter().map(|(method, regret)| format!("{method} {regret:.4}")).collect::<Vec<_>>().join(", "));
+        for &(method, regret) in regrets.iter().filter(|(method, _)| *method != "random" && !NOT_REQUIRED_TO_BEAT_RANDOM.contains(method)) {
+            assert!(regret < random, "{name}: median regret {method} {regret:.4} vs random {random:.4}");
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! The one interface every tuning method implements. A method proposes points of the search
 //! space in batches; the study (`study.rs`) hands them out as trials, collects their scores and
 //! shows the method what earlier batches found. Methods never see timing, worker counts or
-//! failed trials' scores, so a replay on any machine proposes the same points.
+//! failed trials' scores, so a replay on any machine proposes the same points; a diverged trial
+//! they see as a result as bad as the worst (`study::TrialState` gives the rule).
 
 use super::space::{SearchSpace, Value};
 use crate::rng::Rng64;
@@ -12,8 +13,9 @@ pub struct Observation {
     /// The trial's values, and the point of the unit cube that stands for them.
     pub values: Vec<Value>,
     pub unit: Vec<f64>,
-    /// The score to minimise (the study negates a maximised objective), or None when the trial
-    /// failed, was interrupted, or has no finite score: methods must not learn from those.
+    /// The score to minimise (the study negates a maximised objective); for a diverged trial,
+    /// the worst complete trial's. None when the trial failed, was pruned or interrupted, or
+    /// diverged before any trial completed: methods must not learn from those.
     pub loss: Option<f64>,
 }
 

@@ -1,7 +1,8 @@
 //! A study: one tuning method searching one space on one budget, as a list of trials.
 //!
-//! Trials go Waiting → Running → Complete | Pruned | Failed(reason) | Interrupted, and a finished
-//! trial never changes. The method proposes trials in batches of a size fixed by the study's
+//! Trials go Waiting → Running → Complete | Pruned | Failed(reason) | Diverged(reason) |
+//! Interrupted, and a finished trial never changes (`TrialState` says what the methods learn from
+//! each). The method proposes trials in batches of a size fixed by the study's
 //! configuration; batch k is proposed only once every trial of the earlier batches has finished,
 //! from their results in trial order, with the study's one seeded generator. So the proposals
 //! depend on the seed, the configuration and earlier results only — never on how many workers
@@ -12,8 +13,10 @@
 //! `tunelab ask-tell`, evaluations. A trial's cost is reserved when it is proposed, and a batch
 //! only takes the proposals that still fit, so the budget is never exceeded; a pruned trial
 //! gives back what it did not use.
+//!
+//! `ask` and `tell` drive a study trial by trial (the browser's workers, `tunelab ask-tell`);
+//! `optimize` runs one to its end in this thread with an objective function.
 
-use super::cv::FoldScores;
 use super::space::{SearchSpace, Value};
 use super::strategy::{Observation, Strategy};
 use crate::rng::{rng_for, streams, Rng64};
@@ -26,6 +29,39 @@ pub enum Direction {
     Maximize,
 }
 
+/// How a study runs, besides its space, method and prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StudyConfig {
+    /// Seeds the study's one generator, from which the method draws all its randomness: the same
+    /// seed, configuration and results give the same trials on any machine.
+    pub seed: u64,
+    /// Whether the objective's score is to be minimised (a loss, `tunelab ask-tell`'s default)
+    /// or maximised (an accuracy, for the CNN).
+    pub direction: Direction,
+    /// The most the trials may cost in all, in the units the study's `CostFn` prices them in
+    /// (training images for the CNN, evaluations for `tunelab ask-tell`).
+    pub budget: u64,
+    /// Trials proposed at a time (0 counts as 1): the next batch is proposed only once every
+    /// trial of this one has finished, so a batch as large as the number of workers keeps them
+    /// all busy.
+    pub batch_size: usize,
+}
+
+/// Where a trial stands. What the methods learn from each finished state:
+///
+/// - Complete: its score.
+/// - Diverged: that its values are bad. Its training blew up (a loss that stopped being a
+///   number): not a fault of the machinery, like a failure, but a verdict on a region of the
+///   space, which the methods must learn to avoid. They see it with a loss as bad as the worst
+///   complete trial's among those they are shown — recomputed at each proposal, so always within
+///   the range of real results — and with no loss (as a failure) while no trial has completed.
+///   It is the rule SMAC applies to crashed runs (a worst-case cost), with the worst seen so far
+///   in place of a fixed constant, which would dwarf the real scores in a model-based method's
+///   standardisation; and it keeps every method's rule simple (ranks, densities and the GP see
+///   an ordinary bad result).
+/// - Pruned, Failed (the objective could not score it: a crash, a score that is not a number)
+///   and Interrupted (stopped from outside): nothing, as Optuna's samplers ignore failed trials;
+///   they say nothing about their values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", content = "reason", rename_all = "snake_case")]
 pub enum TrialState {
@@ -34,6 +70,7 @@ pub enum TrialState {
     Complete,
     Pruned,
     Failed(String),
+    Diverged(String),
     Interrupted,
 }
 
@@ -45,6 +82,7 @@ impl std::fmt::Display for TrialState {
             TrialState::Complete => write!(f, "complete"),
             TrialState::Pruned => write!(f, "pruned"),
             TrialState::Failed(reason) => write!(f, "failed ({reason})"),
+            TrialState::Diverged(reason) => write!(f, "diverged ({reason})"),
             TrialState::Interrupted => write!(f, "interrupted"),
         }
     }
@@ -61,11 +99,40 @@ impl TrialState {
 pub enum Outcome {
     /// The objective's value (a non-finite value makes the trial Failed).
     Complete(f64),
+    /// Scored on every fold of a cross-validation: Complete with their mean (Failed if that is
+    /// not a number), each fold's score kept on the trial.
+    Folds(FoldScores),
     /// Stopped early with its last value, having used `cost` of its reserved cost.
     Pruned { value: f64, cost: u64 },
     Failed(String),
+    /// Its training diverged (why and when): the methods learn that its values are bad (see
+    /// `TrialState`).
+    Diverged(String),
     /// Stopped from outside (a worker lost, a page closed); it taught nothing.
     Interrupted,
+}
+
+/// A trial scored on each of k folds of a cross-validation: its score is their mean, and their
+/// spread is kept beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoldScores {
+    pub scores: Vec<f64>,
+}
+
+impl FoldScores {
+    pub fn mean(&self) -> f64 {
+        self.scores.iter().sum::<f64>() / self.scores.len() as f64
+    }
+
+    /// The sample standard deviation of the folds' scores (0 for one fold).
+    pub fn spread(&self) -> f64 {
+        let n = self.scores.len();
+        if n < 2 {
+            return 0.0;
+        }
+        let mean = self.mean();
+        (self.scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -87,6 +154,18 @@ pub struct Trial {
     pub folds: Option<FoldScores>,
     /// The cost charged to the budget.
     pub cost: u64,
+}
+
+impl Trial {
+    /// Complete with `score`, or Failed if it is not a number.
+    fn complete(&mut self, score: f64) {
+        if score.is_finite() {
+            self.state = TrialState::Complete;
+            self.score = Some(score);
+        } else {
+            self.state = TrialState::Failed(format!("its score is {score}, not a number"));
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -114,9 +193,7 @@ pub type CostFn = Box<dyn Fn(&[Value]) -> u64>;
 pub struct Study {
     space: SearchSpace,
     strategy: Box<dyn Strategy>,
-    direction: Direction,
-    budget: u64,
-    batch_size: usize,
+    config: StudyConfig,
     cost: CostFn,
     rng: Rng64,
     trials: Vec<Trial>,
@@ -128,9 +205,11 @@ pub struct Study {
 }
 
 impl Study {
-    /// `cost` prices a proposal in budget units (1 per evaluation for a plain objective).
-    pub fn new(space: SearchSpace, strategy: Box<dyn Strategy>, seed: u64, direction: Direction, budget: u64, batch_size: usize, cost: CostFn) -> Self {
-        Self { space, strategy, direction, budget, batch_size: batch_size.max(1), cost, rng: rng_for(seed, streams::TUNING), trials: Vec::new(), spent: 0, batches: 0, closed: false }
+    /// `strategy` searches `space` as `config` says; `cost` prices a proposal in budget units
+    /// (1 per evaluation for a plain objective).
+    pub fn new(space: SearchSpace, strategy: Box<dyn Strategy>, config: StudyConfig, cost: CostFn) -> Self {
+        let config = StudyConfig { batch_size: config.batch_size.max(1), ..config };
+        Self { space, strategy, config, cost, rng: rng_for(config.seed, streams::TUNING), trials: Vec::new(), spent: 0, batches: 0, closed: false }
     }
 
     pub fn space(&self) -> &SearchSpace {
@@ -142,15 +221,18 @@ impl Study {
     pub fn method(&self) -> &'static str {
         self.strategy.name()
     }
+    pub fn config(&self) -> &StudyConfig {
+        &self.config
+    }
     pub fn direction(&self) -> Direction {
-        self.direction
+        self.config.direction
     }
     /// Budget reserved by proposed trials or spent (never above `budget`).
     pub fn spent(&self) -> u64 {
         self.spent
     }
     pub fn budget(&self) -> u64 {
-        self.budget
+        self.config.budget
     }
 
     /// The next trial to run, if there is one now.
@@ -170,7 +252,7 @@ impl Study {
         self.ask()
     }
 
-    /// Every trial that asks can give now (for a pool of workers).
+    /// Every trial that asks can give now (for several workers at once).
     pub fn ask_all(&mut self) -> Vec<(usize, Vec<Value>)> {
         let mut runs = Vec::new();
         while let Ask::Run { id, values } = self.ask() {
@@ -180,14 +262,14 @@ impl Study {
     }
 
     fn propose_batch(&mut self) {
-        let history: Vec<Observation> = self.trials.iter().map(|t| self.observation(t)).collect();
-        let proposals = self.strategy.ask(&self.space, &history, self.batch_size, &mut self.rng);
+        let history = self.history();
+        let proposals = self.strategy.ask(&self.space, &history, self.config.batch_size, &mut self.rng);
         if proposals.is_empty() {
             self.closed = true;
         }
         for values in proposals {
             let cost = (self.cost)(&values);
-            if self.spent + cost > self.budget {
+            if self.spent + cost > self.config.budget {
                 self.closed = true;
                 break;
             }
@@ -198,17 +280,30 @@ impl Study {
         self.batches += 1;
     }
 
-    fn observation(&self, t: &Trial) -> Observation {
-        let loss = match (&t.state, t.score) {
+    /// What the method is shown of the trials so far, in trial order: a complete trial's loss;
+    /// for a diverged one, the worst complete trial's loss (none while no trial has completed);
+    /// no loss for the others (see `TrialState`).
+    pub fn history(&self) -> Vec<Observation> {
+        let complete_loss = |t: &Trial| match (&t.state, t.score) {
             (TrialState::Complete, Some(score)) => Some(self.oriented(score)),
             _ => None,
         };
-        Observation { values: t.values.clone(), unit: t.unit.clone(), loss }
+        let worst = self.trials.iter().filter_map(complete_loss).reduce(f64::max);
+        self.trials
+            .iter()
+            .map(|t| {
+                let loss = match t.state {
+                    TrialState::Diverged(_) => worst,
+                    _ => complete_loss(t),
+                };
+                Observation { values: t.values.clone(), unit: t.unit.clone(), loss }
+            })
+            .collect()
     }
 
     /// The score as a loss to minimise.
     fn oriented(&self, score: f64) -> f64 {
-        match self.direction {
+        match self.config.direction {
             Direction::Minimize => score,
             Direction::Maximize => -score,
         }
@@ -233,11 +328,12 @@ impl Study {
         let trial = self.running(id)?;
         let mut refund = 0;
         match outcome {
-            Outcome::Complete(value) if value.is_finite() => {
-                trial.state = TrialState::Complete;
-                trial.score = Some(value);
+            Outcome::Complete(value) => trial.complete(value),
+            Outcome::Folds(scores) => {
+                let mean = scores.mean();
+                trial.folds = Some(scores);
+                trial.complete(mean);
             }
-            Outcome::Complete(value) => trial.state = TrialState::Failed(format!("its score is {value}, not a number")),
             Outcome::Pruned { value, cost } => {
                 trial.state = TrialState::Pruned;
                 trial.score = value.is_finite().then_some(value);
@@ -245,18 +341,11 @@ impl Study {
                 trial.cost -= refund;
             }
             Outcome::Failed(reason) => trial.state = TrialState::Failed(reason),
+            Outcome::Diverged(reason) => trial.state = TrialState::Diverged(reason),
             Outcome::Interrupted => trial.state = TrialState::Interrupted,
         }
         self.spent -= refund;
         Ok(())
-    }
-
-    /// A running trial scored on every fold of a cross-validation: it completes with their
-    /// mean (Failed if a fold's score is not a number), and keeps each fold's score.
-    pub fn tell_folds(&mut self, id: usize, scores: FoldScores) -> Result<(), StudyError> {
-        let mean = scores.mean();
-        self.running(id)?.folds = Some(scores);
-        self.tell(id, Outcome::Complete(mean))
     }
 
     /// The best complete trial (the first of equals).
@@ -270,5 +359,40 @@ impl Study {
     /// Whether every trial has finished and no more will come.
     pub fn is_done(&self) -> bool {
         self.closed && self.trials.iter().all(|t| t.state.is_finished())
+    }
+
+    /// Run the study to its end in this thread: every trial `ask` gives is evaluated by
+    /// `objective`, which reports values along the way through its `TrialRun` and returns how
+    /// the trial ended; the values are recorded (as `report` does) and the outcome told, trial
+    /// after trial, until the method or the budget runs out. `on_finished` sees each trial as it
+    /// finishes. The trials are those any number of workers driving `ask` and `tell` would get.
+    /// It stops early only if a trial handed out by an earlier `ask` is still running (the next
+    /// batch would wait for it).
+    pub fn optimize(&mut self, mut objective: impl FnMut(&mut TrialRun<'_>) -> Outcome, mut on_finished: impl FnMut(&Trial)) {
+        while let Ask::Run { id, values } = self.ask() {
+            let mut run = TrialRun { id, values: &values, progress: Vec::new() };
+            let outcome = objective(&mut run);
+            for value in std::mem::take(&mut run.progress) {
+                self.report(id, value).expect("the trial optimize runs is running");
+            }
+            self.tell(id, outcome).expect("the trial optimize runs is running");
+            on_finished(&self.trials[id]);
+        }
+    }
+}
+
+/// A trial as `Study::optimize` hands it to the objective.
+pub struct TrialRun<'a> {
+    /// Its number, in the order trials were proposed.
+    pub id: usize,
+    /// The values to evaluate, in the space's order.
+    pub values: &'a [Value],
+    progress: Vec<f64>,
+}
+
+impl TrialRun<'_> {
+    /// A value along the way (for the CNN, an epoch's validation accuracy), as `Study::report`.
+    pub fn report(&mut self, value: f64) {
+        self.progress.push(value);
     }
 }

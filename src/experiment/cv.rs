@@ -1,5 +1,5 @@
 //! How a trial is scored: on the fixed validation set (holdout), or by stratified k-fold
-//! cross-validation over the 60,000-image training pool (k = 3, 5 or 10; the folds come from
+//! cross-validation over the training file's 60,000 images (k = 3, 5 or 10; the folds come from
 //! the study's seed, so every method in a study is scored on the same ones). A k-fold trial
 //! trains k times, and its score is the mean of the folds' scores, their spread kept beside it.
 //! The budget counts what training costs: epochs × training images, summed over the folds.
@@ -7,6 +7,7 @@
 use crate::data::folds::training_indices;
 use crate::data::mnist::ImagesRef;
 use crate::nn::{train, EpochReport, TrainOutcome, TrainingData, ValidConfig};
+use crate::tuning::study::FoldScores;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 pub enum CrossValidation {
     /// Train on the training split (or a subset of it), score on the fixed validation split.
     Holdout,
-    /// Stratified k-fold over the whole training pool.
+    /// Stratified k-fold over the training file's 60,000 images (or a stratified subset of them).
     KFold { k: u32 },
 }
 
@@ -41,40 +42,18 @@ impl CrossValidation {
     }
 
     /// Images a trial trains on, in budget units: `epochs` passes over its training images in
-    /// each run. With holdout that is `train_images`; with k folds of a `pool` of images, each
-    /// run trains on the pool less one fold.
-    pub fn cost(self, epochs: u32, train_images: u64, pool: u64) -> u64 {
+    /// each run. With holdout that is `train_images`; with k folds dealt from `fold_images`
+    /// images, each run trains on all of them but one fold.
+    pub fn cost(self, epochs: u32, train_images: u64, fold_images: u64) -> u64 {
         match self {
             CrossValidation::Holdout => epochs as u64 * train_images,
             CrossValidation::KFold { k } => {
                 let k = k as u64;
-                // `stratified_folds` deals round-robin: the first `pool mod k` folds hold one more.
-                let per_run: u64 = (0..k).map(|f| pool - (pool / k + u64::from(f < pool % k))).sum();
+                // `stratified_folds` deals round-robin: the first `fold_images mod k` folds hold one more.
+                let per_run: u64 = (0..k).map(|f| fold_images - (fold_images / k + u64::from(f < fold_images % k))).sum();
                 epochs as u64 * per_run
             }
         }
-    }
-}
-
-/// A trial's per-fold scores, and what the study ranks it by.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FoldScores {
-    pub scores: Vec<f64>,
-}
-
-impl FoldScores {
-    pub fn mean(&self) -> f64 {
-        self.scores.iter().sum::<f64>() / self.scores.len() as f64
-    }
-
-    /// The sample standard deviation of the folds' scores (0 for one fold).
-    pub fn spread(&self) -> f64 {
-        let n = self.scores.len();
-        if n < 2 {
-            return 0.0;
-        }
-        let mean = self.mean();
-        (self.scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
     }
 }
 
@@ -87,15 +66,15 @@ pub enum FoldError {
     Stopped { fold: usize, folds: usize },
 }
 
-/// Train `config` on every fold of `pool` but one and score it (validation accuracy after the
+/// Train `config` on every fold of `train_file` (the indices in `folds` are its) but one and score it (validation accuracy after the
 /// last epoch) on the one held out, for each fold in turn. `on_epoch(fold, report)` sees every
 /// epoch of every fold and returns false to stop. Each fold trains from the same `seed`, so a
 /// fold's result depends only on the configuration, the seed and the folds.
-pub fn cross_validate(config: &ValidConfig, pool: ImagesRef<'_>, folds: &[Vec<usize>], seed: u64, on_epoch: &mut dyn FnMut(usize, &EpochReport) -> bool) -> Result<FoldScores, FoldError> {
+pub fn cross_validate(config: &ValidConfig, train_file: ImagesRef<'_>, folds: &[Vec<usize>], seed: u64, on_epoch: &mut dyn FnMut(usize, &EpochReport) -> bool) -> Result<FoldScores, FoldError> {
     let mut scores = Vec::with_capacity(folds.len());
     for (fold, held_out) in folds.iter().enumerate() {
         let train_on = training_indices(folds, fold);
-        let (outcome, _) = train(config, TrainingData::fold(pool, &train_on, held_out), seed, &mut |report| on_epoch(fold, report));
+        let (outcome, _) = train(config, TrainingData::fold(train_file, &train_on, held_out), seed, &mut |report| on_epoch(fold, report));
         match outcome {
             TrainOutcome::Completed { .. } => scores.push(outcome.final_validation_accuracy().expect("a held-out fold is never empty") as f64),
             TrainOutcome::Diverged { diverged, .. } => return Err(FoldError::Diverged { fold: fold + 1, folds: folds.len(), reason: diverged.to_string() }),
@@ -110,16 +89,16 @@ mod tests {
     use super::*;
     use crate::data::folds::stratified_folds;
     use crate::nn::TrainConfig;
-    use crate::tuning::synthetic_digits;
+    use crate::experiment::synthetic_digits;
 
     #[test]
     fn k_fold_scores_every_fold_on_images_it_did_not_train_on() {
         let (pixels, labels) = synthetic_digits(300);
-        let pool = ImagesRef { pixels: &pixels, labels: &labels };
+        let images = ImagesRef { pixels: &pixels, labels: &labels };
         let config = TrainConfig { epochs: 2, batch_size: 16, conv_layers: 1, conv_filters: vec![4], dense_units: 0, learning_rate: 0.05, ..Default::default() }.validate().unwrap();
         let folds = stratified_folds(&labels, 3, 1);
         let mut seen = Vec::new();
-        let scores = cross_validate(&config, pool, &folds, 2, &mut |fold, report| {
+        let scores = cross_validate(&config, images, &folds, 2, &mut |fold, report| {
             seen.push((fold, report.epoch));
             true
         })
@@ -127,10 +106,10 @@ mod tests {
         assert_eq!(seen, vec![(0, 1), (0, 2), (1, 1), (1, 2), (2, 1), (2, 2)], "every epoch of every fold is reported");
         assert_eq!(scores.scores.len(), 3);
         assert!(scores.scores.iter().all(|&s| s > 0.8), "{:?}", scores.scores);
-        let again = cross_validate(&config, pool, &folds, 2, &mut |_, _| true).unwrap();
+        let again = cross_validate(&config, images, &folds, 2, &mut |_, _| true).unwrap();
         assert_eq!(again, scores, "the same folds and seed give the same scores");
         // Stopping in the second fold ends the trial without a score.
-        let stopped = cross_validate(&config, pool, &folds, 2, &mut |fold, _| fold < 1).unwrap_err();
+        let stopped = cross_validate(&config, images, &folds, 2, &mut |fold, _| fold < 1).unwrap_err();
         assert_eq!(stopped, FoldError::Stopped { fold: 2, folds: 3 });
     }
 

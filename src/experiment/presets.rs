@@ -13,8 +13,8 @@
 //! param's extremes on the default configuration, so that an unusable range (a learning rate
 //! reaching 0, a dropout of 1) is refused before any trial runs.
 
-use super::space::{Param, SearchSpace, SpaceError, Value};
 use crate::nn::config::{ConfigError, LrDecay, OptimizerKind, TrainConfig, ValidConfig, DEFAULT_FILTERS};
+use crate::tuning::space::{Param, SearchSpace, SpaceError, Value};
 
 /// The seed's grid: five ranges, each with the seed's three values listed.
 pub fn seed_grid() -> SearchSpace {
@@ -152,6 +152,16 @@ mod tests {
         for space in [seed_grid(), seed_continuous(), wide()] {
             check_for_training(&space, &TrainConfig::default()).unwrap();
         }
+    }
+
+    #[test]
+    fn grid_search_runs_the_seeds_243_points_smallest_first() {
+        use crate::tuning::grid::GridSearch;
+        use crate::tuning::study::{Direction, Outcome, Study, StudyConfig};
+        let mut study = Study::new(seed_grid(), Box::new(GridSearch::default()), StudyConfig { seed: 1, direction: Direction::Minimize, budget: 10_000, batch_size: 16 }, Box::new(|_| 1));
+        study.optimize(|_| Outcome::Complete(1.0), |_| {});
+        assert_eq!(study.trials().len(), 243);
+        assert_eq!(study.trials()[0].values, vec![Value::Float(0.001), Value::Int(5), Value::Int(32), Value::Int(2), Value::Float(0.01)]);
     }
 
     #[test]

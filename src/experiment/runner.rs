@@ -1,28 +1,28 @@
 //! A whole CNN study, run in this thread: a method searches a space of training configurations
 //! on a budget of training images, each trial scored by validation accuracy — on the fixed
 //! validation split (holdout, training on a stratified subset of the training split) or by
-//! k-fold cross-validation over a stratified subset of the training pool — and the best
-//! configuration is retrained on the whole pool and tested once. The browser runs the same steps
+//! k-fold cross-validation over a stratified subset of the training file's 60,000 images — and the
+//! best configuration is retrained on all of them and tested once. The browser runs the same steps
 //! with trials spread over workers; this is the single-threaded reference, and what the command
 //! line and the tests use.
 
-use super::cv::{cross_validate, CrossValidation, FoldScores};
+use super::cv::{cross_validate, CrossValidation, FoldError};
 use super::final_eval::{retrain_and_test, FinalEvaluation};
 use super::presets::apply;
-use super::space::SearchSpace;
-use super::strategy::Strategy;
-use super::study::{Direction, Outcome, Study, Trial};
 use crate::data::folds::stratified_folds;
 use crate::data::mnist::ImagesRef;
 use crate::data::subset::stratified_subset;
-use crate::nn::{train, TrainConfig, TrainOutcome, TrainingData};
+use crate::nn::{train, EpochReport, TrainConfig, TrainOutcome, TrainingData};
+use crate::tuning::space::{SearchSpace, Value};
+use crate::tuning::strategy::Strategy;
+use crate::tuning::study::{Direction, Outcome, Study, StudyConfig, Trial};
 
 /// What a study trains on and how it scores.
 #[derive(Debug, Clone)]
 pub struct StudySetup {
     pub seed: u64,
     /// Training images per trial: a stratified subset of the training split (holdout) or of
-    /// the pool (k-fold), the same for every trial.
+    /// the training file (k-fold), the same for every trial.
     pub images: usize,
     pub validation: CrossValidation,
     /// Budget in training images (epochs × images, summed over folds).
@@ -54,88 +54,64 @@ pub struct StudyResult {
     pub final_evaluation: Option<Result<FinalEvaluation, String>>,
 }
 
-/// How a trial's training ended: one run's outcome, or every fold scored.
-enum Ended {
-    Run(Outcome),
-    Folds(FoldScores),
-}
-
-/// Run a study to its end. `pool` is the 60,000-image training pool (its last sixth is the
+/// Run a study to its end. `train_file` is the training file's 60,000 images (its last sixth is the
 /// validation split), `test` the test images, used only for the final evaluation (skipped if
 /// `test` is None).
 /// `on_trial` sees each trial as it finishes. The setup must pass `StudySetup::check`.
-pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySetup, pool: ImagesRef<'_>, test: Option<ImagesRef<'_>>, on_trial: &mut dyn FnMut(&Trial)) -> StudyResult {
+pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySetup, train_file: ImagesRef<'_>, test: Option<ImagesRef<'_>>, on_trial: &mut dyn FnMut(&Trial)) -> StudyResult {
     assert_eq!(setup.check(), Ok(()), "a checked study setup");
-    let (train_split, validation) = pool.train_validation_split();
+    let (train_split, validation) = train_file.train_validation_split();
     let (scheme, images) = (setup.validation, setup.images);
     // What the trials train on: a subset of the training split (holdout), or the folds of a
-    // subset of the pool (k-fold) — only the one the scheme uses is drawn.
+    // subset of the training file (k-fold) — only the one the scheme uses is drawn.
     let (holdout_subset, folds): (Vec<usize>, Vec<Vec<usize>>) = match scheme {
         CrossValidation::Holdout => (stratified_subset(train_split.labels, images, setup.seed), Vec::new()),
         CrossValidation::KFold { k } => {
-            let cv_subset = stratified_subset(pool.labels, images, setup.seed);
-            let subset_labels: Vec<u8> = cv_subset.iter().map(|&i| pool.labels[i]).collect();
-            // Folds of positions in the subset, turned into indices of the pool.
+            let cv_subset = stratified_subset(train_file.labels, images, setup.seed);
+            let subset_labels: Vec<u8> = cv_subset.iter().map(|&i| train_file.labels[i]).collect();
+            // Folds of positions in the subset, turned into indices of the training file.
             (Vec::new(), stratified_folds(&subset_labels, k as usize, setup.seed).into_iter().map(|fold| fold.into_iter().map(|p| cv_subset[p]).collect()).collect())
         }
     };
-    let (train_images, pool_images) = (holdout_subset.len() as u64, folds.iter().map(Vec::len).sum::<usize>() as u64);
+    let (train_images, fold_images) = (holdout_subset.len() as u64, folds.iter().map(Vec::len).sum::<usize>() as u64);
     let (cost_space, base) = (space.clone(), setup.base.clone());
-    let cost = Box::new(move |values: &[super::space::Value]| {
+    let cost = Box::new(move |values: &[Value]| {
         let epochs = apply(&cost_space, values, &base).map_or(base.epochs, |c| c.epochs);
-        scheme.cost(epochs, train_images, pool_images)
+        scheme.cost(epochs, train_images, fold_images)
     });
-    let mut study = Study::new(space.clone(), method, setup.seed, Direction::Maximize, setup.budget, setup.batch, cost);
-    loop {
-        let runs = study.ask_all();
-        if runs.is_empty() {
-            break;
-        }
-        for (id, values) in runs {
-            let config = match apply(&space, &values, &setup.base) {
+    let config = StudyConfig { seed: setup.seed, direction: Direction::Maximize, budget: setup.budget, batch_size: setup.batch };
+    let mut study = Study::new(space.clone(), method, config, cost);
+    study.optimize(
+        |trial| {
+            let config = match apply(&space, trial.values, &setup.base) {
                 Ok(config) => config,
-                Err(e) => {
-                    study.tell(id, Outcome::Failed(e.to_string())).expect("a running trial");
-                    on_trial(&study.trials()[id]);
-                    continue;
-                }
+                Err(e) => return Outcome::Failed(e.to_string()),
             };
-            // Per-epoch validation accuracies, reported once training is over (the study sees
-            // them in order either way), and how the trial ended.
-            let mut accuracies = Vec::new();
-            let ended = match scheme {
+            // Each epoch's validation accuracy is reported (every fold's in turn under k-fold).
+            let mut report = |r: &EpochReport| {
+                trial.report(r.validation_accuracy.unwrap_or(f32::NAN) as f64);
+                true
+            };
+            match scheme {
                 CrossValidation::Holdout => {
-                    let (outcome, _) = train(&config, TrainingData::subset(train_split, &holdout_subset, Some(validation)), setup.seed, &mut |r| {
-                        accuracies.push(r.validation_accuracy.unwrap_or(f32::NAN) as f64);
-                        true
-                    });
-                    Ended::Run(match outcome {
+                    let (outcome, _) = train(&config, TrainingData::subset(train_split, &holdout_subset, Some(validation)), setup.seed, &mut report);
+                    match outcome {
                         TrainOutcome::Completed { .. } => Outcome::Complete(outcome.final_validation_accuracy().map_or(f64::NAN, f64::from)),
-                        TrainOutcome::Diverged { diverged, .. } => Outcome::Failed(diverged.to_string()),
+                        TrainOutcome::Diverged { diverged, .. } => Outcome::Diverged(diverged.to_string()),
                         TrainOutcome::Stopped { .. } => Outcome::Interrupted,
-                    })
+                    }
                 }
-                CrossValidation::KFold { .. } => match cross_validate(&config, pool, &folds, setup.seed, &mut |_, r| {
-                    accuracies.push(r.validation_accuracy.unwrap_or(f32::NAN) as f64);
-                    true
-                }) {
-                    Ok(scores) => Ended::Folds(scores),
-                    Err(e) => Ended::Run(Outcome::Failed(e.to_string())),
+                CrossValidation::KFold { .. } => match cross_validate(&config, train_file, &folds, setup.seed, &mut |_, r| report(r)) {
+                    Ok(scores) => Outcome::Folds(scores),
+                    Err(e @ FoldError::Diverged { .. }) => Outcome::Diverged(e.to_string()),
+                    Err(e @ FoldError::Stopped { .. }) => Outcome::Failed(e.to_string()),
                 },
-            };
-            for accuracy in accuracies {
-                study.report(id, accuracy).expect("a running trial");
             }
-            match ended {
-                Ended::Run(outcome) => study.tell(id, outcome),
-                Ended::Folds(scores) => study.tell_folds(id, scores),
-            }
-            .expect("a running trial");
-            on_trial(&study.trials()[id]);
-        }
-    }
+        },
+        |trial| on_trial(trial),
+    );
     let final_evaluation = match (test, study.best()) {
-        (Some(test), Some(best)) => Some(apply(&space, &best.values, &setup.base).map_err(|e| e.to_string()).and_then(|config| retrain_and_test(&config, pool, test, setup.seed, &mut |_| true))),
+        (Some(test), Some(best)) => Some(apply(&space, &best.values, &setup.base).map_err(|e| e.to_string()).and_then(|config| retrain_and_test(&config, train_file, test, setup.seed, &mut |_| true))),
         _ => None,
     };
     StudyResult { study, final_evaluation }
@@ -144,10 +120,11 @@ pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySet
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::OptimizerKind;
     use crate::tuning::random::RandomSearch;
     use crate::tuning::space::Param;
     use crate::tuning::study::TrialState;
-    use crate::tuning::synthetic_digits;
+    use crate::experiment::synthetic_digits;
 
     #[test]
     fn setups_that_cannot_run_are_refused() {
@@ -161,7 +138,7 @@ mod tests {
     #[test]
     fn a_study_trains_its_trials_within_budget_and_tests_the_best() {
         let (pixels, labels) = synthetic_digits(600);
-        let pool = ImagesRef { pixels: &pixels, labels: &labels };
+        let train_file = ImagesRef { pixels: &pixels, labels: &labels };
         let (test_pixels, test_labels) = synthetic_digits(100);
         let test = ImagesRef { pixels: &test_pixels, labels: &test_labels };
         let space = SearchSpace::new(vec![Param::log_float("learning_rate", 0.005, 0.2), Param::int("epochs", 1, 2)]).unwrap();
@@ -169,7 +146,7 @@ mod tests {
         for validation in [CrossValidation::Holdout, CrossValidation::KFold { k: 3 }] {
             let setup = StudySetup { seed: 1, images: 200, validation, budget: 3_000, batch: 2, base: base.clone() };
             let mut finished = 0;
-            let result = run_study(space.clone(), Box::new(RandomSearch), &setup, pool, Some(test), &mut |_| finished += 1);
+            let result = run_study(space.clone(), Box::new(RandomSearch), &setup, train_file, Some(test), &mut |_| finished += 1);
             assert_eq!(finished, result.study.trials().len());
             let trials = result.study.trials();
             assert!(!trials.is_empty() && result.study.spent() <= 3_000, "{validation:?}: {} trials, {} spent", trials.len(), result.study.spent());
@@ -189,6 +166,28 @@ mod tests {
             let final_eval = result.final_evaluation.unwrap().unwrap();
             assert_eq!(final_eval.train_images, 600);
             assert!(final_eval.test_accuracy > 0.5, "{final_eval:?}");
+        }
+    }
+
+    #[test]
+    fn a_diverging_trial_ends_diverged_under_holdout_and_k_fold() {
+        let (pixels, labels) = synthetic_digits(300);
+        let train_file = ImagesRef { pixels: &pixels, labels: &labels };
+        // With lr·λ₂ ≥ 50 the weight decay step multiplies every weight by −49 or less: twenty
+        // batches overflow f32.
+        let space = SearchSpace::new(vec![Param::log_float("learning_rate", 5.0, 10.0)]).unwrap();
+        let base = TrainConfig { epochs: 1, batch_size: 4, conv_layers: 1, conv_filters: vec![4], dense_units: 0, optimizer: OptimizerKind::SGD, l2: 10.0, ..Default::default() };
+        for (validation, reason) in [(CrossValidation::Holdout, "training diverged in epoch 1"), (CrossValidation::KFold { k: 3 }, "diverged in fold 1 of 3: training diverged in epoch 1")] {
+            let setup = StudySetup { seed: 1, images: 120, validation, budget: 480, batch: 1, base: base.clone() };
+            let result = run_study(space.clone(), Box::new(RandomSearch), &setup, train_file, None, &mut |_| {});
+            let trials = result.study.trials();
+            assert!(trials.len() >= 2, "{validation:?}: {} trials", trials.len());
+            for t in trials {
+                let TrialState::Diverged(why) = &t.state else { panic!("{validation:?}: trial {} is {}", t.id, t.state) };
+                assert!(why.starts_with(reason), "{validation:?}: {why}");
+                assert_eq!(t.score, None);
+            }
+            assert!(result.study.best().is_none() && result.final_evaluation.is_none());
         }
     }
 }
