@@ -30,6 +30,12 @@ setup_rust_wasm() {
     step "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
   fi
+  for component in rustfmt clippy; do
+    if ! rustup component list --installed | grep -q "^$component"; then
+      step "adding the $component component"
+      rustup component add "$component"
+    fi
+  done
   if [ "$(trunk --version 2>/dev/null || true)" != "trunk $TRUNK_VERSION" ]; then
     step "installing Trunk $TRUNK_VERSION (about 6 minutes, once)"
     cargo install --locked "trunk@$TRUNK_VERSION"

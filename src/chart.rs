@@ -66,23 +66,24 @@ fn y_of(value: f32, max: f32) -> f32 {
 pub fn training_chart(reports: &[EpochReport], planned_epochs: u32) -> TrainingChart {
     let epochs = planned_epochs.max(reports.last().map_or(1, |r| r.epoch)).max(1);
     let e = epochs as f32;
-    let max_loss = reports
-        .iter()
-        .flat_map(|r| [Some(r.train_loss), r.validation_loss])
-        .flatten()
-        .filter(|l| l.is_finite())
-        .fold(0.0f32, f32::max)
-        .max(0.1);
+    let max_loss = reports.iter().flat_map(|r| [Some(r.train_loss), r.validation_loss]).flatten().filter(|l| l.is_finite()).fold(0.0f32, f32::max).max(0.1);
     let nice_max = nice_ceiling(max_loss);
     let series_of = |name: &str, axis: Axis, value: &dyn Fn(&EpochReport) -> Option<f32>| Series {
         name: name.into(),
         axis,
         points: reports
             .iter()
-            .filter_map(|r| value(r).filter(|v| v.is_finite()).map(|v| (x_of(r.epoch as f32, e), match axis {
-                Axis::Loss => y_of(v, nice_max),
-                Axis::Accuracy => y_of(v, 1.0),
-            })))
+            .filter_map(|r| {
+                value(r).filter(|v| v.is_finite()).map(|v| {
+                    (
+                        x_of(r.epoch as f32, e),
+                        match axis {
+                            Axis::Loss => y_of(v, nice_max),
+                            Axis::Accuracy => y_of(v, 1.0),
+                        },
+                    )
+                })
+            })
             .collect(),
     };
     let series = vec![
@@ -129,7 +130,15 @@ mod tests {
     use super::*;
 
     fn report(epoch: u32, loss: f32, acc: f32) -> EpochReport {
-        EpochReport { epoch, learning_rate: 0.01, train_loss: loss, train_accuracy: acc, validation_loss: Some(loss), validation_accuracy: Some(acc), images_seen: 0 }
+        EpochReport {
+            epoch,
+            learning_rate: 0.01,
+            train_loss: loss,
+            train_accuracy: acc,
+            validation_loss: Some(loss),
+            validation_accuracy: Some(acc),
+            images_seen: 0,
+        }
     }
 
     #[test]

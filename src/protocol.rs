@@ -12,9 +12,9 @@
 
 #![forbid(unsafe_code)]
 
-use crate::nn::{EpochReport, TrainConfig};
 use crate::nn::bench::{BenchReport, BenchSpec};
 use crate::nn::train::Diverged;
+use crate::nn::{EpochReport, TrainConfig};
 use serde::{Deserialize, Serialize};
 
 pub const PROTOCOL_VERSION: u32 = 2;
@@ -67,34 +67,65 @@ pub enum ToWorker {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TrialEnd {
-    Completed { validation_accuracy: f32, validation_loss: f32 },
-    Diverged { diverged: Diverged },
+    Completed {
+        validation_accuracy: f32,
+        validation_loss: f32,
+    },
+    Diverged {
+        diverged: Diverged,
+    },
     /// The request itself was refused (e.g. an invalid configuration): nothing was trained.
-    Rejected { reason: String },
+    Rejected {
+        reason: String,
+    },
     /// Stopped when asked, after `epochs_done` epochs.
-    Stopped { epochs_done: u32 },
+    Stopped {
+        epochs_done: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FromWorker {
     /// The worker's handler is installed; work may be sent.
-    Ready { protocol_version: u32 },
+    Ready {
+        protocol_version: u32,
+    },
     /// The training file's images arrived and were checked.
-    DataLoaded { count: u32 },
+    DataLoaded {
+        count: u32,
+    },
     /// The data could not be used.
-    DataRejected { reason: String },
-    Epoch { trial: TrialKey, report: EpochReport },
-    Finished { trial: TrialKey, end: TrialEnd },
+    DataRejected {
+        reason: String,
+    },
+    Epoch {
+        trial: TrialKey,
+        report: EpochReport,
+    },
+    Finished {
+        trial: TrialKey,
+        end: TrialEnd,
+    },
     /// The worker panicked (it is now unusable and must be replaced); `trial` is what it was running.
-    Panicked { trial: Option<TrialKey>, message: String },
+    Panicked {
+        trial: Option<TrialKey>,
+        message: String,
+    },
     /// A message the worker could not understand.
-    ProtocolError { message: String },
+    ProtocolError {
+        message: String,
+    },
     /// The benchmark's figures, and the worker's wasm memory size afterwards (it never shrinks,
     /// so this is its peak).
-    BenchmarkDone { report: BenchReport, wasm_memory_bytes: f64 },
+    BenchmarkDone {
+        report: BenchReport,
+        wasm_memory_bytes: f64,
+    },
     /// The size of the worker's wasm memory: its peak, since wasm memory never shrinks.
-    Memory { wasm_memory_bytes: f64 },
+    Memory {
+        wasm_memory_bytes: f64,
+    },
 }
 
 impl TrainRequest {
@@ -112,14 +143,18 @@ mod tests {
     fn messages_round_trip_through_json() {
         let msgs = vec![
             ToWorker::LoadData { count: 60_000 },
-            ToWorker::Train { trial: TrialKey { trial_id: 3, attempt: 2 }, request: TrainRequest { config: TrainConfig::default(), subset_size: 5000, seed: 7 } },
+            ToWorker::Train {
+                trial: TrialKey { trial_id: 3, attempt: 2 },
+                request: TrainRequest { config: TrainConfig::default(), subset_size: 5000, seed: 7 },
+            },
             ToWorker::Stop { trial: TrialKey { trial_id: 3, attempt: 2 } },
         ];
         for m in msgs {
             let s = serde_json::to_string(&m).unwrap();
             assert_eq!(serde_json::from_str::<ToWorker>(&s).unwrap(), m);
         }
-        let f = FromWorker::Finished { trial: TrialKey { trial_id: 1, attempt: 1 }, end: TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.3 } };
+        let f =
+            FromWorker::Finished { trial: TrialKey { trial_id: 1, attempt: 1 }, end: TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.3 } };
         let s = serde_json::to_string(&f).unwrap();
         assert!(s.contains(r#""type":"finished""#), "{s}");
         assert_eq!(serde_json::from_str::<FromWorker>(&s).unwrap(), f);

@@ -65,9 +65,24 @@ mod tests {
 
     #[test]
     fn same_seed_same_stream_same_draws() {
-        let a: Vec<usize> = (0..20).map({ let mut r = rng_for(7, 1); move |_| below(&mut r, 1000) }).collect();
-        let b: Vec<usize> = (0..20).map({ let mut r = rng_for(7, 1); move |_| below(&mut r, 1000) }).collect();
-        let c: Vec<usize> = (0..20).map({ let mut r = rng_for(7, 2); move |_| below(&mut r, 1000) }).collect();
+        let a: Vec<usize> = (0..20)
+            .map({
+                let mut r = rng_for(7, 1);
+                move |_| below(&mut r, 1000)
+            })
+            .collect();
+        let b: Vec<usize> = (0..20)
+            .map({
+                let mut r = rng_for(7, 1);
+                move |_| below(&mut r, 1000)
+            })
+            .collect();
+        let c: Vec<usize> = (0..20)
+            .map({
+                let mut r = rng_for(7, 2);
+                move |_| below(&mut r, 1000)
+            })
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

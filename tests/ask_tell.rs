@@ -61,7 +61,11 @@ fn a_bad_space_file_is_an_error_naming_the_param() {
     std::fs::create_dir_all(&dir).unwrap();
     let space = dir.join("space.json");
     std::fs::write(&space, r#"{"params": [{"name": "lr", "type": "float", "low": 0, "high": 1, "log": true}]}"#).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_tunelab")).args(["ask-tell", "--space", space.to_str().unwrap(), "--method", "random"]).stdin(Stdio::null()).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tunelab"))
+        .args(["ask-tell", "--space", space.to_str().unwrap(), "--method", "random"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("lr: a log scale needs a positive lower bound"), "{stderr}");

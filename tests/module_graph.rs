@@ -73,7 +73,9 @@ fn strip_comments_and_strings(text: &str) -> String {
                 }
             }
             out.push(' ');
-        } else if c[i] == 'r' && (c.get(i + 1) == Some(&'"') || (c.get(i + 1) == Some(&'#') && !c[..i].last().is_some_and(|p| p.is_alphanumeric() || *p == '_'))) {
+        } else if c[i] == 'r'
+            && (c.get(i + 1) == Some(&'"') || (c.get(i + 1) == Some(&'#') && !c[..i].last().is_some_and(|p| p.is_alphanumeric() || *p == '_')))
+        {
             // A raw string r"…" or r#"…"#.
             let mut j = i + 1;
             let mut hashes = 0;
@@ -99,7 +101,7 @@ fn strip_comments_and_strings(text: &str) -> String {
             }
             i += 1;
             out.push_str("\"\"");
-        } else if c[i] == '\'' && c.get(i + 2) == Some(&'\'') || (c[i] == '\'' && c.get(i + 1) == Some(&'\\')) {
+        } else if c[i] == '\'' && (c.get(i + 2) == Some(&'\'') || c.get(i + 1) == Some(&'\\')) {
             // A char literal ('x' or '\n'); lifetimes ('a) are left alone.
             i += 1;
             while i < c.len() && c[i] != '\'' {
@@ -223,7 +225,10 @@ fn named_paths(code: &str, module: &[String]) -> Vec<Vec<String>> {
     let mut i = 0;
     let word_at = |i: usize, w: &str| -> bool {
         let wc: Vec<char> = w.chars().collect();
-        c.len() >= i + wc.len() && c[i..i + wc.len()] == wc[..] && (i == 0 || !is_ident(c[i - 1]) && c[i - 1] != ':') && !c.get(i + wc.len()).is_some_and(|ch| is_ident(*ch))
+        c.len() >= i + wc.len()
+            && c[i..i + wc.len()] == wc[..]
+            && (i == 0 || !is_ident(c[i - 1]) && c[i - 1] != ':')
+            && !c.get(i + wc.len()).is_some_and(|ch| is_ident(*ch))
     };
     while i < c.len() {
         match c[i] {
@@ -312,7 +317,8 @@ fn library_graphs() -> BTreeMap<String, Graph> {
     for folder in CHECKED.iter().chain(&REPORTED) {
         let prefix: Vec<String> = folder.split("::").filter(|s| !s.is_empty()).map(String::from).collect();
         // The folder's entries: modules one level below it, that have files.
-        let entries: BTreeSet<String> = files.iter().filter(|f| f.module.len() > prefix.len() && f.module.starts_with(&prefix)).map(|f| f.module[prefix.len()].clone()).collect();
+        let entries: BTreeSet<String> =
+            files.iter().filter(|f| f.module.len() > prefix.len() && f.module.starts_with(&prefix)).map(|f| f.module[prefix.len()].clone()).collect();
         let mut graph: Graph = entries.iter().map(|e| (e.clone(), BTreeSet::new())).collect();
         for (file, code) in &sources {
             if file.module.len() <= prefix.len() || !file.module.starts_with(&prefix) || test_only.iter().any(|t| file.module.starts_with(t)) {
@@ -433,7 +439,17 @@ fn paths_are_read_in_every_form() {
     );
     let mut named: Vec<String> = named_paths(&code, &module).into_iter().map(|p| p.join("::")).collect();
     named.sort();
-    let want = ["nn::arch", "nn::dense::Dense", "nn::fast::kernels::Strided", "nn::flatten::*", "nn::layer::Layer", "nn::layer::Pass", "nn::model", "nn::config", "rng::rng_for"];
+    let want = [
+        "nn::arch",
+        "nn::dense::Dense",
+        "nn::fast::kernels::Strided",
+        "nn::flatten::*",
+        "nn::layer::Layer",
+        "nn::layer::Pass",
+        "nn::model",
+        "nn::config",
+        "rng::rng_for",
+    ];
     let mut want: Vec<String> = want.map(String::from).to_vec();
     want.sort();
     assert_eq!(named, want);

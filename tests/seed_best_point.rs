@@ -19,7 +19,13 @@ fn seed_best_point_reaches_98_5_percent_on_the_test_set() {
     let started = std::time::Instant::now();
     let data = TrainingData::new(mnist.train_file.as_ref(), None);
     let (outcome, mut trainer) = train(&config, data, 1, &mut |r| {
-        eprintln!("epoch {:>2}: train loss {:.4}, train accuracy {:.2}% ({:.0}s)", r.epoch, r.train_loss, r.train_accuracy * 100.0, started.elapsed().as_secs_f64());
+        eprintln!(
+            "epoch {:>2}: train loss {:.4}, train accuracy {:.2}% ({:.0}s)",
+            r.epoch,
+            r.train_loss,
+            r.train_accuracy * 100.0,
+            started.elapsed().as_secs_f64()
+        );
         true
     });
     assert!(matches!(outcome, TrainOutcome::Completed { .. }), "{outcome:?}");

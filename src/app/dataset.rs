@@ -15,8 +15,15 @@ use web_sys::{ReadableStreamDefaultReader, Response};
 pub enum DatasetStatus {
     Downloading(Progress),
     /// Checking and unpacking: `done` of `steps` slices.
-    Parsing { done: u32, steps: u32 },
-    Ready { train: usize, validation: usize, test: usize },
+    Parsing {
+        done: u32,
+        steps: u32,
+    },
+    Ready {
+        train: usize,
+        validation: usize,
+        test: usize,
+    },
     Failed(String),
 }
 
@@ -35,19 +42,15 @@ impl Progress {
 }
 
 fn js_text(e: &wasm_bindgen::JsValue) -> String {
-    e.as_string()
-        .or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
-        .unwrap_or_else(|| format!("{e:?}"))
+    e.as_string().or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message()))).unwrap_or_else(|| format!("{e:?}"))
 }
 
 /// Fetch one file into memory, calling `on_bytes` with the bytes received in each chunk and
 /// `on_length` once with the length the server announced (if it did).
 async fn fetch_file(url: &str, file: MnistFile, on_length: &mut dyn FnMut(u64), on_bytes: &mut dyn FnMut(u64)) -> Result<Vec<u8>, String> {
     let window = web_sys::window().ok_or("no window")?;
-    let response: Response = JsFuture::from(window.fetch_with_str(url))
-        .await
-        .map_err(|e| format!("{file} could not be downloaded: {}", js_text(&e)))?
-        .unchecked_into();
+    let response: Response =
+        JsFuture::from(window.fetch_with_str(url)).await.map_err(|e| format!("{file} could not be downloaded: {}", js_text(&e)))?.unchecked_into();
     if !response.ok() {
         return Err(format!("{file} could not be downloaded: the server answered {} {}", response.status(), response.status_text()));
     }
@@ -136,7 +139,8 @@ async fn fetch_files(base: &str, on_progress: impl Fn(Progress)) -> Result<Vec<V
 /// The data panel: download progress, the checking step, the split, or what went wrong.
 #[component]
 pub fn DatasetPanel(status: Signal<DatasetStatus>) -> impl IntoView {
-    move || match status.get() {
+    move || {
+        match status.get() {
         DatasetStatus::Downloading(p) => {
             let pct = if p.total > 0 { (p.loaded as f64 / p.total as f64 * 100.0).min(100.0) } else { 0.0 };
             view! {
@@ -167,5 +171,6 @@ pub fn DatasetPanel(status: Signal<DatasetStatus>) -> impl IntoView {
             </div>
         }
         .into_any(),
+    }
     }
 }

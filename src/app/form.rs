@@ -67,7 +67,7 @@ impl Form {
     }
 
     /// Parse the form into a request; the error names the field.
-    fn to_request(&self) -> Result<TrainRequest, String> {
+    fn to_request(self) -> Result<TrainRequest, String> {
         fn num<T: std::str::FromStr>(label: &str, s: RwSignal<String>) -> Result<T, String> {
             let raw = s.get_untracked();
             raw.trim().parse::<T>().map_err(|_| format!("{label}: “{}” is not a valid number", raw.trim()))
@@ -142,7 +142,8 @@ fn Choice(label: &'static str, id: &'static str, value: RwSignal<String>, option
 #[component]
 fn ConfigForm(form: Form) -> impl IntoView {
     let layers = move || form.conv_layers.get().parse::<usize>().unwrap_or(0);
-    let subset_options: Vec<(String, String)> = SUBSET_SIZES.iter().map(|&n| (n.to_string(), format!("{} images", crate::app::format::thousands(n as u64)))).collect();
+    let subset_options: Vec<(String, String)> =
+        SUBSET_SIZES.iter().map(|&n| (n.to_string(), format!("{} images", crate::app::format::thousands(n as u64)))).collect();
     let options = |list: &[(&str, &str)]| list.iter().map(|(v, t)| (v.to_string(), t.to_string())).collect::<Vec<_>>();
     view! {
         <div class="form-grid">

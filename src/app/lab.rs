@@ -96,7 +96,10 @@ impl Lab {
 
     /// Train one configuration: a study of one trial.
     pub fn train(&self, request: TrainRequest) -> Result<(), String> {
-        let study = self.experiment.try_update_value(|e| e.add_single(request.config, request.subset_size, request.seed)).expect("the experiment lives as long as the page")?;
+        let study = self
+            .experiment
+            .try_update_value(|e| e.add_single(request.config, request.subset_size, request.seed))
+            .expect("the experiment lives as long as the page")?;
         self.selected.set(Some(TrialRef { study, trial: 0 }));
         self.dispatch();
         self.refresh();

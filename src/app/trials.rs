@@ -71,18 +71,19 @@ fn TrialRow(trial: TrialRef) -> impl IntoView {
     let lab = expect_context::<Lab>();
     let (runs, clock) = (lab.runs(), lab.clock());
     let run = Memo::new(move |_| runs.with(|r| r.iter().find(|t| t.trial == trial).cloned()));
+    let shown = lab.shown();
     move || {
         run.get().map(|t| {
             let seconds = t.seconds(clock.get()).map(|s| format!("{s:.1} s")).unwrap_or_default();
             view! {
-                <tr class="trial-row" data-trial=trial.study + 1 data-state=state_tag(&t.state) on:click=move |_| lab.select(trial)>
-                    <td><button class="link" on:click=move |_| lab.select(trial)>{trial_label(trial)}</button></td>
+                <tr class="trial-row" class:shown=move || shown.with(|s| s.as_ref().map(|s| s.trial) == Some(trial)) data-trial=trial.study + 1 data-state=state_tag(&t.state)>
+                    <td><button class="link" title="show this trial below" on:click=move |_| lab.select(trial)>{trial_label(trial)}</button></td>
                     <td class="trial-state">{describe(&t)}</td>
                     <td>{format!("{}/{}", t.epochs.len(), t.config.epochs)}</td>
                     <td>{t.epochs.last().and_then(|e| e.validation_accuracy).map(format::percent).unwrap_or_default()}</td>
                     <td>{seconds}</td>
                     <td>{t.is_active().then(|| view! {
-                        <button class="secondary cancel-trial" on:click=move |ev| { ev.stop_propagation(); lab.cancel(trial) }>"Cancel"</button>
+                        <button class="secondary cancel-trial" on:click=move |_| lab.cancel(trial)>"Cancel"</button>
                     })}</td>
                 </tr>
             }

@@ -199,16 +199,36 @@ mod cli {
             }
             None => TrainConfig::default(),
         };
-        if let Some(v) = a.lr { c.learning_rate = v; }
-        if let Some(v) = &a.decay { c.lr_decay = parse_decay(v)?; }
-        if let Some(v) = a.epochs { c.epochs = v; }
-        if let Some(v) = a.batch { c.batch_size = v; }
-        if let Some(v) = a.conv_layers { c.conv_layers = v; }
-        if let Some(v) = &a.filters { c.conv_filters = v.clone(); }
-        if let Some(v) = a.dense { c.dense_units = v; }
-        if let Some(v) = a.dropout { c.dropout = v; }
-        if let Some(v) = a.l2 { c.l2 = v; }
-        if let Some(v) = a.l1 { c.l1 = v; }
+        if let Some(v) = a.lr {
+            c.learning_rate = v;
+        }
+        if let Some(v) = &a.decay {
+            c.lr_decay = parse_decay(v)?;
+        }
+        if let Some(v) = a.epochs {
+            c.epochs = v;
+        }
+        if let Some(v) = a.batch {
+            c.batch_size = v;
+        }
+        if let Some(v) = a.conv_layers {
+            c.conv_layers = v;
+        }
+        if let Some(v) = &a.filters {
+            c.conv_filters = v.clone();
+        }
+        if let Some(v) = a.dense {
+            c.dense_units = v;
+        }
+        if let Some(v) = a.dropout {
+            c.dropout = v;
+        }
+        if let Some(v) = a.l2 {
+            c.l2 = v;
+        }
+        if let Some(v) = a.l1 {
+            c.l1 = v;
+        }
         if let Some(name) = &a.optimizer {
             c.optimizer = OptimizerKind::from_name(name).ok_or_else(|| format!("--optimizer {name}: expected sgd, momentum, rmsprop or adam"))?;
         }
@@ -307,7 +327,11 @@ mod cli {
         for n in &report.networks {
             say!(
                 "{:<14} train {:>8.0} images/s ({:>5.1} GFLOP/s)   inference {:>8.0} images/s ({:>5.1} GFLOP/s)",
-                n.name, n.train.images_per_second, n.train.gflops(), n.inference.images_per_second, n.inference.gflops()
+                n.name,
+                n.train.images_per_second,
+                n.train.gflops(),
+                n.inference.images_per_second,
+                n.inference.gflops()
             );
         }
         say!("f32 matrix product 512×512×512: {:.1} GFLOP/s (one thread)", report.matmul_512_gflops);

@@ -21,12 +21,12 @@ mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod worker {
+    use super::wire;
     use std::cell::{Cell, RefCell};
     use tunelab::data::mnist::LabeledImages;
     use tunelab::data::stratified_subset;
     use tunelab::nn::train::{Trainer, TrainingData};
     use tunelab::nn::EpochReport;
-    use super::wire;
     use tunelab::protocol::{envelope, FromWorker, ToWorker, TrainRequest, TrialEnd, TrialKey, PROTOCOL_VERSION};
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;

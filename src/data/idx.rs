@@ -62,10 +62,7 @@ pub fn maybe_gunzip(bytes: &[u8]) -> Result<Vec<u8>, IdxError> {
     }
     let mut out = Vec::new();
     let decoder = flate2::read::GzDecoder::new(bytes);
-    decoder
-        .take(MAX_INFLATED_BYTES + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| IdxError::BadGzip(e.to_string()))?;
+    decoder.take(MAX_INFLATED_BYTES + 1).read_to_end(&mut out).map_err(|e| IdxError::BadGzip(e.to_string()))?;
     if out.len() as u64 > MAX_INFLATED_BYTES {
         return Err(IdxError::TooLargeInflated { limit: MAX_INFLATED_BYTES });
     }

@@ -89,12 +89,7 @@ impl LabeledImages {
     /// Build from raw parts, checking that the sizes agree and labels are digits.
     pub fn from_parts(pixels: Vec<u8>, labels: Vec<u8>) -> Result<Self, String> {
         if pixels.len() != labels.len() * PIXELS_PER_IMAGE {
-            return Err(format!(
-                "{} pixel bytes do not make {} images of {} pixels",
-                pixels.len(),
-                labels.len(),
-                PIXELS_PER_IMAGE
-            ));
+            return Err(format!("{} pixel bytes do not make {} images of {} pixels", pixels.len(), labels.len(), PIXELS_PER_IMAGE));
         }
         if let Some(bad) = labels.iter().find(|&&l| l as usize >= CLASSES) {
             return Err(format!("label {bad} is not a digit 0–9"));
@@ -171,12 +166,7 @@ impl Mnist {
             let path = dir.join(file.file_name());
             std::fs::read(&path).map_err(|e| DataError::Unreadable { file, reason: format!("{}: {e}", path.display()) })
         };
-        Self::from_files(
-            &read(MnistFile::TrainImages)?,
-            &read(MnistFile::TrainLabels)?,
-            &read(MnistFile::TestImages)?,
-            &read(MnistFile::TestLabels)?,
-        )
+        Self::from_files(&read(MnistFile::TrainImages)?, &read(MnistFile::TrainLabels)?, &read(MnistFile::TestImages)?, &read(MnistFile::TestLabels)?)
     }
 
     pub fn train_and_validation(&self) -> (ImagesRef<'_>, ImagesRef<'_>) {
@@ -191,12 +181,7 @@ fn load_pair(images: &[u8], images_file: MnistFile, labels: &[u8], labels_file: 
         return Err(DataError::WrongImageSize { file: images_file, rows: img.rows, cols: img.cols });
     }
     if img.count != lab.labels.len() {
-        return Err(DataError::CountMismatch {
-            images: images_file,
-            image_count: img.count,
-            labels: labels_file,
-            label_count: lab.labels.len(),
-        });
+        return Err(DataError::CountMismatch { images: images_file, image_count: img.count, labels: labels_file, label_count: lab.labels.len() });
     }
     Ok(LabeledImages { pixels: img.pixels, labels: lab.labels })
 }

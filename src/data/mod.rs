@@ -8,7 +8,7 @@ pub mod idx;
 pub mod mnist;
 pub mod subset;
 
+pub use folds::{stratified_folds, training_indices};
 pub use idx::{IdxError, IdxImages, IdxLabels};
 pub use mnist::{DataError, LabeledImages, Mnist, MnistFile};
-pub use folds::{stratified_folds, training_indices};
 pub use subset::{stratified_subset, SUBSET_SIZES};

@@ -70,7 +70,13 @@ pub enum FoldError {
 /// last epoch) on the one held out, for each fold in turn. `on_epoch(fold, report)` sees every
 /// epoch of every fold and returns false to stop. Each fold trains from the same `seed`, so a
 /// fold's result depends only on the configuration, the seed and the folds.
-pub fn cross_validate(config: &ValidConfig, train_file: ImagesRef<'_>, folds: &[Vec<usize>], seed: u64, on_epoch: &mut dyn FnMut(usize, &EpochReport) -> bool) -> Result<FoldScores, FoldError> {
+pub fn cross_validate(
+    config: &ValidConfig,
+    train_file: ImagesRef<'_>,
+    folds: &[Vec<usize>],
+    seed: u64,
+    on_epoch: &mut dyn FnMut(usize, &EpochReport) -> bool,
+) -> Result<FoldScores, FoldError> {
     let mut scores = Vec::with_capacity(folds.len());
     for (fold, held_out) in folds.iter().enumerate() {
         let train_on = training_indices(folds, fold);
@@ -88,14 +94,17 @@ pub fn cross_validate(config: &ValidConfig, train_file: ImagesRef<'_>, folds: &[
 mod tests {
     use super::*;
     use crate::data::folds::stratified_folds;
-    use crate::nn::TrainConfig;
     use crate::experiment::synthetic_digits;
+    use crate::nn::TrainConfig;
 
     #[test]
     fn k_fold_scores_every_fold_on_images_it_did_not_train_on() {
         let (pixels, labels) = synthetic_digits(300);
         let images = ImagesRef { pixels: &pixels, labels: &labels };
-        let config = TrainConfig { epochs: 2, batch_size: 16, conv_layers: 1, conv_filters: vec![4], dense_units: 0, learning_rate: 0.05, ..Default::default() }.validate().unwrap();
+        let config =
+            TrainConfig { epochs: 2, batch_size: 16, conv_layers: 1, conv_filters: vec![4], dense_units: 0, learning_rate: 0.05, ..Default::default() }
+                .validate()
+                .unwrap();
         let folds = stratified_folds(&labels, 3, 1);
         let mut seen = Vec::new();
         let scores = cross_validate(&config, images, &folds, 2, &mut |fold, report| {

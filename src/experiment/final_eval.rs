@@ -18,7 +18,13 @@ pub struct FinalEvaluation {
 
 /// Retrain `config` on all of `train_file` (the training file's 60,000 images) with `seed`, then evaluate on `test`. Fails if training
 /// diverges or `on_epoch` stops it.
-pub fn retrain_and_test(config: &ValidConfig, train_file: ImagesRef<'_>, test: ImagesRef<'_>, seed: u64, on_epoch: &mut dyn FnMut(&EpochReport) -> bool) -> Result<FinalEvaluation, String> {
+pub fn retrain_and_test(
+    config: &ValidConfig,
+    train_file: ImagesRef<'_>,
+    test: ImagesRef<'_>,
+    seed: u64,
+    on_epoch: &mut dyn FnMut(&EpochReport) -> bool,
+) -> Result<FinalEvaluation, String> {
     let (outcome, mut trainer) = train(config, TrainingData::new(train_file, None), seed, on_epoch);
     match outcome {
         TrainOutcome::Completed { epochs } => {
@@ -47,14 +53,26 @@ mod tests {
         let (test_pixels, test_labels) = make(40);
         let config = TrainConfig { epochs: 2, batch_size: 16, conv_layers: 1, conv_filters: vec![2], dense_units: 0, ..Default::default() }.validate().unwrap();
         let mut epochs = 0;
-        let result = retrain_and_test(&config, ImagesRef { pixels: &train_pixels, labels: &train_labels }, ImagesRef { pixels: &test_pixels, labels: &test_labels }, 3, &mut |_| {
-            epochs += 1;
-            true
-        })
+        let result = retrain_and_test(
+            &config,
+            ImagesRef { pixels: &train_pixels, labels: &train_labels },
+            ImagesRef { pixels: &test_pixels, labels: &test_labels },
+            3,
+            &mut |_| {
+                epochs += 1;
+                true
+            },
+        )
         .unwrap();
         assert_eq!((result.train_images, result.epochs, epochs), (120, 2, 2));
         assert!(result.test_accuracy > 0.9, "{result:?}");
-        let stopped = retrain_and_test(&config, ImagesRef { pixels: &train_pixels, labels: &train_labels }, ImagesRef { pixels: &test_pixels, labels: &test_labels }, 3, &mut |_| false);
+        let stopped = retrain_and_test(
+            &config,
+            ImagesRef { pixels: &train_pixels, labels: &train_labels },
+            ImagesRef { pixels: &test_pixels, labels: &test_labels },
+            3,
+            &mut |_| false,
+        );
         assert_eq!(stopped.unwrap_err(), "the retraining was stopped after epoch 1");
     }
 }

@@ -9,11 +9,11 @@
 //! Beside each trial the page keeps what the study does not need: every epoch's report, the
 //! worker and attempt, the crashes it survived, and when it ran.
 
+use super::presets::apply;
 use crate::nn::{EpochReport, TrainConfig};
 use crate::protocol::{TrainRequest, TrialEnd};
 use crate::scheduler::{Event, JobEnd, TrialRef};
 use crate::tuning::fixed::ChosenPoints;
-use super::presets::apply;
 use crate::tuning::space::SearchSpace;
 use crate::tuning::study::{Direction, Outcome, Study, StudyConfig, TrialState};
 
@@ -109,17 +109,13 @@ impl LiveExperiment {
                 run.worker = Some(*slot);
                 run.started_ms = Some(now_ms);
             }),
-            Event::Epoch { trial, report } => self.with_run(*trial, |run, study| {
-                if let Some(accuracy) = report.validation_accuracy {
-                    // The trial may have ended already (a late epoch); nothing to record then.
-                    let _ = study.report(trial.trial, accuracy as f64);
-                }
-                run.epochs.push(report.clone());
-            }),
+            Event::Epoch { trial, report } => self.with_run(*trial, |run, _| run.epochs.push(report.clone())),
+            // The next attempt trains from the start: the lost attempt's epochs go.
             Event::Retrying { trial, attempt, reason } => self.with_run(*trial, |run, _| {
                 run.crashes.push(format!("attempt {} lost its worker: {reason}", attempt - 1));
                 run.attempt = *attempt;
                 run.worker = None;
+                run.epochs.clear();
             }),
             Event::Ended { trial, end } => self.with_run(*trial, |run, study| {
                 let outcome = match end {
@@ -129,7 +125,12 @@ impl LiveExperiment {
                     JobEnd::Finished(TrialEnd::Stopped { .. }) | JobEnd::Cancelled => Outcome::Interrupted,
                     JobEnd::Failed(reason) => Outcome::Failed(reason.clone()),
                 };
-                // A trial the study already settled (it cannot be told twice) stays as it is.
+                // The study hears the finishing attempt's epochs at its end, so an attempt lost
+                // to a crash leaves nothing behind. A trial the study already settled (it cannot
+                // be told twice) stays as it is.
+                for accuracy in run.epochs.iter().filter_map(|e| e.validation_accuracy) {
+                    let _ = study.report(trial.trial, accuracy as f64);
+                }
                 let _ = study.tell(trial.trial, outcome);
                 run.finished_ms = Some(now_ms);
                 run.worker = None;
@@ -166,7 +167,20 @@ impl LiveExperiment {
 
 fn run(trial: TrialRef, config: TrainConfig, subset_size: u32, seed: u32, study: &Study) -> LiveTrial {
     let t = &study.trials()[trial.trial];
-    LiveTrial { trial, config, subset_size, seed, state: t.state.clone(), score: t.score, epochs: Vec::new(), attempt: 1, crashes: Vec::new(), worker: None, started_ms: None, finished_ms: None }
+    LiveTrial {
+        trial,
+        config,
+        subset_size,
+        seed,
+        state: t.state.clone(),
+        score: t.score,
+        epochs: Vec::new(),
+        attempt: 1,
+        crashes: Vec::new(),
+        worker: None,
+        started_ms: None,
+        finished_ms: None,
+    }
 }
 
 #[cfg(test)]
@@ -175,7 +189,15 @@ mod tests {
     use crate::nn::train::Diverged;
 
     fn report(epoch: u32, accuracy: f32) -> EpochReport {
-        EpochReport { epoch, learning_rate: 0.01, train_loss: 0.5, train_accuracy: 0.8, validation_loss: Some(0.4), validation_accuracy: Some(accuracy), images_seen: 2_000 * epoch as u64 }
+        EpochReport {
+            epoch,
+            learning_rate: 0.01,
+            train_loss: 0.5,
+            train_accuracy: 0.8,
+            validation_loss: Some(0.4),
+            validation_accuracy: Some(accuracy),
+            images_seen: 2_000 * epoch as u64,
+        }
     }
 
     fn single(epochs: u32) -> (LiveExperiment, TrialRef) {
@@ -227,13 +249,22 @@ mod tests {
     }
 
     #[test]
-    fn a_crash_and_retry_are_recorded_on_the_trial() {
-        let (mut lab, trial) = single(1);
+    fn a_crash_and_retry_are_recorded_on_the_trial_and_only_the_last_attempt_counts() {
+        let (mut lab, trial) = single(2);
         lab.on_event(&Event::Started { trial, attempt: 1, slot: 0 }, 0.0);
+        lab.on_event(&Event::Epoch { trial, report: report(1, 0.5) }, 1.0);
         lab.on_event(&Event::Retrying { trial, attempt: 2, reason: "the worker panicked: boom".into() }, 1.0);
         let run = lab.run(trial).unwrap();
         assert_eq!((run.attempt, run.state.clone()), (2, TrialState::Running));
         assert_eq!(run.crashes, vec!["attempt 1 lost its worker: the worker panicked: boom".to_string()]);
+        assert!(run.epochs.is_empty(), "the lost attempt's epochs go");
+        lab.on_event(&Event::Started { trial, attempt: 2, slot: 0 }, 2.0);
+        lab.on_event(&Event::Epoch { trial, report: report(1, 0.8) }, 3.0);
+        lab.on_event(&Event::Epoch { trial, report: report(2, 0.9) }, 4.0);
+        lab.on_event(&Event::Ended { trial, end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.3 }) }, 5.0);
+        let study = &lab.studies[0].study;
+        assert_eq!(study.trials()[0].progress, vec![0.8f32 as f64, 0.9f32 as f64]);
+        assert_eq!(lab.run(trial).unwrap().epochs.len(), 2);
     }
 
     #[test]

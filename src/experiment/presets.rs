@@ -63,7 +63,8 @@ pub enum HyperparamError {
 }
 
 /// The hyperparameters a space for training may name.
-pub const KNOWN: [&str; 12] = ["learning_rate", "epochs", "batch_size", "conv_layers", "l2", "optimizer", "momentum", "lr_decay", "filters", "dense_units", "dropout", "l1"];
+pub const KNOWN: [&str; 12] =
+    ["learning_rate", "epochs", "batch_size", "conv_layers", "l2", "optimizer", "momentum", "lr_decay", "filters", "dense_units", "dropout", "l1"];
 
 /// `base` with the space's values set; the result is validated.
 pub fn apply(space: &SearchSpace, values: &[Value], base: &TrainConfig) -> Result<ValidConfig, HyperparamError> {
@@ -106,7 +107,13 @@ pub fn check_for_training(space: &SearchSpace, base: &TrainConfig) -> Result<(),
 fn set(config: &mut TrainConfig, momentum: &mut Option<f32>, name: &str, value: &Value) -> Result<(), HyperparamError> {
     let wrong = || HyperparamError::WrongKind { name: name.into(), value: value.to_string() };
     let number = value.as_f64();
-    let whole = |x: f64| -> Result<u32, HyperparamError> { if x >= 0.0 && x.fract() == 0.0 && x <= u32::MAX as f64 { Ok(x as u32) } else { Err(wrong()) } };
+    let whole = |x: f64| -> Result<u32, HyperparamError> {
+        if x >= 0.0 && x.fract() == 0.0 && x <= u32::MAX as f64 {
+            Ok(x as u32)
+        } else {
+            Err(wrong())
+        }
+    };
     match name {
         "learning_rate" => config.learning_rate = number.ok_or_else(wrong)? as f32,
         "epochs" => config.epochs = whole(number.ok_or_else(wrong)?)?,
@@ -158,7 +165,12 @@ mod tests {
     fn grid_search_runs_the_seeds_243_points_smallest_first() {
         use crate::tuning::grid::GridSearch;
         use crate::tuning::study::{Direction, Outcome, Study, StudyConfig};
-        let mut study = Study::new(seed_grid(), Box::new(GridSearch::default()), StudyConfig { seed: 1, direction: Direction::Minimize, budget: 10_000, batch_size: 16 }, Box::new(|_| 1));
+        let mut study = Study::new(
+            seed_grid(),
+            Box::new(GridSearch::default()),
+            StudyConfig { seed: 1, direction: Direction::Minimize, budget: 10_000, batch_size: 16 },
+            Box::new(|_| 1),
+        );
         study.optimize(|_| Outcome::Complete(1.0), |_| {});
         assert_eq!(study.trials().len(), 243);
         assert_eq!(study.trials()[0].values, vec![Value::Float(0.001), Value::Int(5), Value::Int(32), Value::Int(2), Value::Float(0.01)]);

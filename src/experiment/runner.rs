@@ -58,7 +58,14 @@ pub struct StudyResult {
 /// validation split), `test` the test images, used only for the final evaluation (skipped if
 /// `test` is None).
 /// `on_trial` sees each trial as it finishes. The setup must pass `StudySetup::check`.
-pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySetup, train_file: ImagesRef<'_>, test: Option<ImagesRef<'_>>, on_trial: &mut dyn FnMut(&Trial)) -> StudyResult {
+pub fn run_study(
+    space: SearchSpace,
+    method: Box<dyn Strategy>,
+    setup: &StudySetup,
+    train_file: ImagesRef<'_>,
+    test: Option<ImagesRef<'_>>,
+    on_trial: &mut dyn FnMut(&Trial),
+) -> StudyResult {
     assert_eq!(setup.check(), Ok(()), "a checked study setup");
     let (train_split, validation) = train_file.train_validation_split();
     let (scheme, images) = (setup.validation, setup.images);
@@ -70,7 +77,10 @@ pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySet
             let cv_subset = stratified_subset(train_file.labels, images, setup.seed);
             let subset_labels: Vec<u8> = cv_subset.iter().map(|&i| train_file.labels[i]).collect();
             // Folds of positions in the subset, turned into indices of the training file.
-            (Vec::new(), stratified_folds(&subset_labels, k as usize, setup.seed).into_iter().map(|fold| fold.into_iter().map(|p| cv_subset[p]).collect()).collect())
+            (
+                Vec::new(),
+                stratified_folds(&subset_labels, k as usize, setup.seed).into_iter().map(|fold| fold.into_iter().map(|p| cv_subset[p]).collect()).collect(),
+            )
         }
     };
     let (train_images, fold_images) = (holdout_subset.len() as u64, folds.iter().map(Vec::len).sum::<usize>() as u64);
@@ -111,7 +121,11 @@ pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySet
         |trial| on_trial(trial),
     );
     let final_evaluation = match (test, study.best()) {
-        (Some(test), Some(best)) => Some(apply(&space, &best.values, &setup.base).map_err(|e| e.to_string()).and_then(|config| retrain_and_test(&config, train_file, test, setup.seed, &mut |_| true))),
+        (Some(test), Some(best)) => Some(
+            apply(&space, &best.values, &setup.base)
+                .map_err(|e| e.to_string())
+                .and_then(|config| retrain_and_test(&config, train_file, test, setup.seed, &mut |_| true)),
+        ),
         _ => None,
     };
     StudyResult { study, final_evaluation }
@@ -120,11 +134,11 @@ pub fn run_study(space: SearchSpace, method: Box<dyn Strategy>, setup: &StudySet
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiment::synthetic_digits;
     use crate::nn::OptimizerKind;
     use crate::tuning::random::RandomSearch;
     use crate::tuning::space::Param;
     use crate::tuning::study::TrialState;
-    use crate::experiment::synthetic_digits;
 
     #[test]
     fn setups_that_cannot_run_are_refused() {
@@ -176,8 +190,20 @@ mod tests {
         // With lr·λ₂ ≥ 50 the weight decay step multiplies every weight by −49 or less: twenty
         // batches overflow f32.
         let space = SearchSpace::new(vec![Param::log_float("learning_rate", 5.0, 10.0)]).unwrap();
-        let base = TrainConfig { epochs: 1, batch_size: 4, conv_layers: 1, conv_filters: vec![4], dense_units: 0, optimizer: OptimizerKind::SGD, l2: 10.0, ..Default::default() };
-        for (validation, reason) in [(CrossValidation::Holdout, "training diverged in epoch 1"), (CrossValidation::KFold { k: 3 }, "diverged in fold 1 of 3: training diverged in epoch 1")] {
+        let base = TrainConfig {
+            epochs: 1,
+            batch_size: 4,
+            conv_layers: 1,
+            conv_filters: vec![4],
+            dense_units: 0,
+            optimizer: OptimizerKind::SGD,
+            l2: 10.0,
+            ..Default::default()
+        };
+        for (validation, reason) in [
+            (CrossValidation::Holdout, "training diverged in epoch 1"),
+            (CrossValidation::KFold { k: 3 }, "diverged in fold 1 of 3: training diverged in epoch 1"),
+        ] {
             let setup = StudySetup { seed: 1, images: 120, validation, budget: 480, batch: 1, base: base.clone() };
             let result = run_study(space.clone(), Box::new(RandomSearch), &setup, train_file, None, &mut |_| {});
             let trials = result.study.trials();

@@ -21,12 +21,20 @@ pub enum Padding {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LayerSpec {
     /// k×k convolution, stride 1, then ReLU.
-    Conv { filters: u32, kernel: u32, padding: Padding },
+    Conv {
+        filters: u32,
+        kernel: u32,
+        padding: Padding,
+    },
     /// 2×2 max-pool, stride 2.
     MaxPool,
     /// Fully connected, then ReLU. The first one flattens the image.
-    Dense { units: u32 },
-    Dropout { rate: f32 },
+    Dense {
+        units: u32,
+    },
+    Dropout {
+        rate: f32,
+    },
 }
 
 /// Layers between the 28×28 input and the 10-way output layer (which is always appended).
@@ -137,7 +145,7 @@ impl Architecture {
             match (*spec, input) {
                 (LayerSpec::Conv { .. }, Shape::Image { .. }) => {
                     forward += o; // output (inputs are unrolled in small blocks)
-                    // dZ (unless the max-pool above takes the ReLU's gradient), input gradient
+                                  // dZ (unless the max-pool above takes the ReLU's gradient), input gradient
                     backward += if pooled(index) { 0 } else { o } + i;
                 }
                 (LayerSpec::MaxPool, _) => {

@@ -305,7 +305,8 @@ pub(crate) fn direct_convolution(input: &[f32], s: &ConvShape, batch: usize, wei
                             for kx in 0..k {
                                 let (sy, sx) = (y as isize + ky as isize - p, x as isize + kx as isize - p);
                                 if sy >= 0 && sy < h as isize && sx >= 0 && sx < w as isize {
-                                    acc += weights[((f * c_n + c) * k + ky) * k + kx] as f64 * input[((c * batch + b) * h + sy as usize) * w + sx as usize] as f64;
+                                    acc +=
+                                        weights[((f * c_n + c) * k + ky) * k + kx] as f64 * input[((c * batch + b) * h + sy as usize) * w + sx as usize] as f64;
                                 }
                             }
                         }
@@ -333,7 +334,8 @@ mod tests {
             conv.bias = vec![0.1, -0.2, 0.3];
             let input: Vec<f32> = (0..conv.input_len() * b).map(|i| ((i * 37 % 11) as f32 - 5.0) / 5.0).collect();
             let plane = shape.out_height() * shape.out_width();
-            let expected: Vec<f64> = direct_convolution(&input, &shape, b, &conv.weights, f).iter().enumerate().map(|(i, v)| v + conv.bias[i / (b * plane)] as f64).collect();
+            let expected: Vec<f64> =
+                direct_convolution(&input, &shape, b, &conv.weights, f).iter().enumerate().map(|(i, v)| v + conv.bias[i / (b * plane)] as f64).collect();
             conv.forward(&input, b, &mut Pass { training: true, rng: &mut rng });
             let whole = conv.output().to_vec();
             // The same in blocks of one image.

@@ -11,8 +11,8 @@ use super::dropout::Dropout;
 use super::flatten::Flatten;
 use super::layer::{Layer, Pass};
 use super::loss::softmax_cross_entropy;
-use super::model::Model;
 use super::max_pool::MaxPool2x2;
+use super::model::Model;
 use crate::rng::{rng_for, unit_f32, Rng64};
 
 const EPS: f32 = 3e-3;
@@ -121,7 +121,13 @@ fn check_layer(layer: &mut dyn Layer, batch: usize, seed: u64, relu: bool) {
             a.push(grads[i]);
             n.push((up - down) / (2.0 * EPS));
         }
-        assert!(a.len() * 2 >= grads.len().div_ceil(stride), "{}: most entries of tensor {t} are checked ({} of {})", layer.describe(), a.len(), grads.len() / stride);
+        assert!(
+            a.len() * 2 >= grads.len().div_ceil(stride),
+            "{}: most entries of tensor {t} are checked ({} of {})",
+            layer.describe(),
+            a.len(),
+            grads.len() / stride
+        );
         let err = relative_error(&a, &n);
         assert!(err < TOLERANCE, "{}: parameter tensor {t} relative error {err}", layer.describe());
     }
@@ -131,9 +137,14 @@ fn check_layer(layer: &mut dyn Layer, batch: usize, seed: u64, relu: bool) {
 fn conv_gradients() {
     let mut rng = rng_for(1, 1);
     let shape = |in_channels, height, width, kernel, pad| ConvShape { in_channels, height, width, kernel, pad, even_output: false };
-    for (in_channels, h, w, kernel, pad, filters, relu, batch) in
-        [(2, 6, 5, 3, 1, 3, false, 2), (3, 4, 4, 3, 1, 4, true, 3), (1, 7, 7, 3, 1, 2, true, 1), (2, 8, 7, 5, 0, 3, true, 2), (3, 6, 6, 3, 0, 2, false, 2), (1, 6, 6, 5, 2, 2, true, 2)]
-    {
+    for (in_channels, h, w, kernel, pad, filters, relu, batch) in [
+        (2, 6, 5, 3, 1, 3, false, 2),
+        (3, 4, 4, 3, 1, 4, true, 3),
+        (1, 7, 7, 3, 1, 2, true, 1),
+        (2, 8, 7, 5, 0, 3, true, 2),
+        (3, 6, 6, 3, 0, 2, false, 2),
+        (1, 6, 6, 5, 2, 2, true, 2),
+    ] {
         check_layer(&mut Conv2d::new(shape(in_channels, h, w, kernel, pad), filters, relu, &mut rng), batch, kernel as u64 + pad as u64, relu);
     }
     // Blocks of one and of two images: dW summed over blocks, input gradients folded back per block.

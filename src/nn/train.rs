@@ -45,10 +45,17 @@ pub struct Diverged {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TrainOutcome {
-    Completed { epochs: Vec<EpochReport> },
-    Diverged { epochs: Vec<EpochReport>, diverged: Diverged },
+    Completed {
+        epochs: Vec<EpochReport>,
+    },
+    Diverged {
+        epochs: Vec<EpochReport>,
+        diverged: Diverged,
+    },
     /// The caller asked to stop after the last listed epoch.
-    Stopped { epochs: Vec<EpochReport> },
+    Stopped {
+        epochs: Vec<EpochReport>,
+    },
 }
 
 impl TrainOutcome {

@@ -71,9 +71,15 @@ pub enum WorkerState {
     Idle,
     Training(TrialRef),
     /// Asked to stop its trial; terminated if it has not answered by `deadline_ms`.
-    Stopping { trial: TrialRef, deadline_ms: f64 },
+    Stopping {
+        trial: TrialRef,
+        deadline_ms: f64,
+    },
     /// Crashed; restarted at `at_ms`.
-    Restarting { at_ms: f64, reason: String },
+    Restarting {
+        at_ms: f64,
+        reason: String,
+    },
     /// Out of service, with the reason shown to the user.
     Broken(String),
     /// Beyond the pool's size and terminated; removed once the slots after it are.
@@ -94,14 +100,29 @@ pub struct WorkerStatus {
 pub enum Command {
     /// Start a worker in `slot` (terminating whatever ran there) and route its messages and
     /// errors back with this `generation`.
-    Spawn { slot: usize, generation: u32 },
+    Spawn {
+        slot: usize,
+        generation: u32,
+    },
     /// Post `ToWorker::LoadData` with the training images as transferred buffers.
-    SendData { slot: usize, generation: u32 },
-    Post { slot: usize, generation: u32, message: ToWorker },
+    SendData {
+        slot: usize,
+        generation: u32,
+    },
+    Post {
+        slot: usize,
+        generation: u32,
+        message: ToWorker,
+    },
     /// Stop the worker for good.
-    Terminate { slot: usize, generation: u32 },
+    Terminate {
+        slot: usize,
+        generation: u32,
+    },
     /// Call `tick` at (or after) this time.
-    WakeAt { at_ms: f64 },
+    WakeAt {
+        at_ms: f64,
+    },
     /// Something the page shows.
     Event(Event),
 }
@@ -109,11 +130,25 @@ pub enum Command {
 /// What happened, for the page (and the studies).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    Started { trial: TrialRef, attempt: u32, slot: usize },
-    Epoch { trial: TrialRef, report: EpochReport },
+    Started {
+        trial: TrialRef,
+        attempt: u32,
+        slot: usize,
+    },
+    Epoch {
+        trial: TrialRef,
+        report: EpochReport,
+    },
     /// The attempt's worker crashed; the trial waits for a fresh worker.
-    Retrying { trial: TrialRef, attempt: u32, reason: String },
-    Ended { trial: TrialRef, end: JobEnd },
+    Retrying {
+        trial: TrialRef,
+        attempt: u32,
+        reason: String,
+    },
+    Ended {
+        trial: TrialRef,
+        end: JobEnd,
+    },
     /// The workers' states changed (read them with `workers()`).
     Workers,
     /// A problem worth a sentence on the page that is not about one trial.
@@ -173,7 +208,12 @@ impl Scheduler {
     }
 
     pub fn workers(&self) -> Vec<WorkerStatus> {
-        self.slots.iter().enumerate().filter(|(_, s)| !s.retiring || s.job.is_some()).map(|(slot, s)| WorkerStatus { slot, state: s.state.clone(), restarts: s.restarts }).collect()
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.retiring || s.job.is_some())
+            .map(|(slot, s)| WorkerStatus { slot, state: s.state.clone(), restarts: s.restarts })
+            .collect()
     }
 
     /// Trials submitted and not yet started.
@@ -355,7 +395,9 @@ impl Scheduler {
     }
 
     fn is_current(&self, slot: usize, generation: u32) -> bool {
-        self.slots.get(slot).is_some_and(|s| s.generation == generation && !matches!(s.state, WorkerState::Broken(_) | WorkerState::Retired | WorkerState::Restarting { .. }))
+        self.slots
+            .get(slot)
+            .is_some_and(|s| s.generation == generation && !matches!(s.state, WorkerState::Broken(_) | WorkerState::Retired | WorkerState::Restarting { .. }))
     }
 
     /// The slot's job, if `trial` names its current attempt.
@@ -445,7 +487,12 @@ impl Scheduler {
             if self.slots[slot].state != WorkerState::Idle || self.slots[slot].retiring {
                 continue;
             }
-            let next = self.queues.iter().filter(|(_, q)| !q.is_empty()).min_by_key(|(study, _)| (self.spent.get(study).copied().unwrap_or(0), **study)).map(|(study, _)| *study);
+            let next = self
+                .queues
+                .iter()
+                .filter(|(_, q)| !q.is_empty())
+                .min_by_key(|(study, _)| (self.spent.get(study).copied().unwrap_or(0), **study))
+                .map(|(study, _)| *study);
             let Some(study) = next else { return };
             let job = self.queues.get_mut(&study).and_then(VecDeque::pop_front).expect("a non-empty queue");
             let s = &mut self.slots[slot];

@@ -25,7 +25,10 @@ fn terminates(commands: &[Command]) -> Vec<usize> {
 
 /// The `Train` messages posted: (slot, key).
 fn trains(commands: &[Command]) -> Vec<(usize, TrialKey)> {
-    commands.iter().filter_map(|c| if let Command::Post { slot, message: ToWorker::Train { trial, .. }, .. } = c { Some((*slot, *trial)) } else { None }).collect()
+    commands
+        .iter()
+        .filter_map(|c| if let Command::Post { slot, message: ToWorker::Train { trial, .. }, .. } = c { Some((*slot, *trial)) } else { None })
+        .collect()
 }
 
 fn wakes(commands: &[Command]) -> Vec<f64> {
@@ -102,10 +105,27 @@ fn workers_get_data_after_ready_and_trials_after_data() {
     assert_eq!(trains(&out), vec![(0, TrialKey { trial_id: 0, attempt: 1 })]);
     assert_eq!(events(&out), vec![Event::Started { trial: trial(0, 0), attempt: 1, slot: 0 }]);
     assert_eq!(sim.state(0), WorkerState::Training(trial(0, 0)));
-    let out = sim.send(0, FromWorker::Epoch { trial: sim.key_in(0), report: EpochReport { epoch: 1, learning_rate: 0.01, train_loss: 1.0, train_accuracy: 0.5, validation_loss: None, validation_accuracy: Some(0.6), images_seen: 2_000 } });
+    let out = sim.send(
+        0,
+        FromWorker::Epoch {
+            trial: sim.key_in(0),
+            report: EpochReport {
+                epoch: 1,
+                learning_rate: 0.01,
+                train_loss: 1.0,
+                train_accuracy: 0.5,
+                validation_loss: None,
+                validation_accuracy: Some(0.6),
+                images_seen: 2_000,
+            },
+        },
+    );
     assert!(matches!(&events(&out)[..], [Event::Epoch { trial: t, .. }] if *t == trial(0, 0)));
     let out = sim.finish(0, 0.9);
-    assert_eq!(events(&out), vec![Event::Ended { trial: trial(0, 0), end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.1 }) }]);
+    assert_eq!(
+        events(&out),
+        vec![Event::Ended { trial: trial(0, 0), end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.1 }) }]
+    );
     assert!(sim.s.is_idle());
 }
 
@@ -120,7 +140,12 @@ fn stale_messages_are_dropped() {
     sim.s.tick(10_000.0);
     assert_ne!(sim.generation(0), old_generation);
     // Late messages from the dead worker change nothing.
-    let late = sim.s.on_message(0, old_generation, FromWorker::Finished { trial: old_key, end: TrialEnd::Completed { validation_accuracy: 0.5, validation_loss: 1.0 } }, 10_000.0);
+    let late = sim.s.on_message(
+        0,
+        old_generation,
+        FromWorker::Finished { trial: old_key, end: TrialEnd::Completed { validation_accuracy: 0.5, validation_loss: 1.0 } },
+        10_000.0,
+    );
     assert!(late.is_empty(), "{late:?}");
     assert!(sim.s.on_crash(0, old_generation, "late error".into(), 10_000.0).is_empty());
     sim.greet(0);

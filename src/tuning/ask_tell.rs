@@ -52,7 +52,8 @@ impl Session {
         if line.is_empty() {
             return Ok(());
         }
-        let reply: Reply = serde_json::from_str(line).map_err(|e| format!("cannot read {line:?}: {e}; expected {{\"trial\": ID, \"value\": NUMBER}} or {{\"trial\": ID, \"state\": \"failed\"}}"))?;
+        let reply: Reply = serde_json::from_str(line)
+            .map_err(|e| format!("cannot read {line:?}: {e}; expected {{\"trial\": ID, \"value\": NUMBER}} or {{\"trial\": ID, \"state\": \"failed\"}}"))?;
         let outcome = match (reply.value, reply.state.as_deref()) {
             (Some(value), None) => Outcome::Complete(value),
             (None, Some("failed")) => Outcome::Failed(reply.reason.unwrap_or_else(|| "reported failed".into())),
@@ -152,6 +153,9 @@ mod tests {
         assert!(s.handle(&format!("{{\"trial\": {id}, \"value\": 2}}")).unwrap_err().contains("not running"));
         // The session goes on.
         assert_eq!(s.proposals().len(), 1);
-        assert!(Session::new(space(), "annealing", 1, 10, Direction::Minimize, 1).err().unwrap().starts_with("unknown method \"annealing\"; the methods are grid, random, tpe, gp-ei, cma-es, genetic"));
+        assert!(Session::new(space(), "annealing", 1, 10, Direction::Minimize, 1)
+            .err()
+            .unwrap()
+            .starts_with("unknown method \"annealing\"; the methods are grid, random, tpe, gp-ei, cma-es, genetic"));
     }
 }

@@ -234,7 +234,8 @@ impl State {
     fn update_numeric(&mut self, ranked: &[&Observation], weights: &[f64]) {
         let (d, mu) = (self.d, ranked.len());
         // The selected steps y = (x − m)/σ, in the numeric dimensions.
-        let steps: Vec<Vec<f64>> = ranked[..mu].iter().map(|o| self.numeric.iter().enumerate().map(|(k, &p)| (o.unit[p] - self.mean[k]) / self.sigma).collect()).collect();
+        let steps: Vec<Vec<f64>> =
+            ranked[..mu].iter().map(|o| self.numeric.iter().enumerate().map(|(k, &p)| (o.unit[p] - self.mean[k]) / self.sigma).collect()).collect();
         let y_w: Vec<f64> = (0..d).map(|k| weights.iter().zip(&steps).map(|(w, y)| w * y[k]).sum()).collect();
         for k in 0..d {
             self.mean[k] = (self.mean[k] + self.sigma * y_w[k]).clamp(0.0, 1.0);
@@ -247,7 +248,11 @@ impl State {
             self.p_sigma[k] = (1.0 - cs) * self.p_sigma[k] + (cs * (2.0 - cs) * self.mu_eff).sqrt() * c_inv_sqrt_y[k];
         }
         let norm_ps = self.p_sigma.iter().map(|x| x * x).sum::<f64>().sqrt();
-        let h_sigma = if norm_ps / (1.0 - (1.0 - cs).powi(2 * (1 + self.generations_done as i32))).sqrt() < (1.4 + 2.0 / (d as f64 + 1.0)) * self.chi_n { 1.0 } else { 0.0 };
+        let h_sigma = if norm_ps / (1.0 - (1.0 - cs).powi(2 * (1 + self.generations_done as i32))).sqrt() < (1.4 + 2.0 / (d as f64 + 1.0)) * self.chi_n {
+            1.0
+        } else {
+            0.0
+        };
         let cc = self.c_c;
         for k in 0..d {
             self.p_c[k] = (1.0 - cc) * self.p_c[k] + h_sigma * (cc * (2.0 - cc) * self.mu_eff).sqrt() * y_w[k];
@@ -256,7 +261,8 @@ impl State {
         for i in 0..d {
             for j in 0..d {
                 let rank_mu: f64 = weights.iter().zip(&steps).map(|(w, y)| w * y[i] * y[j]).sum();
-                self.c[i * d + j] = (1.0 - self.c_1 - self.c_mu) * self.c[i * d + j] + self.c_1 * (self.p_c[i] * self.p_c[j] + delta * self.c[i * d + j]) + self.c_mu * rank_mu;
+                self.c[i * d + j] =
+                    (1.0 - self.c_1 - self.c_mu) * self.c[i * d + j] + self.c_1 * (self.p_c[i] * self.p_c[j] + delta * self.c[i * d + j]) + self.c_mu * rank_mu;
             }
         }
         self.sigma = (self.sigma * ((cs / self.d_sigma) * (norm_ps / self.chi_n - 1.0)).exp()).clamp(1e-6, 1.0);

@@ -156,7 +156,10 @@ fn the_budget_is_never_exceeded() {
 #[test]
 fn one_param_ten_params_and_categoricals_only() {
     let one = SearchSpace::new(vec![Param::float("x", 0.0, 1.0)]).unwrap();
-    let ten = SearchSpace::new((0..10).map(|i| if i % 2 == 0 { Param::float(&format!("x{i}"), -1.0, 1.0) } else { Param::log_int(&format!("n{i}"), 1, 100) }).collect()).unwrap();
+    let ten = SearchSpace::new(
+        (0..10).map(|i| if i % 2 == 0 { Param::float(&format!("x{i}"), -1.0, 1.0) } else { Param::log_int(&format!("n{i}"), 1, 100) }).collect(),
+    )
+    .unwrap();
     let categorical = SearchSpace::new(vec![Param::categorical("a", &["p", "q", "r"]), Param::categorical("b", &["u", "v"])]).unwrap();
     for space in [one, ten, categorical] {
         for (name, make) in methods() {
@@ -188,11 +191,15 @@ fn grid_search_exhausts_exactly() {
 #[test]
 fn finished_trials_never_change() {
     let space = mixed_space();
-    let mut study = Study::new(space.clone(), Box::new(RandomSearch), StudyConfig { seed: 1, direction: Direction::Maximize, budget: 3, batch_size: 3 }, Box::new(|_| 1));
+    let mut study =
+        Study::new(space.clone(), Box::new(RandomSearch), StudyConfig { seed: 1, direction: Direction::Maximize, budget: 3, batch_size: 3 }, Box::new(|_| 1));
     let Ask::Run { id, .. } = study.ask() else { panic!() };
     study.report(id, 0.5).unwrap();
     study.tell(id, Outcome::Complete(0.9)).unwrap();
-    assert_eq!(study.tell(id, Outcome::Complete(0.1)).unwrap_err().to_string(), "trial 0 is complete, not running: a finished trial never changes, and a waiting one has not started");
+    assert_eq!(
+        study.tell(id, Outcome::Complete(0.1)).unwrap_err().to_string(),
+        "trial 0 is complete, not running: a finished trial never changes, and a waiting one has not started"
+    );
     assert!(study.report(id, 0.2).is_err());
     assert_eq!(study.tell(7, Outcome::Interrupted).unwrap_err().to_string(), "there is no trial 7");
     assert_eq!(study.trials()[0].progress, vec![0.5]);
@@ -210,7 +217,8 @@ fn finished_trials_never_change() {
 fn cross_validated_trials_keep_their_fold_scores() {
     use super::study::FoldScores;
     let space = mixed_space();
-    let mut study = Study::new(space, Box::new(RandomSearch), StudyConfig { seed: 2, direction: Direction::Maximize, budget: 2, batch_size: 2 }, Box::new(|_| 1));
+    let mut study =
+        Study::new(space, Box::new(RandomSearch), StudyConfig { seed: 2, direction: Direction::Maximize, budget: 2, batch_size: 2 }, Box::new(|_| 1));
     let Ask::Run { id, .. } = study.ask() else { panic!() };
     study.tell(id, Outcome::Folds(FoldScores { scores: vec![0.9, 0.8, 1.0] })).unwrap();
     let trial = &study.trials()[id];
@@ -245,7 +253,12 @@ fn diverged_trials_are_shown_as_bad_as_the_worst_complete_trial() {
     }
     let seen = Rc::new(RefCell::new(Vec::new()));
     // Maximising: a score s is the loss −s, and the worst complete trial the lowest score.
-    let mut study = Study::new(mixed_space(), Box::new(Recorder(seen.clone())), StudyConfig { seed: 1, direction: Direction::Maximize, budget: 7, batch_size: 1 }, Box::new(|_| 1));
+    let mut study = Study::new(
+        mixed_space(),
+        Box::new(Recorder(seen.clone())),
+        StudyConfig { seed: 1, direction: Direction::Maximize, budget: 7, batch_size: 1 },
+        Box::new(|_| 1),
+    );
     let outcomes = [
         Outcome::Diverged("training diverged in epoch 2".into()),
         Outcome::Complete(0.5),
@@ -266,11 +279,11 @@ fn diverged_trials_are_shown_as_bad_as_the_worst_complete_trial() {
         *seen.borrow(),
         vec![
             vec![],
-            vec![None],                  // nothing has completed yet: as a failure
-            vec![diverged, first],       // as bad as the one complete trial
+            vec![None],            // nothing has completed yet: as a failure
+            vec![diverged, first], // as bad as the one complete trial
             vec![diverged, first, second],
-            vec![diverged, first, second, None],             // a pruned trial's value is not a result
-            vec![diverged, first, second, None, None],       // nor is an interrupted trial
+            vec![diverged, first, second, None],                     // a pruned trial's value is not a result
+            vec![diverged, first, second, None, None],               // nor is an interrupted trial
             vec![Some(-0.2), first, second, None, None, Some(-0.2)], // the worst is now lower
             vec![Some(-0.2), first, second, None, None, Some(-0.2), Some(-0.2)],
         ]

@@ -38,7 +38,14 @@ impl Default for Genetic {
 
 impl Genetic {
     pub fn new(population_size: usize) -> Self {
-        Self { population_size: population_size.max(4), elites: 2, tournament: 3, population: Vec::new(), generations: Vec::new(), queue: GenerationQueue::default() }
+        Self {
+            population_size: population_size.max(4),
+            elites: 2,
+            tournament: 3,
+            population: Vec::new(),
+            generations: Vec::new(),
+            queue: GenerationQueue::default(),
+        }
     }
 
     /// Every evaluated population so far, best first.
@@ -47,7 +54,10 @@ impl Genetic {
     }
 
     fn pick(&self, rng: &mut Rng64) -> &Member {
-        (0..self.tournament).map(|_| &self.population[below(rng, self.population.len())]).min_by(|a, b| a.loss.total_cmp(&b.loss)).expect("a tournament of at least one")
+        (0..self.tournament)
+            .map(|_| &self.population[below(rng, self.population.len())])
+            .min_by(|a, b| a.loss.total_cmp(&b.loss))
+            .expect("a tournament of at least one")
     }
 
     fn child(&self, space: &SearchSpace, rng: &mut Rng64) -> Vec<f64> {
@@ -105,7 +115,12 @@ mod tests {
     #[test]
     fn elites_survive_and_the_population_improves() {
         let space = SearchSpace::new(vec![Param::float("x", 0.0, 1.0), Param::float("y", 0.0, 1.0), Param::categorical("c", &["a", "b"])]).unwrap();
-        let mut study = Study::new(space.clone(), Box::new(Genetic::new(12)), StudyConfig { seed: 4, direction: Direction::Minimize, budget: 200, batch_size: 5 }, Box::new(|_| 1));
+        let mut study = Study::new(
+            space.clone(),
+            Box::new(Genetic::new(12)),
+            StudyConfig { seed: 4, direction: Direction::Minimize, budget: 200, batch_size: 5 },
+            Box::new(|_| 1),
+        );
         study.optimize(
             |trial| {
                 let v = trial.values;
@@ -124,7 +139,11 @@ mod tests {
             let proposals = ga.ask(&space, &history[..ga.queue.proposed()], 5, &mut rng);
             let start = ga.queue.proposed() - proposals.len();
             let n = proposals.len().min(history.len() - start);
-            assert_eq!(proposals[..n], history[start..start + n].iter().map(|o| o.values.clone()).collect::<Vec<_>>()[..], "the replay proposes what the study ran");
+            assert_eq!(
+                proposals[..n],
+                history[start..start + n].iter().map(|o| o.values.clone()).collect::<Vec<_>>()[..],
+                "the replay proposes what the study ran"
+            );
         }
         let best: Vec<f64> = ga.generations().iter().map(|g| g[0].loss).collect();
         assert!(best.len() >= 5, "{} generations", best.len());

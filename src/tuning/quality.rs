@@ -28,8 +28,14 @@ const BRANIN_MIN: f64 = 0.397_887_357_729_738;
 /// Hartmann-6 on [0, 1]⁶: one global minimum of −3.32237.
 fn hartmann6(x: &[f64]) -> f64 {
     const ALPHA: [f64; 4] = [1.0, 1.2, 3.0, 3.2];
-    const A: [[f64; 6]; 4] = [[10.0, 3.0, 17.0, 3.5, 1.7, 8.0], [0.05, 10.0, 17.0, 0.1, 8.0, 14.0], [3.0, 3.5, 1.7, 10.0, 17.0, 8.0], [17.0, 8.0, 0.05, 10.0, 0.1, 14.0]];
-    const P: [[f64; 6]; 4] = [[0.1312, 0.1696, 0.5569, 0.0124, 0.8283, 0.5886], [0.2329, 0.4135, 0.8307, 0.3736, 0.1004, 0.9991], [0.2348, 0.1451, 0.3522, 0.2883, 0.3047, 0.6650], [0.4047, 0.8828, 0.8732, 0.5743, 0.1091, 0.0381]];
+    const A: [[f64; 6]; 4] =
+        [[10.0, 3.0, 17.0, 3.5, 1.7, 8.0], [0.05, 10.0, 17.0, 0.1, 8.0, 14.0], [3.0, 3.5, 1.7, 10.0, 17.0, 8.0], [17.0, 8.0, 0.05, 10.0, 0.1, 14.0]];
+    const P: [[f64; 6]; 4] = [
+        [0.1312, 0.1696, 0.5569, 0.0124, 0.8283, 0.5886],
+        [0.2329, 0.4135, 0.8307, 0.3736, 0.1004, 0.9991],
+        [0.2348, 0.1451, 0.3522, 0.2883, 0.3047, 0.6650],
+        [0.4047, 0.8828, 0.8732, 0.5743, 0.1091, 0.0381],
+    ];
     -(0..4).map(|i| ALPHA[i] * (-(0..6).map(|j| A[i][j] * (x[j] - P[i][j]).powi(2)).sum::<f64>()).exp()).sum::<f64>()
 }
 const HARTMANN6_MIN: f64 = -3.322_368_011_415_515;
@@ -45,7 +51,8 @@ fn floats(bounds: &[(f64, f64)]) -> SearchSpace {
 
 /// The best value a method finds in `evaluations`, proposing `batch` at a time.
 fn best_found(space: &SearchSpace, method: Box<dyn Strategy>, seed: u64, evaluations: u64, f: fn(&[f64]) -> f64) -> f64 {
-    let mut study = Study::new(space.clone(), method, StudyConfig { seed, direction: Direction::Minimize, budget: evaluations, batch_size: 4 }, Box::new(|_| 1));
+    let mut study =
+        Study::new(space.clone(), method, StudyConfig { seed, direction: Direction::Minimize, budget: evaluations, batch_size: 4 }, Box::new(|_| 1));
     study.optimize(
         |trial| {
             let x: Vec<f64> = trial.values.iter().map(|v: &Value| v.as_f64().unwrap()).collect();
@@ -66,7 +73,11 @@ fn median_regret(space: &SearchSpace, make: &dyn Fn() -> Box<dyn Strategy>, eval
 fn methods_that_learn_beat_random_search_on_branin_hartmann6_and_two_of_six() {
     let branin_space = floats(&[(-5.0, 10.0), (0.0, 15.0)]);
     let six = floats(&[(0.0, 1.0); 6]);
-    let functions = [("branin", &branin_space, branin as fn(&[f64]) -> f64, BRANIN_MIN, 60), ("hartmann6", &six, hartmann6, HARTMANN6_MIN, 80), ("two-of-six", &six, two_of_six, 0.0, 64)];
+    let functions = [
+        ("branin", &branin_space, branin as fn(&[f64]) -> f64, BRANIN_MIN, 60),
+        ("hartmann6", &six, hartmann6, HARTMANN6_MIN, 80),
+        ("two-of-six", &six, two_of_six, 0.0, 64),
+    ];
     for (name, space, f, optimum, evaluations) in functions {
         let regrets: Vec<(&str, f64)> = methods::all().iter().map(|m| (m.name, median_regret(space, &|| m.make(), evaluations, f, optimum, 15))).collect();
         let random = regrets.iter().find(|(method, _)| *method == "random").expect("random search is registered").1;

@@ -406,8 +406,14 @@ mod tests {
     fn invalid_spaces_are_refused_with_the_param_and_the_value() {
         assert_eq!(err(vec![]), "a search space needs at least one param");
         assert_eq!(err(vec![Param::float("dropout", 0.5, 0.5)]), "dropout: the range 0.5 to 0.5 is empty (low must be below high)");
-        assert_eq!(err(vec![Param::log_float("learning_rate", 0.0, 0.1)]), "learning_rate: a log scale needs a positive lower bound (at least 1 for integers); got 0");
-        assert_eq!(err(vec![Param::log_float("learning_rate", -0.01, 0.1)]), "learning_rate: a log scale needs a positive lower bound (at least 1 for integers); got -0.01");
+        assert_eq!(
+            err(vec![Param::log_float("learning_rate", 0.0, 0.1)]),
+            "learning_rate: a log scale needs a positive lower bound (at least 1 for integers); got 0"
+        );
+        assert_eq!(
+            err(vec![Param::log_float("learning_rate", -0.01, 0.1)]),
+            "learning_rate: a log scale needs a positive lower bound (at least 1 for integers); got -0.01"
+        );
         assert_eq!(err(vec![Param::float("x", f64::NAN, 1.0)]), "x: bounds must be finite numbers; got NaN");
         assert_eq!(err(vec![Param::int("epochs", 5, 1)]), "epochs: the range 5 to 1 is empty (low must be below high)");
         assert_eq!(err(vec![Param::log_int("filters", 0, 64)]), "filters: a log scale needs a positive lower bound (at least 1 for integers); got 0");
@@ -431,8 +437,14 @@ mod tests {
         .unwrap();
         // The ends of the cube are the ends of the ranges; log scales put the middle at the
         // geometric mean.
-        assert_eq!(space.values_at(&[0.0, 0.0, 0.0, 0.0, 0.0]), vec![Value::Float(0.0), Value::Float(1e-4), Value::Int(1), Value::Int(16), Value::Choice("sgd".into())]);
-        assert_eq!(space.values_at(&[1.0, 1.0, 1.0, 1.0, 1.0]), vec![Value::Float(0.5), Value::Float(1.0), Value::Int(4), Value::Int(256), Value::Choice("adam".into())]);
+        assert_eq!(
+            space.values_at(&[0.0, 0.0, 0.0, 0.0, 0.0]),
+            vec![Value::Float(0.0), Value::Float(1e-4), Value::Int(1), Value::Int(16), Value::Choice("sgd".into())]
+        );
+        assert_eq!(
+            space.values_at(&[1.0, 1.0, 1.0, 1.0, 1.0]),
+            vec![Value::Float(0.5), Value::Float(1.0), Value::Int(4), Value::Int(256), Value::Choice("adam".into())]
+        );
         let Value::Float(mid) = space.params()[1].from_unit(0.5) else { panic!() };
         assert!((mid - 0.01).abs() < 1e-12, "{mid}");
         // value → point → value is the identity, for every integer and choice.

@@ -103,7 +103,10 @@ pub enum Outcome {
     /// not a number), each fold's score kept on the trial.
     Folds(FoldScores),
     /// Stopped early with its last value, having used `cost` of its reserved cost.
-    Pruned { value: f64, cost: u64 },
+    Pruned {
+        value: f64,
+        cost: u64,
+    },
     Failed(String),
     /// Its training diverged (why and when): the methods learn that its values are bad (see
     /// `TrialState`).
@@ -275,7 +278,17 @@ impl Study {
             }
             self.spent += cost;
             let unit = self.space.unit_of(&values);
-            self.trials.push(Trial { id: self.trials.len(), batch: self.batches, values, unit, state: TrialState::Waiting, score: None, progress: Vec::new(), folds: None, cost });
+            self.trials.push(Trial {
+                id: self.trials.len(),
+                batch: self.batches,
+                values,
+                unit,
+                state: TrialState::Waiting,
+                score: None,
+                progress: Vec::new(),
+                folds: None,
+                cost,
+            });
         }
         self.batches += 1;
     }

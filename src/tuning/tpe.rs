@@ -61,7 +61,8 @@ fn trial_weights(n: usize) -> Vec<f64> {
         return vec![1.0; n];
     }
     let ramp = n - 25;
-    let mut w: Vec<f64> = (0..ramp).map(|i| if ramp == 1 { 1.0 / n as f64 } else { 1.0 / n as f64 + (1.0 - 1.0 / n as f64) * i as f64 / (ramp - 1) as f64 }).collect();
+    let mut w: Vec<f64> =
+        (0..ramp).map(|i| if ramp == 1 { 1.0 / n as f64 } else { 1.0 / n as f64 + (1.0 - 1.0 / n as f64) * i as f64 / (ramp - 1) as f64 }).collect();
     w.extend(std::iter::repeat_n(1.0, 25));
     w
 }

@@ -18,15 +18,31 @@ after(async () => {
   await server?.close();
 });
 
-/** Record every text the download progress line shows, from the first frame on. */
+/** Record every text the download progress line shows, and every state of the data panel,
+ *  from the first frame on. */
 async function recordProgress(page) {
   await page.addInitScript(() => {
     window.__progressSeen = [];
+    window.__statesSeen = [];
     new MutationObserver(() => {
       const el = document.getElementById('dataset-progress-text');
       if (el && window.__progressSeen.at(-1) !== el.textContent) window.__progressSeen.push(el.textContent);
-    }).observe(document, { subtree: true, childList: true, characterData: true });
+      const state = document.getElementById('dataset-status')?.dataset.state;
+      if (state && window.__statesSeen.at(-1) !== state) window.__statesSeen.push(state);
+    }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
   });
+}
+
+/** Use exactly `n` training workers and wait until one is ready. */
+async function useWorkers(page, n) {
+  await page.fill('#worker-count', String(n));
+  await page.dispatchEvent('#worker-count', 'change');
+  await page.waitForSelector('.worker-list li.idle', { timeout: 60_000 });
+}
+
+/** The newest live web worker of the page. */
+function newestWorker(page) {
+  return page.workers().at(-1);
 }
 
 /** Train the form's configuration and wait for the trial to end; returns its summary. */
@@ -36,7 +52,7 @@ async function trainAndWait(page, timeout = 180_000) {
   await page.waitForFunction(
     (prev) => {
       const el = document.querySelector('#trial-status');
-      return el && el.textContent !== prev && ['completed', 'failed', 'diverged', 'cancelled'].includes(el.dataset.state);
+      return el && el.textContent !== prev && ['complete', 'failed', 'diverged', 'interrupted'].includes(el.dataset.state);
     },
     before,
     { timeout },
@@ -55,9 +71,13 @@ test('the page loads MNIST with visible progress, and a 1-epoch trial on 5k imag
     const ready = await waitForDataset(page, 'ready');
     assert.match(ready, /MNIST ready: 50,000 training, 10,000 validation and 10,000 test images/);
     const seen = await page.evaluate(() => window.__progressSeen);
-    assert.ok(seen.length >= 2, `progress updates seen: ${JSON.stringify(seen)}`);
-    assert.ok(seen.every((t) => /Downloading MNIST: [\d.]+ MB of 11\.3 MB \(\d+%\)/.test(t)), JSON.stringify(seen));
-    assert.match(seen.at(-1), /\(100%\)/);
+    const downloads = seen.filter((t) => t.startsWith('Downloading'));
+    assert.ok(downloads.length >= 2, `progress updates seen: ${JSON.stringify(seen)}`);
+    assert.ok(downloads.every((t) => /Downloading MNIST: [\d.]+ MB of 11\.3 MB \(\d+%\)/.test(t)), JSON.stringify(seen));
+    assert.match(downloads.at(-1), /\(100%\)/);
+    // Checking and unpacking is a step of its own, shown with its progress.
+    assert.deepEqual(await page.evaluate(() => window.__statesSeen), ['downloading', 'parsing', 'ready']);
+    assert.ok(seen.some((t) => /Checking and unpacking MNIST: 1 of 2 parts done/.test(t)), JSON.stringify(seen));
 
     // Workers: at least one, each greeted and loaded with the data before it is "ready".
     await page.waitForSelector('.worker-list li.idle', { timeout: 60_000 });
@@ -66,7 +86,7 @@ test('the page loads MNIST with visible progress, and a 1-epoch trial on 5k imag
     await setField(page, 'f-epochs', 1);
     assert.equal(await page.$eval('#f-subset', (e) => e.value), '5000');
     const result = await trainAndWait(page);
-    assert.equal(result.state, 'completed', result.status);
+    assert.equal(result.state, 'complete', result.status);
     assert.match(result.status, /1\/1 epochs/);
     const accuracy = parseFloat(result.accuracy);
     assert.ok(accuracy >= 85, `validation accuracy ${accuracy}% after 1 epoch on 5k images`);
@@ -77,10 +97,13 @@ test('the page loads MNIST with visible progress, and a 1-epoch trial on 5k imag
     assert.equal(await page.$$eval('#training-chart circle', (c) => c.length), 4);
     assert.equal(result.table.length, 1);
 
-    // The same configuration and seed give the same result, bit for bit.
+    // The same configuration and seed give the same result, bit for bit; both trials stay listed.
     const again = await trainAndWait(page);
     assert.equal(again.accuracy, result.accuracy);
     assert.deepEqual(again.table, result.table);
+    assert.deepEqual(await page.$$eval('#trial-list tbody tr', (rows) => rows.map((r) => r.dataset.state)), ['complete', 'complete']);
+    // The learning rate reads as the form wrote it, not as f32 digits.
+    assert.equal(await page.$eval('#epoch-table tbody tr td:nth-child(2)', (e) => e.textContent), '0.01');
 
     // And the native build of the same core agrees within a small tolerance.
     const cli = path.join(ROOT, 'target', 'release', 'tunelab');
@@ -117,53 +140,109 @@ test('invalid hyperparameters are refused with a message naming the field', asyn
   }
 });
 
-test('cancelling a trial terminates its worker, starts a new one, and training goes on', async () => {
+test('cancel stops a running trial at its next epoch without replacing the worker; every trial stays listed and cancellable', async () => {
   const { page, errors, close } = await openPage(browser, server.url);
   try {
     await waitForDataset(page, 'ready');
-    await page.waitForSelector('.worker-list li.idle', { timeout: 60_000 });
-    await page.selectOption('#f-subset', '50000');
-    await setField(page, 'f-epochs', 5);
+    await useWorkers(page, 1);
+    // A long trial, then a second one that waits for the only worker.
+    await page.selectOption('#f-subset', '10000');
+    await setField(page, 'f-epochs', 20);
     await page.click('#train-button');
-    await page.waitForSelector('#trial-status[data-state="running"]');
-    await page.click('#cancel-button');
-    await page.waitForSelector('#trial-status[data-state="cancelled"]');
-    await page.waitForSelector('.worker-list li.idle', { timeout: 60_000 });
-    assert.match(await page.textContent('.worker-list'), /restarted 1×/);
-
+    await page.waitForSelector('#trial-list tr[data-trial="1"][data-state="running"]');
     await page.selectOption('#f-subset', '2000');
     await setField(page, 'f-epochs', 1);
+    await page.click('#train-button');
+    await page.waitForSelector('#trial-list tr[data-trial="2"]');
+    assert.match(await page.textContent('#trial-list tr[data-trial="2"] .trial-state'), /waiting for a free worker/);
+    // The waiting trial is cancelled at once, from its row.
+    await page.click('#trial-list tr[data-trial="2"] .cancel-trial');
+    await page.waitForSelector('#trial-list tr[data-trial="2"][data-state="interrupted"]');
+    // The first, still visible, is cancelled from its row while it trains.
+    await page.waitForSelector('#trial-list tr[data-trial="1"] .cancel-trial');
+    await page.click('#trial-list tr[data-trial="1"] .cancel-trial');
+    await page.waitForSelector('#trial-list tr[data-trial="1"][data-state="interrupted"]', { timeout: 60_000 });
+    await page.waitForSelector('.worker-list li.idle', { timeout: 60_000 });
+    assert.doesNotMatch(await page.textContent('.worker-list'), /restarted/, 'the worker kept its data and stayed');
+
     const next = await trainAndWait(page);
-    assert.equal(next.state, 'completed', next.status);
+    assert.equal(next.state, 'complete', next.status);
+    assert.equal(await page.$$eval('#trial-list tbody tr', (rows) => rows.length), 3);
     assert.deepEqual(errors, []);
   } finally {
     await close();
   }
 });
 
-test('a worker that crashes mid-trial fails that trial with the error, is replaced, and the next trial trains', async () => {
+test('a worker that crashes mid-trial is replaced and the trial retried once; a second crash fails it with the error', async () => {
   const { page, errors, close } = await openPage(browser, server.url);
   try {
     await waitForDataset(page, 'ready');
-    await page.fill('#worker-count', '1');
-    await page.dispatchEvent('#worker-count', 'change');
-    await page.waitForSelector('.worker-list li.idle', { timeout: 60_000 });
-    const [worker] = page.workers();
+    await useWorkers(page, 1);
     await page.selectOption('#f-subset', '2000');
     await setField(page, 'f-epochs', 30);
     await page.click('#train-button');
     await page.waitForSelector('#epoch-table tbody tr');
     // Epochs run as separate tasks, so this lands between two epochs of the running trial.
-    await worker.evaluate(() => { setTimeout(() => { throw new Error('simulated crash'); }, 0); });
-    await page.waitForSelector('#trial-status[data-state="failed"]');
+    await newestWorker(page).evaluate(() => { setTimeout(() => { throw new Error('simulated crash'); }, 0); });
+    // Attempt 2 trains from the start on a fresh worker, its first crash recorded.
+    await page.waitForSelector('#trial-status[data-attempt="2"][data-state="running"]', { timeout: 60_000 });
+    assert.match(await page.textContent('#trial-status'), /attempt 1 lost its worker: .*simulated crash/);
+    await page.waitForSelector('.worker-list li.busy', { timeout: 60_000 });
+    await page.waitForSelector('#epoch-table tbody tr', { timeout: 60_000 });
+    assert.match(await page.textContent('.worker-list'), /restarted 1×/);
+    await newestWorker(page).evaluate(() => { setTimeout(() => { throw new Error('simulated crash'); }, 0); });
+    await page.waitForSelector('#trial-status[data-state="failed"]', { timeout: 60_000 });
     assert.match(await page.textContent('#trial-status'), /failed — .*simulated crash/);
     await page.waitForSelector('.worker-list li.idle', { timeout: 60_000 });
-    assert.match(await page.textContent('.worker-list'), /restarted 1×/);
+    assert.match(await page.textContent('.worker-list'), /restarted 2×/);
 
     await setField(page, 'f-epochs', 1);
     const next = await trainAndWait(page);
-    assert.equal(next.state, 'completed', next.status);
+    assert.equal(next.state, 'complete', next.status);
     assert.ok(errors.every((e) => /simulated crash/.test(e)), JSON.stringify(errors));
+  } finally {
+    await close();
+  }
+});
+
+test('a protocol error from a slot that runs a trial fails that trial and replaces the worker', async () => {
+  const { page, errors, close } = await openPage(browser, server.url);
+  try {
+    await waitForDataset(page, 'ready');
+    await useWorkers(page, 1);
+    await page.selectOption('#f-subset', '2000');
+    await setField(page, 'f-epochs', 30);
+    await page.click('#train-button');
+    await page.waitForSelector('#epoch-table tbody tr');
+    await newestWorker(page).evaluate(() => postMessage({ type: 'protocol_error', message: 'simulated: cannot read the message' }));
+    await page.waitForSelector('#trial-status[data-state="failed"]', { timeout: 60_000 });
+    assert.match(await page.textContent('#trial-status'), /failed — the worker could not read a message: simulated/);
+    await page.waitForSelector('.worker-list li.idle', { timeout: 60_000 });
+    assert.match(await page.textContent('.worker-list'), /restarted 1×/);
+    await setField(page, 'f-epochs', 1);
+    const next = await trainAndWait(page);
+    assert.equal(next.state, 'complete', next.status);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('a worker that dies every time it starts is restarted after growing pauses, then given up with a notice', async () => {
+  const { page, errors, close } = await openPage(browser, server.url, {
+    beforeLoad: (p) => p.context().route('**/worker_loader.js', (route) => route.fulfill({ contentType: 'text/javascript', body: 'throw new Error("simulated broken worker");' })),
+  });
+  try {
+    await waitForDataset(page, 'ready');
+    await page.waitForSelector('.worker-list li.broken', { timeout: 60_000 });
+    const notice = await page.textContent('#workers .notice');
+    assert.match(notice, /worker 1 is out of service: stopped 4 times in a row \(last: .*simulated broken worker.*\)/);
+    assert.match(await page.textContent('.worker-list'), /restarted 3×/);
+    // No endless loop: nothing restarts any more.
+    await page.waitForTimeout(3_000);
+    assert.match(await page.textContent('.worker-list'), /restarted 3×/);
+    assert.ok(errors.every((e) => /simulated broken worker/.test(e)), JSON.stringify(errors));
   } finally {
     await close();
   }

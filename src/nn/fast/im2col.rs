@@ -311,7 +311,9 @@ mod tests {
             let input: Vec<f32> = (0..3 * batch * height * width).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();
             let (mut masked, mut portable) = (vec![0.0; s.patch_len() * stride], vec![0.0; s.patch_len() * stride]);
             im2col(&input, &s, batch, 1..3, &mut masked, stride);
-            for_each_run(&s, batch, 1..3, stride, |image_at, cols_at, rows, len| unsafe { copy_rows(portable.as_mut_ptr().add(cols_at), s.out_width(), input.as_ptr().add(image_at), width, rows, len) });
+            for_each_run(&s, batch, 1..3, stride, |image_at, cols_at, rows, len| unsafe {
+                copy_rows(portable.as_mut_ptr().add(cols_at), s.out_width(), input.as_ptr().add(image_at), width, rows, len)
+            });
             assert!(masked.iter().zip(&portable).all(|(a, b)| a.to_bits() == b.to_bits()), "im2col {s:?}");
             let cols: Vec<f32> = (0..masked.len()).map(|i| ((i * 13 % 29) as f32 - 14.0) / 3.0).collect();
             let (mut masked, mut portable) = (vec![1.5; input.len()], vec![1.5; input.len()]);
@@ -319,7 +321,9 @@ mod tests {
             for c in 0..3 {
                 portable[(c * batch + 1) * height * width..(c * batch + 3) * height * width].fill(0.0);
             }
-            for_each_run(&s, batch, 1..3, stride, |image_at, cols_at, rows, len| unsafe { add_rows(portable.as_mut_ptr().add(image_at), width, cols.as_ptr().add(cols_at), s.out_width(), rows, len) });
+            for_each_run(&s, batch, 1..3, stride, |image_at, cols_at, rows, len| unsafe {
+                add_rows(portable.as_mut_ptr().add(image_at), width, cols.as_ptr().add(cols_at), s.out_width(), rows, len)
+            });
             assert!(masked.iter().zip(&portable).all(|(a, b)| a.to_bits() == b.to_bits()), "col2im {s:?}");
         }
     }

@@ -61,7 +61,14 @@ impl<'a> Strided<'a> {
     fn check(&self, rows: usize, cols: usize, what: &str) {
         if rows > 0 && cols > 0 {
             let last = (rows - 1) * self.row_stride + (cols - 1) * self.col_stride;
-            assert!(last < self.data.len(), "{what}: {rows}×{cols} matrix (strides {}, {}) needs {} values, buffer has {}", self.row_stride, self.col_stride, last + 1, self.data.len());
+            assert!(
+                last < self.data.len(),
+                "{what}: {rows}×{cols} matrix (strides {}, {}) needs {} values, buffer has {}",
+                self.row_stride,
+                self.col_stride,
+                last + 1,
+                self.data.len()
+            );
         }
     }
 }
@@ -458,7 +465,11 @@ mod tests {
                                 Write::Accumulate => start[i * ldc + j] as f64 + sum,
                                 Write::Bias { relu, .. } => {
                                     let z = bias[i] as f64 + sum;
-                                    if relu { z.max(0.0) } else { z }
+                                    if relu {
+                                        z.max(0.0)
+                                    } else {
+                                        z
+                                    }
                                 }
                             };
                             let got = c[i * ldc + j] as f64;

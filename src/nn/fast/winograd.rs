@@ -16,9 +16,9 @@
 //! are reproducible exactly like im2col's, and differ from them only by rounding (F(4×4) rounds
 //! a little more: its transforms multiply by up to 8; tests bound both against the definition).
 
-use crate::nn::conv_shape::ConvShape;
 use super::kernels::{broadcast_product, dot_product, Strided, Write};
 use super::simd::{Shuffle4, Vector};
+use crate::nn::conv_shape::ConvShape;
 use std::ops::Range;
 
 /// Target size, in f32 values, of one block of transformed input tiles (1 MB).
@@ -631,7 +631,19 @@ impl WinogradConv {
         // last input row gets nothing and is only zeroed.
         let reached = ((out.0 + 2 - pad).min(h), (out.1 + 2 - pad).min(w));
         let backward = Plan::new(filters, shape.in_channels, out.0, out.1, 2 - pad, reached, (h, w), m);
-        Self { forward, backward, forward_staging: Staging::new(), backward_staging: Staging::new(), u: Vec::new(), u_backward: Vec::new(), v: Vec::new(), m: Vec::new(), du: Vec::new(), kept: Vec::new(), kept_batch: None }
+        Self {
+            forward,
+            backward,
+            forward_staging: Staging::new(),
+            backward_staging: Staging::new(),
+            u: Vec::new(),
+            u_backward: Vec::new(),
+            v: Vec::new(),
+            m: Vec::new(),
+            du: Vec::new(),
+            kept: Vec::new(),
+            kept_batch: None,
+        }
     }
 
     /// Whether a training pass keeps its transformed input for the weight gradient.
@@ -705,7 +717,19 @@ impl WinogradConv {
 /// A whole Winograd convolution, block of images by block of images. Block `i`'s transformed
 /// input goes to `v` at `i · per_block` (0: every block in the same place).
 #[allow(clippy::too_many_arguments)]
-fn run<W: Tiling>(plan: &Plan, u: &[f32], input: &[f32], batch: usize, staging: &mut Staging, v: &mut [f32], per_block: usize, m: &mut Vec<f32>, out: &mut [f32], bias: Option<&[f32]>, relu: bool) {
+fn run<W: Tiling>(
+    plan: &Plan,
+    u: &[f32],
+    input: &[f32],
+    batch: usize,
+    staging: &mut Staging,
+    v: &mut [f32],
+    per_block: usize,
+    m: &mut Vec<f32>,
+    out: &mut [f32],
+    bias: Option<&[f32]>,
+    relu: bool,
+) {
     let (stride, entries) = (plan.stride(), plan.entries());
     let block = entries * plan.channels * stride;
     let m = at_least(m, entries * plan.filters * stride);
