@@ -40,6 +40,16 @@ async function useWorkers(page, n) {
   await page.waitForSelector('.worker-list li.idle', { timeout: 60_000 });
 }
 
+/** On one worker, start a 30-epoch trial on 2,000 images and wait for its first epoch. */
+async function startLongTrialOnOneWorker(page) {
+  await waitForDataset(page, 'ready');
+  await useWorkers(page, 1);
+  await page.selectOption('#f-subset', '2000');
+  await setField(page, 'f-epochs', 30);
+  await page.click('#train-button');
+  await page.waitForSelector('#epoch-table tbody tr');
+}
+
 /** The newest live web worker of the page. */
 function newestWorker(page) {
   return page.workers().at(-1);
@@ -177,12 +187,7 @@ test('cancel stops a running trial at its next epoch without replacing the worke
 test('a worker that crashes mid-trial is replaced and the trial retried once; a second crash fails it with the error', async () => {
   const { page, errors, close } = await openPage(browser, server.url);
   try {
-    await waitForDataset(page, 'ready');
-    await useWorkers(page, 1);
-    await page.selectOption('#f-subset', '2000');
-    await setField(page, 'f-epochs', 30);
-    await page.click('#train-button');
-    await page.waitForSelector('#epoch-table tbody tr');
+    await startLongTrialOnOneWorker(page);
     // Epochs run as separate tasks, so this lands between two epochs of the running trial.
     await newestWorker(page).evaluate(() => { setTimeout(() => { throw new Error('simulated crash'); }, 0); });
     // Attempt 2 trains from the start on a fresh worker, its first crash recorded.
@@ -209,12 +214,7 @@ test('a worker that crashes mid-trial is replaced and the trial retried once; a 
 test('a protocol error from a slot that runs a trial fails that trial and replaces the worker', async () => {
   const { page, errors, close } = await openPage(browser, server.url);
   try {
-    await waitForDataset(page, 'ready');
-    await useWorkers(page, 1);
-    await page.selectOption('#f-subset', '2000');
-    await setField(page, 'f-epochs', 30);
-    await page.click('#train-button');
-    await page.waitForSelector('#epoch-table tbody tr');
+    await startLongTrialOnOneWorker(page);
     await newestWorker(page).evaluate(() => postMessage({ type: 'protocol_error', message: 'simulated: cannot read the message' }));
     await page.waitForSelector('#trial-status[data-state="failed"]', { timeout: 60_000 });
     assert.match(await page.textContent('#trial-status'), /failed — the worker could not read a message: simulated/);
