@@ -54,7 +54,7 @@ pub enum ToWorker {
     LoadData { count: u32 },
     /// Train one trial, posting `Epoch` after each epoch and `Finished` at the end.
     Train { trial: TrialKey, request: TrainRequest },
-    /// Stop that trial at the next epoch boundary (answered by `Finished` with `Stopped`); the
+    /// Stop that trial at the next batch boundary (answered by `Finished` with `Stopped`); the
     /// worker keeps its data and takes the next trial.
     Stop { trial: TrialKey },
     /// Measure the engine's throughput on the loaded data (the benchmark command uses this).
@@ -98,6 +98,13 @@ pub enum FromWorker {
     /// The data could not be used.
     DataRejected {
         reason: String,
+    },
+    /// Where the trial's current epoch stands (sent a few times a second while it trains).
+    Progress {
+        trial: TrialKey,
+        epoch: u32,
+        batches_done: u32,
+        batches: u32,
     },
     Epoch {
         trial: TrialKey,

@@ -79,7 +79,10 @@ fn TrialRow(trial: TrialRef) -> impl IntoView {
                 <tr class="trial-row" class:shown=move || shown.with(|s| s.as_ref().map(|s| s.trial) == Some(trial)) data-trial=trial.study + 1 data-state=state_tag(&t.state)>
                     <td><button class="link" title="show this trial below" on:click=move |_| lab.select(trial)>{trial_label(trial)}</button></td>
                     <td class="trial-state">{describe(&t)}</td>
-                    <td>{format!("{}/{}", t.epochs.len(), t.config.epochs)}</td>
+                    <td>
+                        {format!("{}/{}", t.epochs.len(), t.config.epochs)}
+                        {t.epoch_progress.map(|(_, done, of)| view! { <progress class="epoch-progress" max=of value=done></progress> })}
+                    </td>
                     <td>{t.epochs.last().and_then(|e| e.validation_accuracy).map(format::percent).unwrap_or_default()}</td>
                     <td>{seconds}</td>
                     <td>{t.is_active().then(|| view! {
@@ -128,6 +131,12 @@ fn TrialSummary(run: LiveTrial) -> impl IntoView {
                 {seconds}
             </p>
             <p class="hint">{format::config_summary(&run.config, run.subset_size, run.seed)}</p>
+            {run.epoch_progress.map(|(epoch, done, of)| view! {
+                <p class="epoch-progress-line">
+                    <progress id="epoch-progress" max=of value=done></progress>
+                    {format!(" epoch {epoch}: {done} of {of} batches")}
+                </p>
+            })}
             {run.crashes.iter().map(|c| view! { <p class="notice">{c.clone()}</p> }).collect_view()}
             {final_accuracy.map(|a| view! { <p class="result">"Final validation accuracy: " <span id="final-accuracy">{a}</span></p> })}
             {active.then(|| view! { <button id="cancel-button" class="secondary" on:click=move |_| lab.cancel(trial)>"Cancel"</button> })}

@@ -1,15 +1,15 @@
-//! The training worker: a Web Worker that receives the training file's 60,000 images once, then trains trials
-//! one at a time, posting a progress message after every epoch.
+//! The training worker: a Web Worker that receives the training file's 60,000 images once, then
+//! trains trials one at a time, posting a progress message after every epoch.
 //!
 //! It speaks the versioned protocol in `tunelab::protocol`: it posts `Ready` once its message
 //! handler is installed (a message posted to a worker before its wasm has started is lost), and
 //! if it panics it reports the panic text and the trial it was running before it dies — the page
 //! then marks that trial failed and starts a fresh worker.
 //!
-//! Each epoch runs as its own task (the next one is scheduled with `setTimeout(0)`), so the
-//! worker's event loop turns between epochs: a trial never blocks the worker for longer than
-//! one epoch, and a `Stop` is honoured at the next epoch boundary — the worker keeps its data
-//! and takes the next trial, so cancelling costs no new copy of the training images.
+//! Training runs in slices of a few batches (`SLICE_MS` of work, the next slice scheduled as a
+//! message to itself), so the worker's event loop turns between slices: a `Stop` is honoured at
+//! the next batch boundary — the worker keeps its data and takes the next trial, so cancelling
+//! costs no new copy of the training images. Slicing changes nothing in the result.
 
 #![forbid(unsafe_code)]
 
@@ -25,29 +25,40 @@ mod worker {
     use std::cell::{Cell, RefCell};
     use tunelab::data::mnist::LabeledImages;
     use tunelab::data::stratified_subset;
-    use tunelab::nn::train::{Trainer, TrainingData};
+    use tunelab::nn::train::{Slice, Trainer, TrainingData};
     use tunelab::nn::EpochReport;
     use tunelab::protocol::{envelope, FromWorker, ToWorker, TrainRequest, TrialEnd, TrialKey, PROTOCOL_VERSION};
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
     use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-    /// The trial being trained, between two epochs.
+    /// The trial being trained, between two slices.
     struct ActiveTrial {
         key: TrialKey,
         trainer: Trainer,
         /// Indices into the training split: the trial's stratified subset.
         subset: Vec<usize>,
         last: Option<EpochReport>,
+        /// When the page next hears where the epoch stands (`performance.now()`).
+        progress_due_ms: f64,
     }
 
     thread_local! {
         static IMAGES: RefCell<Option<LabeledImages>> = const { RefCell::new(None) };
         static RUNNING: Cell<Option<TrialKey>> = const { Cell::new(None) };
         static ACTIVE: RefCell<Option<ActiveTrial>> = const { RefCell::new(None) };
-        /// A trial the page asked to stop; honoured before its next epoch.
+        /// A trial the page asked to stop; honoured before its next slice.
         static STOP: Cell<Option<TrialKey>> = const { Cell::new(None) };
-        static NEXT_EPOCH: Closure<dyn FnMut()> = Closure::new(run_next_epoch);
+        /// The next slice is a message on this channel: unlike `setTimeout(0)`, which browsers
+        /// clamp to 4 ms once timers nest, it costs nothing, and the page's messages still get
+        /// their turn between slices.
+        static NEXT_SLICE: web_sys::MessagePort = {
+            let channel = web_sys::MessageChannel::new().expect("a worker can open a message channel");
+            let run = Closure::<dyn FnMut()>::new(run_next_slice);
+            channel.port1().set_onmessage(Some(run.as_ref().unchecked_ref()));
+            run.forget();
+            channel.port2()
+        };
     }
 
     fn scope() -> DedicatedWorkerGlobalScope {
@@ -119,7 +130,7 @@ mod worker {
                     Ok(active) => {
                         RUNNING.with(|r| r.set(Some(trial)));
                         ACTIVE.with(|a| *a.borrow_mut() = Some(active));
-                        schedule_next_epoch();
+                        schedule_next_slice();
                     }
                     Err(end) => post(&FromWorker::Finished { trial, end }),
                 }
@@ -141,36 +152,53 @@ mod worker {
             let (train_split, _) = images.as_ref().train_validation_split();
             let size = (request.subset_size as usize).clamp(1, train_split.len());
             let subset = stratified_subset(train_split.labels, size, request.seed as u64);
-            Ok(ActiveTrial { key, trainer: Trainer::new(&config, request.seed as u64), subset, last: None })
+            Ok(ActiveTrial { key, trainer: Trainer::new(&config, request.seed as u64), subset, last: None, progress_due_ms: 0.0 })
         })
     }
 
-    fn schedule_next_epoch() {
-        NEXT_EPOCH.with(|f| {
-            let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(f.as_ref().unchecked_ref(), 0);
+    fn schedule_next_slice() {
+        NEXT_SLICE.with(|port| {
+            let _ = port.post_message(&JsValue::NULL);
         });
     }
 
-    /// Train one epoch of the active trial and post it; then schedule the next or finish.
-    fn run_next_epoch() {
+    /// How long a slice of training may run before the worker looks at its messages again.
+    const SLICE_MS: f64 = 50.0;
+    /// How often the page hears where an epoch stands.
+    const PROGRESS_EVERY_MS: f64 = 250.0;
+
+    /// Train a slice of the active trial; post each finished epoch, then schedule the next slice
+    /// or finish.
+    fn run_next_slice() {
         let Some(mut active) = ACTIVE.with(|a| a.borrow_mut().take()) else { return };
         if STOP.with(|s| s.take()) == Some(active.key) {
             RUNNING.with(|r| r.set(None));
             return post(&FromWorker::Finished { trial: active.key, end: TrialEnd::Stopped { epochs_done: active.trainer.epochs_done() } });
         }
+        let performance = scope().performance().expect("workers have performance.now");
+        let deadline = performance.now() + SLICE_MS;
         let outcome = IMAGES.with(|p| {
             let images = p.borrow();
             let images = images.as_ref().expect("a trial starts only after the data arrived");
             let (train, validation) = images.as_ref().train_validation_split();
-            active.trainer.run_epoch(TrainingData::subset(train, &active.subset, Some(validation)))
+            active.trainer.train_slice(TrainingData::subset(train, &active.subset, Some(validation)), &mut || performance.now() < deadline)
         });
         let end = match outcome {
-            Ok(report) => {
+            Ok(Slice::Training { batches_done, batches }) => {
+                if performance.now() >= active.progress_due_ms {
+                    active.progress_due_ms = performance.now() + PROGRESS_EVERY_MS;
+                    let epoch = active.trainer.epochs_done() + 1;
+                    post(&FromWorker::Progress { trial: active.key, epoch, batches_done: batches_done as u32, batches: batches as u32 });
+                }
+                ACTIVE.with(|a| *a.borrow_mut() = Some(active));
+                return schedule_next_slice();
+            }
+            Ok(Slice::EpochDone(report)) => {
                 post(&FromWorker::Epoch { trial: active.key, report: report.clone() });
                 active.last = Some(report);
                 if active.trainer.epochs_done() < active.trainer.config.epochs {
                     ACTIVE.with(|a| *a.borrow_mut() = Some(active));
-                    return schedule_next_epoch();
+                    return schedule_next_slice();
                 }
                 let last = active.last.take().expect("an epoch was just run");
                 TrialEnd::Completed {

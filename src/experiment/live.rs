@@ -30,6 +30,8 @@ pub struct LiveTrial {
     /// Validation accuracy, once complete.
     pub score: Option<f64>,
     pub epochs: Vec<EpochReport>,
+    /// While an epoch trains: its number (1-based), and its batches done of all.
+    pub epoch_progress: Option<(u32, u32, u32)>,
     /// The attempt running or last run (a crash retries a trial once).
     pub attempt: u32,
     /// Why earlier attempts ended (their workers crashed).
@@ -109,13 +111,20 @@ impl LiveExperiment {
                 run.worker = Some(*slot);
                 run.started_ms = Some(now_ms);
             }),
-            Event::Epoch { trial, report } => self.with_run(*trial, |run, _| run.epochs.push(report.clone())),
+            Event::Progress { trial, epoch, batches_done, batches } => {
+                self.with_run(*trial, |run, _| run.epoch_progress = Some((*epoch, *batches_done, *batches)))
+            }
+            Event::Epoch { trial, report } => self.with_run(*trial, |run, _| {
+                run.epochs.push(report.clone());
+                run.epoch_progress = None;
+            }),
             // The next attempt trains from the start: the lost attempt's epochs go.
             Event::Retrying { trial, attempt, reason } => self.with_run(*trial, |run, _| {
                 run.crashes.push(format!("attempt {} lost its worker: {reason}", attempt - 1));
                 run.attempt = *attempt;
                 run.worker = None;
                 run.epochs.clear();
+                run.epoch_progress = None;
             }),
             Event::Ended { trial, end } => self.with_run(*trial, |run, study| {
                 let outcome = match end {
@@ -134,6 +143,7 @@ impl LiveExperiment {
                 let _ = study.tell(trial.trial, outcome);
                 run.finished_ms = Some(now_ms);
                 run.worker = None;
+                run.epoch_progress = None;
             }),
             Event::Workers | Event::Notice(_) => false,
         }
@@ -175,6 +185,7 @@ fn run(trial: TrialRef, config: TrainConfig, subset_size: u32, seed: u32, study:
         state: t.state.clone(),
         score: t.score,
         epochs: Vec::new(),
+        epoch_progress: None,
         attempt: 1,
         crashes: Vec::new(),
         worker: None,
@@ -216,7 +227,10 @@ mod tests {
         let (mut lab, trial) = single(2);
         assert_eq!(lab.run(trial).unwrap().state, TrialState::Running);
         lab.on_event(&Event::Started { trial, attempt: 1, slot: 1 }, 10.0);
+        lab.on_event(&Event::Progress { trial, epoch: 1, batches_done: 10, batches: 32 }, 15.0);
+        assert_eq!(lab.run(trial).unwrap().epoch_progress, Some((1, 10, 32)));
         lab.on_event(&Event::Epoch { trial, report: report(1, 0.8) }, 20.0);
+        assert_eq!(lab.run(trial).unwrap().epoch_progress, None);
         lab.on_event(&Event::Epoch { trial, report: report(2, 0.9) }, 30.0);
         lab.on_event(&Event::Ended { trial, end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.3 }) }, 40.0);
         let run = lab.run(trial).unwrap();

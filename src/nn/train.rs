@@ -110,6 +110,25 @@ pub struct Trainer {
     epochs_done: u32,
     images_seen: u64,
     order: Vec<usize>,
+    /// The epoch under way, between two slices (`train_slice`).
+    current: Option<EpochUnderWay>,
+}
+
+/// Where an unfinished epoch stands.
+struct EpochUnderWay {
+    learning_rate: f32,
+    next_batch: usize,
+    loss_sum: f64,
+    correct: usize,
+}
+
+/// How far a slice of training got.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Slice {
+    /// The epoch goes on: `batches_done` of its `batches`.
+    Training { batches_done: usize, batches: usize },
+    /// The epoch ended (and was evaluated).
+    EpochDone(EpochReport),
 }
 
 impl Trainer {
@@ -124,6 +143,7 @@ impl Trainer {
             epochs_done: 0,
             images_seen: 0,
             order: Vec::new(),
+            current: None,
         }
     }
 
@@ -133,19 +153,39 @@ impl Trainer {
 
     /// Train one epoch over `data.train`, then evaluate on `data.validation`.
     pub fn run_epoch(&mut self, data: TrainingData<'_>) -> Result<EpochReport, Diverged> {
-        let epoch = self.epochs_done;
-        let lr = learning_rate_at(self.config.learning_rate, self.config.lr_decay, epoch);
-        let n = data.train_len();
-        self.order.clear();
-        match data.subset {
-            Some(subset) => self.order.extend_from_slice(subset),
-            None => self.order.extend(0..n),
+        loop {
+            if let Slice::EpochDone(report) = self.train_slice(data, &mut || true)? {
+                return Ok(report);
+            }
         }
-        shuffle(&mut self.shuffle_rng, &mut self.order);
+    }
+
+    /// Train batches of the current epoch (starting one if none is under way) while
+    /// `keep_going()` says so after each batch, and evaluate the epoch once its last batch is
+    /// done. Slicing changes nothing in the result — the same batches in the same order — and
+    /// lets a caller that must stay responsive (a web worker) yield between slices.
+    pub fn train_slice(&mut self, data: TrainingData<'_>, keep_going: &mut dyn FnMut() -> bool) -> Result<Slice, Diverged> {
+        let epoch = self.epochs_done;
+        let n = data.train_len();
+        let mut state = match self.current.take() {
+            Some(state) => state,
+            None => {
+                self.order.clear();
+                match data.subset {
+                    Some(subset) => self.order.extend_from_slice(subset),
+                    None => self.order.extend(0..n),
+                }
+                shuffle(&mut self.shuffle_rng, &mut self.order);
+                let learning_rate = learning_rate_at(self.config.learning_rate, self.config.lr_decay, epoch);
+                EpochUnderWay { learning_rate, next_batch: 0, loss_sum: 0.0, correct: 0 }
+            }
+        };
         let batch_size = self.config.batch_size as usize;
+        let batches = n.div_ceil(batch_size);
         let mut labels = Vec::with_capacity(batch_size);
-        let (mut loss_sum, mut correct) = (0.0f64, 0usize);
-        for (b, chunk) in self.order.chunks(batch_size).enumerate() {
+        while state.next_batch < batches {
+            let b = state.next_batch;
+            let chunk = &self.order[b * batch_size..((b + 1) * batch_size).min(n)];
             self.model.load_batch(data.train, chunk);
             labels.clear();
             labels.extend(chunk.iter().map(|&i| data.train.labels[i]));
@@ -155,12 +195,19 @@ impl Trainer {
                 self.epochs_done += 1;
                 return Err(Diverged { epoch: epoch + 1, batch: b as u32 + 1, loss: loss.to_string() });
             }
-            loss_sum += loss as f64 * chunk.len() as f64;
-            correct += ok;
+            state.loss_sum += loss as f64 * chunk.len() as f64;
+            state.correct += ok;
             self.optimizer.begin_step();
             let optimizer = &mut self.optimizer;
+            let lr = state.learning_rate;
             self.model.visit_params(&mut |tensor| optimizer.update(lr, tensor));
             self.images_seen += chunk.len() as u64;
+            state.next_batch += 1;
+            if state.next_batch < batches && !keep_going() {
+                let batches_done = state.next_batch;
+                self.current = Some(state);
+                return Ok(Slice::Training { batches_done, batches });
+            }
         }
         self.epochs_done += 1;
         let (validation_loss, validation_accuracy) = match data.validation {
@@ -173,15 +220,15 @@ impl Trainer {
             }
             _ => (None, None),
         };
-        Ok(EpochReport {
+        Ok(Slice::EpochDone(EpochReport {
             epoch: epoch + 1,
-            learning_rate: lr,
-            train_loss: (loss_sum / n.max(1) as f64) as f32,
-            train_accuracy: correct as f32 / n.max(1) as f32,
+            learning_rate: state.learning_rate,
+            train_loss: (state.loss_sum / n.max(1) as f64) as f32,
+            train_accuracy: state.correct as f32 / n.max(1) as f32,
             validation_loss,
             validation_accuracy,
             images_seen: self.images_seen,
-        })
+        }))
     }
 }
 
@@ -203,4 +250,41 @@ pub fn train(config: &ValidConfig, data: TrainingData<'_>, seed: u64, on_epoch: 
         }
     }
     (TrainOutcome::Completed { epochs }, trainer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::mnist::ImagesRef;
+    use crate::nn::TrainConfig;
+
+    /// Training in slices of any length gives the epochs of training in one go, bit for bit.
+    #[test]
+    fn training_in_slices_changes_nothing() {
+        let (pixels, labels) = crate::experiment::synthetic_digits(300);
+        let images = ImagesRef { pixels: &pixels, labels: &labels };
+        let (train, validation) = (images.range(0, 250), images.range(250, 300));
+        let config = TrainConfig { epochs: 2, batch_size: 32, conv_filters: vec![4, 8, 8], dense_units: 16, ..TrainConfig::default() }.validate().unwrap();
+        let data = TrainingData::new(train, Some(validation));
+        let mut in_one_go = Trainer::new(&config, 3);
+        let whole: Vec<EpochReport> = (0..2).map(|_| in_one_go.run_epoch(data).unwrap()).collect();
+        for slice_len in [1, 3, 100] {
+            let mut trainer = Trainer::new(&config, 3);
+            let (mut reports, mut slices) = (Vec::new(), 0);
+            while reports.len() < 2 {
+                let mut left = slice_len;
+                match trainer.train_slice(data, &mut || {
+                    left -= 1;
+                    left > 0
+                }) {
+                    Ok(Slice::EpochDone(report)) => reports.push(report),
+                    Ok(Slice::Training { batches_done, batches }) => assert!(batches_done < batches && batches == 8),
+                    Err(e) => panic!("{e}"),
+                }
+                slices += 1;
+            }
+            assert_eq!(reports, whole, "slices of {slice_len} batches");
+            assert_eq!(slices, 2 * 8usize.div_ceil(slice_len), "slices of {slice_len} batches");
+        }
+    }
 }

@@ -16,7 +16,7 @@
 //! - Dispatch: a free worker takes the next trial of the study that has spent the least budget
 //!   (ties: the lower study number). Within a study, trials run in the order submitted. Which
 //!   worker runs a trial never changes its result: a trial's request fixes everything it does.
-//! - Cancel is cooperative: the worker is asked to stop at its next epoch boundary, keeps its
+//! - Cancel is cooperative: the worker is asked to stop at its next batch boundary, keeps its
 //!   data and stays in service; only a worker that does not answer within the grace period is
 //!   terminated and replaced (replacing costs a fresh copy of the training images).
 //! - A crash (the worker panicked or errored) retries its trial once on a fresh worker — the
@@ -134,6 +134,13 @@ pub enum Event {
         trial: TrialRef,
         attempt: u32,
         slot: usize,
+    },
+    /// `batches_done` of the `batches` of epoch `epoch` (1-based) are trained.
+    Progress {
+        trial: TrialRef,
+        epoch: u32,
+        batches_done: u32,
+        batches: u32,
     },
     Epoch {
         trial: TrialRef,
@@ -351,6 +358,12 @@ impl Scheduler {
             FromWorker::DataRejected { reason } => self.lost(slot, format!("the worker refused the training images: {reason}"), false, now_ms, &mut out),
             FromWorker::ProtocolError { message } => self.lost(slot, format!("the worker could not read a message: {message}"), false, now_ms, &mut out),
             FromWorker::Panicked { message, .. } => self.lost(slot, format!("the worker panicked: {message}"), true, now_ms, &mut out),
+            FromWorker::Progress { trial, epoch, batches_done, batches } => {
+                if let Some(job) = self.running(slot, trial) {
+                    out.push(Command::Event(Event::Progress { trial: job.trial, epoch, batches_done, batches }));
+                }
+                return out;
+            }
             FromWorker::Epoch { trial, report } => {
                 if let Some(job) = self.running(slot, trial) {
                     out.push(Command::Event(Event::Epoch { trial: job.trial, report }));

@@ -121,6 +121,8 @@ fn workers_get_data_after_ready_and_trials_after_data() {
         },
     );
     assert!(matches!(&events(&out)[..], [Event::Epoch { trial: t, .. }] if *t == trial(0, 0)));
+    let out = sim.send(0, FromWorker::Progress { trial: sim.key_in(0), epoch: 2, batches_done: 5, batches: 32 });
+    assert_eq!(events(&out), vec![Event::Progress { trial: trial(0, 0), epoch: 2, batches_done: 5, batches: 32 }]);
     let out = sim.finish(0, 0.9);
     assert_eq!(
         events(&out),

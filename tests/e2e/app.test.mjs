@@ -150,7 +150,7 @@ test('invalid hyperparameters are refused with a message naming the field', asyn
   }
 });
 
-test('cancel stops a running trial at its next epoch without replacing the worker; every trial stays listed and cancellable', async () => {
+test('cancel stops a running trial at its next batch without replacing the worker; every trial stays listed and cancellable', async () => {
   const { page, errors, close } = await openPage(browser, server.url);
   try {
     await waitForDataset(page, 'ready');
@@ -160,6 +160,9 @@ test('cancel stops a running trial at its next epoch without replacing the worke
     await setField(page, 'f-epochs', 20);
     await page.click('#train-button');
     await page.waitForSelector('#trial-list tr[data-trial="1"][data-state="running"]');
+    // A trial's epoch shows its progress batch by batch.
+    await page.waitForSelector('#trial-list tr[data-trial="1"] progress.epoch-progress', { timeout: 60_000 });
+    assert.match(await page.textContent('#trial-status'), /epoch \d+: \d+ of 157 batches/);
     await page.selectOption('#f-subset', '2000');
     await setField(page, 'f-epochs', 1);
     await page.click('#train-button');
@@ -188,7 +191,7 @@ test('a worker that crashes mid-trial is replaced and the trial retried once; a 
   const { page, errors, close } = await openPage(browser, server.url);
   try {
     await startLongTrialOnOneWorker(page);
-    // Epochs run as separate tasks, so this lands between two epochs of the running trial.
+    // Training runs in slices of a few batches, so this lands between two slices of the trial.
     await newestWorker(page).evaluate(() => { setTimeout(() => { throw new Error('simulated crash'); }, 0); });
     // Attempt 2 trains from the start on a fresh worker, its first crash recorded.
     await page.waitForSelector('#trial-status[data-attempt="2"][data-state="running"]', { timeout: 60_000 });
