@@ -1,6 +1,8 @@
 //! The browser app: install the panic reporters and mount the page. Everything else is in
 //! `app/` (the shell) and the `tunelab` library (the core).
 
+#![forbid(unsafe_code)]
+
 #[cfg(target_arch = "wasm32")]
 mod app;
 
