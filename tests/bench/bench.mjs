@@ -70,7 +70,7 @@ function cpuModel() {
   return (os.cpus()[0]?.model ?? 'unknown CPU').trim();
 }
 
-// Runs inside the page: start `count` workers, load each with the training pool (transferred),
+// Runs inside the page: start `count` workers, load each with the training file's 60,000 images (transferred),
 // then for each of `steps` — how many of the workers (the first n) run the benchmark `spec` at
 // once — run it, and return each step's reports.
 async function browserBench({ count, spec, steps = [count] }) {
@@ -111,7 +111,7 @@ function fmt(n, digits = 0) {
   return Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—';
 }
 
-// Runs inside the page: one fresh worker loaded with the training pool trains a real trial (the
+// Runs inside the page: one fresh worker loaded with the training file's 60,000 images trains a real trial (the
 // default network, one epoch on 2,000 images, validated on 10,000), then reports its wasm memory,
 // which never shrinks, so it is the peak of a worker holding the full training set.
 async function trialMemory() {
@@ -123,7 +123,7 @@ async function trialMemory() {
   const labels = (await gunzip('./mnist/train-labels-idx1-ubyte.gz')).subarray(8).slice();
   const worker = new Worker('./worker_loader.js');
   const next = (type) => new Promise((resolve, reject) => {
-    worker.onmessage = (e) => (e.data.type === type ? resolve(e.data) : e.data.type === 'epoch' ? null : reject(new Error(JSON.stringify(e.data))));
+    worker.onmessage = (e) => (e.data.type === type ? resolve(e.data) : ['epoch', 'progress'].includes(e.data.type) ? null : reject(new Error(JSON.stringify(e.data))));
   });
   await next('ready');
   const loaded = next('data_loaded');
@@ -259,7 +259,7 @@ if (br) {
   summary.push(
     `f32 matrix product 512³ (ndarray → matrixmultiply): **${fmt(one.report.matmul_512_gflops, 1)} GFLOP/s** in wasm, ${fmt(nat.matmul_512_gflops, 1)} GFLOP/s natively. The engine's own kernel on a convolution's product (32×144 by 144×1,815, the ceiling for the networks' products): **${fmt(one.report.kernel_gflops, 1)} GFLOP/s** in wasm, ${fmt(nat.kernel_gflops, 1)} GFLOP/s natively.`,
     `LeNet-5 training with 1 worker: ${fmt(median(singles))} img/s; with 2 workers at once: ${fmt(median(pairs))} img/s in all (medians; runs of ${scalingSpec.images_per_run} images) — scaling **${fmt(median(ratios), 2)}×**, the median of ${rounds} rounds each comparing two workers with the single worker just before and after them (${ratios.map((r) => fmt(r, 2) + '×').join(', ')}).`,
-    `wasm memory of a worker holding the 60,000-image training pool (47 MB of it), after training a trial of the default network (batch 64, validation in batches of 64): **${fmt(trial.wasm_memory_bytes / 1e6, 1)} MB**; after the whole benchmark above (every network, inference in batches of 256): ${fmt(one.wasm_memory_bytes / 1e6, 1)} MB. Wasm memory never shrinks, so these are peaks.`,
+    `wasm memory of a worker holding the training file's 60,000 images (47 MB of them), after training a trial of the default network (batch 64, validation in batches of 64): **${fmt(trial.wasm_memory_bytes / 1e6, 1)} MB**; after the whole benchmark above (every network, inference in batches of 256): ${fmt(one.wasm_memory_bytes / 1e6, 1)} MB. Wasm memory never shrinks, so these are peaks.`,
     torchLine,
     `TF.js ${tfjs.find((t) => t.version)?.version ?? '4.22'}: training on the \`cpu\` backend (batch 64, Adam; median of ${process.env.BENCH_TFJS_TRAIN_RUNS ?? 3} batches after one warm-up batch), inference on the \`wasm\` backend (batches of 256, single-threaded), each in its own worker in the same browser run.`,
   );
