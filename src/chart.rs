@@ -1,7 +1,10 @@
 //! Chart data: what the training chart draws, computed here and rendered as SVG by the shell.
 //! Series are mapped into a fixed view box so the shell only writes `points` attributes.
+//! `best_so_far`: the race's best-so-far curves and its ranking at equal compute.
 
 #![forbid(unsafe_code)]
+
+pub mod best_so_far;
 
 use crate::nn::EpochReport;
 use serde::{Deserialize, Serialize};
