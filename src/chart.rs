@@ -1,10 +1,12 @@
 //! Chart data: what the training chart draws, computed here and rendered as SVG by the shell.
 //! Series are mapped into a fixed view box so the shell only writes `points` attributes.
-//! `best_so_far`: the race's best-so-far curves and its ranking at equal compute.
+//! `best_so_far`: the race's best-so-far curves and its ranking at equal compute; `coverage`:
+//! where each method looked (coverage maps, distinct values per param).
 
 #![forbid(unsafe_code)]
 
 pub mod best_so_far;
+pub mod coverage;
 
 use crate::nn::EpochReport;
 use serde::{Deserialize, Serialize};

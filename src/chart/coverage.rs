@@ -1,0 +1,120 @@
+//! Coverage: where a method looked. For a coverage map, each trial's place on two chosen params
+//! (in the unit square, so a log-scale param is already spread on its log scale), its state, its
+//! score and whether it is the best; for the strip of 1-D projections, the distinct values each
+//! param was tried at — grid search tries few distinct values of each param, random search
+//! many (Bergstra & Bengio 2012). Info only; the shell draws it.
+
+use crate::tuning::space::SearchSpace;
+use crate::tuning::study::{Trial, TrialState};
+
+/// One trial on a coverage map.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoveragePoint {
+    pub trial: usize,
+    /// Place on the map, each in [0, 1].
+    pub x: f64,
+    pub y: f64,
+    pub state: TrialState,
+    pub score: Option<f64>,
+    /// The study's best trial (drawn as a star).
+    pub best: bool,
+}
+
+/// Every proposed trial (running ones too: drawn hollow) on params `x` and `y` of the space;
+/// `best` is the study's best trial, if any.
+pub fn coverage(trials: &[Trial], x: usize, y: usize, best: Option<usize>) -> Vec<CoveragePoint> {
+    trials
+        .iter()
+        .filter(|t| t.state != TrialState::Waiting)
+        .map(|t| CoveragePoint { trial: t.id, x: t.unit[x], y: t.unit[y], state: t.state.clone(), score: t.score, best: Some(t.id) == best })
+        .collect()
+}
+
+/// The distinct values one param was tried at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DistinctValues {
+    pub param: String,
+    /// Their places in [0, 1], ascending.
+    pub positions: Vec<f64>,
+}
+
+impl DistinctValues {
+    pub fn count(&self) -> usize {
+        self.positions.len()
+    }
+}
+
+/// For every param of the space, the distinct values the proposed trials tried.
+pub fn distinct_values(space: &SearchSpace, trials: &[Trial]) -> Vec<DistinctValues> {
+    space
+        .params()
+        .iter()
+        .enumerate()
+        .map(|(k, param)| {
+            let mut positions: Vec<f64> = trials.iter().filter(|t| t.state != TrialState::Waiting).map(|t| t.unit[k]).collect();
+            positions.sort_by(f64::total_cmp);
+            positions.dedup();
+            DistinctValues { param: param.name.clone(), positions }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tuning::grid::GridSearch;
+    use crate::tuning::random::RandomSearch;
+    use crate::tuning::space::Param;
+    use crate::tuning::strategy::Strategy;
+    use crate::tuning::study::{Direction, Outcome, Study, StudyConfig};
+
+    fn space() -> SearchSpace {
+        SearchSpace::new(vec![Param::log_float("lr", 1e-4, 1.0), Param::float("l2", 0.0, 0.01), Param::int("layers", 1, 4)]).unwrap()
+    }
+
+    /// Nine trials of `method`, scored by how close lr is to 0.01; trial 4 fails.
+    fn study_of(method: Box<dyn Strategy>) -> Study {
+        let mut study = Study::new(space(), method, StudyConfig { seed: 3, direction: Direction::Maximize, budget: 9, batch_size: 3 }, Box::new(|_| 1));
+        let mut k = 0;
+        study.optimize(
+            |run| {
+                k += 1;
+                let lr = run.values[0].as_f64().unwrap();
+                if k == 5 {
+                    Outcome::Failed("boom".into())
+                } else {
+                    Outcome::Complete(-(lr.log10() + 2.0).abs())
+                }
+            },
+            |_| {},
+        );
+        study
+    }
+
+    #[test]
+    fn every_trial_is_placed_with_its_state_and_the_best_is_marked() {
+        let study = study_of(Box::new(RandomSearch));
+        let best = study.best().map(|t| t.id);
+        let points = coverage(study.trials(), 0, 1, best);
+        assert_eq!(points.len(), 9);
+        assert!(points.iter().all(|p| (0.0..=1.0).contains(&p.x) && (0.0..=1.0).contains(&p.y)));
+        assert_eq!(points.iter().filter(|p| p.best).count(), 1);
+        assert_eq!(points.iter().find(|p| p.best).unwrap().trial, best.unwrap());
+        assert!(matches!(points[4].state, TrialState::Failed(_)) && points[4].score.is_none());
+        // A log param sits on its log scale: lr = 0.01 is half way from 1e-4 to 1.
+        let lr = study.trials()[0].values[0].as_f64().unwrap();
+        assert!((points[0].x - (lr.log10() + 4.0) / 4.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn grid_search_tries_fewer_distinct_values_per_param_than_random_search() {
+        let grid = distinct_values(&space(), study_of(Box::new(GridSearch::default())).trials());
+        let random = distinct_values(&space(), study_of(Box::new(RandomSearch)).trials());
+        assert_eq!(grid.iter().map(|d| d.param.as_str()).collect::<Vec<_>>(), vec!["lr", "l2", "layers"]);
+        // Nine grid points of 3 × 3 × 3 use at most three values of each param; nine random
+        // points use nine different learning rates.
+        assert!(grid.iter().all(|d| d.count() <= 3), "{grid:?}");
+        assert_eq!(random[0].count(), 9);
+        assert!(random[0].positions.windows(2).all(|w| w[0] < w[1]));
+    }
+}
