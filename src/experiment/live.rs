@@ -92,11 +92,11 @@ impl LiveExperiment {
                     Ok(config) => TrainConfig::clone(&config),
                     Err(e) => {
                         live.study.tell(id, Outcome::Failed(e.to_string())).expect("a trial just asked is running");
-                        live.runs.push(run(trial, live.base.clone(), live.subset_size, live.seed, &live.study));
+                        live.runs.push(live_trial(trial, live.base.clone(), live.subset_size, live.seed, &live.study));
                         continue;
                     }
                 };
-                live.runs.push(run(trial, config.clone(), live.subset_size, live.seed, &live.study));
+                live.runs.push(live_trial(trial, config.clone(), live.subset_size, live.seed, &live.study));
                 out.push((trial, TrainRequest { config, subset_size: live.subset_size, seed: live.seed }));
             }
         }
@@ -175,7 +175,8 @@ impl LiveExperiment {
     }
 }
 
-fn run(trial: TrialRef, config: TrainConfig, subset_size: u32, seed: u32, study: &Study) -> LiveTrial {
+/// A trial just handed out by its study, before any worker has it.
+fn live_trial(trial: TrialRef, config: TrainConfig, subset_size: u32, seed: u32, study: &Study) -> LiveTrial {
     let t = &study.trials()[trial.trial];
     LiveTrial {
         trial,
