@@ -1,12 +1,19 @@
 //! Chart data: what the training chart draws, computed here and rendered as SVG by the shell.
 //! Series are mapped into a fixed view box so the shell only writes `points` attributes.
 //! `best_so_far`: the race's best-so-far curves and its ranking at equal compute; `coverage`:
-//! where each method looked (coverage maps, distinct values per param).
+//! where each method looked (coverage maps, rugs, distinct values per param); `param_axis`: a
+//! hyperparameter's axis on its own scale; `accuracy_scale`: the colour every race view gives an
+//! accuracy; `race_chart`: the best-so-far chart laid out; `parallel`: parallel coordinates of
+//! every trial, and the brushes that filter them.
 
 #![forbid(unsafe_code)]
 
+pub mod accuracy_scale;
 pub mod best_so_far;
 pub mod coverage;
+pub mod parallel;
+pub mod param_axis;
+pub mod race_chart;
 
 use crate::nn::EpochReport;
 use serde::{Deserialize, Serialize};

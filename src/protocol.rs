@@ -12,12 +12,13 @@
 
 #![forbid(unsafe_code)]
 
+use crate::data::validation::TrainingSet;
 use crate::nn::bench::{BenchReport, BenchSpec};
 use crate::nn::train::Diverged;
 use crate::nn::{EpochReport, TrainConfig};
 use serde::{Deserialize, Serialize};
 
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The keys of the envelope every message travels in, for the page and the worker alike.
 pub mod envelope {
@@ -36,13 +37,13 @@ pub struct TrialKey {
     pub attempt: u32,
 }
 
-/// One trial as a worker runs it.
+/// One trial as a worker runs it: everything it does follows from this.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainRequest {
     pub config: TrainConfig,
-    /// Training images to use: a seeded stratified subset of the 50,000-image training split.
-    pub subset_size: u32,
-    /// Seeds the subset, the initial weights, the shuffling and dropout.
+    /// The images it trains and is scored on (hold-out, or k-fold), drawn with `seed`.
+    pub data: TrainingSet,
+    /// Seeds the subset and folds, the initial weights, the shuffling and dropout.
     pub seed: u32,
 }
 
@@ -67,21 +68,24 @@ pub enum ToWorker {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TrialEnd {
+    /// Under k-fold, the accuracy and loss are the means over the folds, and `fold_scores` each
+    /// fold's accuracy (empty under hold-out).
     Completed {
         validation_accuracy: f32,
         validation_loss: f32,
+        #[serde(default)]
+        fold_scores: Vec<f32>,
     },
+    /// Under k-fold, `fold` is the fold it diverged in and the fold count.
     Diverged {
         diverged: Diverged,
+        #[serde(default)]
+        fold: Option<(u32, u32)>,
     },
     /// The request itself was refused (e.g. an invalid configuration): nothing was trained.
-    Rejected {
-        reason: String,
-    },
+    Rejected { reason: String },
     /// Stopped when asked, after `epochs_done` epochs.
-    Stopped {
-        epochs_done: u32,
-    },
+    Stopped { epochs_done: u32 },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,15 +103,18 @@ pub enum FromWorker {
     DataRejected {
         reason: String,
     },
-    /// Where the trial's current epoch stands (sent a few times a second while it trains).
+    /// Where the trial's current epoch stands (sent a few times a second while it trains);
+    /// `fold` counts from 0 (always 0 under hold-out).
     Progress {
         trial: TrialKey,
+        fold: u32,
         epoch: u32,
         batches_done: u32,
         batches: u32,
     },
     Epoch {
         trial: TrialKey,
+        fold: u32,
         report: EpochReport,
     },
     Finished {
@@ -138,13 +145,31 @@ pub enum FromWorker {
 impl TrainRequest {
     /// Short label for logs.
     pub fn summary(&self) -> String {
-        format!("{} images, seed {}, lr {}, {} epochs", self.subset_size, self.seed, self.config.learning_rate, self.config.epochs)
+        format!(
+            "{} images ({}), seed {}, lr {}, {} epochs",
+            self.data.images,
+            self.data.validation.label(),
+            self.seed,
+            self.config.learning_rate,
+            self.config.epochs
+        )
+    }
+}
+
+impl TrialEnd {
+    /// Why a diverged trial has no score, in a sentence (with the fold under k-fold).
+    pub fn divergence(diverged: &Diverged, fold: Option<(u32, u32)>) -> String {
+        match fold {
+            Some((fold, folds)) => format!("diverged in fold {fold} of {folds}: {diverged}"),
+            None => diverged.to_string(),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::validation::CrossValidation;
 
     #[test]
     fn messages_round_trip_through_json() {
@@ -152,7 +177,11 @@ mod tests {
             ToWorker::LoadData { count: 60_000 },
             ToWorker::Train {
                 trial: TrialKey { trial_id: 3, attempt: 2 },
-                request: TrainRequest { config: TrainConfig::default(), subset_size: 5000, seed: 7 },
+                request: TrainRequest {
+                    config: TrainConfig::default(),
+                    data: TrainingSet { images: 5000, validation: CrossValidation::KFold { k: 5 } },
+                    seed: 7,
+                },
             },
             ToWorker::Stop { trial: TrialKey { trial_id: 3, attempt: 2 } },
         ];
@@ -160,8 +189,10 @@ mod tests {
             let s = serde_json::to_string(&m).unwrap();
             assert_eq!(serde_json::from_str::<ToWorker>(&s).unwrap(), m);
         }
-        let f =
-            FromWorker::Finished { trial: TrialKey { trial_id: 1, attempt: 1 }, end: TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.3 } };
+        let f = FromWorker::Finished {
+            trial: TrialKey { trial_id: 1, attempt: 1 },
+            end: TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.3, fold_scores: vec![0.8, 1.0] },
+        };
         let s = serde_json::to_string(&f).unwrap();
         assert!(s.contains(r#""type":"finished""#), "{s}");
         assert_eq!(serde_json::from_str::<FromWorker>(&s).unwrap(), f);

@@ -4,7 +4,7 @@
 
 use super::lab::Lab;
 use leptos::prelude::*;
-use tunelab::data::SUBSET_SIZES;
+use tunelab::data::{CrossValidation, TrainingSet, SUBSET_SIZES};
 use tunelab::nn::{LrDecay, OptimizerKind, TrainConfig};
 use tunelab::protocol::TrainRequest;
 
@@ -105,7 +105,8 @@ impl Form {
             optimizer,
         };
         config.validate().map_err(|e| format!("invalid configuration: {e}"))?;
-        Ok(TrainRequest { config, subset_size: num("training images", self.subset)?, seed: num("seed", self.seed)? })
+        let data = TrainingSet { images: num("training images", self.subset)?, validation: CrossValidation::Holdout };
+        Ok(TrainRequest { config, data, seed: num("seed", self.seed)? })
     }
 }
 
@@ -206,7 +207,8 @@ pub fn SingleConfigPanel() -> impl IntoView {
     };
     view! {
         <section id="config" class="panel wide">
-            <h2>"One configuration"</h2>
+            <h2>"Train one configuration"</h2>
+            <p class="hint">"Outside the race: set every hyperparameter yourself and watch one network train, epoch by epoch."</p>
             <ConfigForm form=form />
             <div class="actions">
                 <button id="train-button" on:click=train disabled=move || !lab.is_ready()>"Train"</button>

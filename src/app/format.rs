@@ -40,10 +40,11 @@ pub fn rate(v: f32) -> String {
 }
 
 /// One line about what a trial trains.
-pub fn config_summary(c: &tunelab::nn::TrainConfig, subset_size: u32, seed: u32) -> String {
+pub fn config_summary(c: &tunelab::nn::TrainConfig, data: &tunelab::data::TrainingSet, seed: u32) -> String {
     format!(
-        "{} images, seed {seed} · learning rate {}, {} epochs, batch {}, {} conv layers, L2 {}, {}",
-        thousands(subset_size as u64),
+        "{} images ({}), seed {seed} · learning rate {}, {} epochs, batch {}, {} conv layers, L2 {}, {}",
+        thousands(data.images as u64),
+        data.validation.label(),
         rate(c.learning_rate),
         c.epochs,
         c.batch_size,
@@ -51,4 +52,14 @@ pub fn config_summary(c: &tunelab::nn::TrainConfig, subset_size: u32, seed: u32)
         rate(c.l2),
         c.optimizer.name()
     )
+}
+
+/// Seconds as "1:05" (or "1:02:05").
+pub fn clock(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
 }

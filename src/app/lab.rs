@@ -9,19 +9,44 @@ use super::dataset::DatasetStatus;
 use super::workers::{now_ms, WorkerHost};
 use leptos::prelude::*;
 use std::rc::Rc;
+use std::time::Duration;
+use tunelab::chart::accuracy_scale::AccuracyScale;
+use tunelab::chart::parallel::{passes, Brush};
 use tunelab::data::mnist::LabeledImages;
-use tunelab::experiment::live::{LiveExperiment, LiveTrial};
+use tunelab::experiment::live::{LiveExperiment, LiveTrial, RaceState, StudySummary};
+use tunelab::experiment::race::{FieldError, RaceSetup};
 use tunelab::protocol::TrainRequest;
 use tunelab::scheduler::{Event, TrialRef, WorkerStatus};
+
+/// How often, at most, the views redraw while trials stream in.
+const REDRAW_EVERY_MS: u64 = 100;
+
+/// What the race views show of the race.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RaceView {
+    pub setup: RaceSetup,
+    pub state: RaceState,
+    /// One per method, in the setup's order.
+    pub studies: Vec<StudySummary>,
+    /// Page clock (ms) at Start, and when the race ended.
+    pub started_ms: f64,
+    pub ended_ms: Option<f64>,
+    /// Training images per second per worker, measured on the finished trials (None before).
+    pub images_per_second: Option<f64>,
+}
 
 /// The most workers the page offers.
 pub const MAX_WORKERS: usize = 16;
 
+/// The machine's logical cores, as the browser reports them.
+pub fn cores() -> usize {
+    (web_sys::window().map(|w| w.navigator().hardware_concurrency()).unwrap_or(2.0) as usize).max(1)
+}
+
 /// Default number of workers: one per core, leaving one for the page; at least 1, at most
 /// `MAX_WORKERS`.
 pub fn default_workers() -> usize {
-    let cores = web_sys::window().map(|w| w.navigator().hardware_concurrency()).unwrap_or(2.0) as usize;
-    cores.saturating_sub(1).clamp(1, MAX_WORKERS)
+    cores().saturating_sub(1).clamp(1, MAX_WORKERS)
 }
 
 #[derive(Clone, Copy)]
@@ -31,11 +56,18 @@ pub struct Lab {
     worker_count: RwSignal<usize>,
     notices: RwSignal<Vec<String>>,
     runs: RwSignal<Vec<LiveTrial>>,
+    race: RwSignal<Option<RaceView>>,
+    /// Ranges held on the parallel coordinates: the views show only the trials inside.
+    brushes: RwSignal<Vec<Brush>>,
     selected: RwSignal<Option<TrialRef>>,
     /// The page clock (ms), ticking while a trial runs.
     clock: RwSignal<f64>,
     experiment: StoredValue<LiveExperiment, LocalStorage>,
     host: StoredValue<Option<WorkerHost>, LocalStorage>,
+    /// A redraw is scheduled.
+    redraw_due: StoredValue<bool>,
+    race_started_ms: StoredValue<f64>,
+    race_ended_ms: StoredValue<Option<f64>>,
 }
 
 impl Lab {
@@ -46,11 +78,72 @@ impl Lab {
             worker_count: RwSignal::new(default_workers()),
             notices: RwSignal::new(Vec::new()),
             runs: RwSignal::new(Vec::new()),
+            race: RwSignal::new(None),
+            brushes: RwSignal::new(Vec::new()),
             selected: RwSignal::new(None),
             clock: RwSignal::new(now_ms()),
             experiment: StoredValue::new_local(LiveExperiment::default()),
             host: StoredValue::new_local(None),
+            redraw_due: StoredValue::new(false),
+            race_started_ms: StoredValue::new(0.0),
+            race_ended_ms: StoredValue::new(None),
         }
+    }
+
+    pub fn race(&self) -> Signal<Option<RaceView>> {
+        self.race.into()
+    }
+
+    pub fn brushes(&self) -> Signal<Vec<Brush>> {
+        self.brushes.into()
+    }
+
+    pub fn set_brushes(&self, brushes: Vec<Brush>) {
+        self.brushes.set(brushes);
+    }
+
+    /// Whether a trial passes the brushes held on the parallel coordinates.
+    pub fn passes(&self, trial: &LiveTrial) -> bool {
+        self.brushes.with(|b| b.is_empty() || passes(&trial.unit, trial.score.map(|s| AccuracyScale::default().t(s)), b))
+    }
+
+    /// Start a race (the one before, if any, is replaced; its trials stay in the table).
+    pub fn start_race(&self, setup: RaceSetup) -> Result<(), Vec<FieldError>> {
+        self.experiment.try_update_value(|e| e.add_race(setup)).expect("the experiment lives as long as the page")?;
+        self.race_started_ms.set_value(now_ms());
+        self.race_ended_ms.set_value(None);
+        self.selected.set(None);
+        self.brushes.set(Vec::new());
+        if let Some(host) = self.host() {
+            host.set_paused(false);
+        }
+        self.dispatch();
+        self.refresh();
+        Ok(())
+    }
+
+    /// Stop starting trials (running ones finish), or start them again.
+    pub fn set_paused(&self, paused: bool) {
+        self.experiment.update_value(|e| e.set_paused(paused));
+        if let Some(host) = self.host() {
+            host.set_paused(paused);
+        }
+        if !paused {
+            self.dispatch();
+        }
+        self.refresh();
+    }
+
+    /// Cancel the race: running and waiting trials end Interrupted; finished ones stay.
+    pub fn cancel_race(&self) {
+        let studies = self.experiment.try_update_value(|e| e.cancel_race()).unwrap_or_default();
+        if let Some(host) = self.host() {
+            for study in studies {
+                host.cancel_study(study);
+            }
+            host.set_paused(false);
+        }
+        self.refresh();
     }
 
     pub fn dataset(&self) -> Signal<DatasetStatus> {
@@ -72,10 +165,14 @@ impl Lab {
         self.clock.into()
     }
 
-    /// The trial the detail panel shows: the one chosen in the list, else the latest.
+    /// The trial the detail panel shows: the one chosen in a list, else the latest.
     pub fn shown(&self) -> Signal<Option<LiveTrial>> {
         let (runs, selected) = (self.runs, self.selected);
         Signal::derive(move || runs.with(|r| selected.get().and_then(|t| r.iter().find(|x| x.trial == t)).or(r.last()).cloned()))
+    }
+
+    pub fn selected(&self) -> Signal<Option<TrialRef>> {
+        self.selected.into()
     }
 
     pub fn is_ready(&self) -> bool {
@@ -98,7 +195,7 @@ impl Lab {
     pub fn train(&self, request: TrainRequest) -> Result<(), String> {
         let study = self
             .experiment
-            .try_update_value(|e| e.add_single(request.config, request.subset_size, request.seed))
+            .try_update_value(|e| e.add_single(request.config, request.data, request.seed))
             .expect("the experiment lives as long as the page")?;
         self.selected.set(Some(TrialRef { study, trial: 0 }));
         self.dispatch();
@@ -141,8 +238,40 @@ impl Lab {
         }
     }
 
+    /// Copy what the views draw out of the experiment, now.
     fn refresh(&self) {
+        self.redraw_due.set_value(false);
         self.runs.set(self.experiment.with_value(|e| e.runs().cloned().collect()));
+        let now = now_ms();
+        let view = self.experiment.with_value(|e| {
+            let race = e.race()?;
+            let state = e.race_state()?;
+            let studies = race.studies.iter().filter_map(|&s| e.study_summary(s)).collect();
+            let (images, seconds) = e
+                .runs()
+                .filter(|r| race.studies.contains(&r.trial.study))
+                .filter_map(LiveTrial::throughput)
+                .fold((0.0, 0.0), |(i, s), (a, b)| (i + a as f64, s + b));
+            Some((race.setup.clone(), state, studies, (seconds > 0.0).then(|| images / seconds)))
+        });
+        let view = view.map(|(setup, state, studies, images_per_second)| {
+            let over = matches!(state, RaceState::Done | RaceState::Cancelled);
+            if over && self.race_ended_ms.get_value().is_none() {
+                self.race_ended_ms.set_value(Some(now));
+            }
+            RaceView { setup, state, studies, started_ms: self.race_started_ms.get_value(), ended_ms: self.race_ended_ms.get_value(), images_per_second }
+        });
+        self.race.set(view);
+    }
+
+    /// Redraw soon: at most every `REDRAW_EVERY_MS`, however fast trials report.
+    fn refresh_soon(&self) {
+        if self.redraw_due.get_value() {
+            return;
+        }
+        self.redraw_due.set_value(true);
+        let lab = *self;
+        set_timeout(move || lab.refresh(), Duration::from_millis(REDRAW_EVERY_MS));
     }
 
     fn on_event(&self, event: Event) {
@@ -155,7 +284,7 @@ impl Lab {
                     self.dispatch();
                 }
                 if changed {
-                    self.refresh();
+                    self.refresh_soon();
                 }
             }
         }

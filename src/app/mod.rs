@@ -1,28 +1,43 @@
-//! The page: panels for the data, the workers, one configuration's form, the trials, and the
-//! trial shown in detail. Each panel is a component that reads the page's state through
-//! read-only signals and acts through the `Lab` handle (`lab.rs`), provided through context.
+//! The page. Its main screen is the race: the experiment panel, where the race stands, where
+//! each method looked, the best so far, the trials, and the trial shown in detail. Below it,
+//! training one configuration on its own, the data and the workers. Each panel is a component
+//! that reads the page's state through read-only signals and acts through the `Lab` handle
+//! (`lab.rs`), provided through context.
 
 #![forbid(unsafe_code)]
 
+mod best_curves;
 mod chart;
+mod coverage_maps;
 mod dataset;
 mod form;
 pub mod format;
 mod lab;
+mod methods;
+mod parallel_view;
+mod race_board;
+mod race_setup;
+mod race_table;
 mod trials;
 // Shared with the worker; the page builds envelopes and never opens one.
 #[allow(dead_code)]
 mod wire;
 mod workers;
 
+use best_curves::BestSoFar;
+use coverage_maps::{CoverageMaps, DistinctStrip};
 use dataset::{load_mnist, DatasetPanel, DatasetStatus, Progress};
 use form::SingleConfigPanel;
-use lab::{Lab, MAX_WORKERS};
+use lab::Lab;
 use leptos::prelude::*;
+use parallel_view::ParallelView;
+use race_board::{RaceBar, RaceStanding};
+use race_setup::RaceSetupPanel;
+use race_table::RaceTrialsTable;
 use std::rc::Rc;
 use std::time::Duration;
 use trials::{TrialDetail, TrialList};
-use tunelab::scheduler::{WorkerState, WorkerStatus};
+use tunelab::scheduler::{TrialRef, WorkerState, WorkerStatus};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -41,29 +56,47 @@ pub fn App() -> impl IntoView {
     view! {
         <header>
             <h1>"tunelab"</h1>
-            <p class="tagline">"A hyperparameter tuning lab: train small CNNs on MNIST right here in your browser."</p>
+            <p class="tagline">"Race hyperparameter tuning methods on the same budget, training small CNNs on MNIST in your browser."</p>
+            <p class="data-chip" role="status">{move || data_chip(&lab.dataset().get())}</p>
         </header>
         <main>
+            <RaceSetupPanel />
+            <RaceBar />
+            <CoverageMaps />
+            <BestSoFar />
+            <RaceStanding />
+            <DistinctStrip />
+            <ParallelView />
+            <RaceTrialsTable />
+            <section id="trial" class="panel wide">
+                <h2>"The trial in detail"</h2>
+                <TrialDetail />
+            </section>
+            <SingleConfigPanel />
+            <section id="trials" class="panel wide">
+                <h2>"Configurations trained on their own"</h2>
+                <TrialList />
+            </section>
             <section id="dataset" class="panel">
                 <h2>"Data"</h2>
                 <DatasetPanel status=lab.dataset() />
             </section>
             <WorkersPanel />
-            <SingleConfigPanel />
-            <section id="trials" class="panel wide">
-                <h2>"Trials"</h2>
-                <TrialList />
-            </section>
-            <section id="trial" class="panel wide">
-                <h2>"Training"</h2>
-                <TrialDetail />
-            </section>
         </main>
         <footer>
             <p>"MNIST database of handwritten digits by Yann LeCun, Corinna Cortes and Christopher J.C. Burges, used under "
                <a href="https://creativecommons.org/licenses/by-sa/3.0/">"CC BY-SA 3.0"</a>
                ". Training split: 50,000 images; validation: the last 10,000 of the training file; test: the 10,000 test images."</p>
         </footer>
+    }
+}
+
+/// The data's state in a few words, for the header.
+fn data_chip(status: &DatasetStatus) -> String {
+    match status {
+        DatasetStatus::Ready { .. } => "MNIST loaded".into(),
+        DatasetStatus::Failed(_) => "MNIST could not be loaded: see Data below".into(),
+        _ => "loading MNIST… (see Data below)".into(),
     }
 }
 
@@ -92,29 +125,12 @@ fn WorkersPanel() -> impl IntoView {
     let lab = expect_context::<Lab>();
     let workers = lab.workers();
     let notices = lab.notices();
-    let count_text = RwSignal::new(lab.worker_count().get_untracked().to_string());
-    let count_error = RwSignal::new(None::<String>);
-    let on_change = move |ev| {
-        let text = event_target_value(&ev);
-        count_text.set(text.clone());
-        match text.trim().parse::<usize>() {
-            Ok(n) if (1..=MAX_WORKERS).contains(&n) => {
-                count_error.set(None);
-                lab.resize(n);
-            }
-            _ => count_error.set(Some(format!("training workers: a whole number from 1 to {MAX_WORKERS}"))),
-        }
-    };
     let slots = move || workers.with(|ws| ws.iter().map(|w| w.slot).collect::<Vec<_>>());
     let notice_list = move || notices.get().into_iter().enumerate().collect::<Vec<_>>();
     view! {
         <section id="workers" class="panel">
             <h2>"Workers"</h2>
-            <label class="field inline">
-                <span>"training workers"</span>
-                <input id="worker-count" type="number" min="1" max=MAX_WORKERS prop:value=move || count_text.get() on:change=on_change />
-            </label>
-            {move || count_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <p class="hint">"Each worker trains one trial at a time in the background; set how many in the race's panel."</p>
             <ul class="worker-list">
                 <For each=slots key=|slot| *slot let:slot>
                     <WorkerRow status=Signal::derive(move || workers.with(|ws| ws.iter().find(|w| w.slot == slot).cloned())) />
@@ -129,9 +145,11 @@ fn WorkersPanel() -> impl IntoView {
 
 #[component]
 fn WorkerRow(status: Signal<Option<WorkerStatus>>) -> impl IntoView {
+    let runs = expect_context::<Lab>().runs();
     move || {
         status.get().map(|w| {
-            view! { <li class=format!("worker {}", worker_tag(&w.state)) data-state=worker_tag(&w.state)>{describe_worker(&w)}</li> }
+            let label = |trial: TrialRef| runs.with(|r| r.iter().find(|t| t.trial == trial).map(trials::trial_label)).unwrap_or_default();
+            view! { <li class=format!("worker {}", worker_tag(&w.state)) data-state=worker_tag(&w.state)>{describe_worker(&w, label)}</li> }
         })
     }
 }
@@ -148,13 +166,13 @@ fn worker_tag(state: &WorkerState) -> &'static str {
     }
 }
 
-fn describe_worker(w: &WorkerStatus) -> String {
+fn describe_worker(w: &WorkerStatus, label: impl Fn(TrialRef) -> String) -> String {
     let state = match &w.state {
         WorkerState::Starting => "starting".to_string(),
         WorkerState::LoadingData => "receiving the training images".to_string(),
         WorkerState::Idle => "ready".to_string(),
-        WorkerState::Training(trial) => format!("training {}", trials::trial_label(*trial)),
-        WorkerState::Stopping { trial, .. } => format!("stopping {}", trials::trial_label(*trial)),
+        WorkerState::Training(trial) => format!("training {}", label(*trial)),
+        WorkerState::Stopping { trial, .. } => format!("stopping {}", label(*trial)),
         WorkerState::Restarting { reason, .. } => format!("restarting after a crash ({reason})"),
         WorkerState::Broken(why) => format!("out of service: {why}"),
         WorkerState::Retired => "retired".to_string(),

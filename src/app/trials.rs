@@ -5,15 +5,20 @@
 use super::chart::TrainingChart;
 use super::format;
 use super::lab::Lab;
+use super::methods;
 use leptos::prelude::*;
 use tunelab::experiment::live::LiveTrial;
 use tunelab::nn::EpochReport;
 use tunelab::scheduler::TrialRef;
 use tunelab::tuning::study::TrialState;
 
-/// How the page names a trial: one configuration trained is one study of one trial.
-pub fn trial_label(trial: TrialRef) -> String {
-    format!("Trial {}", trial.study + 1)
+/// How the page names a trial: one configuration trained on its own is "Trial N" (its study, one
+/// trial), a race's trial its method's badge and its number in the method's study.
+pub fn trial_label(run: &LiveTrial) -> String {
+    match run.method {
+        "single" => format!("Trial {}", run.trial.study + 1),
+        method => format!("{} #{}", methods::badge(method), run.trial.trial),
+    }
 }
 
 /// One word per state, for styling and tests.
@@ -46,14 +51,15 @@ pub fn describe(run: &LiveTrial) -> String {
     }
 }
 
-/// Every trial, newest last; each can be shown in detail, and cancelled while it waits or trains.
+/// Every configuration trained on its own, newest last; each can be shown in detail, and
+/// cancelled while it waits or trains.
 #[component]
 pub fn TrialList() -> impl IntoView {
     let lab = expect_context::<Lab>();
     let runs = lab.runs();
-    let trials = move || runs.with(|r| r.iter().map(|t| t.trial).collect::<Vec<_>>());
+    let trials = move || runs.with(|r| r.iter().filter(|t| t.method == "single").map(|t| t.trial).collect::<Vec<_>>());
     view! {
-        <Show when=move || runs.with(|r| !r.is_empty()) fallback=|| view! { <p class="hint">"No trials yet: press Train to train a configuration."</p> }>
+        <Show when=move || runs.with(|r| r.iter().any(|t| t.method == "single")) fallback=|| view! { <p class="hint">"No configuration trained yet: press Train."</p> }>
             <table id="trial-list">
                 <thead><tr><th>"trial"</th><th>"state"</th><th>"epochs"</th><th>"validation accuracy"</th><th>"time"</th><th></th></tr></thead>
                 <tbody>
@@ -77,13 +83,13 @@ fn TrialRow(trial: TrialRef) -> impl IntoView {
             let seconds = t.seconds(clock.get()).map(|s| format!("{s:.1} s")).unwrap_or_default();
             view! {
                 <tr class="trial-row" class:shown=move || shown.with(|s| s.as_ref().map(|s| s.trial) == Some(trial)) data-trial=trial.study + 1 data-state=state_tag(&t.state)>
-                    <td><button class="link" title="show this trial below" on:click=move |_| lab.select(trial)>{trial_label(trial)}</button></td>
+                    <td><button class="link" title="show this trial below" on:click=move |_| lab.select(trial)>{trial_label(&t)}</button></td>
                     <td class="trial-state">{describe(&t)}</td>
                     <td>
                         {format!("{}/{}", t.epochs.len(), t.config.epochs)}
-                        {t.epoch_progress.map(|(_, done, of)| view! { <progress class="epoch-progress" max=of value=done></progress> })}
+                        {t.epoch_progress.map(|(_, _, done, of)| view! { <progress class="epoch-progress" max=of value=done></progress> })}
                     </td>
-                    <td>{t.epochs.last().and_then(|e| e.validation_accuracy).map(format::percent).unwrap_or_default()}</td>
+                    <td>{t.epochs.last().and_then(|(_, e)| e.validation_accuracy).map(format::percent).unwrap_or_default()}</td>
                     <td>{seconds}</td>
                     <td>{t.is_active().then(|| view! {
                         <button class="secondary cancel-trial" on:click=move |_| lab.cancel(trial)>"Cancel"</button>
@@ -100,12 +106,22 @@ pub fn TrialDetail() -> impl IntoView {
     let lab = expect_context::<Lab>();
     let shown = lab.shown();
     let shown = Memo::new(move |_| shown.get());
-    let epochs = Signal::derive(move || shown.with(|t| t.as_ref().map(|t| t.epochs.clone()).unwrap_or_default()));
+    // Under k-fold, the chart and table follow the fold training now (the last one once done).
+    let epochs = Signal::derive(move || {
+        shown.with(|t| {
+            t.as_ref()
+                .map(|t| {
+                    let fold = t.epochs.last().map_or(0, |(f, _)| *f);
+                    t.epochs.iter().filter(|(f, _)| *f == fold).map(|(_, e)| e.clone()).collect()
+                })
+                .unwrap_or_default()
+        })
+    });
     let trial = Signal::derive(move || shown.with(|t| t.as_ref().map(|t| t.trial)));
     let planned = Signal::derive(move || shown.with(|t| t.as_ref().map(|t| t.config.epochs).unwrap_or(10)));
     view! {
         {move || match shown.get() {
-            None => view! { <p class="hint">"Press Train to train this configuration in a worker; its loss and accuracy appear here epoch by epoch."</p> }.into_any(),
+            None => view! { <p class="hint">"Start a race, or train one configuration: a trial's loss and accuracy appear here epoch by epoch. Choose a trial in a table to see it here."</p> }.into_any(),
             Some(t) => view! { <TrialSummary run=t /> }.into_any(),
         }}
         <TrainingChart reports=epochs planned_epochs=planned />
@@ -123,20 +139,43 @@ fn TrialSummary(run: LiveTrial) -> impl IntoView {
         move || run.seconds(clock.get()).map(|s| format!(" · {s:.1} s")).unwrap_or_default()
     };
     let final_accuracy = (run.state == TrialState::Complete).then(|| run.score.map(|s| format::percent(s as f32))).flatten();
+    let runs = run.data.validation.runs() as usize;
+    let planned = run.config.epochs as usize * runs;
+    let folds = run.folds.as_ref().map(|f| {
+        let scores: Vec<String> = f.scores.iter().enumerate().map(|(k, s)| format!("fold {}: {}", k + 1, format::percent(*s as f32))).collect();
+        format!("{} · mean {} ± {:.2} points", scores.join(", "), format::percent(f.mean() as f32), f.spread() * 100.0)
+    });
+    let config_json = serde_json::to_string_pretty(&run.config).unwrap_or_default();
+    let copy = {
+        let text = config_json.clone();
+        move |_| {
+            if let Some(window) = web_sys::window() {
+                let _ = window.navigator().clipboard().write_text(&text);
+            }
+        }
+    };
     view! {
-        <div id="trial-status" data-state=state_tag(&run.state) data-attempt=run.attempt>
+        <div id="trial-status" data-state=state_tag(&run.state) data-attempt=run.attempt data-method=run.method data-trial=run.trial.trial>
             <p>
-                <strong>{trial_label(trial)}</strong>
-                {format!(" — {} · {}/{} epochs", describe(&run), run.epochs.len(), run.config.epochs)}
+                <strong>{trial_label(&run)}</strong>
+                {format!(" — {} · {}/{} epochs", describe(&run), run.epochs.len(), planned)}
                 {seconds}
             </p>
-            <p class="hint">{format::config_summary(&run.config, run.subset_size, run.seed)}</p>
-            {run.epoch_progress.map(|(epoch, done, of)| view! {
+            <p class="hint">{format::config_summary(&run.config, &run.data, run.seed)}</p>
+            {folds.map(|f| view! { <p id="fold-scores">{f}</p> })}
+            {run.epoch_progress.map(|(fold, epoch, done, of)| {
+                let fold = if runs > 1 { format!("fold {} of {runs}, ", fold + 1) } else { String::new() };
+                view! {
                 <p class="epoch-progress-line">
                     <progress id="epoch-progress" max=of value=done></progress>
-                    {format!(" epoch {epoch}: {done} of {of} batches")}
+                    {format!(" {fold}epoch {epoch}: {done} of {of} batches")}
                 </p>
-            })}
+            }})}
+            <details class="config-json">
+                <summary>"Configuration as JSON (for " <code>"tunelab train --config"</code> ")"</summary>
+                <pre id="config-json">{config_json}</pre>
+                <button class="secondary" on:click=copy>"Copy"</button>
+            </details>
             {run.crashes.iter().map(|c| view! { <p class="notice">{c.clone()}</p> }).collect_view()}
             {final_accuracy.map(|a| view! { <p class="result">"Final validation accuracy: " <span id="final-accuracy">{a}</span></p> })}
             {active.then(|| view! { <button id="cancel-button" class="secondary" on:click=move |_| lab.cancel(trial)>"Cancel"</button> })}

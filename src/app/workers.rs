@@ -66,6 +66,14 @@ impl WorkerHost {
         self.apply(|s| s.cancel(trial, now_ms()));
     }
 
+    pub fn cancel_study(&self, study: usize) {
+        self.apply(|s| s.cancel_study(study, now_ms()));
+    }
+
+    pub fn set_paused(&self, paused: bool) {
+        self.apply(|s| s.set_paused(paused));
+    }
+
     pub fn resize(&self, count: usize) {
         self.apply(|s| s.resize(count));
     }

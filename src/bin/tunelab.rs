@@ -42,38 +42,46 @@ mod cli {
         /// proposal and reads {"trial": ID, "value": X} or {"trial": ID, "state": "failed"} back;
         /// the end of input prints a summary of the best trial.
         AskTell(AskTellArgs),
-        /// Run a tuning study on MNIST: a method searches a space of training configurations on
-        /// a budget of training images; the best is retrained on all 60,000 images and tested.
-        Tune(TuneArgs),
+        /// Race tuning methods on MNIST on every core: each searches the same space on the same
+        /// budget, images and seed; prints a line per finished trial and the ranking at equal compute.
+        Race(RaceArgs),
     }
 
     #[derive(Args)]
-    struct TuneArgs {
+    struct RaceArgs {
         /// Folder holding the MNIST IDX files.
         #[arg(long, default_value = "public/mnist")]
         data: PathBuf,
-        /// The space: seed-grid (the seed's 243 points), seed (its ranges), wide, or a JSON file.
-        #[arg(long, default_value = "seed")]
+        /// The methods to race, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "grid,random,tpe,gp-ei", help = format!("The methods to race, comma-separated: {}", tunelab::tuning::methods::names_listed()))]
+        methods: Vec<String>,
+        /// The space: seed-grid (the seed's 243 points), seed (its ranges, continuous), wide, or a JSON file.
+        #[arg(long, default_value = "seed-grid")]
         space: String,
-        #[arg(long, help = tunelab::tuning::methods::names_listed())]
-        method: String,
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Budget in training images (epochs × images, over all folds).
-        #[arg(long, default_value_t = 1_000_000)]
-        budget: u64,
-        /// Training images per trial (a stratified subset).
-        #[arg(long, default_value_t = 5_000)]
-        images: usize,
+        /// Budget per method, in epoch-equivalents of the training subset.
+        #[arg(long, default_value_t = 100)]
+        budget: u32,
+        /// Training images per trial (a stratified subset): 2000, 5000, 10000 or 50000, or any count.
+        #[arg(long, default_value_t = 2_000)]
+        subset: u32,
         /// holdout, or k for stratified k-fold (3, 5 or 10).
         #[arg(long, default_value = "holdout")]
         cv: String,
-        /// Trials proposed at a time.
+        /// The experiment's seed (subset, folds, training, and every method's choices).
         #[arg(long, default_value_t = 1)]
-        batch: usize,
-        /// Skip the final retraining on all 60,000 images and its test.
+        seed: u32,
+        /// Trials each method proposes at a time.
+        #[arg(long, default_value_t = 4)]
+        proposals: usize,
+        /// Worker threads (default: one per core); no result depends on it.
         #[arg(long)]
-        no_final: bool,
+        workers: Option<usize>,
+        /// Write every trial to this file as JSON (format `tunelab-race`, see the README).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Retrain the winner on all 60,000 training images and test it once on the 10,000 test images.
+        #[arg(long = "final")]
+        final_test: bool,
     }
 
     #[derive(Args)]
@@ -339,9 +347,13 @@ mod cli {
         Ok(())
     }
 
-    fn run_tune(a: TuneArgs) -> Result<(), String> {
-        use tunelab::experiment::{cv::CrossValidation, presets, runner};
-        use tunelab::tuning::{methods, space::SearchSpace};
+    fn run_race(a: RaceArgs) -> Result<(), String> {
+        use std::sync::Arc;
+        use tunelab::chart::best_so_far::{best_within, FinishedTrial};
+        use tunelab::data::{CrossValidation, TrainingSet};
+        use tunelab::experiment::{final_eval::retrain_and_test, presets, race::RaceSetup, record::RaceRecord, threads};
+        use tunelab::scheduler::Event;
+        use tunelab::tuning::space::SearchSpace;
         let space = match a.space.as_str() {
             "seed-grid" => presets::seed_grid(),
             "seed" => presets::seed_continuous(),
@@ -351,38 +363,119 @@ mod cli {
                 SearchSpace::from_json(&text).map_err(|e| format!("{file}: {e}"))?
             }
         };
-        let base = TrainConfig::default();
-        presets::check_for_training(&space, &base).map_err(|e| format!("the space cannot be used for training: {e}"))?;
         let validation = match a.cv.as_str() {
             "holdout" => CrossValidation::Holdout,
             k => CrossValidation::KFold { k: k.parse().map_err(|_| format!("--cv takes holdout, 3, 5 or 10; got {k}"))? },
         };
-        let strategy = methods::by_name(&a.method)?.make();
-        let setup = runner::StudySetup { seed: a.seed, images: a.images, validation, budget: a.budget, batch: a.batch, base };
-        setup.check()?;
+        let setup = RaceSetup {
+            methods: a.methods.iter().map(|m| m.trim().to_string()).collect(),
+            space,
+            budget_epochs: a.budget,
+            data: TrainingSet { images: a.subset, validation },
+            seed: a.seed,
+            proposals: a.proposals,
+            base: TrainConfig::default(),
+        };
+        if let Err(problems) = setup.check() {
+            let flag = |p: &tunelab::experiment::race::FieldError| format!("{:?}", p.field).to_lowercase();
+            return Err(problems.iter().map(|p| format!("--{}: {}", flag(p), p.message)).collect::<Vec<_>>().join("; "));
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = a.workers.unwrap_or(cores);
+        if workers == 0 || workers > cores + 4 {
+            return Err(format!("--workers: from 1 to {} on this machine ({cores} cores + 4)", cores + 4));
+        }
         let mnist = Mnist::from_dir(&a.data).map_err(|e| format!("cannot load MNIST from {}: {e}", a.data.display()))?;
+        let names: Vec<String> = setup.space.params().iter().map(|p| p.name.clone()).collect();
+        let budget = setup.budget_images();
+        say!(
+            "racing {} on {} ({}), {} epoch-equivalents each = {budget} training images, seed {}, {} proposals per round, {workers} workers",
+            setup.methods.join(", "),
+            a.space,
+            validation.label(),
+            a.budget,
+            a.seed,
+            a.proposals
+        );
         let started = Instant::now();
-        let test = (!a.no_final).then(|| mnist.test.as_ref());
-        let names: Vec<String> = space.params().iter().map(|p| p.name.clone()).collect();
-        let result = runner::run_study(space, strategy, &setup, mnist.train_file.as_ref(), test, &mut |t| {
-            let values: Vec<String> = names.iter().zip(&t.values).map(|(n, v)| format!("{n}={v}")).collect();
-            let mut score = t.score.map_or("—".into(), |s| format!("{:.2}%", s * 100.0));
-            if let Some(folds) = &t.folds {
-                score += &format!(" ±{:.2}", folds.spread() * 100.0);
+        let data = Arc::new(mnist.train_file.clone());
+        let on_event = &mut |live: &tunelab::experiment::live::LiveExperiment, event: &Event| {
+            if let Event::Ended { trial, .. } = event {
+                let Some(run) = live.run(*trial) else { return };
+                let values: Vec<String> = names.iter().zip(&run.values).map(|(n, v)| format!("{n}={v}")).collect();
+                let mut score = run.score.map_or("—".into(), |s| format!("{:.2}%", s * 100.0));
+                if let Some(folds) = &run.folds {
+                    score += &format!(" ±{:.2}", folds.spread() * 100.0);
+                }
+                let spent = live.study_summary(trial.study).map_or(0, |s| s.spent);
+                say!(
+                    "{:<8} trial {:>3}  {:<11} {score:>14}  {}  [{:.0}% of budget, {:.0}s]",
+                    run.method,
+                    run.trial.trial,
+                    run.state.to_string().split(' ').next().unwrap_or(""),
+                    values.join(" "),
+                    spent as f64 * 100.0 / budget as f64,
+                    started.elapsed().as_secs_f64()
+                );
+                if let tunelab::tuning::study::TrialState::Failed(why) | tunelab::tuning::study::TrialState::Diverged(why) = &run.state {
+                    say!("         {why}");
+                }
             }
-            say!("trial {:>3}  {:<12} {score:>7}  {}  ({:.0}s)", t.id, t.state.to_string(), values.join(" "), started.elapsed().as_secs_f64());
-        });
-        let study = &result.study;
-        say!("{} trials, {} of {} training images spent", study.trials().len(), study.spent(), study.budget());
-        if let Some(best) = study.best() {
-            say!("best: trial {} at {:.2}% validation accuracy", best.id, best.score.unwrap_or(0.0) * 100.0);
+        };
+        let run = threads::run_race(setup.clone(), data, workers, on_event)
+            .map_err(|problems| problems.iter().map(|p| p.message.clone()).collect::<Vec<_>>().join("; "))?;
+        let error = run.no_workers.map(|why| format!("the race stopped: no worker is left ({why})"));
+        let live = run.live;
+        let seconds = started.elapsed().as_secs_f64();
+        let race = live.race().expect("a race ran");
+        say!("");
+        say!("ranking (best validation accuracy at 25%, 50% and 100% of each method's budget), {seconds:.0}s in all:");
+        say!("{:<8} {:>7} {:>9} {:>9} {:>9}", "method", "trials", "25%", "50%", "100%");
+        let mut winner: Option<(f64, tunelab::scheduler::TrialRef)> = None;
+        for &s in &race.studies {
+            let runs: Vec<_> = live.runs().filter(|r| r.trial.study == s).collect();
+            let finished: Vec<FinishedTrial> = runs
+                .iter()
+                .filter(|r| r.state.is_finished())
+                .map(|r| FinishedTrial { trial: r.trial.trial, cost: r.cost, score: r.score, finished_s: r.finished_ms.unwrap_or(0.0) / 1000.0 })
+                .collect();
+            let at = |share| best_within(&finished, budget, share).map_or("—".to_string(), |b| format!("{:.2}%", b * 100.0));
+            let method = live.study_summary(s).map_or("?", |m| m.method);
+            say!("{:<8} {:>7} {:>9} {:>9} {:>9}", method, runs.len(), at(0.25), at(0.5), at(1.0));
+            for r in &runs {
+                if let Some(score) = r.score.filter(|_| r.state == tunelab::tuning::study::TrialState::Complete) {
+                    if winner.is_none_or(|(best, _)| score > best) {
+                        winner = Some((score, r.trial));
+                    }
+                }
+            }
         }
-        match result.final_evaluation {
-            Some(Ok(f)) => say!("retrained on {} images for {} epochs: test accuracy {:.2}%", f.train_images, f.epochs, f.test_accuracy * 100.0),
-            Some(Err(e)) => say!("final evaluation failed: {e}"),
-            None => {}
+        if let Some(path) = &a.out {
+            let record = RaceRecord::of(&live, workers).expect("a race ran");
+            std::fs::write(path, record.to_json()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            say!("every trial written to {}", path.display());
         }
-        Ok(())
+        if a.final_test {
+            match winner.and_then(|(_, t)| live.run(t)) {
+                Some(best) => {
+                    let config = best.config.validate().map_err(|e| e.to_string())?;
+                    let result = retrain_and_test(&config, mnist.train_file.as_ref(), mnist.test.as_ref(), a.seed as u64, &mut |_| true);
+                    match result {
+                        Ok(f) => say!(
+                            "the winner ({} trial {}) retrained on {} images for {} epochs: test accuracy {:.2}%",
+                            best.method,
+                            best.trial.trial,
+                            f.train_images,
+                            f.epochs,
+                            f.test_accuracy * 100.0
+                        ),
+                        Err(e) => say!("final evaluation failed: {e}"),
+                    }
+                }
+                None => say!("no trial completed: nothing to retrain"),
+            }
+        }
+        error.map_or(Ok(()), Err)
     }
 
     fn run_ask_tell(a: AskTellArgs) -> Result<(), String> {
@@ -420,7 +513,7 @@ mod cli {
             Command::Train(a) => run_train(a),
             Command::Bench(a) => run_bench(a),
             Command::AskTell(a) => run_ask_tell(a),
-            Command::Tune(a) => run_tune(a),
+            Command::Race(a) => run_race(a),
         };
         match result {
             Ok(()) => std::process::ExitCode::SUCCESS,

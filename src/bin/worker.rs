@@ -1,5 +1,6 @@
 //! The training worker: a Web Worker that receives the training file's 60,000 images once, then
-//! trains trials one at a time, posting a progress message after every epoch.
+//! trains trials one at a time (`experiment::job`: hold-out, or every fold of a k-fold), posting
+//! a progress message after every epoch.
 //!
 //! It speaks the versioned protocol in `tunelab::protocol`: it posts `Ready` once its message
 //! handler is installed (a message posted to a worker before its wasm has started is lost), and
@@ -24,9 +25,7 @@ mod worker {
     use super::wire;
     use std::cell::{Cell, RefCell};
     use tunelab::data::mnist::LabeledImages;
-    use tunelab::data::stratified_subset;
-    use tunelab::nn::train::{Slice, Trainer, TrainingData};
-    use tunelab::nn::EpochReport;
+    use tunelab::experiment::job::{Step, TrialJob};
     use tunelab::protocol::{envelope, FromWorker, ToWorker, TrainRequest, TrialEnd, TrialKey, PROTOCOL_VERSION};
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
@@ -35,10 +34,7 @@ mod worker {
     /// The trial being trained, between two slices.
     struct ActiveTrial {
         key: TrialKey,
-        trainer: Trainer,
-        /// Indices into the training split: the trial's stratified subset.
-        subset: Vec<usize>,
-        last: Option<EpochReport>,
+        job: TrialJob,
         /// When the page next hears where the epoch stands (`performance.now()`).
         progress_due_ms: f64,
     }
@@ -143,16 +139,12 @@ mod worker {
         memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length() as f64
     }
 
-    /// Check the request and prepare its subset and model.
+    /// Check the request and draw its images (subset or folds).
     fn start_trial(key: TrialKey, request: &TrainRequest) -> Result<ActiveTrial, TrialEnd> {
-        let config = request.config.validate().map_err(|e| TrialEnd::Rejected { reason: format!("invalid configuration: {e}") })?;
         IMAGES.with(|p| {
             let images = p.borrow();
             let images = images.as_ref().ok_or_else(|| TrialEnd::Rejected { reason: "no training data has been loaded in this worker".into() })?;
-            let (train_split, _) = images.as_ref().train_validation_split();
-            let size = (request.subset_size as usize).clamp(1, train_split.len());
-            let subset = stratified_subset(train_split.labels, size, request.seed as u64);
-            Ok(ActiveTrial { key, trainer: Trainer::new(&config, request.seed as u64), subset, last: None, progress_due_ms: 0.0 })
+            Ok(ActiveTrial { key, job: TrialJob::start(request, images.as_ref())?, progress_due_ms: 0.0 })
         })
     }
 
@@ -173,40 +165,33 @@ mod worker {
         let Some(mut active) = ACTIVE.with(|a| a.borrow_mut().take()) else { return };
         if STOP.with(|s| s.take()) == Some(active.key) {
             RUNNING.with(|r| r.set(None));
-            return post(&FromWorker::Finished { trial: active.key, end: TrialEnd::Stopped { epochs_done: active.trainer.epochs_done() } });
+            return post(&FromWorker::Finished { trial: active.key, end: TrialEnd::Stopped { epochs_done: active.job.epochs_done() } });
         }
         let performance = scope().performance().expect("workers have performance.now");
         let deadline = performance.now() + SLICE_MS;
-        let outcome = IMAGES.with(|p| {
+        let step = IMAGES.with(|p| {
             let images = p.borrow();
             let images = images.as_ref().expect("a trial starts only after the data arrived");
-            let (train, validation) = images.as_ref().train_validation_split();
-            active.trainer.train_slice(TrainingData::subset(train, &active.subset, Some(validation)), &mut || performance.now() < deadline)
+            active.job.step(images.as_ref(), &mut || performance.now() < deadline)
         });
-        let end = match outcome {
-            Ok(Slice::Training { batches_done, batches }) => {
+        let end = match step {
+            Step::Training { fold, epoch, batches_done, batches } => {
                 if performance.now() >= active.progress_due_ms {
                     active.progress_due_ms = performance.now() + PROGRESS_EVERY_MS;
-                    let epoch = active.trainer.epochs_done() + 1;
-                    post(&FromWorker::Progress { trial: active.key, epoch, batches_done: batches_done as u32, batches: batches as u32 });
+                    post(&FromWorker::Progress { trial: active.key, fold, epoch, batches_done, batches });
                 }
                 ACTIVE.with(|a| *a.borrow_mut() = Some(active));
                 return schedule_next_slice();
             }
-            Ok(Slice::EpochDone(report)) => {
-                post(&FromWorker::Epoch { trial: active.key, report: report.clone() });
-                active.last = Some(report);
-                if active.trainer.epochs_done() < active.trainer.config.epochs {
+            Step::Epoch { fold, report, end } => {
+                post(&FromWorker::Epoch { trial: active.key, fold, report });
+                let Some(end) = end else {
                     ACTIVE.with(|a| *a.borrow_mut() = Some(active));
                     return schedule_next_slice();
-                }
-                let last = active.last.take().expect("an epoch was just run");
-                TrialEnd::Completed {
-                    validation_accuracy: last.validation_accuracy.unwrap_or(f32::NAN),
-                    validation_loss: last.validation_loss.unwrap_or(f32::NAN),
-                }
+                };
+                end
             }
-            Err(diverged) => TrialEnd::Diverged { diverged },
+            Step::Diverged(end) => end,
         };
         RUNNING.with(|r| r.set(None));
         post(&FromWorker::Finished { trial: active.key, end });

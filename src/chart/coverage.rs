@@ -7,6 +7,30 @@
 use crate::tuning::space::SearchSpace;
 use crate::tuning::study::{Trial, TrialState};
 
+/// What the coverage views need of a trial: a study's trial, or the page's live one.
+pub trait Tried {
+    fn id(&self) -> usize;
+    /// Its place in the unit cube of the study's space.
+    fn unit(&self) -> &[f64];
+    fn state(&self) -> &TrialState;
+    fn score(&self) -> Option<f64>;
+}
+
+impl Tried for Trial {
+    fn id(&self) -> usize {
+        self.id
+    }
+    fn unit(&self) -> &[f64] {
+        &self.unit
+    }
+    fn state(&self) -> &TrialState {
+        &self.state
+    }
+    fn score(&self) -> Option<f64> {
+        self.score
+    }
+}
+
 /// One trial on a coverage map.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CoveragePoint {
@@ -18,16 +42,57 @@ pub struct CoveragePoint {
     pub score: Option<f64>,
     /// The study's best trial (drawn as a star).
     pub best: bool,
+    /// How many trials sit on this very spot (a grid varying a param not drawn): the first of
+    /// them carries the count, the others 0. Points are never jittered apart — jitter would fake
+    /// the distinct values the map is there to show.
+    pub stack: usize,
 }
 
-/// Every proposed trial (running ones too: drawn hollow) on params `x` and `y` of the space;
-/// `best` is the study's best trial, if any.
-pub fn coverage(trials: &[Trial], x: usize, y: usize, best: Option<usize>) -> Vec<CoveragePoint> {
-    trials
+/// Every proposed trial (waiting and running ones too: drawn hollow, so that the room sees where
+/// a method is about to look) on params `x` and `y` of the space; `best` is the study's best
+/// trial, if any.
+pub fn coverage<T: Tried>(trials: &[T], x: usize, y: usize, best: Option<usize>) -> Vec<CoveragePoint> {
+    let mut points: Vec<CoveragePoint> = trials
         .iter()
-        .filter(|t| t.state != TrialState::Waiting)
-        .map(|t| CoveragePoint { trial: t.id, x: t.unit[x], y: t.unit[y], state: t.state.clone(), score: t.score, best: Some(t.id) == best })
-        .collect()
+        .map(|t| CoveragePoint {
+            trial: t.id(),
+            x: t.unit()[x],
+            y: t.unit()[y],
+            state: t.state().clone(),
+            score: t.score(),
+            best: Some(t.id()) == best,
+            stack: 1,
+        })
+        .collect();
+    for i in 0..points.len() {
+        if points[..i].iter().any(|p| p.x == points[i].x && p.y == points[i].y) {
+            points[i].stack = 0;
+        } else {
+            points[i].stack = points[i..].iter().filter(|p| p.x == points[i].x && p.y == points[i].y).count();
+        }
+    }
+    points
+}
+
+/// A mark of a marginal rug: a value tried, and how many trials tried it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RugTick {
+    pub position: f64,
+    pub count: usize,
+}
+
+/// The rug of one axis of a map: each distinct position with its count, ascending.
+pub fn rug(positions: impl IntoIterator<Item = f64>) -> Vec<RugTick> {
+    let mut all: Vec<f64> = positions.into_iter().collect();
+    all.sort_by(f64::total_cmp);
+    let mut out: Vec<RugTick> = Vec::new();
+    for p in all {
+        match out.last_mut() {
+            Some(last) if last.position == p => last.count += 1,
+            _ => out.push(RugTick { position: p, count: 1 }),
+        }
+    }
+    out
 }
 
 /// The distinct values one param was tried at.
@@ -44,14 +109,14 @@ impl DistinctValues {
     }
 }
 
-/// For every param of the space, the distinct values the proposed trials tried.
-pub fn distinct_values(space: &SearchSpace, trials: &[Trial]) -> Vec<DistinctValues> {
+/// For every param of the space, the distinct values the proposed trials try.
+pub fn distinct_values<T: Tried>(space: &SearchSpace, trials: &[T]) -> Vec<DistinctValues> {
     space
         .params()
         .iter()
         .enumerate()
         .map(|(k, param)| {
-            let mut positions: Vec<f64> = trials.iter().filter(|t| t.state != TrialState::Waiting).map(|t| t.unit[k]).collect();
+            let mut positions: Vec<f64> = trials.iter().map(|t| t.unit()[k]).collect();
             positions.sort_by(f64::total_cmp);
             positions.dedup();
             DistinctValues { param: param.name.clone(), positions }
@@ -114,6 +179,15 @@ mod tests {
         // Nine grid points of 3 × 3 × 3 use at most three values of each param; nine random
         // points use nine different learning rates.
         assert!(grid.iter().all(|d| d.count() <= 3), "{grid:?}");
+        // On lr × l2 the nine grid points stack three deep: one mark carries each count.
+        let study = study_of(Box::new(GridSearch::default()));
+        let points = coverage(study.trials(), 0, 1, None);
+        let stacks: Vec<usize> = points.iter().map(|p| p.stack).filter(|&s| s > 0).collect();
+        assert_eq!(stacks.iter().sum::<usize>(), 9);
+        assert!(stacks.len() < 9, "{stacks:?}");
+        let rug_x = rug(points.iter().map(|p| p.x));
+        assert_eq!(rug_x.iter().map(|t| t.count).sum::<usize>(), 9);
+        assert_eq!(rug_x.len(), grid[0].count());
         assert_eq!(random[0].count(), 9);
         assert!(random[0].positions.windows(2).all(|w| w[0] < w[1]));
     }

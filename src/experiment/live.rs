@@ -8,30 +8,48 @@
 //! changes. A single configuration is a study of one trial over a space that searches nothing.
 //! Beside each trial the page keeps what the study does not need: every epoch's report, the
 //! worker and attempt, the crashes it survived, and when it ran.
+//!
+//! A race (`add_race`) is one study per method over the same space, budget, images and seed;
+//! the experiment keeps whether it is paused or cancelled, and what is left of it.
 
 use super::presets::apply;
+use super::race::{FieldError, RaceSetup};
+use crate::chart::coverage::Tried;
+use crate::data::validation::TrainingSet;
 use crate::nn::{EpochReport, TrainConfig};
 use crate::protocol::{TrainRequest, TrialEnd};
 use crate::scheduler::{Event, JobEnd, TrialRef};
 use crate::tuning::fixed::ChosenPoints;
-use crate::tuning::space::SearchSpace;
-use crate::tuning::study::{Direction, Outcome, Study, StudyConfig, TrialState};
+use crate::tuning::methods;
+use crate::tuning::space::{SearchSpace, Value};
+use crate::tuning::study::{Direction, FoldScores, Outcome, Study, StudyConfig, TrialState};
 
-/// One trial as the page shows it.
+/// One trial as the page shows it. Its state is the study's, except that a trial waiting for
+/// a worker is Waiting (for the study, it is Running from the moment it is handed out).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveTrial {
     pub trial: TrialRef,
+    /// The method's registry name ("single" for one configuration trained on its own).
+    pub method: &'static str,
+    /// The study's values for its space's params, and the unit-cube point standing for them.
+    pub values: Vec<Value>,
+    pub unit: Vec<f64>,
     /// The configuration it trains (the study's values on the study's base).
     pub config: TrainConfig,
-    pub subset_size: u32,
+    pub data: TrainingSet,
     pub seed: u32,
     /// The study's state of the trial.
     pub state: TrialState,
-    /// Validation accuracy, once complete.
+    /// Validation accuracy, once complete (the folds' mean under k-fold).
     pub score: Option<f64>,
-    pub epochs: Vec<EpochReport>,
-    /// While an epoch trains: its number (1-based), and its batches done of all.
-    pub epoch_progress: Option<(u32, u32, u32)>,
+    /// Under k-fold, each fold's score.
+    pub folds: Option<FoldScores>,
+    /// What it costs the budget, in training images.
+    pub cost: u64,
+    /// Every epoch's report, with its fold (from 0; 0 under hold-out).
+    pub epochs: Vec<(u32, EpochReport)>,
+    /// While an epoch trains: its fold, its number (1-based), and its batches done of all.
+    pub epoch_progress: Option<(u32, u32, u32, u32)>,
     /// The attempt running or last run (a crash retries a trial once).
     pub attempt: u32,
     /// Why earlier attempts ended (their workers crashed).
@@ -52,33 +70,172 @@ impl LiveTrial {
     pub fn is_active(&self) -> bool {
         !self.state.is_finished()
     }
+
+    /// For a complete trial, the training images it cost and the seconds it took (the
+    /// measured throughput the page's estimates use).
+    pub fn throughput(&self) -> Option<(u64, f64)> {
+        let seconds = (self.finished_ms? - self.started_ms?) / 1000.0;
+        (self.state == TrialState::Complete && seconds > 0.0).then_some((self.cost, seconds))
+    }
+}
+
+impl Tried for LiveTrial {
+    fn id(&self) -> usize {
+        self.trial.trial
+    }
+    fn unit(&self) -> &[f64] {
+        &self.unit
+    }
+    fn state(&self) -> &TrialState {
+        &self.state
+    }
+    fn score(&self) -> Option<f64> {
+        self.score
+    }
 }
 
 struct LiveStudy {
     study: Study,
+    method: &'static str,
     base: TrainConfig,
-    subset_size: u32,
+    data: TrainingSet,
     seed: u32,
+    /// Asks no more trials (its race was cancelled).
+    stopped: bool,
     /// By trial id.
     runs: Vec<LiveTrial>,
+}
+
+/// Where a race stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RaceState {
+    Running,
+    Paused,
+    Done,
+    Cancelled,
+}
+
+impl RaceState {
+    /// As the page's `data-state` spells it.
+    pub fn tag(self) -> &'static str {
+        match self {
+            RaceState::Running => "running",
+            RaceState::Paused => "paused",
+            RaceState::Done => "done",
+            RaceState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A race's studies and its setup.
+pub struct Race {
+    pub setup: RaceSetup,
+    /// One study per method, in the setup's order.
+    pub studies: Vec<usize>,
+    pub paused: bool,
+    pub cancelled: bool,
 }
 
 /// The studies of an experiment, in the order they were added.
 #[derive(Default)]
 pub struct LiveExperiment {
     studies: Vec<LiveStudy>,
+    race: Option<Race>,
 }
 
 impl LiveExperiment {
-    /// Add a study of one trial that trains `config` on a stratified subset of `subset_size`
-    /// training images with `seed`. Refuses an invalid configuration with the reason.
-    pub fn add_single(&mut self, config: TrainConfig, subset_size: u32, seed: u32) -> Result<usize, String> {
+    /// Add a study of one trial that trains `config` on `data` with `seed`. Refuses an invalid
+    /// configuration or training set with the reason.
+    pub fn add_single(&mut self, config: TrainConfig, data: TrainingSet, seed: u32) -> Result<usize, String> {
         let valid = config.validate().map_err(|e| e.to_string())?;
-        let cost = valid.epochs as u64 * subset_size as u64;
+        let data = data.check()?;
+        let cost = data.cost(valid.epochs);
         let study_config = StudyConfig { seed: seed as u64, direction: Direction::Maximize, budget: cost, batch_size: 1 };
         let study = Study::new(SearchSpace::nothing(), Box::new(ChosenPoints::single()), study_config, Box::new(move |_| cost));
-        self.studies.push(LiveStudy { study, base: config, subset_size, seed, runs: Vec::new() });
+        self.studies.push(LiveStudy { study, method: "single", base: config, data, seed, stopped: false, runs: Vec::new() });
         Ok(self.studies.len() - 1)
+    }
+
+    /// Start a race: one study per method of `setup`, replacing the race before (whose
+    /// trials stay). Refuses a setup that cannot run, naming every bad field.
+    pub fn add_race(&mut self, setup: RaceSetup) -> Result<Vec<usize>, Vec<FieldError>> {
+        setup.check()?;
+        let mut studies = Vec::new();
+        for name in &setup.methods {
+            let method = methods::by_name(name).expect("a checked setup names known methods");
+            let study = Study::new(setup.space.clone(), method.make(), setup.study_config(), setup.cost_fn());
+            self.studies.push(LiveStudy {
+                study,
+                method: method.name,
+                base: setup.base.clone(),
+                data: setup.data,
+                seed: setup.seed,
+                stopped: false,
+                runs: Vec::new(),
+            });
+            studies.push(self.studies.len() - 1);
+        }
+        self.race = Some(Race { setup, studies: studies.clone(), paused: false, cancelled: false });
+        Ok(studies)
+    }
+
+    pub fn race(&self) -> Option<&Race> {
+        self.race.as_ref()
+    }
+
+    /// Where the race stands (None before the first).
+    pub fn race_state(&self) -> Option<RaceState> {
+        let race = self.race.as_ref()?;
+        let done = race.studies.iter().all(|&s| self.studies[s].is_over());
+        Some(match (race.cancelled, done, race.paused) {
+            (true, ..) => RaceState::Cancelled,
+            (false, true, _) => RaceState::Done,
+            (false, false, true) => RaceState::Paused,
+            (false, false, false) => RaceState::Running,
+        })
+    }
+
+    /// Pause or resume the race (the scheduler stops or starts dispatching; the studies are
+    /// unchanged, so the race continues with the trials it would have run).
+    pub fn set_paused(&mut self, paused: bool) {
+        if let Some(race) = &mut self.race {
+            race.paused = paused;
+        }
+    }
+
+    /// Cancel the race: its studies ask no more trials. Returns its studies, whose queued and
+    /// running trials the scheduler must cancel (they end Interrupted); finished ones stay.
+    pub fn cancel_race(&mut self) -> Vec<usize> {
+        let Some(race) = &mut self.race else { return Vec::new() };
+        race.cancelled = true;
+        for &s in &race.studies {
+            self.studies[s].stopped = true;
+        }
+        race.studies.clone()
+    }
+
+    /// Whether every study has finished all it will run.
+    pub fn is_done(&self) -> bool {
+        self.studies.iter().all(LiveStudy::is_over)
+    }
+
+    /// The method, budget and spend of a study.
+    pub fn study_summary(&self, study: usize) -> Option<StudySummary> {
+        let live = self.studies.get(study)?;
+        let finished = live.runs.iter().filter(|r| r.state.is_finished());
+        Some(StudySummary {
+            study,
+            method: live.method,
+            budget: live.study.budget(),
+            spent: finished.map(|r| r.cost).sum(),
+            reserved: live.study.spent(),
+            over: live.is_over(),
+        })
+    }
+
+    /// The space a study searches.
+    pub fn space(&self, study: usize) -> Option<&SearchSpace> {
+        self.studies.get(study).map(|s| s.study.space())
     }
 
     /// Every trial the studies can hand out now, as requests for the workers; their runs are
@@ -86,18 +243,23 @@ impl LiveExperiment {
     pub fn next_requests(&mut self) -> Vec<(TrialRef, TrainRequest)> {
         let mut out = Vec::new();
         for (index, live) in self.studies.iter_mut().enumerate() {
+            if live.stopped {
+                continue;
+            }
             for (id, values) in live.study.ask_all() {
                 let trial = TrialRef { study: index, trial: id };
                 let config = match apply(live.study.space(), &values, &live.base) {
                     Ok(config) => TrainConfig::clone(&config),
                     Err(e) => {
                         live.study.tell(id, Outcome::Failed(e.to_string())).expect("a trial just asked is running");
-                        live.runs.push(live_trial(trial, live.base.clone(), live.subset_size, live.seed, &live.study));
+                        let run = live_trial(trial, live, live.base.clone());
+                        live.runs.push(run);
                         continue;
                     }
                 };
-                live.runs.push(live_trial(trial, config.clone(), live.subset_size, live.seed, &live.study));
-                out.push((trial, TrainRequest { config, subset_size: live.subset_size, seed: live.seed }));
+                let run = live_trial(trial, live, config.clone());
+                live.runs.push(run);
+                out.push((trial, TrainRequest { config, data: live.data, seed: live.seed }));
             }
         }
         out
@@ -111,11 +273,11 @@ impl LiveExperiment {
                 run.worker = Some(*slot);
                 run.started_ms = Some(now_ms);
             }),
-            Event::Progress { trial, epoch, batches_done, batches } => {
-                self.with_run(*trial, |run, _| run.epoch_progress = Some((*epoch, *batches_done, *batches)))
+            Event::Progress { trial, fold, epoch, batches_done, batches } => {
+                self.with_run(*trial, |run, _| run.epoch_progress = Some((*fold, *epoch, *batches_done, *batches)))
             }
-            Event::Epoch { trial, report } => self.with_run(*trial, |run, _| {
-                run.epochs.push(report.clone());
+            Event::Epoch { trial, fold, report } => self.with_run(*trial, |run, _| {
+                run.epochs.push((*fold, report.clone()));
                 run.epoch_progress = None;
             }),
             // The next attempt trains from the start: the lost attempt's epochs go.
@@ -123,13 +285,17 @@ impl LiveExperiment {
                 run.crashes.push(format!("attempt {} lost its worker: {reason}", attempt - 1));
                 run.attempt = *attempt;
                 run.worker = None;
+                run.started_ms = None;
                 run.epochs.clear();
                 run.epoch_progress = None;
             }),
             Event::Ended { trial, end } => self.with_run(*trial, |run, study| {
                 let outcome = match end {
-                    JobEnd::Finished(TrialEnd::Completed { validation_accuracy, .. }) => Outcome::Complete(*validation_accuracy as f64),
-                    JobEnd::Finished(TrialEnd::Diverged { diverged }) => Outcome::Diverged(diverged.to_string()),
+                    JobEnd::Finished(TrialEnd::Completed { validation_accuracy, fold_scores, .. }) => match fold_scores.is_empty() {
+                        true => Outcome::Complete(*validation_accuracy as f64),
+                        false => Outcome::Folds(FoldScores { scores: fold_scores.iter().map(|&s| s as f64).collect() }),
+                    },
+                    JobEnd::Finished(TrialEnd::Diverged { diverged, fold }) => Outcome::Diverged(TrialEnd::divergence(diverged, *fold)),
                     JobEnd::Finished(TrialEnd::Rejected { reason }) => Outcome::Failed(reason.clone()),
                     JobEnd::Finished(TrialEnd::Stopped { .. }) | JobEnd::Cancelled => Outcome::Interrupted,
                     JobEnd::Failed(reason) => Outcome::Failed(reason.clone()),
@@ -137,7 +303,7 @@ impl LiveExperiment {
                 // The study hears the finishing attempt's epochs at its end, so an attempt lost
                 // to a crash leaves nothing behind. A trial the study already settled (it cannot
                 // be told twice) stays as it is.
-                for accuracy in run.epochs.iter().filter_map(|e| e.validation_accuracy) {
+                for accuracy in run.epochs.iter().filter_map(|(_, e)| e.validation_accuracy) {
                     let _ = study.report(trial.trial, accuracy as f64);
                 }
                 let _ = study.tell(trial.trial, outcome);
@@ -169,22 +335,65 @@ impl LiveExperiment {
         let Some(run) = live.runs.get_mut(trial.trial) else { return false };
         f(run, &mut live.study);
         let t = &live.study.trials()[trial.trial];
-        run.state = t.state.clone();
+        run.state = shown_state(&t.state, run);
         run.score = t.score;
+        run.folds = t.folds.clone();
+        run.cost = t.cost;
         true
     }
 }
 
+/// A study's method, budget and spend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StudySummary {
+    pub study: usize,
+    pub method: &'static str,
+    /// In training images.
+    pub budget: u64,
+    /// What its finished trials cost.
+    pub spent: u64,
+    /// What its proposed trials will cost, finished or not.
+    pub reserved: u64,
+    /// It will run nothing more.
+    pub over: bool,
+}
+
+impl LiveStudy {
+    /// Every trial finished and none will come (its method or budget ran out, or it stopped).
+    fn is_over(&self) -> bool {
+        let finished = self.runs.iter().all(|r| r.state.is_finished());
+        finished && (self.stopped || self.study.is_done())
+    }
+}
+
+/// The state the page shows: the study's, except that a trial the study has handed out
+/// (Running, for the study) is Waiting until a worker starts it.
+fn shown_state(state: &TrialState, run: &LiveTrial) -> TrialState {
+    match state {
+        TrialState::Running if run.started_ms.is_none() => TrialState::Waiting,
+        state => state.clone(),
+    }
+}
+
 /// A trial just handed out by its study, before any worker has it.
-fn live_trial(trial: TrialRef, config: TrainConfig, subset_size: u32, seed: u32, study: &Study) -> LiveTrial {
-    let t = &study.trials()[trial.trial];
+fn live_trial(trial: TrialRef, live: &LiveStudy, config: TrainConfig) -> LiveTrial {
+    let t = &live.study.trials()[trial.trial];
+    let state = match t.state {
+        TrialState::Running => TrialState::Waiting,
+        ref state => state.clone(),
+    };
     LiveTrial {
         trial,
+        method: live.method,
+        values: t.values.clone(),
+        unit: t.unit.clone(),
         config,
-        subset_size,
-        seed,
-        state: t.state.clone(),
+        data: live.data,
+        seed: live.seed,
+        state,
         score: t.score,
+        folds: t.folds.clone(),
+        cost: t.cost,
         epochs: Vec::new(),
         epoch_progress: None,
         attempt: 1,
@@ -198,7 +407,12 @@ fn live_trial(trial: TrialRef, config: TrainConfig, subset_size: u32, seed: u32,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::validation::CrossValidation;
     use crate::nn::train::Diverged;
+
+    fn holdout(images: u32) -> TrainingSet {
+        TrainingSet { images, validation: CrossValidation::Holdout }
+    }
 
     fn report(epoch: u32, accuracy: f32) -> EpochReport {
         EpochReport {
@@ -215,10 +429,10 @@ mod tests {
     fn single(epochs: u32) -> (LiveExperiment, TrialRef) {
         let mut lab = LiveExperiment::default();
         let config = TrainConfig { epochs, ..TrainConfig::default() };
-        let study = lab.add_single(config.clone(), 2_000, 7).unwrap();
+        let study = lab.add_single(config.clone(), holdout(2_000), 7).unwrap();
         let requests = lab.next_requests();
         assert_eq!(requests.len(), 1, "a single configuration is a study of one trial");
-        assert_eq!(requests[0].1, TrainRequest { config, subset_size: 2_000, seed: 7 });
+        assert_eq!(requests[0].1, TrainRequest { config, data: holdout(2_000), seed: 7 });
         assert!(lab.next_requests().is_empty(), "and only one");
         (lab, TrialRef { study, trial: 0 })
     }
@@ -226,14 +440,18 @@ mod tests {
     #[test]
     fn a_single_configuration_runs_as_a_study_of_one_trial() {
         let (mut lab, trial) = single(2);
-        assert_eq!(lab.run(trial).unwrap().state, TrialState::Running);
+        assert_eq!(lab.run(trial).unwrap().state, TrialState::Waiting, "until a worker starts it");
         lab.on_event(&Event::Started { trial, attempt: 1, slot: 1 }, 10.0);
-        lab.on_event(&Event::Progress { trial, epoch: 1, batches_done: 10, batches: 32 }, 15.0);
-        assert_eq!(lab.run(trial).unwrap().epoch_progress, Some((1, 10, 32)));
-        lab.on_event(&Event::Epoch { trial, report: report(1, 0.8) }, 20.0);
+        assert_eq!(lab.run(trial).unwrap().state, TrialState::Running);
+        lab.on_event(&Event::Progress { trial, fold: 0, epoch: 1, batches_done: 10, batches: 32 }, 15.0);
+        assert_eq!(lab.run(trial).unwrap().epoch_progress, Some((0, 1, 10, 32)));
+        lab.on_event(&Event::Epoch { trial, fold: 0, report: report(1, 0.8) }, 20.0);
         assert_eq!(lab.run(trial).unwrap().epoch_progress, None);
-        lab.on_event(&Event::Epoch { trial, report: report(2, 0.9) }, 30.0);
-        lab.on_event(&Event::Ended { trial, end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.3 }) }, 40.0);
+        lab.on_event(&Event::Epoch { trial, fold: 0, report: report(2, 0.9) }, 30.0);
+        lab.on_event(
+            &Event::Ended { trial, end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.3, fold_scores: vec![] }) },
+            40.0,
+        );
         let run = lab.run(trial).unwrap();
         assert_eq!(run.state, TrialState::Complete);
         assert_eq!(run.score, Some(0.9f32 as f64));
@@ -250,14 +468,17 @@ mod tests {
             (JobEnd::Finished(TrialEnd::Stopped { epochs_done: 1 }), TrialState::Interrupted),
             (JobEnd::Failed("the worker panicked: boom".into()), TrialState::Failed("the worker panicked: boom".into())),
             (JobEnd::Finished(TrialEnd::Rejected { reason: "invalid".into() }), TrialState::Failed("invalid".into())),
-            (JobEnd::Finished(TrialEnd::Diverged { diverged: diverged.clone() }), TrialState::Diverged(diverged.to_string())),
+            (JobEnd::Finished(TrialEnd::Diverged { diverged: diverged.clone(), fold: None }), TrialState::Diverged(diverged.to_string())),
         ];
         for (end, state) in cases {
             let (mut lab, trial) = single(3);
             assert!(lab.on_event(&Event::Ended { trial, end }, 1.0));
             assert_eq!(lab.run(trial).unwrap().state, state);
             // A finished trial never changes, whatever arrives late.
-            lab.on_event(&Event::Ended { trial, end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.99, validation_loss: 0.0 }) }, 2.0);
+            lab.on_event(
+                &Event::Ended { trial, end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.99, validation_loss: 0.0, fold_scores: vec![] }) },
+                2.0,
+            );
             assert_eq!(lab.run(trial).unwrap().state, state);
             assert_eq!(lab.run(trial).unwrap().score, None);
         }
@@ -267,16 +488,19 @@ mod tests {
     fn a_crash_and_retry_are_recorded_on_the_trial_and_only_the_last_attempt_counts() {
         let (mut lab, trial) = single(2);
         lab.on_event(&Event::Started { trial, attempt: 1, slot: 0 }, 0.0);
-        lab.on_event(&Event::Epoch { trial, report: report(1, 0.5) }, 1.0);
+        lab.on_event(&Event::Epoch { trial, fold: 0, report: report(1, 0.5) }, 1.0);
         lab.on_event(&Event::Retrying { trial, attempt: 2, reason: "the worker panicked: boom".into() }, 1.0);
         let run = lab.run(trial).unwrap();
-        assert_eq!((run.attempt, run.state.clone()), (2, TrialState::Running));
+        assert_eq!((run.attempt, run.state.clone()), (2, TrialState::Waiting), "waiting for a fresh worker");
         assert_eq!(run.crashes, vec!["attempt 1 lost its worker: the worker panicked: boom".to_string()]);
         assert!(run.epochs.is_empty(), "the lost attempt's epochs go");
         lab.on_event(&Event::Started { trial, attempt: 2, slot: 0 }, 2.0);
-        lab.on_event(&Event::Epoch { trial, report: report(1, 0.8) }, 3.0);
-        lab.on_event(&Event::Epoch { trial, report: report(2, 0.9) }, 4.0);
-        lab.on_event(&Event::Ended { trial, end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.3 }) }, 5.0);
+        lab.on_event(&Event::Epoch { trial, fold: 0, report: report(1, 0.8) }, 3.0);
+        lab.on_event(&Event::Epoch { trial, fold: 0, report: report(2, 0.9) }, 4.0);
+        lab.on_event(
+            &Event::Ended { trial, end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.3, fold_scores: vec![] }) },
+            5.0,
+        );
         let study = &lab.studies[0].study;
         assert_eq!(study.trials()[0].progress, vec![0.8f32 as f64, 0.9f32 as f64]);
         assert_eq!(lab.run(trial).unwrap().epochs.len(), 2);
@@ -285,7 +509,7 @@ mod tests {
     #[test]
     fn an_invalid_configuration_is_refused_before_any_study_exists() {
         let mut lab = LiveExperiment::default();
-        let err = lab.add_single(TrainConfig { learning_rate: 0.0, ..TrainConfig::default() }, 2_000, 1).unwrap_err();
+        let err = lab.add_single(TrainConfig { learning_rate: 0.0, ..TrainConfig::default() }, holdout(2_000), 1).unwrap_err();
         assert!(err.contains("learning rate"), "{err}");
         assert_eq!(lab.runs().count(), 0);
     }

@@ -1,14 +1,19 @@
 //! The CNN experiment: the objective the tuning engine (`crate::tuning`) searches when it tunes
-//! the CNN on MNIST — what trials train on, how they are scored (on the fixed validation split,
-//! or by stratified k-fold cross-validation), the search spaces over `TrainConfig`, running a
-//! whole study, and the final test of the best configuration.
+//! the CNN on MNIST — the search spaces over `TrainConfig`, one trial's training and scoring
+//! (on the fixed validation split, or by stratified k-fold cross-validation: `data::validation`),
+//! races of several methods on the workers, and the final test of the best configuration.
 //!
-//! - `cv`: hold-out or k-fold scoring, and what a trial costs in training images.
 //! - `presets`: the seed's grid and the other spaces, and how a point of one becomes a
 //!   `TrainConfig`.
-//! - `runner`: a whole study run in this thread, each trial trained and scored.
-//! - `live`: studies whose trials train on the scheduler's workers (the page), and what the
-//!   page shows of each trial.
+//! - `job`: one trial's training (hold-out or every fold of a k-fold), in slices, as a worker
+//!   runs it.
+//! - `race`: a race's setup — methods, space, budget, images, seed — checked field by field.
+//! - `live`: studies whose trials train on the scheduler's workers, and what the page shows
+//!   of each trial.
+//! - `space_form`: the search space as the panel edits it, a row per hyperparameter.
+//! - `record`: a race's trials as versioned JSON (`tunelab race --out`, the page's import).
+//! - `threads`: the scheduler's workers as native threads, and a whole race run on them (the
+//!   command line).
 //! - `final_eval`: the best configuration retrained on the training file's 60,000 images and
 //!   tested once.
 //!
@@ -16,11 +21,15 @@
 
 #![forbid(unsafe_code)]
 
-pub mod cv;
 pub mod final_eval;
+pub mod job;
 pub mod live;
 pub mod presets;
-pub mod runner;
+pub mod race;
+pub mod record;
+pub mod space_form;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod threads;
 
 /// Synthetic digits for the tests that train: class k lights a 7×7 block at a place of its own,
 /// over noise; the same `n` images every call.

@@ -135,15 +135,18 @@ pub enum Event {
         attempt: u32,
         slot: usize,
     },
-    /// `batches_done` of the `batches` of epoch `epoch` (1-based) are trained.
+    /// `batches_done` of the `batches` of epoch `epoch` (1-based) of fold `fold` (from 0; 0
+    /// under hold-out) are trained.
     Progress {
         trial: TrialRef,
+        fold: u32,
         epoch: u32,
         batches_done: u32,
         batches: u32,
     },
     Epoch {
         trial: TrialRef,
+        fold: u32,
         report: EpochReport,
     },
     /// The attempt's worker crashed; the trial waits for a fresh worker.
@@ -204,12 +207,14 @@ pub struct Scheduler {
     spent: BTreeMap<usize, u64>,
     next_generation: u32,
     next_job: u32,
+    /// No trial is started while paused; running ones finish.
+    paused: bool,
 }
 
 impl Scheduler {
     /// A scheduler with `workers` slots (at least 1), and the commands that start them.
     pub fn new(config: SchedulerConfig, workers: usize) -> (Self, Vec<Command>) {
-        let mut scheduler = Self { config, slots: Vec::new(), queues: BTreeMap::new(), spent: BTreeMap::new(), next_generation: 0, next_job: 0 };
+        let mut scheduler = Self { config, slots: Vec::new(), queues: BTreeMap::new(), spent: BTreeMap::new(), next_generation: 0, next_job: 0, paused: false };
         let commands = scheduler.resize(workers);
         (scheduler, commands)
     }
@@ -274,6 +279,24 @@ impl Scheduler {
         let mut out = Vec::new();
         self.dispatch(&mut out);
         out
+    }
+
+    /// Start no more trials (running ones finish; queued ones wait), or start them again.
+    /// Pausing changes no trial's result: a trial's request fixes everything it does.
+    pub fn set_paused(&mut self, paused: bool) -> Vec<Command> {
+        self.paused = paused;
+        let mut out = Vec::new();
+        self.dispatch(&mut out);
+        out
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Trials training now (or being stopped).
+    pub fn running(&self) -> usize {
+        self.slots.iter().filter(|s| s.job.is_some()).count()
     }
 
     /// Tell the scheduler how much budget a study has spent, so the least spent goes first.
@@ -358,20 +381,20 @@ impl Scheduler {
             FromWorker::DataRejected { reason } => self.lost(slot, format!("the worker refused the training images: {reason}"), false, now_ms, &mut out),
             FromWorker::ProtocolError { message } => self.lost(slot, format!("the worker could not read a message: {message}"), false, now_ms, &mut out),
             FromWorker::Panicked { message, .. } => self.lost(slot, format!("the worker panicked: {message}"), true, now_ms, &mut out),
-            FromWorker::Progress { trial, epoch, batches_done, batches } => {
-                if let Some(job) = self.running(slot, trial) {
-                    out.push(Command::Event(Event::Progress { trial: job.trial, epoch, batches_done, batches }));
+            FromWorker::Progress { trial, fold, epoch, batches_done, batches } => {
+                if let Some(job) = self.job_of(slot, trial) {
+                    out.push(Command::Event(Event::Progress { trial: job.trial, fold, epoch, batches_done, batches }));
                 }
                 return out;
             }
-            FromWorker::Epoch { trial, report } => {
-                if let Some(job) = self.running(slot, trial) {
-                    out.push(Command::Event(Event::Epoch { trial: job.trial, report }));
+            FromWorker::Epoch { trial, fold, report } => {
+                if let Some(job) = self.job_of(slot, trial) {
+                    out.push(Command::Event(Event::Epoch { trial: job.trial, fold, report }));
                 }
                 return out;
             }
             FromWorker::Finished { trial, end } => {
-                let Some(job) = self.running(slot, trial).cloned() else { return out };
+                let Some(job) = self.job_of(slot, trial).cloned() else { return out };
                 let s = &mut self.slots[slot];
                 s.job = None;
                 s.crashes_in_a_row = 0;
@@ -414,7 +437,7 @@ impl Scheduler {
     }
 
     /// The slot's job, if `trial` names its current attempt.
-    fn running(&self, slot: usize, trial: TrialKey) -> Option<&Job> {
+    fn job_of(&self, slot: usize, trial: TrialKey) -> Option<&Job> {
         self.slots[slot].job.as_ref().filter(|j| key(j) == trial)
     }
 
@@ -496,6 +519,9 @@ impl Scheduler {
 
     /// Give idle workers the next trials: the study that has spent least first.
     fn dispatch(&mut self, out: &mut Vec<Command>) {
+        if self.paused {
+            return;
+        }
         for slot in 0..self.slots.len() {
             if self.slots[slot].state != WorkerState::Idle || self.slots[slot].retiring {
                 continue;

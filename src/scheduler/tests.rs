@@ -1,10 +1,11 @@
 //! The scheduler's decisions, driven natively: every input, the commands it returns.
 
 use super::*;
+use crate::data::validation::{CrossValidation, TrainingSet};
 use crate::nn::TrainConfig;
 
 fn request(seed: u32) -> TrainRequest {
-    TrainRequest { config: TrainConfig::default(), subset_size: 2_000, seed }
+    TrainRequest { config: TrainConfig::default(), data: TrainingSet { images: 2_000, validation: CrossValidation::Holdout }, seed }
 }
 
 fn trial(study: usize, trial: usize) -> TrialRef {
@@ -76,7 +77,7 @@ impl Sim {
 
     fn finish(&mut self, slot: usize, accuracy: f32) -> Vec<Command> {
         let trial = self.key_in(slot);
-        self.send(slot, FromWorker::Finished { trial, end: TrialEnd::Completed { validation_accuracy: accuracy, validation_loss: 0.1 } })
+        self.send(slot, FromWorker::Finished { trial, end: TrialEnd::Completed { validation_accuracy: accuracy, validation_loss: 0.1, fold_scores: vec![] } })
     }
 
     fn crash(&mut self, slot: usize, now_ms: f64) -> Vec<Command> {
@@ -109,6 +110,7 @@ fn workers_get_data_after_ready_and_trials_after_data() {
         0,
         FromWorker::Epoch {
             trial: sim.key_in(0),
+            fold: 0,
             report: EpochReport {
                 epoch: 1,
                 learning_rate: 0.01,
@@ -121,12 +123,15 @@ fn workers_get_data_after_ready_and_trials_after_data() {
         },
     );
     assert!(matches!(&events(&out)[..], [Event::Epoch { trial: t, .. }] if *t == trial(0, 0)));
-    let out = sim.send(0, FromWorker::Progress { trial: sim.key_in(0), epoch: 2, batches_done: 5, batches: 32 });
-    assert_eq!(events(&out), vec![Event::Progress { trial: trial(0, 0), epoch: 2, batches_done: 5, batches: 32 }]);
+    let out = sim.send(0, FromWorker::Progress { trial: sim.key_in(0), fold: 0, epoch: 2, batches_done: 5, batches: 32 });
+    assert_eq!(events(&out), vec![Event::Progress { trial: trial(0, 0), fold: 0, epoch: 2, batches_done: 5, batches: 32 }]);
     let out = sim.finish(0, 0.9);
     assert_eq!(
         events(&out),
-        vec![Event::Ended { trial: trial(0, 0), end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.1 }) }]
+        vec![Event::Ended {
+            trial: trial(0, 0),
+            end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.1, fold_scores: vec![] })
+        }]
     );
     assert!(sim.s.is_idle());
 }
@@ -145,7 +150,7 @@ fn stale_messages_are_dropped() {
     let late = sim.s.on_message(
         0,
         old_generation,
-        FromWorker::Finished { trial: old_key, end: TrialEnd::Completed { validation_accuracy: 0.5, validation_loss: 1.0 } },
+        FromWorker::Finished { trial: old_key, end: TrialEnd::Completed { validation_accuracy: 0.5, validation_loss: 1.0, fold_scores: vec![] } },
         10_000.0,
     );
     assert!(late.is_empty(), "{late:?}");
@@ -154,7 +159,8 @@ fn stale_messages_are_dropped() {
     let new_key = sim.key_in(0);
     assert_eq!(new_key, TrialKey { trial_id: old_key.trial_id, attempt: 2 });
     // A message about the first attempt, from the current worker, is stale too.
-    let stale = sim.send(0, FromWorker::Finished { trial: old_key, end: TrialEnd::Completed { validation_accuracy: 0.5, validation_loss: 1.0 } });
+    let stale =
+        sim.send(0, FromWorker::Finished { trial: old_key, end: TrialEnd::Completed { validation_accuracy: 0.5, validation_loss: 1.0, fold_scores: vec![] } });
     assert!(events(&stale).is_empty(), "{stale:?}");
     assert_eq!(sim.state(0), WorkerState::Training(trial(0, 0)));
 }
@@ -362,4 +368,23 @@ fn cancel_study_cancels_its_queued_and_running_trials() {
     assert!(events(&out).contains(&Event::Ended { trial: trial(0, 1), end: JobEnd::Cancelled }));
     assert!(out.iter().any(|c| matches!(c, Command::Post { message: ToWorker::Stop { .. }, .. })));
     assert_eq!(sim.s.queued(), 1);
+}
+
+#[test]
+fn a_paused_scheduler_starts_nothing_until_resumed_and_running_trials_finish() {
+    let mut sim = Sim::ready(2);
+    sim.s.submit(trial(0, 0), request(1));
+    assert_eq!(sim.s.running(), 1);
+    assert!(trains(&sim.s.set_paused(true)).is_empty());
+    for t in 1..3 {
+        assert!(trains(&sim.s.submit(trial(0, t), request(1))).is_empty(), "nothing starts while paused");
+    }
+    // The running trial finishes and keeps its result; its worker stays idle.
+    let out = sim.finish(0, 0.9);
+    assert!(matches!(&events(&out)[..], [Event::Ended { end: JobEnd::Finished(TrialEnd::Completed { .. }), .. }, ..]));
+    assert!(trains(&out).is_empty());
+    assert_eq!((sim.s.running(), sim.s.queued(), sim.s.is_paused()), (0, 2, true));
+    let out = sim.s.set_paused(false);
+    assert_eq!(trains(&out).len(), 2, "both workers take the waiting trials");
+    assert_eq!(sim.s.queued(), 0);
 }

@@ -130,7 +130,7 @@ async function trialMemory() {
   worker.postMessage({ message: { type: 'load_data', count: labels.length }, images: images.buffer, labels: labels.buffer }, [images.buffer, labels.buffer]);
   await loaded;
   const finished = next('finished');
-  worker.postMessage({ message: { type: 'train', trial: { trial_id: 1, attempt: 1 }, request: { config: { epochs: 1 }, subset_size: 2000, seed: 1 } } });
+  worker.postMessage({ message: { type: "train", trial: { trial_id: 1, attempt: 1 }, request: { config: { epochs: 1 }, data: { images: 2000, validation: { kind: "holdout" } }, seed: 1 } } });
   const end = await finished;
   const memory = next('memory');
   worker.postMessage({ message: { type: 'report_memory' } });

@@ -35,8 +35,8 @@ async function recordProgress(page) {
 
 /** Use exactly `n` training workers and wait until one is ready. */
 async function useWorkers(page, n) {
-  await page.fill('#worker-count', String(n));
-  await page.dispatchEvent('#worker-count', 'change');
+  await page.fill('#race-workers', String(n));
+  await page.dispatchEvent('#race-workers', 'change');
   await page.waitForSelector('.worker-list li.idle', { timeout: 60_000 });
 }
 

@@ -1,0 +1,52 @@
+//! How the page marks a method: its colour (one job: "which method"; colour-blind-safe
+//! Okabe–Ito order, RACE-SCREEN.md §3.1) and its short badge, so colour is never the only cue.
+
+/// The method's colour, by registry name.
+pub fn colour(method: &str) -> &'static str {
+    match method {
+        "grid" => "#000000",
+        "random" => "#E69F00",
+        "tpe" => "#56B4E9",
+        "gp-ei" => "#0072B2",
+        "cma-es" => "#D55E00",
+        "genetic" => "#CC79A7",
+        "hyperband" => "#009E73",
+        "pbt" => "#882255",
+        "hypergradient" => "#332288",
+        _ => "#767676",
+    }
+}
+
+/// The badge's text colour: ink on the light method colours, white on the dark ones.
+pub fn badge_ink(method: &str) -> &'static str {
+    match method {
+        "grid" | "gp-ei" | "pbt" | "hypergradient" => "#ffffff",
+        _ => "#1a1a1a",
+    }
+}
+
+/// The short badge.
+pub fn badge(method: &str) -> String {
+    match method {
+        "grid" => "GRID".into(),
+        "random" => "RAND".into(),
+        "tpe" => "TPE".into(),
+        "gp-ei" => "GP".into(),
+        "cma-es" => "CMA".into(),
+        "genetic" => "GA".into(),
+        "single" => "ONE".into(),
+        other => other.to_uppercase(),
+    }
+}
+
+/// The method's label from the registry (its name for one that is not there).
+pub fn label(method: &str) -> &'static str {
+    tunelab::tuning::methods::by_name(method).map_or("one configuration", |m| m.label)
+}
+
+/// A method's badge: its short name on its colour.
+#[leptos::component]
+pub fn Badge(method: &'static str) -> impl leptos::IntoView {
+    use leptos::prelude::*;
+    view! { <span class="badge" style=format!("background:{};color:{}", colour(method), badge_ink(method))>{badge(method)}</span> }
+}

@@ -1,0 +1,195 @@
+//! Where the race stands: its state and the Pause, Resume and Cancel buttons, one progress bar
+//! overall with the time elapsed and left (`RaceBar`); one bar per method (budget spent), and
+//! the ranking at equal compute — each method's best validation accuracy at 25, 50 and 100 % of
+//! its budget (`RaceStanding`).
+
+use super::format::{clock, percent, thousands};
+use super::lab::{Lab, RaceView};
+use super::methods::{self, Badge};
+use leptos::prelude::*;
+use tunelab::chart::best_so_far::{best_within, FinishedTrial};
+use tunelab::experiment::live::{LiveTrial, RaceState};
+use tunelab::experiment::race::estimate_seconds;
+
+/// A study's finished trials, as the best-so-far computations take them.
+pub fn finished_trials(runs: &[LiveTrial], study: usize, started_ms: f64) -> Vec<FinishedTrial> {
+    runs.iter()
+        .filter(|r| r.trial.study == study && r.state.is_finished())
+        .map(|r| FinishedTrial { trial: r.trial.trial, cost: r.cost, score: r.score, finished_s: (r.finished_ms.unwrap_or(started_ms) - started_ms) / 1000.0 })
+        .collect()
+}
+
+fn state_sentence(view: &RaceView) -> &'static str {
+    match view.state {
+        RaceState::Running => "running",
+        RaceState::Paused => "paused: running trials finish, no new one starts",
+        RaceState::Done => "done: every method has spent its budget",
+        RaceState::Cancelled => "cancelled: the finished trials are kept",
+    }
+}
+
+/// The race's bar: its state, Pause, Resume and Cancel, and the overall progress.
+#[component]
+pub fn RaceBar() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let race = lab.race();
+    let clock_now = lab.clock();
+    let state = move || race.with(|r| r.as_ref().map_or("idle", |r| r.state.tag()));
+    let running = move || state() == "running";
+    let paused = move || state() == "paused";
+    let confirm_cancel = RwSignal::new(false);
+    let overall = move || {
+        race.with(|r| {
+            let r = r.as_ref()?;
+            let budget: u64 = r.studies.iter().map(|s| s.budget).sum();
+            let spent: u64 = r.studies.iter().map(|s| s.spent).sum();
+            let elapsed = (r.ended_ms.unwrap_or(clock_now.get()) - r.started_ms) / 1000.0;
+            // Left: what is not yet spent, at the measured rate on the pool's workers.
+            let left = match r.state {
+                RaceState::Running | RaceState::Paused => estimate_seconds(budget.saturating_sub(spent), r.images_per_second, lab.worker_count().get())
+                    .map_or(" · time left: measuring".to_string(), |s| format!(" · ≈ {} left", clock(s))),
+                _ => String::new(),
+            };
+            Some((spent, budget, format!("{:.0}% of the budget · {} elapsed{left}", spent as f64 * 100.0 / budget.max(1) as f64, clock(elapsed))))
+        })
+    };
+    view! {
+        <section id="race-board" class="panel wide" class:live=move || race.with(Option::is_some)>
+            <div class="race-bar">
+                <p id="race-status" data-state=state>
+                    <strong>"Race: "</strong>
+                    {move || race.with(|r| r.as_ref().map_or("not started — set it up above and press Start", state_sentence))}
+                </p>
+                {move || overall().map(|(spent, budget, text)| view! {
+                <div class="overall">
+                    <progress id="race-progress" max=budget value=spent data-spent=spent data-budget=budget aria-label="budget spent, all methods"></progress>
+                    <span class="overall-text">{text}</span>
+                </div>
+                })}
+
+                <button id="race-pause" class="secondary" prop:disabled=move || !running() on:click=move |_| lab.set_paused(true) title="Running trials finish; no new trial starts">"Pause"</button>
+                <button id="race-resume" class="secondary" prop:disabled=move || !paused() on:click=move |_| lab.set_paused(false)>"Resume"</button>
+                <button id="race-cancel" class="secondary danger" prop:disabled=move || !(running() || paused()) on:click=move |_| confirm_cancel.set(true)>"Cancel"</button>
+                <Show when=move || confirm_cancel.get() && (running() || paused())>
+                    <span class="confirm" role="alertdialog" aria-label="cancel the race?">
+                        "Cancel the race? Finished trials are kept. "
+                        <button id="race-cancel-confirm" class="danger" on:click=move |_| { confirm_cancel.set(false); lab.cancel_race(); }>"Cancel the race"</button>
+                        <button class="secondary" on:click=move |_| confirm_cancel.set(false)>"Keep racing"</button>
+                    </span>
+                </Show>
+            </div>
+        </section>
+    }
+}
+
+/// Where each method stands: budget spent, and the ranking at equal compute.
+#[component]
+pub fn RaceStanding() -> impl IntoView {
+    let race = expect_context::<Lab>().race();
+    view! {
+        <section id="race-standing" class="panel">
+            <h2>"Standing"</h2>
+            <Show when=move || race.with(Option::is_some) fallback=|| view! { <p class="hint">"Each method's budget spent and its rank at equal compute appear here."</p> }>
+                <MethodBoard />
+                <Ranking />
+            </Show>
+        </section>
+    }
+}
+
+/// One row per method: its badge, budget spent (finished trials solid, running ones hatched),
+/// trials, and its best so far.
+#[component]
+fn MethodBoard() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let (race, runs) = (lab.race(), lab.runs());
+    let rows = move || {
+        race.with(|r| {
+            let Some(r) = r.as_ref() else { return Vec::new() };
+            let per_epoch = r.setup.data.images as f64;
+            r.studies
+                .iter()
+                .map(|s| {
+                    let (count, running, best) = runs.with(|runs| {
+                        let mine: Vec<&LiveTrial> = runs.iter().filter(|t| t.trial.study == s.study).collect();
+                        let running = mine.iter().filter(|t| t.is_active()).map(|t| t.cost).sum::<u64>();
+                        let best = mine
+                            .iter()
+                            .filter_map(|t| t.score.filter(|_| t.state == tunelab::tuning::study::TrialState::Complete))
+                            .fold(None, |b: Option<f64>, x| Some(b.map_or(x, |b| b.max(x))));
+                        (mine.iter().filter(|t| t.state.is_finished()).count(), running, best)
+                    });
+                    (s.clone(), count, running, best, per_epoch)
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <table id="method-board" class="board">
+            <caption>"Budget spent per method"</caption>
+            <thead><tr><th>"method"</th><th>"spent"</th><th>"epoch-equivalents"</th><th>"trials"</th><th>"best so far"</th></tr></thead>
+            <tbody>
+                {move || rows().into_iter().map(|(s, count, running, best, per_epoch)| {
+                    let width = |v: u64| format!("{:.1}%", v as f64 * 100.0 / s.budget.max(1) as f64);
+                    view! {
+                        <tr data-method=s.method data-spent=s.spent data-budget=s.budget>
+                            <td><Badge method=s.method /></td>
+                            <td class="bar-cell">
+                                <span class="bar" role="progressbar" aria-valuemin="0" aria-valuemax=s.budget aria-valuenow=s.spent>
+                                    <span class="spent" style=format!("width:{};background:{}", width(s.spent), methods::colour(s.method))></span>
+                                    <span class="committed" style=format!("width:{}", width(running))></span>
+                                </span>
+                            </td>
+                            <td>{format!("{:.0} / {:.0}", s.spent as f64 / per_epoch, s.budget as f64 / per_epoch)}{s.over.then_some(" ✓ done")}</td>
+                            <td>{count}</td>
+                            <td class="best">{best.map(|b| percent(b as f32)).unwrap_or_else(|| "—".into())}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// Each method's best at 25, 50 and 100 % of its budget, with its rank in each column.
+#[component]
+fn Ranking() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let (race, runs) = (lab.race(), lab.runs());
+    let table = move || {
+        race.with(|r| {
+            let r = r.as_ref()?;
+            let shares = [0.25, 0.5, 1.0];
+            let bests: Vec<(&'static str, Vec<Option<f64>>)> = runs.with(|runs| {
+                r.studies
+                    .iter()
+                    .map(|s| (s.method, shares.iter().map(|&share| best_within(&finished_trials(runs, s.study, r.started_ms), s.budget, share)).collect()))
+                    .collect()
+            });
+            let rank = |col: usize, value: Option<f64>| value.map(|v| 1 + bests.iter().filter(|(_, b)| b[col].is_some_and(|o| o > v)).count());
+            Some(bests.iter().map(|(m, b)| (*m, (0..3).map(|c| (b[c], rank(c, b[c]))).collect::<Vec<_>>())).collect::<Vec<_>>())
+        })
+    };
+    view! {
+        <table id="ranking" class="board">
+            <caption>"Ranking at equal compute: best validation accuracy within a share of each budget"</caption>
+            <thead><tr><th>"method"</th><th>"at 25%"</th><th>"at 50%"</th><th>"at 100%"</th></tr></thead>
+            <tbody>
+                {move || table().unwrap_or_default().into_iter().map(|(method, cols)| view! {
+                    <tr data-method=method>
+                        <td><Badge method=method /></td>
+                        {cols.into_iter().map(|(best, rank)| view! {
+                            <td data-rank=rank.map(|r| r.to_string()).unwrap_or_default()>
+                                {match (best, rank) {
+                                    (Some(b), Some(r)) => format!("{} (#{r})", percent(b as f32)),
+                                    _ => "—".into(),
+                                }}
+                            </td>
+                        }).collect_view()}
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        <p class="hint">{move || race.with(|r| r.as_ref().map(|r| format!("Budget per method: {} epoch-equivalents = {} training images.", r.setup.budget_epochs, thousands(r.setup.budget_images()))))}</p>
+    }
+}

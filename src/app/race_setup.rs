@@ -1,0 +1,376 @@
+//! The experiment panel: what races — the methods, the search space (a preset, each param
+//! editable or fixed), the budget per method, the training subset, the validation scheme, the
+//! seed, the proposals per round and the workers. Every field is parsed here and judged by the
+//! core (`RaceSetup::problems`, `space_form::build`); a bad field is marked where it is, with the
+//! reason in the form's words, and Start stays disabled until the whole experiment can run.
+
+use super::format::{clock, thousands};
+use super::lab::{cores, Lab, MAX_WORKERS};
+use super::methods::{self, Badge};
+use leptos::prelude::*;
+use tunelab::data::{CrossValidation, TrainingSet, SUBSET_SIZES};
+use tunelab::experiment::live::RaceState;
+use tunelab::experiment::presets;
+use tunelab::experiment::race::{estimate_seconds, Field, RaceSetup};
+use tunelab::experiment::space_form::{build, grid_size, rows_of, ParamRow};
+use tunelab::nn::TrainConfig;
+use tunelab::tuning::methods as registry;
+
+/// The search-space presets, as (value, label).
+const PRESETS: [(&str, &str); 3] =
+    [("seed-grid", "the seed's grid (243 points)"), ("seed", "the seed's ranges, continuous"), ("wide", "wide: every hyperparameter")];
+
+fn preset_rows(preset: &str) -> Vec<ParamRow> {
+    let space = match preset {
+        "seed" => presets::seed_continuous(),
+        "wide" => presets::wide(),
+        _ => presets::seed_grid(),
+    };
+    rows_of(&space, &TrainConfig::default())
+}
+
+/// Problems by field key ("methods", "space", "budget", "subset", "cv", "seed", "proposals",
+/// "workers"), and by space row.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Problems {
+    fields: Vec<(&'static str, String)>,
+    rows: Vec<(usize, String)>,
+}
+
+impl Problems {
+    fn of(&self, key: &str) -> Option<String> {
+        let all: Vec<&str> = self.fields.iter().filter(|(k, _)| *k == key).map(|(_, m)| m.as_str()).collect();
+        (!all.is_empty()).then(|| all.join("; "))
+    }
+    fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.rows.is_empty()
+    }
+}
+
+#[derive(Clone, Copy)]
+struct SetupForm {
+    methods: RwSignal<Vec<String>>,
+    preset: RwSignal<String>,
+    rows: RwSignal<Vec<ParamRow>>,
+    budget: RwSignal<String>,
+    subset: RwSignal<String>,
+    cv: RwSignal<String>,
+    seed: RwSignal<String>,
+    proposals: RwSignal<String>,
+}
+
+impl SetupForm {
+    fn new() -> Self {
+        let d = RaceSetup::default();
+        Self {
+            methods: RwSignal::new(d.methods.clone()),
+            preset: RwSignal::new("seed-grid".into()),
+            rows: RwSignal::new(preset_rows("seed-grid")),
+            budget: RwSignal::new(d.budget_epochs.to_string()),
+            subset: RwSignal::new(d.data.images.to_string()),
+            cv: RwSignal::new("holdout".into()),
+            seed: RwSignal::new(d.seed.to_string()),
+            proposals: RwSignal::new(d.proposals.to_string()),
+        }
+    }
+
+    /// The experiment, or every problem with it.
+    fn parse(&self) -> Result<RaceSetup, Problems> {
+        let mut p = Problems::default();
+        let whole = |p: &mut Problems, key: &'static str, text: String, what: &str| -> u32 {
+            text.trim().parse::<u32>().unwrap_or_else(|_| {
+                p.fields.push((key, format!("{what}: “{}” is not a whole number", text.trim())));
+                0
+            })
+        };
+        let budget = whole(&mut p, "budget", self.budget.get(), "budget");
+        let images = whole(&mut p, "subset", self.subset.get(), "training images");
+        let seed = whole(&mut p, "seed", self.seed.get(), "seed");
+        let proposals = whole(&mut p, "proposals", self.proposals.get(), "proposals per round");
+        let validation = match self.cv.get().as_str() {
+            "holdout" => CrossValidation::Holdout,
+            k => CrossValidation::KFold { k: k.parse().unwrap_or(0) },
+        };
+        let base = TrainConfig::default();
+        let built = self.rows.with(|rows| build(rows, &base));
+        let (space, base) = match built {
+            Ok(built) => built,
+            Err(errors) => {
+                p.rows = errors.into_iter().map(|e| (e.row, e.message)).collect();
+                (tunelab::tuning::space::SearchSpace::nothing(), base)
+            }
+        };
+        let setup = RaceSetup {
+            methods: self.methods.get(),
+            space,
+            budget_epochs: budget,
+            data: TrainingSet { images, validation },
+            seed,
+            proposals: proposals as usize,
+            base,
+        };
+        let parsed_fields: Vec<&str> = p.fields.iter().map(|(k, _)| *k).collect();
+        for problem in setup.problems() {
+            let key = match problem.field {
+                Field::Methods => "methods",
+                Field::Space => "space",
+                Field::Budget => "budget",
+                Field::Subset => "subset",
+                Field::Validation => "cv",
+                Field::Proposals => "proposals",
+            };
+            // A field that did not parse is already marked; a space with bad rows is marked at the rows.
+            let shadowed = parsed_fields.contains(&key) || (key == "space" && !p.rows.is_empty()) || (key == "budget" && !p.rows.is_empty());
+            if !shadowed {
+                p.fields.push((key, problem.message));
+            }
+        }
+        if p.is_empty() {
+            Ok(setup)
+        } else {
+            Err(p)
+        }
+    }
+}
+
+/// A field's error, under it, tied to its input for screen readers.
+fn field_error(problems: Memo<Problems>, key: &'static str) -> impl IntoView {
+    move || problems.with(|p| p.of(key)).map(|m| view! { <p class="field-error" id=format!("{key}-error") role="alert">{m}</p> })
+}
+
+#[component]
+pub fn RaceSetupPanel() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let form = SetupForm::new();
+    let parsed = Memo::new(move |_| form.parse());
+    let problems = Memo::new(move |_| parsed.with(|r| r.as_ref().err().cloned().unwrap_or_default()));
+    let race = lab.race();
+    let busy = Memo::new(move |_| race.with(|r| r.as_ref().is_some_and(|r| matches!(r.state, RaceState::Running | RaceState::Paused))));
+    let worker_text = RwSignal::new(lab.worker_count().get_untracked().to_string());
+    let most_workers = (cores() + 4).min(MAX_WORKERS);
+    let worker_error = Memo::new(move |_| match worker_text.get().trim().parse::<usize>() {
+        Ok(n) if (1..=most_workers).contains(&n) => None,
+        _ => Some(format!("workers: a whole number from 1 to {most_workers} (this machine's {} cores + 4)", cores())),
+    });
+    let on_workers = move |ev| {
+        worker_text.set(event_target_value(&ev));
+        if let Ok(n) = worker_text.get_untracked().trim().parse::<usize>() {
+            if (1..=most_workers).contains(&n) {
+                lab.resize(n);
+            }
+        }
+    };
+    let start_error = RwSignal::new(None::<String>);
+    let can_start = move || lab.is_ready() && parsed.with(Result::is_ok) && worker_error.get().is_none() && !busy.get();
+    let start = move |_| {
+        let Ok(setup) = parsed.get_untracked() else { return };
+        match lab.start_race(setup) {
+            Ok(()) => start_error.set(None),
+            Err(problems) => start_error.set(Some(problems.iter().map(|p| p.message.clone()).collect::<Vec<_>>().join("; "))),
+        }
+    };
+    let cost_line = move || {
+        let setup = parsed.get().ok()?;
+        let per_method = setup.budget_images();
+        let total = per_method * setup.methods.len() as u64;
+        let rate = race.with(|r| r.as_ref().and_then(|r| r.images_per_second));
+        let eta = estimate_seconds(total, rate, lab.worker_count().get());
+        let eta = match eta {
+            Some(s) => format!("≈ {} on this machine with {} workers", clock(s), lab.worker_count().get()),
+            None => "the time estimate appears once the first trials have trained".to_string(),
+        };
+        Some(format!("= {} training images per method, {} in all · {eta}", thousands(per_method), thousands(total)))
+    };
+    let grid_line = move || {
+        let setup = parsed.get().ok()?;
+        let (sizes, total) = grid_size(&setup.space);
+        let sizes: Vec<String> = sizes.iter().map(usize::to_string).collect();
+        Some(format!("grid search: {} = {total} points", sizes.join(" × ")))
+    };
+    let disabled = move || busy.get();
+    // After Start the panel folds into a line, so the race fills the screen; it opens again on demand.
+    let expanded = RwSignal::new(true);
+    Effect::new(move |_| {
+        if busy.get() {
+            expanded.set(false);
+        }
+    });
+    let summary = move || {
+        race.with(|r| {
+            r.as_ref().map(|r| {
+                let s = &r.setup;
+                format!(
+                    "{} · {} epoch-equivalents each · {} images, {} · seed {} · {} proposals per round",
+                    s.methods.iter().map(|m| methods::badge(m)).collect::<Vec<_>>().join(" "),
+                    s.budget_epochs,
+                    thousands(s.data.images as u64),
+                    s.data.validation.label(),
+                    s.seed,
+                    s.proposals
+                )
+            })
+        })
+    };
+    view! {
+        <section id="race-setup" class="panel wide" class:folded=move || !expanded.get()>
+            <div class="setup-head">
+                <h2>"The race: set up an experiment"</h2>
+                {move || (!expanded.get()).then(|| view! { <span class="setup-summary">{summary}</span> })}
+                <button class="secondary" id="race-setup-toggle" aria-expanded=move || expanded.get().to_string()
+                    on:click=move |_| expanded.update(|e| *e = !*e)>{move || if expanded.get() { "hide" } else { "show the experiment" }}</button>
+            </div>
+            <div class="setup-grid" class:hidden=move || !expanded.get()>
+                <fieldset id="race-methods" aria-describedby="methods-error">
+                    <legend>"1 · Methods to race"</legend>
+                    {registry::all().iter().map(|m| {
+                        let name = m.name.to_string();
+                        let checked = { let name = name.clone(); move || form.methods.with(|ms| ms.contains(&name)) };
+                        let toggle = { let name = name.clone(); move |ev| {
+                            let on = event_target_checked(&ev);
+                            form.methods.update(|ms| {
+                                ms.retain(|x| *x != name);
+                                if on {
+                                    ms.push(name.clone());
+                                    // Keep the registry's order, so every view lists methods alike.
+                                    ms.sort_by_key(|x| registry::all().iter().position(|m| m.name == x));
+                                }
+                            });
+                        }};
+                        view! {
+                            <label class="method-choice" title=m.summary>
+                                <input type="checkbox" name="race-method" value=m.name prop:checked=checked on:change=toggle prop:disabled=disabled />
+                                <Badge method=m.name />
+                                <span class="method-label">{m.label}</span>
+                            </label>
+                        }
+                    }).collect_view()}
+                    {field_error(problems, "methods")}
+                </fieldset>
+                <fieldset id="race-space-fields">
+                    <legend>"2 · Search space"</legend>
+                    <label class="field">
+                        <span>"preset"</span>
+                        <select id="race-space" prop:disabled=disabled on:change=move |ev| {
+                            let preset = event_target_value(&ev);
+                            form.rows.set(preset_rows(&preset));
+                            form.preset.set(preset);
+                        }>
+                            {PRESETS.iter().map(|(v, text)| view! { <option value=*v selected=move || form.preset.get() == *v>{*text}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <SpaceRows form=form problems=problems disabled=Signal::derive(disabled) />
+                    <p class="hint" id="grid-size">{grid_line}</p>
+                    {field_error(problems, "space")}
+                </fieldset>
+                <fieldset>
+                    <legend>"3 · Budget and data"</legend>
+                    <label class="field">
+                        <span>"budget per method (epoch-equivalents of the training subset)"</span>
+                        <input id="race-budget" type="number" min="1" prop:value=move || form.budget.get() prop:disabled=disabled
+                            aria-invalid=move || problems.with(|p| p.of("budget").is_some()).to_string()
+                            on:input=move |ev| form.budget.set(event_target_value(&ev)) />
+                    </label>
+                    <p class="hint" id="race-cost">{cost_line}</p>
+                    {field_error(problems, "budget")}
+                    <label class="field">
+                        <span>"training subset"</span>
+                        <select id="race-subset" prop:disabled=disabled on:change=move |ev| form.subset.set(event_target_value(&ev))>
+                            {SUBSET_SIZES.iter().map(|&n| {
+                                let v = n.to_string();
+                                let chosen = v.clone();
+                                view! { <option value=v selected=move || form.subset.get() == chosen>{format!("{} images", thousands(n as u64))}</option> }
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    {field_error(problems, "subset")}
+                    <label class="field">
+                        <span>"validation"</span>
+                        <select id="race-cv" prop:disabled=disabled on:change=move |ev| form.cv.set(event_target_value(&ev))>
+                            <option value="holdout" selected=move || form.cv.get() == "holdout">"hold-out (the 10,000 validation images)"</option>
+                            <option value="3" selected=move || form.cv.get() == "3">"stratified 3-fold"</option>
+                            <option value="5" selected=move || form.cv.get() == "5">"stratified 5-fold"</option>
+                            <option value="10" selected=move || form.cv.get() == "10">"stratified 10-fold"</option>
+                        </select>
+                    </label>
+                    {field_error(problems, "cv")}
+                    <label class="field">
+                        <span>"experiment seed"</span>
+                        <input id="race-seed" type="text" inputmode="numeric" prop:value=move || form.seed.get() prop:disabled=disabled
+                            on:input=move |ev| form.seed.set(event_target_value(&ev)) />
+                    </label>
+                    {field_error(problems, "seed")}
+                </fieldset>
+                <fieldset>
+                    <legend>"4 · Run"</legend>
+                    <label class="field">
+                        <span>"proposals per round"</span>
+                        <input id="race-proposals" type="number" min="1" prop:value=move || form.proposals.get() prop:disabled=disabled
+                            on:input=move |ev| form.proposals.set(event_target_value(&ev)) />
+                    </label>
+                    {field_error(problems, "proposals")}
+                    <label class="field">
+                        <span>"workers (they change how fast, never what)"</span>
+                        <input id="race-workers" type="number" min="1" max=most_workers prop:value=move || worker_text.get() on:input=on_workers />
+                    </label>
+                    {move || worker_error.get().map(|m| view! { <p class="field-error" id="workers-error" role="alert">{m}</p> })}
+                    <button id="race-start" class="start" on:click=start prop:disabled=move || !can_start()>"Start the race"</button>
+                    {move || (!lab.is_ready()).then(|| view! { <p class="hint">"Start waits for the training images to load."</p> })}
+                    {move || start_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                </fieldset>
+            </div>
+        </section>
+    }
+}
+
+/// One row per hyperparameter of the chosen preset: searched or fixed, range, scale, grid values.
+#[component]
+fn SpaceRows(form: SetupForm, problems: Memo<Problems>, disabled: Signal<bool>) -> impl IntoView {
+    let count = move || form.rows.with(Vec::len);
+    let row_error = move |i: usize| problems.with(|p| p.rows.iter().filter(|(r, _)| *r == i).map(|(_, m)| m.clone()).collect::<Vec<_>>().join("; "));
+    let edit = move |i: usize, f: fn(&mut ParamRow, String)| {
+        move |ev| {
+            let value = event_target_value(&ev);
+            form.rows.update(|rows| f(&mut rows[i], value));
+        }
+    };
+    view! {
+        <table class="space-rows">
+            <thead><tr><th>"search"</th><th>"hyperparameter"</th><th>"from"</th><th>"to"</th><th>"scale"</th><th>"grid values / fixed at"</th></tr></thead>
+            <tbody>
+                {move || (0..count()).map(|i| {
+                    let row = form.rows.with(|r| r[i].clone());
+                    let categorical = !row.choices.is_empty();
+                    let on = row.on;
+                    let error = row_error(i);
+                    view! {
+                        <tr class="space-row" data-param=row.name.clone() class:off=!on class:bad=!error.is_empty()>
+                            <td><input type="checkbox" class="param-on" prop:checked=on prop:disabled=disabled
+                                on:change=move |ev| { let v = event_target_checked(&ev); form.rows.update(|rows| rows[i].on = v) } /></td>
+                            <td class="param-name">{row.name.clone()}</td>
+                            {if categorical {
+                                view! { <td colspan="3" class="choices">{row.choices.join(" · ")}</td> }.into_any()
+                            } else {
+                                view! {
+                                    <td><input class="param-low" type="text" prop:value=row.low.clone() prop:disabled=move || disabled.get() || !on on:change=edit(i, |r, v| r.low = v) /></td>
+                                    <td><input class="param-high" type="text" prop:value=row.high.clone() prop:disabled=move || disabled.get() || !on on:change=edit(i, |r, v| r.high = v) /></td>
+                                    <td><select class="param-scale" prop:disabled=move || disabled.get() || !on
+                                        on:change=move |ev| { let log = event_target_value(&ev) == "log"; form.rows.update(|rows| rows[i].log = log) }>
+                                        <option value="lin" selected=!row.log>"linear"</option>
+                                        <option value="log" selected=row.log>"log"</option>
+                                    </select></td>
+                                }.into_any()
+                            }}
+                            <td>{if on {
+                                view! { <input class="param-grid" type="text" placeholder=if categorical { "every choice" } else { "evenly spaced" }
+                                    prop:value=row.grid.clone() prop:disabled=move || disabled.get() || categorical on:change=edit(i, |r, v| r.grid = v) /> }.into_any()
+                            } else {
+                                view! { <input class="param-fixed" type="text" prop:value=row.fixed.clone() prop:disabled=disabled on:change=edit(i, |r, v| r.fixed = v) /> }.into_any()
+                            }}</td>
+                        </tr>
+                        {(!error.is_empty()).then(|| view! { <tr class="row-error"><td colspan="6" class="field-error" role="alert">{error}</td></tr> })}
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}

@@ -1,0 +1,197 @@
+//! One trial's training, as a worker runs it — a web worker on the page, a thread natively — in
+//! slices, so that the worker can look at its messages (a stop) between them.
+//!
+//! A request fixes everything the trial does: the configuration, the images (the training set
+//! drawn with the request's seed: the same subset and folds for every trial of an experiment)
+//! and the training seed. Under k-fold the trial trains once per fold, each run from the same
+//! seed, and its score is the mean of the folds' last-epoch validation accuracies. Slicing
+//! changes nothing in the result, so the same request gives the same scores on any worker.
+
+use crate::data::mnist::ImagesRef;
+use crate::data::validation::Drawn;
+use crate::nn::train::{Slice, Trainer, TrainingData};
+use crate::nn::EpochReport;
+use crate::protocol::{TrainRequest, TrialEnd};
+
+/// A trial in progress.
+pub struct TrialJob {
+    trainer: Trainer,
+    drawn: Drawn,
+    seed: u64,
+    /// The run (fold) under way, from 0, and its training images.
+    run: usize,
+    train_on: Vec<usize>,
+    /// Each finished run's last validation accuracy and loss.
+    scores: Vec<(f32, f32)>,
+}
+
+/// What one slice of a job did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// The epoch goes on: `batches_done` of its `batches` in epoch `epoch` (1-based) of run
+    /// `fold` (0 under hold-out).
+    Training { fold: u32, epoch: u32, batches_done: u32, batches: u32 },
+    /// An epoch ended; `end` is set when it was the trial's last.
+    Epoch { fold: u32, report: EpochReport, end: Option<TrialEnd> },
+    /// Training diverged: the trial ends.
+    Diverged(TrialEnd),
+}
+
+impl TrialJob {
+    /// Check the request and draw its images from `train_file` (the training file: the training
+    /// split, then the validation split). A request that cannot run is refused as the trial's end.
+    pub fn start(request: &TrainRequest, train_file: ImagesRef<'_>) -> Result<Self, TrialEnd> {
+        let config = request.config.validate().map_err(|e| TrialEnd::Rejected { reason: format!("invalid configuration: {e}") })?;
+        let data = request.data.check().map_err(|reason| TrialEnd::Rejected { reason })?;
+        if train_file.is_empty() {
+            return Err(TrialEnd::Rejected { reason: "no training data has been loaded in this worker".into() });
+        }
+        let (train_split, _) = train_file.train_validation_split();
+        let seed = request.seed as u64;
+        let drawn = data.draw(train_file.labels, train_split.len(), seed);
+        let (train_on, _) = drawn.run(0);
+        Ok(Self { trainer: Trainer::new(&config, seed), drawn, seed, run: 0, train_on, scores: Vec::new() })
+    }
+
+    /// Epochs finished in the run under way.
+    pub fn epochs_done(&self) -> u32 {
+        self.trainer.epochs_done()
+    }
+
+    /// Train until `keep_going` says stop (checked between batches) or an epoch ends.
+    pub fn step(&mut self, train_file: ImagesRef<'_>, keep_going: &mut dyn FnMut() -> bool) -> Step {
+        let fold = self.run as u32;
+        let (_, held_out) = self.drawn.run(self.run);
+        let data = match held_out {
+            None => {
+                let (train_split, validation) = train_file.train_validation_split();
+                TrainingData::subset(train_split, &self.train_on, Some(validation))
+            }
+            Some(held_out) => TrainingData::fold(train_file, &self.train_on, held_out),
+        };
+        match self.trainer.train_slice(data, keep_going) {
+            Ok(Slice::Training { batches_done, batches }) => {
+                Step::Training { fold, epoch: self.trainer.epochs_done() + 1, batches_done: batches_done as u32, batches: batches as u32 }
+            }
+            Ok(Slice::EpochDone(report)) => {
+                if self.trainer.epochs_done() < self.trainer.config.epochs {
+                    return Step::Epoch { fold, report, end: None };
+                }
+                self.scores.push((report.validation_accuracy.unwrap_or(f32::NAN), report.validation_loss.unwrap_or(f32::NAN)));
+                if self.run + 1 < self.drawn.runs() {
+                    // The next fold trains from the same seed as the first.
+                    self.run += 1;
+                    self.train_on = self.drawn.run(self.run).0;
+                    self.trainer = Trainer::new(&self.trainer.config, self.seed);
+                    return Step::Epoch { fold, report, end: None };
+                }
+                Step::Epoch { fold, report, end: Some(self.end()) }
+            }
+            Err(diverged) => Step::Diverged(TrialEnd::Diverged { diverged, fold: self.drawn_fold() }),
+        }
+    }
+
+    /// The fold a k-fold trial is in (1-based), for the divergence message; None under hold-out.
+    fn drawn_fold(&self) -> Option<(u32, u32)> {
+        matches!(self.drawn, Drawn::KFold { .. }).then(|| (self.run as u32 + 1, self.drawn.runs() as u32))
+    }
+
+    fn end(&self) -> TrialEnd {
+        let n = self.scores.len() as f64;
+        let mean = |f: fn(&(f32, f32)) -> f32| (self.scores.iter().map(|s| f(s) as f64).sum::<f64>() / n) as f32;
+        let fold_scores = match self.drawn {
+            Drawn::Holdout { .. } => Vec::new(),
+            Drawn::KFold { .. } => self.scores.iter().map(|s| s.0).collect(),
+        };
+        TrialEnd::Completed { validation_accuracy: mean(|s| s.0), validation_loss: mean(|s| s.1), fold_scores }
+    }
+
+    /// Run the trial to its end in this thread; `on_step` sees every step and returns false to
+    /// stop (the end is then `Stopped`). A stop is checked between batches.
+    pub fn run_to_end(mut self, train_file: ImagesRef<'_>, on_step: &mut dyn FnMut(&Step) -> bool, stop: &dyn Fn() -> bool) -> TrialEnd {
+        loop {
+            let step = self.step(train_file, &mut || !stop());
+            let go_on = on_step(&step);
+            match step {
+                Step::Epoch { end: Some(end), .. } | Step::Diverged(end) => return end,
+                _ if !go_on || stop() => return TrialEnd::Stopped { epochs_done: self.epochs_done() },
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::validation::{CrossValidation, TrainingSet};
+    use crate::experiment::synthetic_digits;
+    use crate::nn::{train, TrainConfig, TrainOutcome};
+
+    fn config() -> TrainConfig {
+        TrainConfig { epochs: 2, batch_size: 16, conv_layers: 1, conv_filters: vec![4], dense_units: 0, learning_rate: 0.05, ..Default::default() }
+    }
+
+    fn run(request: &TrainRequest, file: ImagesRef<'_>) -> (Vec<(u32, u32)>, TrialEnd) {
+        let mut epochs = Vec::new();
+        let job = TrialJob::start(request, file).unwrap();
+        let end = job.run_to_end(
+            file,
+            &mut |step| {
+                if let Step::Epoch { fold, report, .. } = step {
+                    epochs.push((*fold, report.epoch));
+                }
+                true
+            },
+            &|| false,
+        );
+        (epochs, end)
+    }
+
+    #[test]
+    fn a_holdout_job_trains_as_train_does() {
+        let (pixels, labels) = synthetic_digits(600);
+        let file = ImagesRef { pixels: &pixels, labels: &labels };
+        let request = TrainRequest { config: config(), data: TrainingSet { images: 200, validation: CrossValidation::Holdout }, seed: 3 };
+        let (epochs, end) = run(&request, file);
+        assert_eq!(epochs, vec![(0, 1), (0, 2)]);
+        // The same as one call of `train` on the same subset and seed.
+        let (train_split, validation) = file.train_validation_split();
+        let Drawn::Holdout { subset } = request.data.draw(&labels, train_split.len(), 3) else { unreachable!() };
+        let (outcome, _) = train(&config().validate().unwrap(), TrainingData::subset(train_split, &subset, Some(validation)), 3, &mut |_| true);
+        let TrainOutcome::Completed { epochs } = outcome else { panic!() };
+        let last = epochs.last().unwrap();
+        assert_eq!(
+            end,
+            TrialEnd::Completed { validation_accuracy: last.validation_accuracy.unwrap(), validation_loss: last.validation_loss.unwrap(), fold_scores: vec![] }
+        );
+    }
+
+    #[test]
+    fn a_k_fold_job_trains_every_fold_and_scores_their_mean() {
+        let (pixels, labels) = synthetic_digits(600);
+        let file = ImagesRef { pixels: &pixels, labels: &labels };
+        let request = TrainRequest { config: config(), data: TrainingSet { images: 300, validation: CrossValidation::KFold { k: 3 } }, seed: 2 };
+        let (epochs, end) = run(&request, file);
+        assert_eq!(epochs, vec![(0, 1), (0, 2), (1, 1), (1, 2), (2, 1), (2, 2)], "every epoch of every fold");
+        let TrialEnd::Completed { validation_accuracy, fold_scores, .. } = end.clone() else { panic!("{end:?}") };
+        assert_eq!(fold_scores.len(), 3);
+        assert!(fold_scores.iter().all(|&s| s > 0.8), "{fold_scores:?}");
+        let mean = (fold_scores.iter().map(|&s| s as f64).sum::<f64>() / 3.0) as f32;
+        assert_eq!(validation_accuracy, mean);
+        assert_eq!(run(&request, file).1, end, "the same request gives the same scores");
+    }
+
+    #[test]
+    fn a_stop_ends_the_job_and_bad_requests_are_refused() {
+        let (pixels, labels) = synthetic_digits(300);
+        let file = ImagesRef { pixels: &pixels, labels: &labels };
+        let request = TrainRequest { config: config(), data: TrainingSet { images: 100, validation: CrossValidation::Holdout }, seed: 1 };
+        let end = TrialJob::start(&request, file).unwrap().run_to_end(file, &mut |_| false, &|| false);
+        assert!(matches!(end, TrialEnd::Stopped { .. }), "{end:?}");
+        let bad = TrainRequest { config: TrainConfig { learning_rate: -1.0, ..config() }, ..request.clone() };
+        assert!(matches!(TrialJob::start(&bad, file), Err(TrialEnd::Rejected { reason }) if reason.starts_with("invalid configuration: learning rate")));
+        let bad = TrainRequest { data: TrainingSet { images: 2, validation: CrossValidation::KFold { k: 3 } }, ..request };
+        assert!(matches!(TrialJob::start(&bad, file), Err(TrialEnd::Rejected { reason }) if reason.contains("one per fold")));
+    }
+}

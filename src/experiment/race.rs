@@ -1,0 +1,238 @@
+//! A race: several tuning methods search one space on the same budget, the same training images
+//! and the same seed, one study per method, their trials sharing the workers.
+//!
+//! `RaceSetup` is the experiment as the page's panel and the command line's flags give it,
+//! checked field by field (`check` names the field and says why in the form's words), so that
+//! the page can mark each bad field and the command line can refuse with the same sentence.
+//!
+//! The budget is counted per method in epoch-equivalents of the training subset (one pass over
+//! its images): training images are what a trial costs, whatever its batch size or fold count,
+//! so every method spends the same compute.
+//!
+//! Seeds: every trial of a race trains with the experiment's seed — the same subset and folds,
+//! and the same training seed (initial weights, shuffling, dropout). The seed does not depend on
+//! the configuration, so two methods trying the same point get the same score, and two points
+//! differ only by what their values do, not by a different draw of the initial weights (common
+//! random numbers). Each method's own choices draw from the same seed through its study's
+//! generator.
+
+use super::presets::{apply, check_for_training};
+use crate::data::validation::TrainingSet;
+use crate::nn::TrainConfig;
+use crate::tuning::methods;
+use crate::tuning::space::{SearchSpace, Value};
+use crate::tuning::study::{CostFn, Direction, StudyConfig};
+use serde::{Deserialize, Serialize};
+
+/// The most proposals per round a race takes.
+pub const MAX_PROPOSALS: usize = 64;
+
+/// A race as the user sets it up. The worker count is not part of it: it changes no result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RaceSetup {
+    /// The methods' registry names, in the order they are shown.
+    pub methods: Vec<String>,
+    pub space: SearchSpace,
+    /// Per method, in epoch-equivalents of the training subset.
+    pub budget_epochs: u32,
+    pub data: TrainingSet,
+    pub seed: u32,
+    /// Trials each method proposes at a time (its next round waits for all of them).
+    pub proposals: usize,
+    /// The values of the hyperparameters the space does not search.
+    pub base: TrainConfig,
+}
+
+/// A field of the experiment panel (and its command-line flag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Methods,
+    Space,
+    Budget,
+    Subset,
+    Validation,
+    Proposals,
+}
+
+/// Why a field's value cannot run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: Field,
+    pub message: String,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Default for RaceSetup {
+    /// The default race: grid, random and the two Bayesian methods on the seed's 243-point grid,
+    /// 2,000 training images, hold-out, 100 epoch-equivalents each (BENCHMARKS.md shows it ends
+    /// within three minutes on a four-core laptop).
+    fn default() -> Self {
+        Self {
+            methods: ["grid", "random", "tpe", "gp-ei"].map(String::from).to_vec(),
+            space: super::presets::seed_grid(),
+            budget_epochs: 100,
+            data: TrainingSet { images: 2_000, validation: crate::data::validation::CrossValidation::Holdout },
+            seed: 1,
+            proposals: 4,
+            base: TrainConfig::default(),
+        }
+    }
+}
+
+impl RaceSetup {
+    /// Every field that cannot run, with the reason (empty: the race can start).
+    pub fn problems(&self) -> Vec<FieldError> {
+        let mut out = Vec::new();
+        let mut bad = |field, message: String| out.push(FieldError { field, message });
+        if self.methods.is_empty() {
+            bad(Field::Methods, "choose at least one method to race".into());
+        }
+        for name in &self.methods {
+            if let Err(e) = methods::by_name(name) {
+                bad(Field::Methods, e);
+            }
+        }
+        if self.methods.iter().enumerate().any(|(i, m)| self.methods[..i].contains(m)) {
+            bad(Field::Methods, "each method races once".into());
+        }
+        let space_ok = if self.space.is_empty() {
+            bad(Field::Space, "switch on at least one hyperparameter to search".into());
+            false
+        } else if let Err(e) = check_for_training(&self.space, &self.base) {
+            bad(Field::Space, e.to_string());
+            false
+        } else {
+            true
+        };
+        let data_ok = match self.data.check() {
+            Ok(_) => true,
+            Err(e) => {
+                let field = if e.starts_with("k-fold") { Field::Validation } else { Field::Subset };
+                bad(field, e);
+                false
+            }
+        };
+        if !(1..=MAX_PROPOSALS).contains(&self.proposals) {
+            bad(Field::Proposals, format!("proposals per round: a whole number from 1 to {MAX_PROPOSALS}"));
+        }
+        if self.budget_epochs == 0 {
+            bad(Field::Budget, "the budget must be at least one epoch-equivalent".into());
+        } else if space_ok && data_ok {
+            let cheapest = self.cheapest_trial();
+            if self.budget_images() < cheapest {
+                let need = cheapest.div_ceil(self.data.images as u64);
+                bad(Field::Budget, format!("the budget is smaller than one trial: the cheapest trial costs {need} epoch-equivalents"));
+            }
+        }
+        out
+    }
+
+    /// The setup, if it can run; else every problem.
+    pub fn check(&self) -> Result<&Self, Vec<FieldError>> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            Ok(self)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The budget per method in training images.
+    pub fn budget_images(&self) -> u64 {
+        self.budget_epochs as u64 * self.data.images as u64
+    }
+
+    /// What a trial at `values` costs, in training images (epochs × images over its runs).
+    pub fn cost_of(&self, values: &[Value]) -> u64 {
+        let epochs = apply(&self.space, values, &self.base).map_or(self.base.epochs, |c| c.epochs);
+        self.data.cost(epochs)
+    }
+
+    /// The price list a study charges its proposals by.
+    pub fn cost_fn(&self) -> CostFn {
+        let setup = self.clone();
+        Box::new(move |values| setup.cost_of(values))
+    }
+
+    /// The cheapest trial the space allows: its fewest epochs.
+    fn cheapest_trial(&self) -> u64 {
+        let epochs = match self.space.index_of("epochs") {
+            Some(i) => self.space.params()[i].from_unit(0.0).as_f64().map_or(self.base.epochs, |e| e as u32),
+            None => self.base.epochs,
+        };
+        self.data.cost(epochs.max(1))
+    }
+
+    /// How each method's study runs.
+    pub fn study_config(&self) -> StudyConfig {
+        StudyConfig { seed: self.seed as u64, direction: Direction::Maximize, budget: self.budget_images(), batch_size: self.proposals }
+    }
+}
+
+/// Wall time left, in seconds: `images_left` to train at `images_per_second` per worker on
+/// `workers` workers (None until a rate is known).
+pub fn estimate_seconds(images_left: u64, images_per_second: Option<f64>, workers: usize) -> Option<f64> {
+    let rate = images_per_second.filter(|r| *r > 0.0)?;
+    Some(images_left as f64 / (rate * workers.max(1) as f64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::validation::CrossValidation;
+    use crate::tuning::space::Param;
+
+    fn fields(setup: &RaceSetup) -> Vec<(Field, String)> {
+        setup.problems().into_iter().map(|e| (e.field, e.message)).collect()
+    }
+
+    #[test]
+    fn the_default_race_can_run() {
+        let setup = RaceSetup::default();
+        assert_eq!(fields(&setup), vec![]);
+        assert_eq!(setup.budget_images(), 200_000);
+        // The seed's cheapest point trains 5 epochs on 2,000 images.
+        assert_eq!(setup.cheapest_trial(), 10_000);
+    }
+
+    #[test]
+    fn every_bad_field_is_named_with_its_reason() {
+        let setup = RaceSetup { methods: vec![], proposals: 0, ..RaceSetup::default() };
+        assert_eq!(
+            fields(&setup),
+            vec![(Field::Methods, "choose at least one method to race".into()), (Field::Proposals, "proposals per round: a whole number from 1 to 64".into())]
+        );
+        let setup = RaceSetup { methods: vec!["grid".into(), "annealing".into(), "grid".into()], ..RaceSetup::default() };
+        let problems = fields(&setup);
+        assert!(problems[0].1.starts_with("unknown method \"annealing\""), "{problems:?}");
+        assert_eq!(problems[1], (Field::Methods, "each method races once".into()));
+        let setup = RaceSetup { budget_epochs: 4, ..RaceSetup::default() };
+        assert_eq!(fields(&setup), vec![(Field::Budget, "the budget is smaller than one trial: the cheapest trial costs 5 epoch-equivalents".into())]);
+        let setup = RaceSetup { budget_epochs: 0, ..RaceSetup::default() };
+        assert_eq!(fields(&setup)[0].0, Field::Budget);
+        let setup = RaceSetup { data: TrainingSet { images: 2, validation: CrossValidation::KFold { k: 3 } }, ..RaceSetup::default() };
+        assert_eq!(fields(&setup), vec![(Field::Subset, "each trial needs at least 3 training images, one per fold; got 2".into())]);
+        let setup = RaceSetup { data: TrainingSet { images: 2_000, validation: CrossValidation::KFold { k: 4 } }, ..RaceSetup::default() };
+        assert_eq!(fields(&setup), vec![(Field::Validation, "k-fold cross-validation takes k = 3, 5 or 10; got 4".into())]);
+        let setup = RaceSetup { space: SearchSpace::nothing(), ..RaceSetup::default() };
+        assert_eq!(fields(&setup), vec![(Field::Space, "switch on at least one hyperparameter to search".into())]);
+        let setup = RaceSetup { space: SearchSpace::new(vec![Param::float("dropout", 0.0, 1.0)]).unwrap(), ..RaceSetup::default() };
+        assert!(fields(&setup)[0].1.starts_with("dropout at 1:"));
+    }
+
+    #[test]
+    fn a_trial_costs_its_epochs_over_its_runs() {
+        let setup = RaceSetup { data: TrainingSet { images: 3_000, validation: CrossValidation::KFold { k: 3 } }, ..RaceSetup::default() };
+        let values = vec![Value::Float(0.01), Value::Int(10), Value::Int(64), Value::Int(3), Value::Float(0.001)];
+        // Three runs, each on two thirds of the images, ten epochs each.
+        assert_eq!(setup.cost_of(&values), 10 * 3 * 2_000);
+        assert_eq!(estimate_seconds(10_000, Some(1_000.0), 2), Some(5.0));
+        assert_eq!(estimate_seconds(10_000, None, 2), None);
+    }
+}

@@ -1,0 +1,314 @@
+//! The scheduler's workers as native threads, and a whole race run on them: what the command
+//! line's `tunelab race` does on every core.
+//!
+//! The same scheduler (`crate::scheduler`) decides as on the page; here its commands are carried
+//! out with threads instead of web workers. A thread shares the training images (an `Arc`, so
+//! "sending the data" costs nothing), runs one trial at a time with the same `TrialJob` the web
+//! worker runs, and answers in the same protocol. A stop is a flag the thread looks at between
+//! batches (a busy thread reads no messages); a panic in a trial is caught and reported as the
+//! web worker reports it, so a crash is retried and then failed, as on the page.
+
+use super::job::{Step, TrialJob};
+use super::live::LiveExperiment;
+use super::race::{FieldError, RaceSetup};
+use crate::data::mnist::LabeledImages;
+use crate::protocol::{FromWorker, ToWorker, PROTOCOL_VERSION};
+use crate::scheduler::{Command, Event, Scheduler, SchedulerConfig};
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A message from slot's worker of a generation.
+type Mail = (usize, u32, FromWorker);
+
+/// `stop` holds the wire number + 1 of the trial to stop, `STOP_ALL` to stop whatever runs.
+const STOP_ALL: u64 = u64::MAX;
+
+struct ThreadWorker {
+    inbox: Sender<ToWorker>,
+    stop: Arc<AtomicU64>,
+}
+
+/// Worker threads, by slot.
+pub struct Threads {
+    workers: Vec<Option<ThreadWorker>>,
+    outbox: Sender<Mail>,
+    mail: Receiver<Mail>,
+    data: Arc<LabeledImages>,
+}
+
+impl Threads {
+    /// Threads that train on `data`, the training file's images.
+    pub fn new(data: Arc<LabeledImages>) -> Self {
+        let (outbox, mail) = channel();
+        Self { workers: Vec::new(), outbox, mail, data }
+    }
+
+    /// Carry out one of the scheduler's commands (events and wake-ups are the caller's).
+    pub fn carry_out(&mut self, command: &Command) {
+        match command {
+            Command::Spawn { slot, generation } => {
+                self.terminate(*slot);
+                let (inbox, messages) = channel();
+                let stop = Arc::new(AtomicU64::new(0));
+                let (data, outbox, flag, slot, generation) = (self.data.clone(), self.outbox.clone(), stop.clone(), *slot, *generation);
+                std::thread::Builder::new()
+                    .name(format!("tunelab worker {}", slot + 1))
+                    .spawn(move || worker_main(&data, &messages, &flag, &mut |m| drop(outbox.send((slot, generation, m)))))
+                    .expect("the system can start a thread");
+                if self.workers.len() <= slot {
+                    self.workers.resize_with(slot + 1, || None);
+                }
+                self.workers[slot] = Some(ThreadWorker { inbox, stop });
+            }
+            Command::SendData { slot, .. } => self.post(*slot, ToWorker::LoadData { count: self.data.len() as u32 }),
+            Command::Post { slot, message: ToWorker::Stop { trial }, .. } => {
+                if let Some(Some(w)) = self.workers.get(*slot) {
+                    w.stop.store(trial.trial_id as u64 + 1, Ordering::SeqCst);
+                }
+            }
+            Command::Post { slot, message, .. } => self.post(*slot, message.clone()),
+            Command::Terminate { slot, .. } => self.terminate(*slot),
+            Command::WakeAt { .. } | Command::Event(_) => {}
+        }
+    }
+
+    /// The next message from any worker, waiting at most `timeout`.
+    pub fn next_mail(&self, timeout: Duration) -> Option<Mail> {
+        self.mail.recv_timeout(timeout).ok()
+    }
+
+    fn post(&self, slot: usize, message: ToWorker) {
+        if let Some(Some(w)) = self.workers.get(slot) {
+            // A thread that has ended cannot answer; the scheduler hears of it no other way.
+            if w.inbox.send(message).is_err() {
+                let _ = self.outbox.send((slot, u32::MAX, FromWorker::ProtocolError { message: "the worker thread has ended".into() }));
+            }
+        }
+    }
+
+    /// Stop the slot's thread: its trial stops at the next batch, and with its inbox closed it ends.
+    fn terminate(&mut self, slot: usize) {
+        if let Some(w) = self.workers.get_mut(slot).and_then(Option::take) {
+            w.stop.store(STOP_ALL, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for Threads {
+    fn drop(&mut self) {
+        for slot in 0..self.workers.len() {
+            self.terminate(slot);
+        }
+    }
+}
+
+/// A worker thread: the web worker's loop, reading messages from `inbox`.
+fn worker_main(data: &LabeledImages, inbox: &Receiver<ToWorker>, stop: &AtomicU64, post: &mut dyn FnMut(FromWorker)) {
+    post(FromWorker::Ready { protocol_version: PROTOCOL_VERSION });
+    for message in inbox {
+        match message {
+            ToWorker::LoadData { count } => post(FromWorker::DataLoaded { count }),
+            ToWorker::Train { trial, request } => {
+                let mine = trial.trial_id as u64 + 1;
+                let stopped = || matches!(stop.load(Ordering::SeqCst), s if s == mine || s == STOP_ALL);
+                let run = catch_unwind(AssertUnwindSafe(|| match TrialJob::start(&request, data.as_ref()) {
+                    Err(end) => end,
+                    Ok(job) => job.run_to_end(
+                        data.as_ref(),
+                        &mut |step| {
+                            if let Step::Epoch { fold, report, .. } = step {
+                                post(FromWorker::Epoch { trial, fold: *fold, report: report.clone() });
+                            }
+                            true
+                        },
+                        &stopped,
+                    ),
+                }));
+                match run {
+                    Ok(end) => post(FromWorker::Finished { trial, end }),
+                    Err(panic) => {
+                        let message = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+                        post(FromWorker::Panicked { trial: Some(trial), message: message.unwrap_or_else(|| "a panic".into()) });
+                        return;
+                    }
+                }
+            }
+            ToWorker::Stop { .. } => {}
+            ToWorker::Benchmark { .. } | ToWorker::ReportMemory => {
+                post(FromWorker::ProtocolError { message: "the native worker does not run benchmarks (use tunelab bench)".into() })
+            }
+        }
+        if stop.load(Ordering::SeqCst) == STOP_ALL {
+            return;
+        }
+    }
+}
+
+/// A native race's end: its experiment, with every trial.
+pub struct RaceRun {
+    pub live: LiveExperiment,
+    /// Set when the race stopped because every worker went out of service (the last notice
+    /// says why); the finished trials are kept.
+    pub no_workers: Option<String>,
+}
+
+/// Run `setup` to its end on `workers` threads over `data` (the training file). `on_event` sees
+/// every scheduler event after the experiment has taken it in (the command line prints a line
+/// per finished trial from it). The trials and scores do not depend on `workers`. A setup that
+/// cannot run is refused with every problem.
+pub fn run_race(
+    setup: RaceSetup,
+    data: Arc<LabeledImages>,
+    workers: usize,
+    on_event: &mut dyn FnMut(&LiveExperiment, &Event),
+) -> Result<RaceRun, Vec<FieldError>> {
+    let mut live = LiveExperiment::default();
+    live.add_race(setup)?;
+    let started = Instant::now();
+    let now = || started.elapsed().as_secs_f64() * 1000.0;
+    let mut threads = Threads::new(data);
+    let (mut scheduler, commands) = Scheduler::new(SchedulerConfig::default(), workers);
+    let mut pending: VecDeque<Command> = commands.into();
+    let mut wake: Option<f64> = None;
+    let mut last_notice = String::new();
+    loop {
+        while let Some(command) = pending.pop_front() {
+            match &command {
+                Command::Event(event) => {
+                    live.on_event(event, now());
+                    if let Event::Notice(notice) = event {
+                        last_notice = notice.clone();
+                    }
+                    on_event(&live, event);
+                }
+                Command::WakeAt { at_ms } => wake = Some(wake.map_or(*at_ms, |w: f64| w.min(*at_ms))),
+                _ => threads.carry_out(&command),
+            }
+        }
+        let requests = live.next_requests();
+        for summary in (0..).map_while(|s| live.study_summary(s)) {
+            scheduler.set_spent(summary.study, summary.reserved);
+        }
+        for (trial, request) in requests {
+            pending.extend(scheduler.submit(trial, request));
+        }
+        if !pending.is_empty() {
+            continue;
+        }
+        if live.is_done() && scheduler.is_idle() {
+            return Ok(RaceRun { live, no_workers: None });
+        }
+        if !scheduler.has_workers() {
+            return Ok(RaceRun { live, no_workers: Some(last_notice) });
+        }
+        let timeout = wake.map_or(1_000.0, |w| (w - now()).max(0.0));
+        match threads.next_mail(Duration::from_secs_f64(timeout / 1000.0)) {
+            Some((slot, generation, message)) => pending.extend(scheduler.on_message(slot, generation, message, now())),
+            None => {
+                wake = None;
+                pending.extend(scheduler.tick(now()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::validation::{CrossValidation, TrainingSet};
+    use crate::experiment::synthetic_digits;
+    use crate::nn::{OptimizerKind, TrainConfig};
+    use crate::tuning::space::{Param, SearchSpace};
+    use crate::tuning::study::TrialState;
+
+    fn data() -> Arc<LabeledImages> {
+        let (pixels, labels) = synthetic_digits(600);
+        Arc::new(LabeledImages::from_parts(pixels, labels).unwrap())
+    }
+
+    fn setup(validation: CrossValidation) -> RaceSetup {
+        RaceSetup {
+            methods: vec!["grid".into(), "random".into(), "tpe".into()],
+            space: SearchSpace::new(vec![Param::log_float("learning_rate", 0.005, 0.2).with_grid(&[0.01, 0.1]), Param::int("epochs", 1, 2).with_grid(&[1.0])])
+                .unwrap(),
+            budget_epochs: 5,
+            data: TrainingSet { images: 120, validation },
+            seed: 3,
+            proposals: 2,
+            base: TrainConfig { batch_size: 16, conv_layers: 1, conv_filters: vec![4], dense_units: 0, ..Default::default() },
+        }
+    }
+
+    /// Each study's trials as (values, state, score, cost).
+    fn trials(live: &LiveExperiment) -> Vec<Vec<String>> {
+        let race = live.race().unwrap();
+        race.studies
+            .iter()
+            .map(|&s| {
+                live.runs().filter(|r| r.trial.study == s).map(|r| format!("{:?} {} {:?} {} {:?}", r.values, r.state, r.score, r.cost, r.folds)).collect()
+            })
+            .collect()
+    }
+
+    fn ok(result: Result<RaceRun, Vec<FieldError>>) -> LiveExperiment {
+        let run = result.unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(run.no_workers, None);
+        run.live
+    }
+
+    #[test]
+    fn a_race_gives_the_same_trials_and_scores_on_one_and_on_three_threads() {
+        for validation in [CrossValidation::Holdout, CrossValidation::KFold { k: 3 }] {
+            let mut finished = 0;
+            let one = ok(run_race(setup(validation), data(), 1, &mut |_, e| finished += usize::from(matches!(e, Event::Ended { .. }))));
+            let three = ok(run_race(setup(validation), data(), 3, &mut |_, _| {}));
+            assert_eq!(trials(&one), trials(&three), "{validation:?}");
+            assert_eq!(finished, one.runs().count());
+            for &s in &one.race().unwrap().studies {
+                let summary = one.study_summary(s).unwrap();
+                assert!(summary.over && summary.spent <= summary.budget && summary.spent > 0, "{summary:?}");
+            }
+            assert!(one.runs().all(|r| r.state == TrialState::Complete), "{validation:?}");
+            // Grid search tries the listed values: 2 learning rates × 1 epoch count.
+            let grid: Vec<_> = one.runs().filter(|r| r.method == "grid").map(|r| r.values[0].as_f64().unwrap()).collect();
+            assert_eq!(grid, vec![0.01, 0.1]);
+            // The same point gives the same score whichever method tried it.
+            let runs: Vec<_> = one.runs().collect();
+            for a in &runs {
+                for b in &runs {
+                    if a.values == b.values {
+                        assert_eq!(a.score, b.score);
+                    }
+                }
+            }
+            let kfold = one.runs().all(|r| r.folds.as_ref().map(|f| f.scores.len()) == (validation.runs() > 1).then_some(3));
+            assert!(kfold, "{validation:?}");
+        }
+    }
+
+    #[test]
+    fn diverging_trials_are_marked_and_the_race_goes_on() {
+        // With lr·λ₂ ≥ 50 the weight decay step multiplies every weight by −49 or less.
+        let mut race = setup(CrossValidation::Holdout);
+        race.space = SearchSpace::new(vec![Param::log_float("learning_rate", 5.0, 10.0)]).unwrap();
+        race.base = TrainConfig { epochs: 1, optimizer: OptimizerKind::SGD, l2: 10.0, batch_size: 4, ..race.base };
+        race.methods = vec!["random".into()];
+        let live = ok(run_race(race, data(), 2, &mut |_, _| {}));
+        assert!(live.runs().count() >= 2);
+        for run in live.runs() {
+            let TrialState::Diverged(why) = &run.state else { panic!("{}", run.state) };
+            assert!(why.starts_with("training diverged in epoch 1"), "{why}");
+        }
+    }
+
+    #[test]
+    fn a_setup_that_cannot_run_is_refused() {
+        let bad = RaceSetup { methods: vec![], ..setup(CrossValidation::Holdout) };
+        let Err(problems) = run_race(bad, data(), 1, &mut |_, _| {}) else { panic!() };
+        assert_eq!(problems[0].message, "choose at least one method to race");
+    }
+}
