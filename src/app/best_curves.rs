@@ -13,7 +13,7 @@ use tunelab::chart::race_chart::{best_so_far_chart, MethodCurve, BOTTOM, HEIGHT,
 #[component]
 pub fn BestSoFar() -> impl IntoView {
     let lab = expect_context::<Lab>();
-    let (race, runs, now) = (lab.race(), lab.runs(), lab.clock());
+    let (race, runs, now) = (lab.race_staged(2), lab.runs(), lab.clock());
     let along = RwSignal::new(Along::Compute);
     let chart = Memo::new(move |_| {
         let along = along.get();

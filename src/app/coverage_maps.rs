@@ -35,7 +35,7 @@ fn py(y: f64) -> f64 {
 #[component]
 pub fn CoverageMaps() -> impl IntoView {
     let lab = expect_context::<Lab>();
-    let race = lab.race();
+    let race = lab.race_staged(1);
     let params =
         Memo::new(move |_| race.with(|r| r.as_ref().map(|r| r.setup.space.params().iter().map(|p| p.name.clone()).collect::<Vec<_>>()).unwrap_or_default()));
     let x_param = RwSignal::new(0usize);
@@ -245,7 +245,7 @@ fn StateLegend() -> impl IntoView {
 #[component]
 pub fn DistinctStrip() -> impl IntoView {
     let lab = expect_context::<Lab>();
-    let (race, runs) = (lab.race(), lab.runs());
+    let (race, runs) = (lab.race_staged(4), lab.runs());
     let table = Memo::new(move |_| {
         race.with(|r| {
             let r = r.as_ref()?;

@@ -18,6 +18,9 @@ use tunelab::experiment::race::{FieldError, RaceSetup};
 use tunelab::protocol::TrainRequest;
 use tunelab::scheduler::{Event, TrialRef, WorkerStatus};
 
+/// The race's panels drawn one after another after Start (`Lab::race_staged`).
+pub const RACE_PANELS: u8 = 6;
+
 /// How often, at most, the views redraw while trials stream in.
 const REDRAW_EVERY_MS: u64 = 100;
 
@@ -31,8 +34,6 @@ pub struct RaceView {
     /// Page clock (ms) at Start, and when the race ended.
     pub started_ms: f64,
     pub ended_ms: Option<f64>,
-    /// Training images per second per worker, measured on the finished trials (None before).
-    pub images_per_second: Option<f64>,
 }
 
 /// The most workers the page offers.
@@ -59,6 +60,11 @@ pub struct Lab {
     race: RwSignal<Option<RaceView>>,
     /// Ranges held on the parallel coordinates: the views show only the trials inside.
     brushes: RwSignal<Vec<Brush>>,
+    /// Training images per second per worker, measured on the complete trials (None before).
+    throughput: RwSignal<Option<f64>>,
+    /// How many of the race's panels may draw: after Start they appear one per task, so that
+    /// building them never blocks the page in one long task.
+    staged: RwSignal<u8>,
     selected: RwSignal<Option<TrialRef>>,
     /// The page clock (ms), ticking while a trial runs.
     clock: RwSignal<f64>,
@@ -80,6 +86,8 @@ impl Lab {
             runs: RwSignal::new(Vec::new()),
             race: RwSignal::new(None),
             brushes: RwSignal::new(Vec::new()),
+            throughput: RwSignal::new(None),
+            staged: RwSignal::new(u8::MAX),
             selected: RwSignal::new(None),
             clock: RwSignal::new(now_ms()),
             experiment: StoredValue::new_local(LiveExperiment::default()),
@@ -92,6 +100,30 @@ impl Lab {
 
     pub fn race(&self) -> Signal<Option<RaceView>> {
         self.race.into()
+    }
+
+    /// The race, for the panel drawn `k`-th (None until its turn after Start).
+    pub fn race_staged(&self, k: u8) -> Signal<Option<RaceView>> {
+        let (race, staged) = (self.race, self.staged);
+        Signal::derive(move || if staged.get() >= k { race.get() } else { None })
+    }
+
+    /// Let the race's panels draw one at a time, a task each.
+    fn stage_panels(&self, k: u8) {
+        let lab = *self;
+        set_timeout(
+            move || {
+                lab.staged.set(k);
+                if k < RACE_PANELS {
+                    lab.stage_panels(k + 1);
+                }
+            },
+            Duration::ZERO,
+        );
+    }
+
+    pub fn throughput(&self) -> Signal<Option<f64>> {
+        self.throughput.into()
     }
 
     pub fn brushes(&self) -> Signal<Vec<Brush>> {
@@ -114,6 +146,8 @@ impl Lab {
         self.race_ended_ms.set_value(None);
         self.selected.set(None);
         self.brushes.set(Vec::new());
+        self.staged.set(0);
+        self.stage_panels(1);
         if let Some(host) = self.host() {
             host.set_paused(false);
         }
@@ -247,19 +281,18 @@ impl Lab {
             let race = e.race()?;
             let state = e.race_state()?;
             let studies = race.studies.iter().filter_map(|&s| e.study_summary(s)).collect();
-            let (images, seconds) = e
-                .runs()
-                .filter(|r| race.studies.contains(&r.trial.study))
-                .filter_map(LiveTrial::throughput)
-                .fold((0.0, 0.0), |(i, s), (a, b)| (i + a as f64, s + b));
-            Some((race.setup.clone(), state, studies, (seconds > 0.0).then(|| images / seconds)))
+            Some((race.setup.clone(), state, studies))
         });
-        let view = view.map(|(setup, state, studies, images_per_second)| {
+        // This machine's measured throughput: every complete trial, raced or trained on its own.
+        let (images, seconds) =
+            self.experiment.with_value(|e| e.runs().filter_map(LiveTrial::throughput).fold((0.0, 0.0), |(i, s), (a, b)| (i + a as f64, s + b)));
+        self.throughput.set((seconds > 0.0).then(|| images / seconds));
+        let view = view.map(|(setup, state, studies)| {
             let over = matches!(state, RaceState::Done | RaceState::Cancelled);
             if over && self.race_ended_ms.get_value().is_none() {
                 self.race_ended_ms.set_value(Some(now));
             }
-            RaceView { setup, state, studies, started_ms: self.race_started_ms.get_value(), ended_ms: self.race_ended_ms.get_value(), images_per_second }
+            RaceView { setup, state, studies, started_ms: self.race_started_ms.get_value(), ended_ms: self.race_ended_ms.get_value() }
         });
         self.race.set(view);
     }

@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast;
 #[component]
 pub fn ParallelView() -> impl IntoView {
     let lab = expect_context::<Lab>();
-    let (race, runs, brushes) = (lab.race(), lab.runs(), lab.brushes());
+    let (race, runs, brushes) = (lab.race_staged(5), lab.runs(), lab.brushes());
     let by_accuracy = RwSignal::new(false);
     let chart = Memo::new(move |_| {
         race.with(|r| {

@@ -46,7 +46,7 @@ pub fn RaceBar() -> impl IntoView {
             let elapsed = (r.ended_ms.unwrap_or(clock_now.get()) - r.started_ms) / 1000.0;
             // Left: what is not yet spent, at the measured rate on the pool's workers.
             let left = match r.state {
-                RaceState::Running | RaceState::Paused => estimate_seconds(budget.saturating_sub(spent), r.images_per_second, lab.worker_count().get())
+                RaceState::Running | RaceState::Paused => estimate_seconds(budget.saturating_sub(spent), lab.throughput().get(), lab.worker_count().get())
                     .map_or(" · time left: measuring".to_string(), |s| format!(" · ≈ {} left", clock(s))),
                 _ => String::new(),
             };
@@ -85,7 +85,7 @@ pub fn RaceBar() -> impl IntoView {
 /// Where each method stands: budget spent, and the ranking at equal compute.
 #[component]
 pub fn RaceStanding() -> impl IntoView {
-    let race = expect_context::<Lab>().race();
+    let race = expect_context::<Lab>().race_staged(3);
     view! {
         <section id="race-standing" class="panel">
             <h2>"Standing"</h2>

@@ -173,11 +173,11 @@ pub fn RaceSetupPanel() -> impl IntoView {
         let setup = parsed.get().ok()?;
         let per_method = setup.budget_images();
         let total = per_method * setup.methods.len() as u64;
-        let rate = race.with(|r| r.as_ref().and_then(|r| r.images_per_second));
+        let rate = lab.throughput().get();
         let eta = estimate_seconds(total, rate, lab.worker_count().get());
         let eta = match eta {
             Some(s) => format!("≈ {} on this machine with {} workers", clock(s), lab.worker_count().get()),
-            None => "the time estimate appears once the first trials have trained".to_string(),
+            None => "the time estimate appears once a first trial has trained on this machine".to_string(),
         };
         Some(format!("= {} training images per method, {} in all · {eta}", thousands(per_method), thousands(total)))
     };

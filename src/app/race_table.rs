@@ -59,7 +59,7 @@ fn show_value(v: &Value) -> String {
 #[component]
 pub fn RaceTrialsTable() -> impl IntoView {
     let lab = expect_context::<Lab>();
-    let (race, runs, now) = (lab.race(), lab.runs(), lab.clock());
+    let (race, runs, now) = (lab.race_staged(6), lab.runs(), lab.clock());
     let sort = RwSignal::new((SortBy::Method, true));
     let page = RwSignal::new(0usize);
     let names =

@@ -118,7 +118,7 @@ try {
   const big = await finish(page, t0, workersHere);
   console.error(JSON.stringify({ ...big, longTasks: big.longTasks.length }));
   const scoreHeader = '#trials-table th:has(button:text-matches("validation accuracy"))';
-  const sortMs = await timed(page, () => page.click(`${scoreHeader} button`), () => [...document.querySelectorAll('#trials-table th')].some((th) => th.textContent.includes('validation accuracy') && th.getAttribute('aria-sort') === 'ascending'));
+  const sortMs = await timed(page, () => page.click(`${scoreHeader} button`), () => [...document.querySelectorAll('#trials-table th')].some((th) => th.textContent.includes('validation accuracy') && th.getAttribute('aria-sort') !== 'none'));
   const pageMs = await timed(page, () => page.click('.pager button:last-child'), () => /page 2 of/.test(document.querySelector('#trials-page')?.textContent ?? ''));
   const axisMs = await timed(page, () => page.selectOption('#map-x', '1'), () => true);
   const marks = await page.$$eval('.coverage-map [data-trial]', (m) => m.length);
