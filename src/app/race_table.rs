@@ -85,6 +85,8 @@ pub fn RaceTrialsTable() -> impl IntoView {
         runs.with(|r| r.iter().any(|t| studies.contains(&t.trial.study)))
     });
     let pages = move || rows.with(Vec::len).div_ceil(PAGE).max(1);
+    // Closures named outside `view!`, where a `>` would end the tag.
+    let on_last_page = move || page.get() + 1 >= pages();
     let shown = move || {
         let p = page.get().min(pages() - 1);
         rows.with(|r| r.iter().skip(p * PAGE).take(PAGE).cloned().collect::<Vec<_>>())
@@ -161,7 +163,7 @@ pub fn RaceTrialsTable() -> impl IntoView {
                     <button class="secondary" prop:disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"◀ previous"</button>
                     <span id="trials-page">{move || format!("page {} of {} · {} trials{}", page.get().min(pages() - 1) + 1, pages(), rows.with(Vec::len),
                         if lab.brushes().with(Vec::is_empty) { "" } else { " inside the ranges held on the parallel coordinates" })}</span>
-                    <button class="secondary" prop:disabled=move || page.get() + 1 >= pages() on:click=move |_| page.update(|p| *p += 1)>"next ▶"</button>
+                    <button class="secondary" prop:disabled=on_last_page on:click=move |_| page.update(|p| *p += 1)>"next ▶"</button>
                 </div>
             </Show>
         </section>

@@ -6,17 +6,29 @@
 //! and the training seed. Under k-fold the trial trains once per fold, each run from the same
 //! seed, and its score is the mean of the folds' last-epoch validation accuracies. Slicing
 //! changes nothing in the result, so the same request gives the same scores on any worker.
+//!
+//! Under hold-out, the epochs before the last are validated on a fixed stratified sample of
+//! `PROGRESS_VALIDATION` images of the validation split (the curve a trial draws as it trains),
+//! the last on all of it (the score). On a small training subset, validating every epoch on all
+//! 10,000 images would cost more than the training itself; evaluating changes nothing in
+//! training (it draws no random number), so the score is the same either way.
 
 use crate::data::mnist::ImagesRef;
+use crate::data::subset::stratified_subset;
 use crate::data::validation::Drawn;
 use crate::nn::train::{Slice, Trainer, TrainingData};
 use crate::nn::EpochReport;
 use crate::protocol::{TrainRequest, TrialEnd};
 
+/// Images of the validation split that validate a hold-out trial's epochs before its last.
+pub const PROGRESS_VALIDATION: usize = 2_000;
+
 /// A trial in progress.
 pub struct TrialJob {
     trainer: Trainer,
     drawn: Drawn,
+    /// Under hold-out, the sample of the validation split the epochs before the last use.
+    progress_validation: Vec<usize>,
     seed: u64,
     /// The run (fold) under way, from 0, and its training images.
     run: usize,
@@ -46,11 +58,12 @@ impl TrialJob {
         if train_file.is_empty() {
             return Err(TrialEnd::Rejected { reason: "no training data has been loaded in this worker".into() });
         }
-        let (train_split, _) = train_file.train_validation_split();
+        let (train_split, validation) = train_file.train_validation_split();
         let seed = request.seed as u64;
         let drawn = data.draw(train_file.labels, train_split.len(), seed);
         let (train_on, _) = drawn.run(0);
-        Ok(Self { trainer: Trainer::new(&config, seed), drawn, seed, run: 0, train_on, scores: Vec::new() })
+        let progress_validation = stratified_subset(validation.labels, PROGRESS_VALIDATION, seed);
+        Ok(Self { trainer: Trainer::new(&config, seed), drawn, progress_validation, seed, run: 0, train_on, scores: Vec::new() })
     }
 
     /// Epochs finished in the run under way.
@@ -62,10 +75,12 @@ impl TrialJob {
     pub fn step(&mut self, train_file: ImagesRef<'_>, keep_going: &mut dyn FnMut() -> bool) -> Step {
         let fold = self.run as u32;
         let (_, held_out) = self.drawn.run(self.run);
+        let last_epoch = self.trainer.epochs_done() + 1 == self.trainer.config.epochs;
         let data = match held_out {
             None => {
                 let (train_split, validation) = train_file.train_validation_split();
-                TrainingData::subset(train_split, &self.train_on, Some(validation))
+                let sample = (!last_epoch).then_some(self.progress_validation.as_slice());
+                TrainingData { validation_subset: sample, ..TrainingData::subset(train_split, &self.train_on, Some(validation)) }
             }
             Some(held_out) => TrainingData::fold(train_file, &self.train_on, held_out),
         };
@@ -155,7 +170,8 @@ mod tests {
         let request = TrainRequest { config: config(), data: TrainingSet { images: 200, validation: CrossValidation::Holdout }, seed: 3 };
         let (epochs, end) = run(&request, file);
         assert_eq!(epochs, vec![(0, 1), (0, 2)]);
-        // The same as one call of `train` on the same subset and seed.
+        // The same score as one call of `train` on the same subset and seed, which validates
+        // every epoch on the whole validation split.
         let (train_split, validation) = file.train_validation_split();
         let Drawn::Holdout { subset } = request.data.draw(&labels, train_split.len(), 3) else { unreachable!() };
         let (outcome, _) = train(&config().validate().unwrap(), TrainingData::subset(train_split, &subset, Some(validation)), 3, &mut |_| true);
