@@ -129,6 +129,31 @@ fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_par
             format!("{complete} scored{running}{best}")
         })
     };
+    // The keyboard: arrows step through the trials in the order they were proposed; Enter opens one.
+    let focused = RwSignal::new(None::<usize>);
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let count = mine.with(Vec::len);
+        if count == 0 {
+            return;
+        }
+        let next = match (ev.key().as_str(), focused.get_untracked()) {
+            ("ArrowRight" | "ArrowDown", Some(i)) => (i + 1).min(count - 1),
+            ("ArrowLeft" | "ArrowUp", Some(i)) => i.saturating_sub(1),
+            ("ArrowRight" | "ArrowDown" | "ArrowLeft" | "ArrowUp" | "Home", _) => 0,
+            ("End", _) => count - 1,
+            ("Enter", Some(i)) => {
+                lab.select(tunelab::scheduler::TrialRef { study, trial: i });
+                return;
+            }
+            ("Escape", _) => {
+                focused.set(None);
+                return;
+            }
+            _ => return,
+        };
+        ev.prevent_default();
+        focused.set(Some(next));
+    };
     let rugs = move || {
         points.with(|p| {
             let done: Vec<&CoveragePoint> = p.iter().filter(|p| p.state.is_finished()).collect();
@@ -141,7 +166,8 @@ fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_par
                 <Badge method=method />
                 " " <span class="map-count">{header}</span>
             </figcaption>
-            <svg viewBox=format!("0 0 {MAP_WIDTH} {MAP_HEIGHT}") role="img" aria-label=format!("{}: trials on the two chosen hyperparameters", methods::label(method))>
+            <svg viewBox=format!("0 0 {MAP_WIDTH} {MAP_HEIGHT}") role="img" tabindex="0" on:keydown=on_key
+                aria-label=format!("{}: trials on the two chosen hyperparameters; the arrow keys step through them, Enter opens one", methods::label(method))>
                 <rect class="plot-area" x=PAD_LEFT y=PAD_TOP width=PLOT height=PLOT />
                 {move || axes.get().map(|(xt, yt, xn, yn)| view! {
                     {xt.into_iter().map(|t| view! {
@@ -167,6 +193,10 @@ fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_par
                     let kept: Vec<bool> = mine.with(|t| t.iter().map(|t| lab.passes(t)).collect());
                     points.with(|p| p.iter().map(|p| mark(p, &scale, kept.get(p.trial).copied().unwrap_or(true))).collect_view())
                 }}
+                {move || focused.get().and_then(|i| points.with(|p| p.iter().find(|p| p.trial == i).map(|p| (px(p.x), py(p.y), p.trial)))).map(|(x, y, trial)| view! {
+                    <circle class="focus-ring" cx=x cy=y r=9 />
+                    <text class="tick" x=PAD_LEFT + 2.0 y=PAD_TOP + 10.0>{format!("#{trial}")}</text>
+                })}
             </svg>
         </figure>
     }

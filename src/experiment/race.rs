@@ -14,7 +14,8 @@
 //! the configuration, so two methods trying the same point get the same score, and two points
 //! differ only by what their values do, not by a different draw of the initial weights (common
 //! random numbers). Each method's own choices draw from the same seed through its study's
-//! generator.
+//! generator, so the methods that start with random draws (random search, TPE's and GP-EI's
+//! warm-up) start at the same points: they part ways once the models take over, in plain sight.
 
 use super::presets::{apply, check_for_training};
 use crate::data::validation::TrainingSet;

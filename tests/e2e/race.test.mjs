@@ -98,6 +98,13 @@ test('a race of four methods fills every view, and a row opens its trial', async
     const gridDistinct = await page.$eval('.coverage-map[data-method="grid"] .rug[data-axis="x"]', (g) => Number(g.dataset.distinct));
     assert.equal(gridDistinct, 1, 'the first grid points share the smallest learning rate');
 
+    // The keyboard reaches a map's trials: Home, then Enter opens the first.
+    await page.focus('.coverage-map[data-method="random"] svg');
+    await page.keyboard.press('Home');
+    await page.waitForSelector('.coverage-map[data-method="random"] .focus-ring');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#trial-status[data-method="random"][data-trial="0"]');
+
     // A row opens its trial: curves, epochs and configuration.
     await page.click('#trials-table tbody tr[data-method="tpe"]');
     await page.waitForSelector('#trial-status[data-method="tpe"]');
