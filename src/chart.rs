@@ -60,8 +60,13 @@ pub struct TrainingChart {
 impl Series {
     /// The SVG `points` attribute.
     pub fn svg_points(&self) -> String {
-        self.points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect::<Vec<_>>().join(" ")
+        svg_points(&self.points)
     }
+}
+
+/// Points as an SVG `points` attribute: "x,y x,y …", one decimal.
+pub fn svg_points<T: Copy + Into<f64>>(points: &[(T, T)]) -> String {
+    points.iter().map(|&(x, y)| format!("{:.1},{:.1}", x.into(), y.into())).collect::<Vec<_>>().join(" ")
 }
 
 fn x_of(epoch: f32, epochs: f32) -> f32 {

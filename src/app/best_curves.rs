@@ -4,11 +4,11 @@
 
 use super::lab::Lab;
 use super::methods;
-use super::race_board::finished_trials;
 use leptos::prelude::*;
 use tunelab::chart::accuracy_scale::AccuracyScale;
 use tunelab::chart::best_so_far::Along;
 use tunelab::chart::race_chart::{best_so_far_chart, MethodCurve, BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH};
+use tunelab::experiment::live::finished_trials;
 
 #[component]
 pub fn BestSoFar() -> impl IntoView {

@@ -92,22 +92,15 @@ fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_par
     let (race, runs) = (lab.race(), lab.runs());
     let scale = AccuracyScale::default();
     let mine = Memo::new(move |_| runs.with(|r| r.iter().filter(|t| t.trial.study == study).cloned().collect::<Vec<LiveTrial>>()));
+    // The study's best trial and score (`StudySummary::best`).
+    let best = Memo::new(move |_| race.with(|r| r.as_ref().and_then(|r| r.studies.iter().find(|s| s.study == study)?.best)));
     let points = Memo::new(move |_| {
         let (x, y) = (x_param.get(), y_param.get());
         mine.with(|trials| {
             if trials.first().is_some_and(|t| t.unit.len() <= x.max(y)) {
                 return Vec::new();
             }
-            let best = trials
-                .iter()
-                .filter(|t| t.state == TrialState::Complete)
-                .filter_map(|t| t.score.map(|s| (s, t.trial.trial)))
-                .fold(None, |b: Option<(f64, usize)>, (s, id)| match b {
-                    Some((bs, _)) if bs >= s => b,
-                    _ => Some((s, id)),
-                })
-                .map(|(_, id)| id);
-            coverage(trials, x, y, best)
+            coverage(trials, x, y, best.get().map(|(id, _)| id))
         })
     });
     let axes = Memo::new(move |_| {
@@ -122,9 +115,7 @@ fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_par
         mine.with(|t| {
             let complete = t.iter().filter(|t| t.state == TrialState::Complete).count();
             let running = t.iter().filter(|t| t.is_active()).count();
-            let best =
-                t.iter().filter(|t| t.state == TrialState::Complete).filter_map(|t| t.score).fold(None, |b: Option<f64>, s| Some(b.map_or(s, |b| b.max(s))));
-            let best = best.map(|b| format!(" · best {:.2}%", b * 100.0)).unwrap_or_default();
+            let best = best.get().map(|(_, b)| format!(" · best {:.2}%", b * 100.0)).unwrap_or_default();
             let running = if running > 0 { format!(" (+{running} running)") } else { String::new() };
             format!("{complete} scored{running}{best}")
         })

@@ -7,17 +7,9 @@ use super::format::{clock, percent, thousands};
 use super::lab::{Lab, RaceView};
 use super::methods::{self, Badge};
 use leptos::prelude::*;
-use tunelab::chart::best_so_far::{best_within, FinishedTrial};
-use tunelab::experiment::live::{LiveTrial, RaceState};
+use tunelab::chart::best_so_far::best_within;
+use tunelab::experiment::live::{finished_trials, LiveTrial, RaceState};
 use tunelab::experiment::race::estimate_seconds;
-
-/// A study's finished trials, as the best-so-far computations take them.
-pub fn finished_trials(runs: &[LiveTrial], study: usize, started_ms: f64) -> Vec<FinishedTrial> {
-    runs.iter()
-        .filter(|r| r.trial.study == study && r.state.is_finished())
-        .map(|r| FinishedTrial { trial: r.trial.trial, cost: r.cost, score: r.score, finished_s: (r.finished_ms.unwrap_or(started_ms) - started_ms) / 1000.0 })
-        .collect()
-}
 
 fn state_sentence(view: &RaceView) -> &'static str {
     match view.state {
@@ -110,16 +102,12 @@ fn MethodBoard() -> impl IntoView {
             r.studies
                 .iter()
                 .map(|s| {
-                    let (count, running, best) = runs.with(|runs| {
+                    let (count, running) = runs.with(|runs| {
                         let mine: Vec<&LiveTrial> = runs.iter().filter(|t| t.trial.study == s.study).collect();
                         let running = mine.iter().filter(|t| t.is_active()).map(|t| t.cost).sum::<u64>();
-                        let best = mine
-                            .iter()
-                            .filter_map(|t| t.score.filter(|_| t.state == tunelab::tuning::study::TrialState::Complete))
-                            .fold(None, |b: Option<f64>, x| Some(b.map_or(x, |b| b.max(x))));
-                        (mine.iter().filter(|t| t.state.is_finished()).count(), running, best)
+                        (mine.iter().filter(|t| t.state.is_finished()).count(), running)
                     });
-                    (s.clone(), count, running, best, per_epoch)
+                    (s.clone(), count, running, s.best.map(|(_, b)| b), per_epoch)
                 })
                 .collect::<Vec<_>>()
         })

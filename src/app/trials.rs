@@ -23,15 +23,7 @@ pub fn trial_label(run: &LiveTrial) -> String {
 
 /// One word per state, for styling and tests.
 pub fn state_tag(state: &TrialState) -> &'static str {
-    match state {
-        TrialState::Waiting => "waiting",
-        TrialState::Running => "running",
-        TrialState::Complete => "complete",
-        TrialState::Pruned => "pruned",
-        TrialState::Failed(_) => "failed",
-        TrialState::Diverged(_) => "diverged",
-        TrialState::Interrupted => "interrupted",
-    }
+    state.name()
 }
 
 /// The state in a sentence.

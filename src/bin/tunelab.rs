@@ -349,9 +349,9 @@ mod cli {
 
     fn run_race(a: RaceArgs) -> Result<(), String> {
         use std::sync::Arc;
-        use tunelab::chart::best_so_far::{best_within, FinishedTrial};
+        use tunelab::chart::best_so_far::best_within;
         use tunelab::data::{CrossValidation, TrainingSet};
-        use tunelab::experiment::{final_eval::retrain_and_test, presets, race::RaceSetup, record::RaceRecord, threads};
+        use tunelab::experiment::{final_eval::retrain_and_test, live::finished_trials, presets, race::RaceSetup, record::RaceRecord, threads};
         use tunelab::scheduler::Event;
         use tunelab::tuning::space::SearchSpace;
         let space = match a.space.as_str() {
@@ -412,7 +412,7 @@ mod cli {
                     "{:<8} trial {:>3}  {:<11} {score:>14}  {}  [{:.0}% of budget, {:.0}s]",
                     run.method,
                     run.trial.trial,
-                    run.state.to_string().split(' ').next().unwrap_or(""),
+                    run.state.name(),
                     values.join(" "),
                     spent as f64 * 100.0 / budget as f64,
                     started.elapsed().as_secs_f64()
@@ -432,21 +432,14 @@ mod cli {
         say!("ranking (best validation accuracy at 25%, 50% and 100% of each method's budget), {seconds:.0}s in all:");
         say!("{:<8} {:>7} {:>9} {:>9} {:>9}", "method", "trials", "25%", "50%", "100%");
         let mut winner: Option<(f64, tunelab::scheduler::TrialRef)> = None;
-        for &s in &race.studies {
-            let runs: Vec<_> = live.runs().filter(|r| r.trial.study == s).collect();
-            let finished: Vec<FinishedTrial> = runs
-                .iter()
-                .filter(|r| r.state.is_finished())
-                .map(|r| FinishedTrial { trial: r.trial.trial, cost: r.cost, score: r.score, finished_s: r.finished_ms.unwrap_or(0.0) / 1000.0 })
-                .collect();
+        for summary in race.studies.iter().filter_map(|&s| live.study_summary(s)) {
+            let finished = finished_trials(live.runs(), summary.study, 0.0);
             let at = |share| best_within(&finished, budget, share).map_or("—".to_string(), |b| format!("{:.2}%", b * 100.0));
-            let method = live.study_summary(s).map_or("?", |m| m.method);
-            say!("{:<8} {:>7} {:>9} {:>9} {:>9}", method, runs.len(), at(0.25), at(0.5), at(1.0));
-            for r in &runs {
-                if let Some(score) = r.score.filter(|_| r.state == tunelab::tuning::study::TrialState::Complete) {
-                    if winner.is_none_or(|(best, _)| score > best) {
-                        winner = Some((score, r.trial));
-                    }
+            let trials = live.runs().filter(|r| r.trial.study == summary.study).count();
+            say!("{:<8} {:>7} {:>9} {:>9} {:>9}", summary.method, trials, at(0.25), at(0.5), at(1.0));
+            if let Some((trial, score)) = summary.best {
+                if winner.is_none_or(|(best, _)| score > best) {
+                    winner = Some((score, tunelab::scheduler::TrialRef { study: summary.study, trial }));
                 }
             }
         }

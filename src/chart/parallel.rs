@@ -103,7 +103,7 @@ pub fn parallel_coordinates<T: Tried>(space: &SearchSpace, trials: &[(&str, &T)]
 impl ParallelLine {
     /// The SVG `points` attribute.
     pub fn svg_points(&self) -> String {
-        self.points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect::<Vec<_>>().join(" ")
+        super::svg_points(&self.points)
     }
 }
 

@@ -58,7 +58,7 @@ pub struct CurveChart {
 impl CurveLine {
     /// The SVG `points` attribute.
     pub fn svg_points(&self) -> String {
-        self.points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect::<Vec<_>>().join(" ")
+        super::svg_points(&self.points)
     }
 }
 

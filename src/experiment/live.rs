@@ -14,6 +14,7 @@
 
 use super::presets::apply;
 use super::race::{FieldError, RaceSetup};
+use crate::chart::best_so_far::FinishedTrial;
 use crate::chart::coverage::Tried;
 use crate::data::validation::TrainingSet;
 use crate::nn::{EpochReport, TrainConfig};
@@ -230,6 +231,7 @@ impl LiveExperiment {
             spent: finished.map(|r| r.cost).sum(),
             reserved: live.study.spent(),
             over: live.is_over(),
+            best: live.study.best().and_then(|t| Some((t.id, t.score?))),
         })
     }
 
@@ -343,6 +345,15 @@ impl LiveExperiment {
     }
 }
 
+/// A study's finished trials among `runs`, as the best-so-far computations take them, with
+/// their end times in seconds after `started_ms` (page or process clock).
+pub fn finished_trials<'a>(runs: impl IntoIterator<Item = &'a LiveTrial>, study: usize, started_ms: f64) -> Vec<FinishedTrial> {
+    runs.into_iter()
+        .filter(|r| r.trial.study == study && r.state.is_finished())
+        .map(|r| FinishedTrial { trial: r.trial.trial, cost: r.cost, score: r.score, finished_s: (r.finished_ms.unwrap_or(started_ms) - started_ms) / 1000.0 })
+        .collect()
+}
+
 /// A study's method, budget and spend.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StudySummary {
@@ -356,6 +367,8 @@ pub struct StudySummary {
     pub reserved: u64,
     /// It will run nothing more.
     pub over: bool,
+    /// Its best complete trial and score (the study's `best`: the first of equals).
+    pub best: Option<(usize, f64)>,
 }
 
 impl LiveStudy {

@@ -190,8 +190,8 @@ pub fn run_race(
             }
         }
         let requests = live.next_requests();
-        for summary in (0..).map_while(|s| live.study_summary(s)) {
-            scheduler.set_spent(summary.study, summary.reserved);
+        for (study, spent) in live.spent() {
+            scheduler.set_spent(study, spent);
         }
         for (trial, request) in requests {
             pending.extend(scheduler.submit(trial, request));

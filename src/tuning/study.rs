@@ -77,18 +77,27 @@ pub enum TrialState {
 impl std::fmt::Display for TrialState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TrialState::Waiting => write!(f, "waiting"),
-            TrialState::Running => write!(f, "running"),
-            TrialState::Complete => write!(f, "complete"),
-            TrialState::Pruned => write!(f, "pruned"),
-            TrialState::Failed(reason) => write!(f, "failed ({reason})"),
-            TrialState::Diverged(reason) => write!(f, "diverged ({reason})"),
-            TrialState::Interrupted => write!(f, "interrupted"),
+            TrialState::Failed(reason) | TrialState::Diverged(reason) => write!(f, "{} ({reason})", self.name()),
+            _ => f.write_str(self.name()),
         }
     }
 }
 
 impl TrialState {
+    /// The state's name, lower case, without its reason (as the page's `data-state` and the
+    /// race's record spell it).
+    pub fn name(&self) -> &'static str {
+        match self {
+            TrialState::Waiting => "waiting",
+            TrialState::Running => "running",
+            TrialState::Complete => "complete",
+            TrialState::Pruned => "pruned",
+            TrialState::Failed(_) => "failed",
+            TrialState::Diverged(_) => "diverged",
+            TrialState::Interrupted => "interrupted",
+        }
+    }
+
     pub fn is_finished(&self) -> bool {
         !matches!(self, TrialState::Waiting | TrialState::Running)
     }
