@@ -13,12 +13,12 @@
 #![forbid(unsafe_code)]
 
 use crate::data::validation::TrainingSet;
-use crate::nn::bench::{BenchReport, BenchSpec};
+use crate::nn::bench::{BenchReport, BenchSpec, Calibration};
 use crate::nn::train::Diverged;
 use crate::nn::{EpochReport, TrainConfig};
 use serde::{Deserialize, Serialize};
 
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The keys of the envelope every message travels in, for the page and the worker alike.
 pub mod envelope {
@@ -95,9 +95,11 @@ pub enum FromWorker {
     Ready {
         protocol_version: u32,
     },
-    /// The training file's images arrived and were checked.
+    /// The training file's images arrived and were checked, and the worker measured its speed
+    /// on them (None when there were none to measure on).
     DataLoaded {
         count: u32,
+        calibration: Option<Calibration>,
     },
     /// The data could not be used.
     DataRejected {

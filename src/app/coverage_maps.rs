@@ -151,6 +151,10 @@ fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_par
             (rug(done.iter().map(|p| p.x)), rug(done.iter().map(|p| p.y)))
         })
     };
+    let marks = move || {
+        let kept: Vec<bool> = mine.with(|t| t.iter().map(|t| lab.passes(t)).collect());
+        points.with(|p| p.iter().map(|p| (p.clone(), kept.get(p.trial).copied().unwrap_or(true))).collect::<Vec<_>>())
+    };
     view! {
         <figure class="coverage-map" data-method=method>
             <figcaption>
@@ -180,10 +184,9 @@ fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_par
                         {ry.into_iter().map(|t| view! { <line x1=PAD_LEFT x2=PAD_LEFT + (5.0 + 3.0 * t.count as f64).min(24.0) y1=py(t.position) y2=py(t.position) /> }).collect_view()}
                     </g>
                 }}}
-                {move || {
-                    let kept: Vec<bool> = mine.with(|t| t.iter().map(|t| lab.passes(t)).collect());
-                    points.with(|p| p.iter().map(|p| mark(p, &scale, kept.get(p.trial).copied().unwrap_or(true))).collect_view())
-                }}
+                // Keyed by everything a mark shows, so a redraw touches only the marks that changed.
+                <For each=marks key=|(p, kept)| (p.trial, state_tag(&p.state), p.score.map(f64::to_bits), p.best, p.stack, *kept, p.x.to_bits(), p.y.to_bits())
+                    children=move |(p, kept)| mark(&p, &scale, kept) />
                 {move || focused.get().and_then(|i| points.with(|p| p.iter().find(|p| p.trial == i).map(|p| (px(p.x), py(p.y), p.trial)))).map(|(x, y, trial)| view! {
                     <circle class="focus-ring" cx=x cy=y r=9 />
                     <text class="tick" x=PAD_LEFT + 2.0 y=PAD_TOP + 10.0>{format!("#{trial}")}</text>

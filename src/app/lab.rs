@@ -15,6 +15,7 @@ use tunelab::chart::parallel::{passes, Brush};
 use tunelab::data::mnist::LabeledImages;
 use tunelab::experiment::live::{LiveExperiment, LiveTrial, RaceState, StudySummary};
 use tunelab::experiment::race::{FieldError, RaceSetup};
+use tunelab::nn::bench::Calibration;
 use tunelab::protocol::TrainRequest;
 use tunelab::scheduler::{Event, TrialRef, WorkerStatus};
 
@@ -62,6 +63,8 @@ pub struct Lab {
     brushes: RwSignal<Vec<Brush>>,
     /// Training images per second per worker, measured on the complete trials (None before).
     throughput: RwSignal<Option<f64>>,
+    /// The workers' quick speed test, for estimates before any trial has run.
+    calibration: RwSignal<Option<Calibration>>,
     /// How many of the race's panels may draw: after Start they appear one per task, so that
     /// building them never blocks the page in one long task.
     staged: RwSignal<u8>,
@@ -87,6 +90,7 @@ impl Lab {
             race: RwSignal::new(None),
             brushes: RwSignal::new(Vec::new()),
             throughput: RwSignal::new(None),
+            calibration: RwSignal::new(None),
             staged: RwSignal::new(u8::MAX),
             selected: RwSignal::new(None),
             clock: RwSignal::new(now_ms()),
@@ -122,8 +126,13 @@ impl Lab {
         );
     }
 
-    pub fn throughput(&self) -> Signal<Option<f64>> {
-        self.throughput.into()
+    /// Budget images per second per worker for `setup`, and whether complete trials measured
+    /// it (true) or it comes from the workers' speed test (false); None before either.
+    pub fn rate_for(&self, setup: &RaceSetup) -> Option<(f64, bool)> {
+        match self.throughput.get() {
+            Some(rate) => Some((rate, true)),
+            None => self.calibration.get().and_then(|c| setup.calibrated_rate(&c)).map(|rate| (rate, false)),
+        }
     }
 
     pub fn brushes(&self) -> Signal<Vec<Brush>> {
@@ -309,7 +318,13 @@ impl Lab {
 
     fn on_event(&self, event: Event) {
         match &event {
-            Event::Workers => self.workers.set(self.host().map(|h| h.statuses()).unwrap_or_default()),
+            Event::Workers => {
+                self.workers.set(self.host().map(|h| h.statuses()).unwrap_or_default());
+                let calibration = self.host().and_then(|h| h.calibration());
+                if calibration != self.calibration.get_untracked() {
+                    self.calibration.set(calibration);
+                }
+            }
             Event::Notice(notice) => self.notices.update(|n| n.push(notice.clone())),
             _ => {
                 let changed = self.experiment.try_update_value(|e| e.on_event(&event, now_ms())).unwrap_or(false);

@@ -25,6 +25,13 @@ pub fn ParallelView() -> impl IntoView {
             })
         })
     });
+    // The axes change only with the space; the lines with the trials, the brushes and the colouring.
+    let shown = Memo::new(move |_| chart.with(Option::is_some));
+    let axes = Memo::new(move |_| chart.with(|c| c.as_ref().map(|c| c.axes.clone())));
+    let lines = move || {
+        let by_accuracy = by_accuracy.get();
+        chart.with(|c| c.as_ref().map(|c| c.lines.iter().map(|l| (l.clone(), by_accuracy)).collect::<Vec<_>>()).unwrap_or_default())
+    };
     // A drag on an axis: where it started (axis, unit), and where it is now.
     let drag = RwSignal::new(None::<(usize, f64, f64)>);
     let unit_at = |ev: &leptos::ev::PointerEvent| -> Option<f64> {
@@ -37,20 +44,20 @@ pub fn ParallelView() -> impl IntoView {
         <section id="parallel" class="panel wide">
             <h2>"Every trial across every hyperparameter"</h2>
             <div class="map-controls">
-                <label class="field inline"><input type="checkbox" prop:checked=move || by_accuracy.get() on:change=move |ev| by_accuracy.set(event_target_checked(&ev)) />
+                <label class="field inline"><input type="checkbox" id="pc-by-accuracy" prop:checked=move || by_accuracy.get() on:change=move |ev| by_accuracy.set(event_target_checked(&ev)) />
                     <span>"colour by accuracy (else by method)"</span></label>
                 <span class="hint">"Drag along an axis to keep only the trials in that range; the maps and the table follow."</span>
                 <button class="secondary" id="clear-brushes" prop:disabled=move || brushes.with(Vec::is_empty) on:click=move |_| lab.set_brushes(Vec::new())>"Show all trials"</button>
             </div>
-            {move || chart.get().map(|c| {
-                let n_axes = c.axes.len();
-                view! {
+            {move || shown.get().then(|| view! {
                 <svg id="parallel-coordinates" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label="parallel coordinates: one line per trial">
-                    {c.lines.into_iter().map(|l| {
-                        let colour = if by_accuracy.get_untracked() { l.score.map(|s| scale.colour(s)).unwrap_or_else(|| "#767676".into()) } else { methods::colour(&l.method).to_string() };
-                        view! { <polyline class="pc-line" class:dimmed=!l.selected data-method=l.method.clone() data-trial=l.trial points=l.svg_points() stroke=colour /> }
-                    }).collect_view()}
-                    {c.axes.into_iter().enumerate().map(|(k, a)| {
+                    // Keyed by everything a line shows, so a redraw touches only the lines that changed.
+                    <For each=lines key=|(l, by_accuracy)| (l.method.clone(), l.trial, l.selected, l.score.map(f64::to_bits), *by_accuracy)
+                        children=move |(l, by_accuracy)| {
+                            let colour = if by_accuracy { l.score.map(|s| scale.colour(s)).unwrap_or_else(|| "#767676".into()) } else { methods::colour(&l.method).to_string() };
+                            view! { <polyline class="pc-line" class:dimmed=!l.selected data-method=l.method.clone() data-trial=l.trial points=l.svg_points() stroke=colour /> }
+                        } />
+                    {move || axes.get().map(|axes| { let n_axes = axes.len(); axes.into_iter().enumerate().map(|(k, a)| {
                         let x = a.x;
                         let held = move || brushes.with(|b| b.iter().find(|b| b.axis == k).copied());
                         view! {
@@ -95,9 +102,9 @@ pub fn ParallelView() -> impl IntoView {
                                     } />
                             </g>
                         }
-                    }).collect_view()}
+                    }).collect_view() })}
                 </svg>
-            }})}
+            })}
         </section>
     }
 }

@@ -38,8 +38,10 @@ pub fn RaceBar() -> impl IntoView {
             let elapsed = (r.ended_ms.unwrap_or(clock_now.get()) - r.started_ms) / 1000.0;
             // Left: what is not yet spent, at the measured rate on the pool's workers.
             let left = match r.state {
-                RaceState::Running | RaceState::Paused => estimate_seconds(budget.saturating_sub(spent), lab.throughput().get(), lab.worker_count().get())
-                    .map_or(" · time left: measuring".to_string(), |s| format!(" · ≈ {} left", clock(s))),
+                RaceState::Running | RaceState::Paused => {
+                    estimate_seconds(budget.saturating_sub(spent), lab.rate_for(&r.setup).map(|(rate, _)| rate), lab.worker_count().get())
+                        .map_or(" · time left: measuring".to_string(), |s| format!(" · ≈ {} left", clock(s)))
+                }
                 _ => String::new(),
             };
             Some((spent, budget, format!("{:.0}% of the budget · {} elapsed{left}", spent as f64 * 100.0 / budget.max(1) as f64, clock(elapsed))))
@@ -119,6 +121,9 @@ fn MethodBoard() -> impl IntoView {
             <tbody>
                 {move || rows().into_iter().map(|(s, count, running, best, per_epoch)| {
                     let width = |v: u64| format!("{:.1}%", v as f64 * 100.0 / s.budget.max(1) as f64);
+                    let skipped = (s.skipped > 0).then(|| view! {
+                        <span class="skipped" title="proposals skipped: their epochs no longer fit what was left of the budget">{format!(" +{} skipped", s.skipped)}</span>
+                    });
                     view! {
                         <tr data-method=s.method data-spent=s.spent data-budget=s.budget>
                             <td><Badge method=s.method /></td>
@@ -129,7 +134,7 @@ fn MethodBoard() -> impl IntoView {
                                 </span>
                             </td>
                             <td>{format!("{:.0} / {:.0}", s.spent as f64 / per_epoch, s.budget as f64 / per_epoch)}{s.over.then_some(" ✓ done")}</td>
-                            <td>{count}</td>
+                            <td>{count}{skipped}</td>
                             <td class="best">{best.map(|b| percent(b as f32)).unwrap_or_else(|| "—".into())}</td>
                         </tr>
                     }

@@ -173,11 +173,15 @@ pub fn RaceSetupPanel() -> impl IntoView {
         let setup = parsed.get().ok()?;
         let per_method = setup.budget_images();
         let total = per_method * setup.methods.len() as u64;
-        let rate = lab.throughput().get();
-        let eta = estimate_seconds(total, rate, lab.worker_count().get());
-        let eta = match eta {
-            Some(s) => format!("≈ {} on this machine with {} workers", clock(s), lab.worker_count().get()),
-            None => "the time estimate appears once a first trial has trained on this machine".to_string(),
+        let workers = lab.worker_count().get();
+        let rate = lab.rate_for(&setup);
+        let eta = match (rate, estimate_seconds(total, rate.map(|(r, _)| r), workers)) {
+            (Some((_, measured)), Some(s)) => {
+                let how = if measured { "measured on the trials so far" } else { "from the workers' speed test; refined as trials finish" };
+                let plural = if workers == 1 { "" } else { "s" };
+                format!("≈ {} on this machine with {workers} worker{plural} ({how})", clock(s))
+            }
+            _ => "the time estimate appears once the workers have measured their speed".to_string(),
         };
         Some(format!("= {} training images per method, {} in all · {eta}", thousands(per_method), thousands(total)))
     };

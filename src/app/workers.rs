@@ -13,6 +13,7 @@ use std::time::Duration;
 use super::wire;
 use leptos::prelude::set_timeout;
 use tunelab::data::mnist::LabeledImages;
+use tunelab::nn::bench::Calibration;
 use tunelab::protocol::{envelope, FromWorker, ToWorker, TrainRequest};
 use tunelab::scheduler::{Command, Event, Scheduler, SchedulerConfig, TrialRef, WorkerStatus};
 use wasm_bindgen::prelude::*;
@@ -84,6 +85,11 @@ impl WorkerHost {
 
     pub fn statuses(&self) -> Vec<WorkerStatus> {
         self.inner.borrow().scheduler.workers()
+    }
+
+    /// The speed the workers measured as their data arrived.
+    pub fn calibration(&self) -> Option<Calibration> {
+        self.inner.borrow().scheduler.calibration()
     }
 
     fn apply(&self, decide: impl FnOnce(&mut Scheduler) -> Vec<Command>) {

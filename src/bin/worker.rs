@@ -87,8 +87,10 @@ mod worker {
                 let reply = match (images, labels) {
                     (Some(images), Some(labels)) if labels.len() == count as usize => match LabeledImages::from_parts(images, labels) {
                         Ok(images) => {
+                            let performance = scope().performance().expect("workers have performance.now");
+                            let calibration = tunelab::nn::bench::calibrate(images.as_ref(), &|| performance.now());
                             IMAGES.with(|p| *p.borrow_mut() = Some(images));
-                            FromWorker::DataLoaded { count }
+                            FromWorker::DataLoaded { count, calibration }
                         }
                         Err(reason) => FromWorker::DataRejected { reason },
                     },

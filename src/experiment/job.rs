@@ -15,13 +15,27 @@
 
 use crate::data::mnist::ImagesRef;
 use crate::data::subset::stratified_subset;
-use crate::data::validation::Drawn;
+use crate::data::validation::{CrossValidation, Drawn, TrainingSet, TRAINING_FILE_IMAGES, TRAINING_SPLIT_IMAGES};
 use crate::nn::train::{Slice, Trainer, TrainingData};
 use crate::nn::EpochReport;
 use crate::protocol::{TrainRequest, TrialEnd};
 
 /// Images of the validation split that validate a hold-out trial's epochs before its last.
 pub const PROGRESS_VALIDATION: usize = 2_000;
+
+/// Images a trial of `epochs` epochs on `data` scores (validation's forward passes) over all
+/// its runs: under hold-out, the progress sample after each epoch but the last and the whole
+/// validation split after the last; under k-fold, each run's held-out fold after every epoch.
+pub fn images_scored(data: TrainingSet, epochs: u32) -> u64 {
+    let epochs = epochs as u64;
+    match data.validation {
+        CrossValidation::Holdout => {
+            let split = (TRAINING_FILE_IMAGES - TRAINING_SPLIT_IMAGES) as u64;
+            epochs.saturating_sub(1) * (PROGRESS_VALIDATION as u64).min(split) + split.min(epochs * split)
+        }
+        CrossValidation::KFold { .. } => epochs * data.images as u64,
+    }
+}
 
 /// A trial in progress.
 pub struct TrialJob {
@@ -139,7 +153,6 @@ impl TrialJob {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::validation::{CrossValidation, TrainingSet};
     use crate::experiment::synthetic_digits;
     use crate::nn::{train, TrainConfig, TrainOutcome};
 
@@ -161,6 +174,15 @@ mod tests {
             &|| false,
         );
         (epochs, end)
+    }
+
+    #[test]
+    fn a_trial_scores_the_progress_sample_then_the_whole_split_or_its_folds() {
+        let holdout = TrainingSet { images: 2_000, validation: CrossValidation::Holdout };
+        assert_eq!(images_scored(holdout, 10), 9 * 2_000 + 10_000);
+        assert_eq!(images_scored(holdout, 1), 10_000);
+        let folds = TrainingSet { images: 2_000, validation: CrossValidation::KFold { k: 5 } };
+        assert_eq!(images_scored(folds, 3), 3 * 2_000, "every image is held out once per epoch over the five runs");
     }
 
     #[test]

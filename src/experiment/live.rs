@@ -230,6 +230,7 @@ impl LiveExperiment {
             budget: live.study.budget(),
             spent: finished.map(|r| r.cost).sum(),
             reserved: live.study.spent(),
+            skipped: live.study.skipped(),
             over: live.is_over(),
             best: live.study.best().and_then(|t| Some((t.id, t.score?))),
         })
@@ -365,6 +366,8 @@ pub struct StudySummary {
     pub spent: u64,
     /// What its proposed trials will cost, finished or not.
     pub reserved: u64,
+    /// Proposals skipped because their cost no longer fit (`Study::skipped`).
+    pub skipped: usize,
     /// It will run nothing more.
     pub over: bool,
     /// Its best complete trial and score (the study's `best`: the first of equals).

@@ -17,8 +17,10 @@
 //! generator, so the methods that start with random draws (random search, TPE's and GP-EI's
 //! warm-up) start at the same points: they part ways once the models take over, in plain sight.
 
+use super::job::images_scored;
 use super::presets::{apply, check_for_training};
 use crate::data::validation::TrainingSet;
+use crate::nn::bench::Calibration;
 use crate::nn::TrainConfig;
 use crate::tuning::methods;
 use crate::tuning::space::{SearchSpace, Value};
@@ -174,6 +176,19 @@ impl RaceSetup {
     pub fn study_config(&self) -> StudyConfig {
         StudyConfig { seed: self.seed as u64, direction: Direction::Maximize, budget: self.budget_images(), batch_size: self.proposals }
     }
+
+    /// Budget images per second one worker gets through, estimated from a worker's
+    /// calibration for a typical trial of this race (the space's middle point): its training at
+    /// the calibrated training speed and its validation at the scoring speed. For the estimate
+    /// before any trial has run; complete trials measure it better.
+    pub fn calibrated_rate(&self, calibration: &Calibration) -> Option<f64> {
+        let middle = self.space.values_at(&vec![0.5; self.space.len()]);
+        let epochs = apply(&self.space, &middle, &self.base).map_or(self.base.epochs, |c| c.epochs).max(1);
+        let cost = self.data.cost(epochs) as f64;
+        let seconds = cost / calibration.train_images_per_second + images_scored(self.data, epochs) as f64 / calibration.score_images_per_second;
+        let rate = cost / seconds;
+        (rate.is_finite() && rate > 0.0).then_some(rate)
+    }
 }
 
 /// Wall time left, in seconds: `images_left` to train at `images_per_second` per worker on
@@ -225,6 +240,18 @@ mod tests {
         assert_eq!(fields(&setup), vec![(Field::Space, "switch on at least one hyperparameter to search".into())]);
         let setup = RaceSetup { space: SearchSpace::new(vec![Param::float("dropout", 0.0, 1.0)]).unwrap(), ..RaceSetup::default() };
         assert!(fields(&setup)[0].1.starts_with("dropout at 1:"));
+    }
+
+    #[test]
+    fn a_calibration_prices_a_typical_trial_with_its_validation() {
+        // The default race: 2,000 images, hold-out; the space's middle has 10 epochs.
+        let setup = RaceSetup::default();
+        let calibration = Calibration { train_images_per_second: 4_000.0, score_images_per_second: 14_000.0 };
+        let (cost, scored) = (10.0 * 2_000.0, 9.0 * 2_000.0 + 10_000.0);
+        let rate = setup.calibrated_rate(&calibration).unwrap();
+        assert!((rate - cost / (cost / 4_000.0 + scored / 14_000.0)).abs() < 1e-9, "{rate}");
+        assert!(rate < 4_000.0, "validation slows a trial below the training speed");
+        assert_eq!(setup.calibrated_rate(&Calibration { train_images_per_second: 0.0, ..calibration }), None);
     }
 
     #[test]

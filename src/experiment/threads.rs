@@ -12,6 +12,7 @@ use super::job::{Step, TrialJob};
 use super::live::LiveExperiment;
 use super::race::{FieldError, RaceSetup};
 use crate::data::mnist::LabeledImages;
+use crate::nn::bench::calibrate;
 use crate::protocol::{FromWorker, ToWorker, PROTOCOL_VERSION};
 use crate::scheduler::{Command, Event, Scheduler, SchedulerConfig};
 use std::collections::VecDeque;
@@ -111,7 +112,11 @@ fn worker_main(data: &LabeledImages, inbox: &Receiver<ToWorker>, stop: &AtomicU6
     post(FromWorker::Ready { protocol_version: PROTOCOL_VERSION });
     for message in inbox {
         match message {
-            ToWorker::LoadData { count } => post(FromWorker::DataLoaded { count }),
+            ToWorker::LoadData { count } => {
+                let started = Instant::now();
+                let calibration = calibrate(data.as_ref(), &|| started.elapsed().as_secs_f64() * 1000.0);
+                post(FromWorker::DataLoaded { count, calibration })
+            }
             ToWorker::Train { trial, request } => {
                 let mine = trial.trial_id as u64 + 1;
                 let stopped = || matches!(stop.load(Ordering::SeqCst), s if s == mine || s == STOP_ALL);

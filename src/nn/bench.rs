@@ -174,6 +174,30 @@ pub fn run_benchmark(spec: &BenchSpec, data: ImagesRef<'_>, clock: &dyn Fn() -> 
     BenchReport { matmul_512_gflops, kernel_gflops, batch: spec.batch, networks }
 }
 
+/// A worker's quick measure of its own speed on the default network, taken as its data
+/// arrives, so the page can estimate a race's time before any trial has run (and keeps it
+/// until real trials measure better).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Training images per second (Adam, batches of 64).
+    pub train_images_per_second: f64,
+    /// Images scored per second (forward passes in batches of 256, as validation runs).
+    pub score_images_per_second: f64,
+}
+
+/// Measure a `Calibration` on `data`: a warm-up and three short runs each (about a thousand
+/// training images in all, a fraction of a second), medians kept. None without images.
+pub fn calibrate(data: ImagesRef<'_>, clock: &dyn Fn() -> f64) -> Option<Calibration> {
+    if data.is_empty() {
+        return None;
+    }
+    let arch = TrainConfig::default().architecture();
+    Some(Calibration {
+        train_images_per_second: training_throughput(&arch, data, 64, 256, 3, clock).images_per_second,
+        score_images_per_second: inference_throughput(&arch, data, INFERENCE_BATCH, 512, 3, clock).images_per_second,
+    })
+}
+
 /// GFLOP/s of an `m × k` by `k × n` f32 matrix product through ndarray (matrixmultiply).
 pub fn matmul_gflops(m: usize, k: usize, n: usize, runs: usize, clock: &dyn Fn() -> f64) -> f64 {
     product_gflops(m, k, n, runs, clock, &mut |a, b, c| gemm(1.0, Mat::new(a, m, k), Mat::new(b, k, n), 0.0, c, m, n))
@@ -230,5 +254,8 @@ mod tests {
         assert_eq!(tp.images_per_second, 8000.0);
         assert!(tp.gflops() > 0.0);
         assert_eq!(median(vec![3.0, 1.0, 2.0, 10.0]), 2.5);
+        // 4 batches of 64 per run, 1 ms each; 2 batches of 256 per scoring run.
+        assert_eq!(calibrate(data, &clock), Some(Calibration { train_images_per_second: 256_000.0, score_images_per_second: 512_000.0 }));
+        assert_eq!(calibrate(ImagesRef { pixels: &[], labels: &[] }, &clock), None);
     }
 }

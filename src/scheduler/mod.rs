@@ -31,6 +31,7 @@
 #[cfg(test)]
 mod tests;
 
+use crate::nn::bench::Calibration;
 use crate::nn::EpochReport;
 use crate::protocol::{FromWorker, ToWorker, TrainRequest, TrialEnd, TrialKey, PROTOCOL_VERSION};
 use std::collections::{BTreeMap, VecDeque};
@@ -194,6 +195,8 @@ struct Slot {
     crashes_in_a_row: u32,
     /// Beyond the pool's size: leaves once its trial is over.
     retiring: bool,
+    /// The speed its worker measured when its data arrived.
+    calibration: Option<Calibration>,
 }
 
 /// The scheduler. See the module's documentation.
@@ -228,6 +231,15 @@ impl Scheduler {
             .collect()
     }
 
+    /// The workers' measured speed (the mean of what each measured as its data arrived), for
+    /// time estimates before any trial has run; None until one has.
+    pub fn calibration(&self) -> Option<Calibration> {
+        let measured: Vec<Calibration> = self.slots.iter().filter_map(|s| s.calibration).collect();
+        let mean = |f: fn(&Calibration) -> f64| measured.iter().map(f).sum::<f64>() / measured.len() as f64;
+        (!measured.is_empty())
+            .then(|| Calibration { train_images_per_second: mean(|c| c.train_images_per_second), score_images_per_second: mean(|c| c.score_images_per_second) })
+    }
+
     /// Trials submitted and not yet started.
     pub fn queued(&self) -> usize {
         self.queues.values().map(VecDeque::len).sum()
@@ -259,7 +271,15 @@ impl Scheduler {
         self.trim();
         for index in 0..workers {
             if index == self.slots.len() {
-                self.slots.push(Slot { generation: 0, state: WorkerState::Starting, job: None, restarts: 0, crashes_in_a_row: 0, retiring: false });
+                self.slots.push(Slot {
+                    generation: 0,
+                    state: WorkerState::Starting,
+                    job: None,
+                    restarts: 0,
+                    crashes_in_a_row: 0,
+                    retiring: false,
+                    calibration: None,
+                });
                 self.start_worker(index, &mut out);
             } else if self.slots[index].state == WorkerState::Retired {
                 // A slot retired and wanted again before it was trimmed.
@@ -373,9 +393,10 @@ impl Scheduler {
                 let reason = format!("the worker speaks protocol {protocol_version} and this page {PROTOCOL_VERSION}: reload the page");
                 self.give_up(slot, reason, &mut out);
             }
-            FromWorker::DataLoaded { .. } => {
+            FromWorker::DataLoaded { calibration, .. } => {
                 if self.slots[slot].state == WorkerState::LoadingData {
                     self.slots[slot].state = WorkerState::Idle;
+                    self.slots[slot].calibration = calibration;
                 }
             }
             FromWorker::DataRejected { reason } => self.lost(slot, format!("the worker refused the training images: {reason}"), false, now_ms, &mut out),

@@ -4,6 +4,8 @@ use super::*;
 use crate::data::validation::{CrossValidation, TrainingSet};
 use crate::nn::TrainConfig;
 
+const CALIBRATION: Calibration = Calibration { train_images_per_second: 3_000.0, score_images_per_second: 9_000.0 };
+
 fn request(seed: u32) -> TrainRequest {
     TrainRequest { config: TrainConfig::default(), data: TrainingSet { images: 2_000, validation: CrossValidation::Holdout }, seed }
 }
@@ -68,7 +70,7 @@ impl Sim {
     fn greet(&mut self, slot: usize) -> Vec<Command> {
         let out = self.send(slot, FromWorker::Ready { protocol_version: PROTOCOL_VERSION });
         assert!(out.contains(&Command::SendData { slot, generation: self.generation(slot) }), "{out:?}");
-        self.send(slot, FromWorker::DataLoaded { count: 60_000 })
+        self.send(slot, FromWorker::DataLoaded { count: 60_000, calibration: Some(CALIBRATION) })
     }
 
     fn key_in(&self, slot: usize) -> TrialKey {
@@ -102,7 +104,9 @@ fn workers_get_data_after_ready_and_trials_after_data() {
     let out = sim.send(0, FromWorker::Ready { protocol_version: PROTOCOL_VERSION });
     assert_eq!(out[0], Command::SendData { slot: 0, generation: sim.generation(0) });
     assert!(trains(&out).is_empty(), "no trial before the data is loaded");
-    let out = sim.send(0, FromWorker::DataLoaded { count: 60_000 });
+    assert_eq!(sim.s.calibration(), None, "no worker has measured its speed yet");
+    let out = sim.send(0, FromWorker::DataLoaded { count: 60_000, calibration: Some(CALIBRATION) });
+    assert_eq!(sim.s.calibration(), Some(CALIBRATION));
     assert_eq!(trains(&out), vec![(0, TrialKey { trial_id: 0, attempt: 1 })]);
     assert_eq!(events(&out), vec![Event::Started { trial: trial(0, 0), attempt: 1, slot: 0 }]);
     assert_eq!(sim.state(0), WorkerState::Training(trial(0, 0)));
@@ -134,6 +138,11 @@ fn workers_get_data_after_ready_and_trials_after_data() {
         }]
     );
     assert!(sim.s.is_idle());
+    // A second worker's measure joins the first's in the mean.
+    sim.send(1, FromWorker::Ready { protocol_version: PROTOCOL_VERSION });
+    let faster = Calibration { train_images_per_second: 5_000.0, score_images_per_second: 11_000.0 };
+    sim.send(1, FromWorker::DataLoaded { count: 60_000, calibration: Some(faster) });
+    assert_eq!(sim.s.calibration(), Some(Calibration { train_images_per_second: 4_000.0, score_images_per_second: 10_000.0 }));
 }
 
 #[test]

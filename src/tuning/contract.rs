@@ -150,7 +150,44 @@ fn the_budget_is_never_exceeded() {
         let charged: u64 = study.trials().iter().map(|t| t.cost).sum();
         assert!(charged <= 37 && charged == study.spent(), "{name}: {charged}");
         assert!(study.is_done(), "{name}");
+        // Skipped proposals stay in the history, so a method's i-th observation is still its
+        // i-th proposal.
+        assert_eq!(study.history().len(), study.trials().len() + study.skipped(), "{name}");
+        assert!(
+            37 - study.spent() < 4,
+            "{name}: {} left unspent, though a trial costs at most 4 and proposals that do not fit are skipped",
+            37 - study.spent()
+        );
     }
+}
+
+#[test]
+fn a_proposal_that_does_not_fit_is_skipped_and_the_method_goes_on() {
+    // Grid order (the last param fastest): (3, 1), (3, 2), (1, 1), (1, 2); a trial costs `a`.
+    let space = SearchSpace::new(vec![Param::int("a", 1, 3).with_grid(&[3.0, 1.0]), Param::int("b", 1, 2).with_grid(&[1.0, 2.0])]).unwrap();
+    let cost = |values: &[Value]| values[0].as_f64().unwrap() as u64;
+    let mut study = Study::new(
+        space.clone(),
+        Box::new(GridSearch::default()),
+        StudyConfig { seed: 1, direction: Direction::Minimize, budget: 5, batch_size: 2 },
+        Box::new(cost),
+    );
+    study.optimize(|trial| Outcome::Complete(trial.values[1].as_f64().unwrap()), |_| {});
+    let tried: Vec<Vec<f64>> = study.trials().iter().map(|t| t.values.iter().map(|v| v.as_f64().unwrap()).collect()).collect();
+    assert_eq!(tried, vec![vec![3.0, 1.0], vec![1.0, 1.0], vec![1.0, 2.0]], "(3, 2) no longer fits and is skipped; the cheaper points after it run");
+    assert_eq!((study.spent(), study.skipped()), (5, 1));
+    let losses: Vec<Option<f64>> = study.history().iter().map(|o| o.loss).collect();
+    assert_eq!(losses, vec![Some(1.0), None, Some(1.0), Some(2.0)], "the skipped proposal is in the history, teaching nothing");
+    assert!(study.is_done());
+
+    // A method that only wants what it can no longer afford ends after a batch's worth of
+    // skipped proposals in a row.
+    let space = SearchSpace::new(vec![Param::int("a", 2, 3)]).unwrap();
+    let mut study =
+        Study::new(space, Box::new(RandomSearch), StudyConfig { seed: 1, direction: Direction::Minimize, budget: 7, batch_size: 3 }, Box::new(cost));
+    study.optimize(|_| Outcome::Complete(0.0), |_| {});
+    assert!(study.is_done() && study.spent() >= 6, "spent {}: at most one unit is left unspent when every trial costs 2 or 3", study.spent());
+    assert!(study.spent() == 7 || study.skipped() >= 3, "it ended with nothing left or after three proposals in a row did not fit");
 }
 
 #[test]
@@ -256,7 +293,7 @@ fn diverged_trials_are_shown_as_bad_as_the_worst_complete_trial() {
     let mut study = Study::new(
         mixed_space(),
         Box::new(Recorder(seen.clone())),
-        StudyConfig { seed: 1, direction: Direction::Maximize, budget: 7, batch_size: 1 },
+        StudyConfig { seed: 1, direction: Direction::Maximize, budget: 8, batch_size: 1 },
         Box::new(|_| 1),
     );
     let outcomes = [
@@ -267,9 +304,10 @@ fn diverged_trials_are_shown_as_bad_as_the_worst_complete_trial() {
         Outcome::Interrupted,
         Outcome::Complete(0.2),
         Outcome::Diverged("training diverged in epoch 1".into()),
+        Outcome::Complete(0.3),
     ];
     study.optimize(|trial| outcomes[trial.id].clone(), |_| {});
-    assert_eq!(study.trials().len(), 7);
+    assert_eq!(study.trials().len(), 8);
     assert_eq!(study.trials()[0].state, TrialState::Diverged("training diverged in epoch 2".into()));
     assert_eq!(study.trials()[0].state.to_string(), "diverged (training diverged in epoch 2)");
     assert_eq!(study.trials()[0].score, None);
@@ -288,7 +326,9 @@ fn diverged_trials_are_shown_as_bad_as_the_worst_complete_trial() {
             vec![Some(-0.2), first, second, None, None, Some(-0.2), Some(-0.2)],
         ]
     );
-    assert_eq!(study.history().iter().map(|o| o.loss).collect::<Vec<_>>(), seen.borrow().last().unwrap().clone());
+    let mut last = seen.borrow().last().unwrap().clone();
+    last.push(Some(-0.3));
+    assert_eq!(study.history().iter().map(|o| o.loss).collect::<Vec<_>>(), last, "the last trial, which no later ask saw");
 }
 
 #[test]

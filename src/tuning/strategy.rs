@@ -15,7 +15,8 @@ pub struct Observation {
     pub unit: Vec<f64>,
     /// The score to minimise (the study negates a maximised objective); for a diverged trial,
     /// the worst complete trial's. None when the trial failed, was pruned or interrupted, or
-    /// diverged before any trial completed: methods must not learn from those.
+    /// diverged before any trial completed, and for a proposal the study skipped because it no
+    /// longer fit the budget: methods must not learn from those.
     pub loss: Option<f64>,
 }
 
@@ -25,7 +26,7 @@ pub trait Strategy {
     fn name(&self) -> &'static str;
 
     /// Up to `n` new points, given every finished trial of the earlier batches (`history`, in
-    /// trial order: the i-th entry is the method's i-th proposal) and the study's generator.
+    /// the order proposed: the i-th entry is the method's i-th proposal, skipped ones included) and the study's generator.
     /// Fewer than `n` is allowed (an evolutionary method ending a generation); none means the
     /// method has nothing more to propose.
     fn ask(&mut self, space: &SearchSpace, history: &[Observation], n: usize, rng: &mut Rng64) -> Vec<Vec<Value>>;

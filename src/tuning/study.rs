@@ -10,9 +10,13 @@
 //!
 //! The budget is counted in cost units the caller defines — for the CNN, training images
 //! processed (epoch-equivalents), so that every method in a race spends the same compute; for
-//! `tunelab ask-tell`, evaluations. A trial's cost is reserved when it is proposed, and a batch
-//! only takes the proposals that still fit, so the budget is never exceeded; a pruned trial
-//! gives back what it did not use.
+//! `tunelab ask-tell`, evaluations. A trial's cost is reserved when it is proposed, so the
+//! budget is never exceeded; a pruned trial gives back what it did not use. A proposal that no
+//! longer fits what is left is skipped, not run — the method sees it as a trial that taught
+//! nothing, so its proposals and its history stay in step — and the method goes on proposing;
+//! it ends when a batch's worth of its proposals in a row fit nothing (or nothing is left). So a method
+//! whose points cost different amounts (epochs in the space) spends its budget down to what its
+//! own proposals can use, rather than stopping at its first unaffordable one.
 //!
 //! `ask` and `tell` drive a study trial by trial (the browser's workers, `tunelab ask-tell`);
 //! `optimize` runs one to its end in this thread with an objective function.
@@ -209,11 +213,23 @@ pub struct Study {
     cost: CostFn,
     rng: Rng64,
     trials: Vec<Trial>,
+    /// Every proposal, in the order the method made them (its history's order).
+    proposals: Vec<Proposal>,
     /// Reserved or spent so far.
     spent: u64,
     batches: usize,
-    /// No more batches: the method ran dry or the budget would be exceeded.
+    /// Proposals skipped in a row (since the last one that fitted).
+    skipped_in_a_row: usize,
+    /// No more batches: the method ran dry, the budget is spent, or a batch's worth of
+    /// proposals in a row did not fit.
     closed: bool,
+}
+
+/// One of the method's proposals: run as a trial, or skipped because its cost no longer fit.
+#[derive(Debug, Clone)]
+enum Proposal {
+    Trial(usize),
+    Skipped { values: Vec<Value>, unit: Vec<f64> },
 }
 
 impl Study {
@@ -221,7 +237,19 @@ impl Study {
     /// (1 per evaluation for a plain objective).
     pub fn new(space: SearchSpace, strategy: Box<dyn Strategy>, config: StudyConfig, cost: CostFn) -> Self {
         let config = StudyConfig { batch_size: config.batch_size.max(1), ..config };
-        Self { space, strategy, config, cost, rng: rng_for(config.seed, streams::TUNING), trials: Vec::new(), spent: 0, batches: 0, closed: false }
+        Self {
+            space,
+            strategy,
+            config,
+            cost,
+            rng: rng_for(config.seed, streams::TUNING),
+            trials: Vec::new(),
+            proposals: Vec::new(),
+            skipped_in_a_row: 0,
+            spent: 0,
+            batches: 0,
+            closed: false,
+        }
     }
 
     pub fn space(&self) -> &SearchSpace {
@@ -245,6 +273,10 @@ impl Study {
     }
     pub fn budget(&self) -> u64 {
         self.config.budget
+    }
+    /// Proposals skipped because their cost no longer fit the budget.
+    pub fn skipped(&self) -> usize {
+        self.proposals.iter().filter(|p| matches!(p, Proposal::Skipped { .. })).count()
     }
 
     /// The next trial to run, if there is one now.
@@ -276,17 +308,18 @@ impl Study {
     fn propose_batch(&mut self) {
         let history = self.history();
         let proposals = self.strategy.ask(&self.space, &history, self.config.batch_size, &mut self.rng);
-        if proposals.is_empty() {
-            self.closed = true;
-        }
+        let ran_dry = proposals.is_empty();
         for values in proposals {
             let cost = (self.cost)(&values);
+            let unit = self.space.unit_of(&values);
             if self.spent + cost > self.config.budget {
-                self.closed = true;
-                break;
+                self.proposals.push(Proposal::Skipped { values, unit });
+                self.skipped_in_a_row += 1;
+                continue;
             }
             self.spent += cost;
-            let unit = self.space.unit_of(&values);
+            self.skipped_in_a_row = 0;
+            self.proposals.push(Proposal::Trial(self.trials.len()));
             self.trials.push(Trial {
                 id: self.trials.len(),
                 batch: self.batches,
@@ -299,26 +332,36 @@ impl Study {
                 cost,
             });
         }
+        // Ran dry, spent all, or wants only what it can no longer afford: a batch's worth in a
+        // row (counted across batches, as an evolutionary method's last batch of a generation
+        // may be short).
+        if ran_dry || self.spent == self.config.budget || self.skipped_in_a_row >= self.config.batch_size {
+            self.closed = true;
+        }
         self.batches += 1;
     }
 
-    /// What the method is shown of the trials so far, in trial order: a complete trial's loss;
-    /// for a diverged one, the worst complete trial's loss (none while no trial has completed);
-    /// no loss for the others (see `TrialState`).
+    /// What the method is shown of its proposals so far, in the order it made them: a complete
+    /// trial's loss; for a diverged one, the worst complete trial's loss (none while no trial has
+    /// completed); no loss for the others, nor for a skipped proposal (see `TrialState`).
     pub fn history(&self) -> Vec<Observation> {
         let complete_loss = |t: &Trial| match (&t.state, t.score) {
             (TrialState::Complete, Some(score)) => Some(self.oriented(score)),
             _ => None,
         };
         let worst = self.trials.iter().filter_map(complete_loss).reduce(f64::max);
-        self.trials
+        self.proposals
             .iter()
-            .map(|t| {
-                let loss = match t.state {
-                    TrialState::Diverged(_) => worst,
-                    _ => complete_loss(t),
-                };
-                Observation { values: t.values.clone(), unit: t.unit.clone(), loss }
+            .map(|proposal| match proposal {
+                Proposal::Trial(id) => {
+                    let t = &self.trials[*id];
+                    let loss = match t.state {
+                        TrialState::Diverged(_) => worst,
+                        _ => complete_loss(t),
+                    };
+                    Observation { values: t.values.clone(), unit: t.unit.clone(), loss }
+                }
+                Proposal::Skipped { values, unit } => Observation { values: values.clone(), unit: unit.clone(), loss: None },
             })
             .collect()
     }

@@ -11,7 +11,7 @@
 // - 1,000 trials: a race of 1,000 one-epoch trials; long tasks during it, and how long sorting
 //   the table, paging it and switching a map axis take once it is done.
 // - The default race (the panel's defaults) on this machine's workers, for the extrapolation to
-//   a four-core laptop with three workers.
+//   a four-core laptop with three workers, beside the time the panel estimated before Start.
 // - Native: `tunelab race` on 1 and 2 threads, trials per minute.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -56,10 +56,14 @@ async function startRace(page, { methods, budget, workers, fixed = {}, space = '
   await page.waitForSelector('#race-start:not([disabled])', { timeout: 60_000 });
   // Let the workers come up and load their data before the clock starts.
   await page.waitForFunction((n) => document.querySelectorAll('.worker-list li.idle').length >= n, workers, { timeout: 120_000 });
+  estimates.push(await page.textContent('#race-cost'));
   const t0 = await page.evaluate(() => performance.now());
   await page.click('#race-start');
   return t0;
 }
+
+/** The panel's estimate line at each Start (the last is the race just started). */
+const estimates = [];
 
 /** Wait for the race's end; its figures. */
 async function finish(page, t0, workers) {
@@ -129,6 +133,7 @@ try {
   await waitForDataset(d.page, 'ready', 120_000);
   const defaults = await d.page.$$eval('input[name=race-method]:checked', (b) => b.map((x) => x.value));
   const dt0 = await startRace(d.page, { methods: defaults, budget: 100, workers: workersHere });
+  const estimate = estimates.at(-1).match(/≈ ([^(]*)\((.*)\)/);
   const def = await finish(d.page, dt0, workersHere);
   const spent = await d.page.$eval('#race-progress', (p) => Number(p.dataset.spent));
   console.error(JSON.stringify({ ...def, longTasks: def.longTasks.length, spent }));
@@ -156,7 +161,7 @@ try {
   for (const r of busy) out.push(`| ${r.workers} worker${r.workers > 1 ? 's' : ''} | ${r.trials} | ${fmt(r.wall / 1000, 1)} s | ${pct(r.busyWhileWork)} | ${pct(r.busyAll)} | ${lt(r)} | ${r.maxRedrawsPerSecond} |`);
   out.push('');
   out.push(`- **1,000 trials** (random, TPE, CMA-ES, GA; 250 one-epoch trials each, one conv layer, batch 128, on ${workersHere} workers): ${big.trials} trials in ${fmt(big.wall / 1000)} s; long tasks during the race: ${lt(big)}; at most ${big.maxRedrawsPerSecond} table redraws a second. Once done: sorting the table by score ${sortMs} ms, its next page ${pageMs} ms, switching the maps' x axis ${axisMs} ms (${marks} marks on the maps).`);
-  out.push(`- **The default race** (the panel's defaults: ${defaults.join(', ')}; the seed's grid; 100 ep-eq each on 2,000 images; hold-out) on ${def.workers} workers here: ${fmt(def.wall / 1000)} s, ${def.trials} trials, ${fmt(spent)} training images, workers busy ${pct(def.busyAll)} of the race. That is ${fmt(imagesPerSecondPerWorker)} images/s per busy worker; a four-core laptop running three workers whose cores train as fast as this machine's would need ${fmt(spent)} / (3 × ${fmt(imagesPerSecondPerWorker)} × 0.95) ≈ **${fmt(laptopSeconds)} s** (the 0.95: busy share while work remains). A laptop core half as fast doubles it.`);
+  out.push(`- **The default race** (the panel's defaults: ${defaults.join(', ')}; the seed's grid; 100 ep-eq each on 2,000 images; hold-out) on ${def.workers} workers here: ${fmt(def.wall / 1000)} s, ${def.trials} trials, ${fmt(spent)} training images, workers busy ${pct(def.busyAll)} of the race (the panel estimated ${estimate ? `${estimate[1].trim()}, ${estimate[2]}` : 'nothing'} before Start). That is ${fmt(imagesPerSecondPerWorker)} images/s per busy worker; a four-core laptop running three workers whose cores train as fast as this machine's would need ${fmt(spent)} / (3 × ${fmt(imagesPerSecondPerWorker)} × 0.95) ≈ **${fmt(laptopSeconds)} s** (the 0.95: busy share while work remains). A laptop core half as fast doubles it.`);
   out.push(`- **Native race** (\`tunelab race --methods grid,random,tpe,gp-ei --budget 40 --seed 3\`): ${native.map((n) => `${n.workers} thread${n.workers > 1 ? 's' : ''}: ${n.trials} trials in ${fmt(n.seconds, 1)} s = ${fmt(n.perMinute, 1)} trials/min`).join('; ')}; 2 threads / 1 = **${fmt(native[1].perMinute / native[0].perMinute, 2)}×** (the same trials either way).`);
 } finally {
   await browser.close();

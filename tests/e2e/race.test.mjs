@@ -68,6 +68,8 @@ test('a race of four methods fills every view, and a row opens its trial', async
     await page.fill('#race-budget', String(BUDGET));
     await page.waitForSelector('#race-start:not([disabled])');
     assert.equal(await page.getAttribute('#race-status', 'data-state'), 'idle');
+    // Before any trial has run, the time estimate comes from the workers' speed test.
+    await page.waitForFunction(() => /≈ \S*\d.* \(from the workers' speed test/.test(document.querySelector('#race-cost').textContent), null, { timeout: 30_000 });
 
     await page.click('#race-start');
     await page.waitForSelector('#race-status[data-state="running"]');
@@ -133,6 +135,11 @@ test('a race of four methods fills every view, and a row opens its trial', async
     assert.equal(dimmed, total - kept.length);
     await page.click('#clear-brushes');
     await page.waitForFunction((n) => document.querySelectorAll('#trials-table tbody tr').length === n, total);
+    // Colouring the lines by accuracy recolours them at once, the race being over.
+    const line = '#parallel-coordinates .pc-line[data-method="tpe"]';
+    const byMethod = await page.$eval(line, (l) => l.getAttribute('stroke'));
+    await page.check('#pc-by-accuracy');
+    await page.waitForFunction(([sel, s]) => document.querySelector(sel).getAttribute('stroke') !== s, [line, byMethod]);
     assert.deepEqual(errors, []);
   } finally {
     await close();
