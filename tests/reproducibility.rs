@@ -66,3 +66,10 @@ fn training_on_subset_indices_equals_training_on_a_copy_of_the_subset() {
     assert_eq!(by_index.epochs()[0].images_seen, 120);
     assert_eq!(format!("{by_index:?}"), format!("{by_copy:?}"));
 }
+
+#[test]
+fn a_checkpointed_run_resumes_bit_for_bit_natively() {
+    let (whole, resumed, size) = common::checkpoint_round_trip();
+    assert_eq!(whole, resumed);
+    assert!(size > 4 * 1000, "{size} bytes: the weights and Adam's two moments at least");
+}

@@ -27,6 +27,12 @@ fn training_agrees_with_native_and_repeats_bit_for_bit() {
 }
 
 #[wasm_bindgen_test]
+fn a_checkpointed_run_resumes_bit_for_bit_in_wasm() {
+    let (whole, resumed, _) = common::checkpoint_round_trip();
+    assert_eq!(whole, resumed);
+}
+
+#[wasm_bindgen_test]
 fn corrupt_files_are_errors_not_panics_in_wasm() {
     let labels = idx::encode_labels(&[1, 2, 3]);
     let images = idx::encode_images(3, 28, 28, &[0; 3 * 784]);

@@ -160,8 +160,11 @@ impl Lab {
         if let Some(host) = self.host() {
             host.set_paused(false);
         }
+        // The first trials go out in this task; the page redraws in the next, so neither task
+        // holds the main thread long.
         self.dispatch();
-        self.refresh();
+        let lab = *self;
+        set_timeout(move || lab.refresh(), Duration::ZERO);
         Ok(())
     }
 

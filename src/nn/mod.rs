@@ -16,16 +16,19 @@
 //! - `layer`: the interface every layer shares; then one file per layer: `conv` (with its
 //!   geometry in `conv_shape`), `max_pool`, `dense`, `flatten`, `dropout`.
 //! - `loss`, `optimizer`, `schedule`: softmax cross-entropy, the optimizers, learning-rate decay.
+//! - `checkpoint`: a run's whole state as bytes, and a run resumed from them.
 //! - `bench`: throughput measurements.
 //! - `fast/`: how the layers are made fast (matrix kernels, SIMD, im2col, Winograd); the only
 //!   place with `unsafe` code.
 //!
 //! Modules depend on each other without cycles (`tests/module_graph.rs` checks it): `config`
-//! uses `arch`, `model` builds from `arch`, `train` uses `config` and `model`, and `fast/` uses
+//! uses `arch`, `model` builds from `arch`, `train` uses `config` and `model`, `checkpoint` uses
+//! `train`, and `fast/` uses
 //! nothing above it but `conv_shape`.
 
 pub mod arch;
 pub mod bench;
+pub mod checkpoint;
 pub mod config;
 pub mod conv;
 pub mod conv_shape;

@@ -7,6 +7,16 @@
 use super::config::OptimizerKind;
 use super::layer::ParamTensor;
 
+/// The optimizer's state, as a checkpoint carries it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct OptimizerState {
+    pub steps: u32,
+    pub beta1_power: f32,
+    pub beta2_power: f32,
+    /// Per tensor: its first and second moment buffers (empty when the optimizer keeps none).
+    pub buffers: Vec<(Vec<f32>, Vec<f32>)>,
+}
+
 /// Per-tensor state, created lazily on the first step in the order tensors are visited.
 #[derive(Debug, Clone, Default)]
 struct TensorState {
@@ -90,6 +100,21 @@ impl Optimizer {
 
     pub fn steps(&self) -> u32 {
         self.steps
+    }
+
+    /// Its state, for a checkpoint.
+    pub(crate) fn state(&self) -> OptimizerState {
+        let buffers = self.states.iter().map(|s| (s.first.clone(), s.second.clone())).collect();
+        OptimizerState { steps: self.steps, beta1_power: self.beta1_power, beta2_power: self.beta2_power, buffers }
+    }
+
+    /// Take up the state a checkpoint saved (its kind and regularisation stay this one's).
+    pub(crate) fn restore(&mut self, state: OptimizerState) {
+        self.steps = state.steps;
+        self.beta1_power = state.beta1_power;
+        self.beta2_power = state.beta2_power;
+        self.states = state.buffers.into_iter().map(|(first, second)| TensorState { first, second }).collect();
+        self.next_tensor = 0;
     }
 }
 

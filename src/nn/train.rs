@@ -101,25 +101,26 @@ impl<'a> TrainingData<'a> {
 }
 
 /// A training run in progress: the model, its optimizer and its random streams.
+/// (`checkpoint.rs` saves and restores all of it.)
 pub struct Trainer {
     pub config: ValidConfig,
     pub model: Model,
-    optimizer: Optimizer,
-    shuffle_rng: Rng64,
-    dropout_rng: Rng64,
-    epochs_done: u32,
-    images_seen: u64,
-    order: Vec<usize>,
+    pub(super) optimizer: Optimizer,
+    pub(super) shuffle_rng: Rng64,
+    pub(super) dropout_rng: Rng64,
+    pub(super) epochs_done: u32,
+    pub(super) images_seen: u64,
+    pub(super) order: Vec<usize>,
     /// The epoch under way, between two slices (`train_slice`).
-    current: Option<EpochUnderWay>,
+    pub(super) current: Option<EpochUnderWay>,
 }
 
 /// Where an unfinished epoch stands.
-struct EpochUnderWay {
-    learning_rate: f32,
-    next_batch: usize,
-    loss_sum: f64,
-    correct: usize,
+pub(super) struct EpochUnderWay {
+    pub(super) learning_rate: f32,
+    pub(super) next_batch: usize,
+    pub(super) loss_sum: f64,
+    pub(super) correct: usize,
 }
 
 /// How far a slice of training got.

@@ -11,6 +11,8 @@ pub mod fixed;
 pub mod genetic;
 pub mod gp;
 pub mod grid;
+pub mod hyperband_schedule;
+pub mod median_pruner;
 pub mod methods;
 pub mod random;
 pub mod space;

@@ -7,7 +7,9 @@
 //   (the trials table's data attributes, page clock), the share of the workers' time spent
 //   training while work remained (until the last trial started), and over the whole race.
 // - The main thread: long tasks (PerformanceObserver 'longtask', > 50 ms) during each race, and
-//   how often the trials table was redrawn (MutationObserver callbacks per second, at most).
+//   how often the trials table was redrawn (MutationObserver callbacks per second, at most); for
+//   the small races, from a Chromium trace, the longest main-thread task's wall time beside its
+//   CPU time (the difference is time spent waiting for a core the workers hold).
 // - 1,000 trials: a race of 1,000 one-epoch trials; long tasks during it, and how long sorting
 //   the table, paging it and switching a map axis take once it is done.
 // - The default race (the panel's defaults) on this machine's workers, for the extrapolation to
@@ -97,6 +99,15 @@ const fmt = (n, d = 0) => n.toLocaleString('en-US', { minimumFractionDigits: d, 
 const pct = (x) => `${fmt(100 * x, 1)}%`;
 const lt = (r) => (r.longTasks.length ? `${r.longTasks.length} (longest ${fmt(Math.max(...r.longTasks.map((t) => t[1])))} ms)` : 'none');
 
+/** The longest task on the page's main thread in a Chromium trace: [wall ms, CPU ms]. */
+function longestTask(trace) {
+  const events = JSON.parse(trace.toString()).traceEvents;
+  const main = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
+  const tasks = events.filter((e) => e.ph === 'X' && e.name === 'RunTask' && main.has(`${e.pid}:${e.tid}`));
+  const longest = tasks.reduce((a, b) => (b.dur > (a?.dur ?? 0) ? b : a), null);
+  return longest ? [longest.dur / 1000, (longest.tdur ?? 0) / 1000] : [0, 0];
+}
+
 const server = await serve();
 const browser = await launch();
 const out = [];
@@ -108,8 +119,10 @@ try {
     const { page, close } = await openPage(browser, server.url, { beforeLoad: observe });
     await page.setViewportSize({ width: 1280, height: 720 });
     await waitForDataset(page, 'ready', 120_000);
+    await browser.startTracing(page, { categories: ['devtools.timeline'] });
     const t0 = await startRace(page, { ...SMALL, workers });
-    busy.push(await finish(page, t0, workers));
+    const result = await finish(page, t0, workers);
+    busy.push({ ...result, longest: longestTask(await browser.stopTracing()) });
     console.error(JSON.stringify(busy.at(-1)));
     await close();
   }
@@ -133,7 +146,7 @@ try {
   await waitForDataset(d.page, 'ready', 120_000);
   const defaults = await d.page.$$eval('input[name=race-method]:checked', (b) => b.map((x) => x.value));
   const dt0 = await startRace(d.page, { methods: defaults, budget: 100, workers: workersHere });
-  const estimate = estimates.at(-1).match(/≈ ([^(]*)\((.*)\)/);
+  const estimate = estimates.at(-1).match(/≈ (\S+)/);
   const def = await finish(d.page, dt0, workersHere);
   const spent = await d.page.$eval('#race-progress', (p) => Number(p.dataset.spent));
   console.error(JSON.stringify({ ...def, longTasks: def.longTasks.length, spent }));
@@ -156,12 +169,12 @@ try {
   const imagesPerSecondPerWorker = spent / (def.wall / 1000) / rate;
   const laptopSeconds = spent / (3 * imagesPerSecondPerWorker * 0.95);
   out.push(`Measured ${new Date().toISOString().slice(0, 10)} on ${cpu} (${os.cpus().length} cores), Chromium headless, the release build (\`bash .ci/bench\`, \`tests/bench/race_bench.mjs\`).`, '');
-  out.push('| race (grid, random, TPE, GP-EI; seed grid; 20 ep-eq each; 2k images) | trials | wall time | workers busy while work remained | busy over the whole race | long tasks (> 50 ms) | table redraws per second, at most |');
-  out.push('|---|---|---|---|---|---|---|');
-  for (const r of busy) out.push(`| ${r.workers} worker${r.workers > 1 ? 's' : ''} | ${r.trials} | ${fmt(r.wall / 1000, 1)} s | ${pct(r.busyWhileWork)} | ${pct(r.busyAll)} | ${lt(r)} | ${r.maxRedrawsPerSecond} |`);
+  out.push('| race (grid, random, TPE, GP-EI; seed grid; 20 ep-eq each; 2k images) | trials | wall time | workers busy while work remained | busy over the whole race | long tasks (> 50 ms) | longest main-thread task: wall (CPU) | table redraws per second, at most |');
+  out.push('|---|---|---|---|---|---|---|---|');
+  for (const r of busy) out.push(`| ${r.workers} worker${r.workers > 1 ? 's' : ''} | ${r.trials} | ${fmt(r.wall / 1000, 1)} s | ${pct(r.busyWhileWork)} | ${pct(r.busyAll)} | ${lt(r)} | ${fmt(r.longest[0])} ms (${fmt(r.longest[1])} ms) | ${r.maxRedrawsPerSecond} |`);
   out.push('');
   out.push(`- **1,000 trials** (random, TPE, CMA-ES, GA; 250 one-epoch trials each, one conv layer, batch 128, on ${workersHere} workers): ${big.trials} trials in ${fmt(big.wall / 1000)} s; long tasks during the race: ${lt(big)}; at most ${big.maxRedrawsPerSecond} table redraws a second. Once done: sorting the table by score ${sortMs} ms, its next page ${pageMs} ms, switching the maps' x axis ${axisMs} ms (${marks} marks on the maps).`);
-  out.push(`- **The default race** (the panel's defaults: ${defaults.join(', ')}; the seed's grid; 100 ep-eq each on 2,000 images; hold-out) on ${def.workers} workers here: ${fmt(def.wall / 1000)} s, ${def.trials} trials, ${fmt(spent)} training images, workers busy ${pct(def.busyAll)} of the race (the panel estimated ${estimate ? `${estimate[1].trim()}, ${estimate[2]}` : 'nothing'} before Start). That is ${fmt(imagesPerSecondPerWorker)} images/s per busy worker; a four-core laptop running three workers whose cores train as fast as this machine's would need ${fmt(spent)} / (3 × ${fmt(imagesPerSecondPerWorker)} × 0.95) ≈ **${fmt(laptopSeconds)} s** (the 0.95: busy share while work remains). A laptop core half as fast doubles it.`);
+  out.push(`- **The default race** (the panel's defaults: ${defaults.join(', ')}; the seed's grid; 100 ep-eq each on 2,000 images; hold-out) on ${def.workers} workers here: ${fmt(def.wall / 1000)} s, ${def.trials} trials, ${fmt(spent)} training images, workers busy ${pct(def.busyAll)} of the race, long tasks ${lt(def)}; before Start, the panel estimated ${estimate ? `≈ ${estimate[1]} (m:ss) from the workers' speed test` : 'nothing'}. That is ${fmt(imagesPerSecondPerWorker)} images/s per busy worker; a four-core laptop running three workers whose cores train as fast as this machine's would need ${fmt(spent)} / (3 × ${fmt(imagesPerSecondPerWorker)} × 0.95) ≈ **${fmt(laptopSeconds)} s** (the 0.95: busy share while work remains). A laptop core half as fast doubles it.`);
   out.push(`- **Native race** (\`tunelab race --methods grid,random,tpe,gp-ei --budget 40 --seed 3\`): ${native.map((n) => `${n.workers} thread${n.workers > 1 ? 's' : ''}: ${n.trials} trials in ${fmt(n.seconds, 1)} s = ${fmt(n.perMinute, 1)} trials/min`).join('; ')}; 2 threads / 1 = **${fmt(native[1].perMinute / native[0].perMinute, 2)}×** (the same trials either way).`);
 } finally {
   await browser.close();

@@ -62,3 +62,22 @@ pub fn small_run() -> (f32, f32) {
     let last = epochs.last().unwrap();
     (last.validation_loss.unwrap(), last.validation_accuracy.unwrap())
 }
+
+/// Train the small config 2 epochs, checkpointing to bytes after the first and resuming from
+/// them; the resumed run's last epoch must equal the uninterrupted run's bit for bit. Returns
+/// (uninterrupted, resumed) validation loss bits and the checkpoint's size in bytes.
+pub fn checkpoint_round_trip() -> (u32, u32, usize) {
+    use tunelab::nn::train::Trainer;
+    let train_set = synthetic_digits(300, 1);
+    let validation = synthetic_digits(100, 2);
+    let config = small_config().validate().unwrap();
+    let data = TrainingData::new(train_set.as_ref(), Some(validation.as_ref()));
+    let mut whole = Trainer::new(&config, 7);
+    let last = (0..2).map(|_| whole.run_epoch(data).unwrap()).last().unwrap();
+    let mut first = Trainer::new(&config, 7);
+    first.run_epoch(data).unwrap();
+    let bytes = first.checkpoint();
+    let mut resumed = Trainer::resume(&bytes, &config).unwrap();
+    let again = resumed.run_epoch(data).unwrap();
+    (last.validation_loss.unwrap().to_bits(), again.validation_loss.unwrap().to_bits(), bytes.len())
+}
