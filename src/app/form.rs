@@ -103,6 +103,7 @@ impl Form {
             l2: num("L2", self.l2)?,
             l1: num("L1", self.l1)?,
             optimizer,
+            lr_hypergradient: None,
         };
         config.validate().map_err(|e| format!("invalid configuration: {e}"))?;
         let data = TrainingSet { images: num("training images", self.subset)?, validation: CrossValidation::Holdout };

@@ -1,5 +1,6 @@
 //! A training run's whole state as bytes, and a run resumed from them: weights, optimizer state
-//! (moments, step count, Adam's bias-correction powers), epochs done and images seen, the
+//! (moments, step count, Adam's bias-correction powers, the last direction when the learning rate
+//! is adapted by its hypergradient, with that rate and its path), epochs done and images seen, the
 //! positions of its random streams (shuffling, dropout) and, between two batches, the epoch
 //! under way (its order, learning rate and running sums). So "train 4 epochs" equals "train 2,
 //! checkpoint, resume, train 2" bit for bit, natively and in wasm — what successive halving
@@ -15,7 +16,7 @@
 
 use super::config::{OptimizerKind, TrainConfig, ValidConfig};
 use super::optimizer::OptimizerState;
-use super::train::{EpochUnderWay, Trainer};
+use super::train::{AdaptedLr, EpochUnderWay, Trainer};
 use crate::rng::Rng64;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -89,7 +90,20 @@ struct Header {
     beta2_power_bits: u32,
     /// Each tensor's optimizer buffers' sizes (first and second moments), in visiting order.
     buffers: Vec<(usize, usize)>,
+    /// The sizes of the last step's directions, when kept for the hypergradient.
+    #[serde(default)]
+    directions: Vec<usize>,
     epoch: Option<EpochPosition>,
+    /// The learning rate under hypergradient descent.
+    #[serde(default)]
+    adapted: Option<AdaptedPosition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct AdaptedPosition {
+    alpha_bits: u32,
+    clamped: u32,
+    trajectory_bits: Vec<u32>,
 }
 
 impl Trainer {
@@ -107,6 +121,15 @@ impl Trainer {
             values.extend_from_slice(first);
             values.extend_from_slice(second);
         }
+        let directions = optimizer.directions.iter().map(Vec::len).collect();
+        for d in &optimizer.directions {
+            values.extend_from_slice(d);
+        }
+        let adapted = self.adapted.as_ref().map(|a| AdaptedPosition {
+            alpha_bits: a.alpha.to_bits(),
+            clamped: a.clamped,
+            trajectory_bits: a.trajectory.iter().map(|v| v.to_bits()).collect(),
+        });
         let epoch = self.current.as_ref().map(|e| EpochPosition {
             learning_rate_bits: e.learning_rate.to_bits(),
             next_batch: e.next_batch,
@@ -126,7 +149,9 @@ impl Trainer {
             beta1_power_bits: optimizer.beta1_power.to_bits(),
             beta2_power_bits: optimizer.beta2_power.to_bits(),
             buffers,
+            directions,
             epoch,
+            adapted,
         };
         let json = serde_json::to_vec(&header).expect("a header serialises");
         let mut bytes = Vec::with_capacity(16 + json.len() + 4 * values.len());
@@ -158,11 +183,14 @@ impl Trainer {
             return Err(CheckpointError::Optimizer { found: kind_name(header.config.optimizer).into(), expected: kind_name(config.optimizer).into() });
         }
         let in_params: usize = header.params.iter().sum();
-        let in_buffers: usize = header.buffers.iter().map(|(a, b)| a + b).sum();
-        if values.len() != in_params + in_buffers || header.buffers.len() > header.params.len() {
+        let in_buffers: usize = header.buffers.iter().map(|(a, b)| a + b).sum::<usize>() + header.directions.iter().sum::<usize>();
+        if values.len() != in_params + in_buffers || header.buffers.len() > header.params.len() || header.directions.len() > header.params.len() {
             return Err(CheckpointError::Damaged(format!("{} values where its header lists {}", values.len(), in_params + in_buffers)));
         }
-        if header.buffers.iter().zip(&header.params).any(|(&(a, b), &n)| (a != 0 && a != n) || (b != 0 && b != n)) {
+        let fits = |size: usize, n: usize| size == 0 || size == n;
+        if header.buffers.iter().zip(&header.params).any(|(&(a, b), &n)| !fits(a, n) || !fits(b, n))
+            || header.directions.iter().zip(&header.params).any(|(&d, &n)| !fits(d, n))
+        {
             return Err(CheckpointError::Damaged("an optimizer buffer does not match its tensor".into()));
         }
         let (weights, mut rest) = values.split_at(in_params);
@@ -179,12 +207,27 @@ impl Trainer {
             buffers.push((first.to_vec(), second.to_vec()));
             rest = tail;
         }
+        let mut directions = Vec::with_capacity(header.directions.len());
+        for &d in &header.directions {
+            let (direction, tail) = rest.split_at(d);
+            directions.push(direction.to_vec());
+            rest = tail;
+        }
         trainer.optimizer.restore(OptimizerState {
             steps: header.steps,
             beta1_power: f32::from_bits(header.beta1_power_bits),
             beta2_power: f32::from_bits(header.beta2_power_bits),
             buffers,
+            directions,
         });
+        // The learning rate's adaptation goes on where it was, if this configuration adapts it.
+        if let (Some(adapted), Some(_)) = (&header.adapted, config.lr_hypergradient) {
+            trainer.adapted = Some(AdaptedLr {
+                alpha: f32::from_bits(adapted.alpha_bits),
+                trajectory: adapted.trajectory_bits.iter().map(|&b| f32::from_bits(b)).collect(),
+                clamped: adapted.clamped,
+            });
+        }
         trainer.epochs_done = header.epochs_done;
         trainer.images_seen = header.images_seen;
         trainer.shuffle_rng = header.shuffle.restore()?;
@@ -299,6 +342,7 @@ mod tests {
             resumed_reports.extend((0..2).map(|_| second.run_epoch(data).unwrap()));
             assert_eq!(resumed_reports, reports, "{optimizer:?}");
             assert_eq!(weights(&mut second), weights(&mut whole), "{optimizer:?}");
+            assert_eq!(second.adapted_lr(), whole.adapted_lr(), "{optimizer:?}: the learning rate's path");
 
             // In the middle of the third epoch (after 3 of its 8 batches).
             let mut first = Trainer::new(&config, 5);

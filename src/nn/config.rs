@@ -90,6 +90,37 @@ pub struct TrainConfig {
     /// L1 strength λ: adds λ·sign(w) to each weight's gradient.
     pub l1: f32,
     pub optimizer: OptimizerKind,
+    /// Adapt the learning rate as training goes by hypergradient descent (`learning_rate` is
+    /// then where it starts); None keeps it fixed (or on its decay schedule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr_hypergradient: Option<LrHypergradient>,
+}
+
+/// Hypergradient descent on the learning rate (Baydin, Cornish, Martínez Rubio, Schmidt & Wood,
+/// "Online learning rate adaptation with hypergradient descent", ICLR 2018): before each step,
+/// α moves by β·(g_t · d_{t−1}) — the current gradient against the direction of the last step.
+/// They agree when the last step was too short (α grows) and disagree when it overshot (α
+/// shrinks). The derivative is the one-step (greedy) one the paper uses.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LrHypergradient {
+    /// β, the hypergradient's step. It is scale-dependent: the paper uses 1e-3 for SGD and
+    /// momentum, 1e-7 for Adam, whose directions have entries of order one.
+    pub step: f32,
+    /// α stays in [0, max]: a step that would leave that range (or make α not a number) is
+    /// clamped, and counted in the run's report, rather than failing the trial.
+    pub max: f32,
+}
+
+impl LrHypergradient {
+    /// The paper's step for `optimizer`, with α kept at most 1.
+    pub fn for_optimizer(optimizer: OptimizerKind) -> Self {
+        let step = match optimizer {
+            OptimizerKind::Sgd | OptimizerKind::Momentum { .. } => 1e-3,
+            OptimizerKind::RmsProp { .. } | OptimizerKind::Adam { .. } => 1e-7,
+        };
+        Self { step, max: 1.0 }
+    }
 }
 
 impl Default for TrainConfig {
@@ -106,6 +137,7 @@ impl Default for TrainConfig {
             l2: 0.001,
             l1: 0.0,
             optimizer: OptimizerKind::MOMENTUM,
+            lr_hypergradient: None,
         }
     }
 }
@@ -120,6 +152,8 @@ pub enum ConfigError {
     /// `name` is the field (`learning_rate`); the message says it in words ("learning rate").
     #[error("{} must be {rule}; got {value}", field_label(name))]
     OutOfRange { name: &'static str, value: String, rule: &'static str },
+    #[error("a learning-rate decay and the hypergradient would both set the learning rate: keep one")]
+    DecayWithHypergradient,
     #[error("{needed} conv layers need {needed} filter counts; {given} are listed")]
     MissingFilters { given: usize, needed: u32 },
     #[error("this network needs about {:.1} GB to train on batches of {batch_size}, more than the {:.1} GB a browser worker can count on: use a smaller batch or fewer filters", *.needed as f64 / 1e9, MAX_TRAINING_MEMORY_BYTES as f64 / 1e9)]
@@ -138,6 +172,8 @@ pub fn field_label(name: &str) -> &str {
         "dense_units" => "dense units",
         "l2" => "L2",
         "l1" => "L1",
+        "lr_hypergradient.step" => "hypergradient step",
+        "lr_hypergradient.max" => "largest learning rate",
         "rho" => "RMSprop's rho",
         "beta1" => "Adam's beta1",
         "beta2" => "Adam's beta2",
@@ -202,6 +238,13 @@ impl TrainConfig {
                 check_f32("beta1", beta1, (0.0..1.0).contains(&beta1), "in [0, 1)")?;
                 check_f32("beta2", beta2, (0.0..1.0).contains(&beta2), "in [0, 1)")?;
                 check_f32("epsilon", epsilon, epsilon > 0.0, "positive")?;
+            }
+        }
+        if let Some(h) = c.lr_hypergradient {
+            check_f32("lr_hypergradient.step", h.step, h.step >= 0.0 && h.step <= 1.0, "in [0, 1]")?;
+            check_f32("lr_hypergradient.max", h.max, h.max > 0.0 && h.max <= 10.0, "in (0, 10]")?;
+            if c.lr_decay != LrDecay::None {
+                return Err(ConfigError::DecayWithHypergradient);
             }
         }
         let needed = c.training_memory_bytes();

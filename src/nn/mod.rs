@@ -46,6 +46,8 @@ pub mod train;
 
 #[cfg(test)]
 mod gradient_check;
+#[cfg(test)]
+mod hypergradient_check;
 
 pub use arch::{Architecture, LayerSpec, Padding};
 pub use config::{ConfigError, LrDecay, OptimizerKind, TrainConfig, ValidConfig};

@@ -15,6 +15,8 @@ pub(crate) struct OptimizerState {
     pub beta2_power: f32,
     /// Per tensor: its first and second moment buffers (empty when the optimizer keeps none).
     pub buffers: Vec<(Vec<f32>, Vec<f32>)>,
+    /// The last step's direction per tensor, when kept for the hypergradient (else empty).
+    pub directions: Vec<Vec<f32>>,
 }
 
 /// Per-tensor state, created lazily on the first step in the order tensors are visited.
@@ -35,11 +37,25 @@ pub struct Optimizer {
     beta1_power: f32,
     beta2_power: f32,
     next_tensor: usize,
+    /// Keep each step's direction per tensor (for the hypergradient), in `directions`.
+    record_directions: bool,
+    directions: Vec<Vec<f32>>,
 }
 
 impl Optimizer {
     pub fn new(kind: OptimizerKind, l2: f32, l1: f32) -> Self {
-        Self { kind, l2, l1, states: Vec::new(), steps: 0, beta1_power: 1.0, beta2_power: 1.0, next_tensor: 0 }
+        Self {
+            kind,
+            l2,
+            l1,
+            states: Vec::new(),
+            steps: 0,
+            beta1_power: 1.0,
+            beta2_power: 1.0,
+            next_tensor: 0,
+            record_directions: false,
+            directions: Vec::new(),
+        }
     }
 
     /// Start a step: call once per batch before `update`-ing each tensor.
@@ -52,35 +68,50 @@ impl Optimizer {
         }
     }
 
-    /// Update one tensor in place.
+    /// Update one tensor in place: w −= lr · d, where d is the step's direction for this
+    /// optimizer (kept, when `record_directions` is on, for the learning rate's hypergradient).
     pub fn update(&mut self, lr: f32, tensor: ParamTensor<'_>) {
         let index = self.next_tensor;
         self.next_tensor += 1;
         if self.states.len() <= index {
             self.states.push(TensorState::default());
         }
+        if self.record_directions && self.directions.len() <= index {
+            self.directions.push(Vec::new());
+        }
+        let regularise = self.regulariser(tensor.is_weight);
         let state = &mut self.states[index];
-        let (l2, l1) = if tensor.is_weight { (self.l2, self.l1) } else { (0.0, 0.0) };
-        let effective = |w: f32, g: f32| g + l2 * w + if l1 != 0.0 && w != 0.0 { l1 * w.signum() } else { 0.0 };
+        let mut direction = if self.record_directions { Some(&mut self.directions[index]) } else { None };
+        if let Some(d) = direction.as_deref_mut() {
+            d.resize(tensor.values.len(), 0.0);
+        }
+        // Write the direction where it is kept, then step along it.
+        let mut apply = |i: usize, w: &mut f32, d: f32| {
+            if let Some(kept) = direction.as_deref_mut() {
+                kept[i] = d;
+            }
+            *w -= lr * d;
+        };
         match self.kind {
             OptimizerKind::Sgd => {
-                for (w, &g) in tensor.values.iter_mut().zip(tensor.grads) {
-                    *w -= lr * effective(*w, g);
+                for (i, (w, &g)) in tensor.values.iter_mut().zip(tensor.grads).enumerate() {
+                    let d = regularise(*w, g);
+                    apply(i, w, d);
                 }
             }
             OptimizerKind::Momentum { momentum } => {
                 state.first.resize(tensor.values.len(), 0.0);
-                for ((w, &g), v) in tensor.values.iter_mut().zip(tensor.grads).zip(state.first.iter_mut()) {
-                    *v = momentum * *v + effective(*w, g);
-                    *w -= lr * *v;
+                for (i, ((w, &g), v)) in tensor.values.iter_mut().zip(tensor.grads).zip(state.first.iter_mut()).enumerate() {
+                    *v = momentum * *v + regularise(*w, g);
+                    apply(i, w, *v);
                 }
             }
             OptimizerKind::RmsProp { rho, epsilon } => {
                 state.second.resize(tensor.values.len(), 0.0);
-                for ((w, &g), s) in tensor.values.iter_mut().zip(tensor.grads).zip(state.second.iter_mut()) {
-                    let g = effective(*w, g);
+                for (i, ((w, &g), s)) in tensor.values.iter_mut().zip(tensor.grads).zip(state.second.iter_mut()).enumerate() {
+                    let g = regularise(*w, g);
                     *s = rho * *s + (1.0 - rho) * g * g;
-                    *w -= lr * g / (s.sqrt() + epsilon);
+                    apply(i, w, g / (s.sqrt() + epsilon));
                 }
             }
             OptimizerKind::Adam { beta1, beta2, epsilon } => {
@@ -88,14 +119,35 @@ impl Optimizer {
                 state.second.resize(tensor.values.len(), 0.0);
                 let c1 = 1.0 - self.beta1_power;
                 let c2 = 1.0 - self.beta2_power;
-                for (((w, &g), m), v) in tensor.values.iter_mut().zip(tensor.grads).zip(state.first.iter_mut()).zip(state.second.iter_mut()) {
-                    let g = effective(*w, g);
+                for (i, (((w, &g), m), v)) in tensor.values.iter_mut().zip(tensor.grads).zip(state.first.iter_mut()).zip(state.second.iter_mut()).enumerate() {
+                    let g = regularise(*w, g);
                     *m = beta1 * *m + (1.0 - beta1) * g;
                     *v = beta2 * *v + (1.0 - beta2) * g * g;
-                    *w -= lr * (*m / c1) / ((*v / c2).sqrt() + epsilon);
+                    apply(i, w, (*m / c1) / ((*v / c2).sqrt() + epsilon));
                 }
             }
         }
+    }
+
+    /// The gradient with regularisation added, for a weight (L2: λ₂·w, L1: λ₁·sign(w)) or a
+    /// bias (nothing).
+    fn regulariser(&self, is_weight: bool) -> impl Fn(f32, f32) -> f32 {
+        let (l2, l1) = if is_weight { (self.l2, self.l1) } else { (0.0, 0.0) };
+        move |w: f32, g: f32| g + l2 * w + if l1 != 0.0 && w != 0.0 { l1 * w.signum() } else { 0.0 }
+    }
+
+    /// Keep each step's direction, for the learning rate's hypergradient.
+    pub fn record_directions(&mut self) {
+        self.record_directions = true;
+    }
+
+    /// g · d_prev for tensor `index` (in visiting order): its regularised gradient now against
+    /// the direction of the last step (0 before any), summed in f64 in a fixed order so the
+    /// result is the same on every machine.
+    pub fn gradient_dot_last_direction(&self, index: usize, tensor: &ParamTensor<'_>) -> f64 {
+        let Some(d) = self.directions.get(index) else { return 0.0 };
+        let regularise = self.regulariser(tensor.is_weight);
+        tensor.values.iter().zip(tensor.grads).zip(d).map(|((&w, &g), &d)| regularise(w, g) as f64 * d as f64).sum()
     }
 
     pub fn steps(&self) -> u32 {
@@ -105,7 +157,7 @@ impl Optimizer {
     /// Its state, for a checkpoint.
     pub(crate) fn state(&self) -> OptimizerState {
         let buffers = self.states.iter().map(|s| (s.first.clone(), s.second.clone())).collect();
-        OptimizerState { steps: self.steps, beta1_power: self.beta1_power, beta2_power: self.beta2_power, buffers }
+        OptimizerState { steps: self.steps, beta1_power: self.beta1_power, beta2_power: self.beta2_power, buffers, directions: self.directions.clone() }
     }
 
     /// Take up the state a checkpoint saved (its kind and regularisation stay this one's).
@@ -114,6 +166,7 @@ impl Optimizer {
         self.beta1_power = state.beta1_power;
         self.beta2_power = state.beta2_power;
         self.states = state.buffers.into_iter().map(|(first, second)| TensorState { first, second }).collect();
+        self.directions = state.directions;
         self.next_tensor = 0;
     }
 }

@@ -6,7 +6,7 @@
 
 #![forbid(unsafe_code)]
 
-use super::config::ValidConfig;
+use super::config::{LrHypergradient, ValidConfig};
 use super::layer::Pass;
 use super::model::Model;
 use super::optimizer::Optimizer;
@@ -113,6 +113,35 @@ pub struct Trainer {
     pub(super) order: Vec<usize>,
     /// The epoch under way, between two slices (`train_slice`).
     pub(super) current: Option<EpochUnderWay>,
+    /// The learning rate as hypergradient descent moves it (None: the configured rate, or its
+    /// schedule).
+    pub(super) adapted: Option<AdaptedLr>,
+}
+
+/// The learning rate under hypergradient descent (`LrHypergradient`), and its path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdaptedLr {
+    pub alpha: f32,
+    /// α after each step, in order: the path the views draw.
+    pub trajectory: Vec<f32>,
+    /// Steps whose move was clamped into [0, max], or skipped because it was not a number.
+    pub clamped: u32,
+}
+
+impl AdaptedLr {
+    /// One step: α ← α + β·(g_t · d_{t−1}), kept in [0, max]; the α to step with.
+    pub(super) fn step(&mut self, dot: f64, settings: LrHypergradient) -> f32 {
+        let next = (self.alpha as f64 + settings.step as f64 * dot) as f32;
+        if !next.is_finite() {
+            self.clamped += 1;
+        } else {
+            let kept = next.clamp(0.0, settings.max);
+            self.clamped += u32::from(kept != next);
+            self.alpha = kept;
+        }
+        self.trajectory.push(self.alpha);
+        self.alpha
+    }
 }
 
 /// Where an unfinished epoch stands.
@@ -135,17 +164,27 @@ pub enum Slice {
 impl Trainer {
     pub fn new(config: &ValidConfig, seed: u64) -> Self {
         let model = Model::new(config, &mut rng_for(seed, streams::INIT));
+        let mut optimizer = Optimizer::new(config.optimizer, config.l2, config.l1);
+        if config.lr_hypergradient.is_some() {
+            optimizer.record_directions();
+        }
         Self {
             config: config.clone(),
             model,
-            optimizer: Optimizer::new(config.optimizer, config.l2, config.l1),
+            optimizer,
             shuffle_rng: rng_for(seed, streams::SHUFFLE),
             dropout_rng: rng_for(seed, streams::DROPOUT),
             epochs_done: 0,
             images_seen: 0,
             order: Vec::new(),
             current: None,
+            adapted: config.lr_hypergradient.map(|_| AdaptedLr { alpha: config.learning_rate, trajectory: Vec::new(), clamped: 0 }),
         }
+    }
+
+    /// The learning rate's path under hypergradient descent (None when it is not adapted).
+    pub fn adapted_lr(&self) -> Option<&AdaptedLr> {
+        self.adapted.as_ref()
     }
 
     pub fn epochs_done(&self) -> u32 {
@@ -199,8 +238,19 @@ impl Trainer {
             state.loss_sum += loss as f64 * chunk.len() as f64;
             state.correct += ok;
             self.optimizer.begin_step();
+            let lr = match (self.adapted.as_mut(), self.config.lr_hypergradient) {
+                (Some(adapted), Some(settings)) => {
+                    // The whole gradient against the last direction first, then one α for every tensor.
+                    let (optimizer, mut dot, mut index) = (&self.optimizer, 0.0f64, 0);
+                    self.model.visit_params(&mut |tensor| {
+                        dot += optimizer.gradient_dot_last_direction(index, &tensor);
+                        index += 1;
+                    });
+                    adapted.step(dot, settings)
+                }
+                _ => state.learning_rate,
+            };
             let optimizer = &mut self.optimizer;
-            let lr = state.learning_rate;
             self.model.visit_params(&mut |tensor| optimizer.update(lr, tensor));
             self.images_seen += chunk.len() as u64;
             state.next_batch += 1;
@@ -223,7 +273,7 @@ impl Trainer {
         };
         Ok(Slice::EpochDone(EpochReport {
             epoch: epoch + 1,
-            learning_rate: state.learning_rate,
+            learning_rate: self.adapted.as_ref().map_or(state.learning_rate, |a| a.alpha),
             train_loss: (state.loss_sum / n.max(1) as f64) as f32,
             train_accuracy: state.correct as f32 / n.max(1) as f32,
             validation_loss,

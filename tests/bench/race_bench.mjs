@@ -119,7 +119,7 @@ try {
     const { page, close } = await openPage(browser, server.url, { beforeLoad: observe });
     await page.setViewportSize({ width: 1280, height: 720 });
     await waitForDataset(page, 'ready', 120_000);
-    await browser.startTracing(page, { categories: ['devtools.timeline'] });
+    await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'toplevel'] });
     const t0 = await startRace(page, { ...SMALL, workers });
     const result = await finish(page, t0, workers);
     busy.push({ ...result, longest: longestTask(await browser.stopTracing()) });
