@@ -57,6 +57,8 @@ pub mod streams {
     pub const TUNING: u64 = 5;
     /// Cross-validation folds.
     pub const FOLDS: u64 = 6;
+    /// The order of the held-out batches that tune a hyperparameter during training (T1–T2).
+    pub const TUNING_BATCHES: u64 = 7;
 }
 
 #[cfg(test)]

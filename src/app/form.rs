@@ -104,6 +104,7 @@ impl Form {
             l1: num("L1", self.l1)?,
             optimizer,
             lr_hypergradient: None,
+            l2_hypergradient: None,
         };
         config.validate().map_err(|e| format!("invalid configuration: {e}"))?;
         let data = TrainingSet { images: num("training images", self.subset)?, validation: CrossValidation::Holdout };

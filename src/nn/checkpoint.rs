@@ -1,6 +1,7 @@
 //! A training run's whole state as bytes, and a run resumed from them: weights, optimizer state
 //! (moments, step count, Adam's bias-correction powers, the last direction when the learning rate
-//! is adapted by its hypergradient, with that rate and its path), epochs done and images seen, the
+//! is adapted by its hypergradient, with that rate and its path; the tuned L2 strength, its path
+//! and its held-out batches' order), epochs done and images seen, the
 //! positions of its random streams (shuffling, dropout) and, between two batches, the epoch
 //! under way (its order, learning rate and running sums). So "train 4 epochs" equals "train 2,
 //! checkpoint, resume, train 2" bit for bit, natively and in wasm — what successive halving
@@ -16,7 +17,7 @@
 
 use super::config::{OptimizerKind, TrainConfig, ValidConfig};
 use super::optimizer::OptimizerState;
-use super::train::{AdaptedLr, EpochUnderWay, Trainer};
+use super::train::{AdaptedLr, EpochUnderWay, Trainer, TunedL2};
 use crate::rng::Rng64;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -97,6 +98,20 @@ struct Header {
     /// The learning rate under hypergradient descent.
     #[serde(default)]
     adapted: Option<AdaptedPosition>,
+    /// The L2 strength under its hypergradient.
+    #[serde(default)]
+    tuned_l2: Option<TunedL2Position>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct TunedL2Position {
+    l2_bits: u32,
+    last_hypergradient_bits: u64,
+    clamped: u32,
+    trajectory_bits: Vec<u32>,
+    order: Vec<u32>,
+    next: usize,
+    stream: StreamPosition,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,6 +140,15 @@ impl Trainer {
         for d in &optimizer.directions {
             values.extend_from_slice(d);
         }
+        let tuned_l2 = self.tuned_l2.as_ref().map(|t| TunedL2Position {
+            l2_bits: t.l2.to_bits(),
+            last_hypergradient_bits: t.last_hypergradient.to_bits(),
+            clamped: t.clamped,
+            trajectory_bits: t.trajectory.iter().map(|v| v.to_bits()).collect(),
+            order: t.order.iter().map(|&i| i as u32).collect(),
+            next: t.next,
+            stream: StreamPosition::of(&t.rng),
+        });
         let adapted = self.adapted.as_ref().map(|a| AdaptedPosition {
             alpha_bits: a.alpha.to_bits(),
             clamped: a.clamped,
@@ -152,6 +176,7 @@ impl Trainer {
             directions,
             epoch,
             adapted,
+            tuned_l2,
         };
         let json = serde_json::to_vec(&header).expect("a header serialises");
         let mut bytes = Vec::with_capacity(16 + json.len() + 4 * values.len());
@@ -226,6 +251,20 @@ impl Trainer {
                 alpha: f32::from_bits(adapted.alpha_bits),
                 trajectory: adapted.trajectory_bits.iter().map(|&b| f32::from_bits(b)).collect(),
                 clamped: adapted.clamped,
+            });
+        }
+        // So does the L2 strength's.
+        if let (Some(tuned), Some(_)) = (&header.tuned_l2, config.l2_hypergradient) {
+            let l2 = f32::from_bits(tuned.l2_bits);
+            trainer.optimizer.l2 = l2;
+            trainer.tuned_l2 = Some(TunedL2 {
+                l2,
+                trajectory: tuned.trajectory_bits.iter().map(|&b| f32::from_bits(b)).collect(),
+                clamped: tuned.clamped,
+                last_hypergradient: f64::from_bits(tuned.last_hypergradient_bits),
+                order: tuned.order.iter().map(|&i| i as usize).collect(),
+                next: tuned.next,
+                rng: tuned.stream.restore()?,
             });
         }
         trainer.epochs_done = header.epochs_done;
@@ -327,11 +366,16 @@ mod tests {
     fn a_resumed_run_is_the_uninterrupted_run_bit_for_bit() {
         let (pixels, labels) = crate::experiment::synthetic_digits(300);
         let images = ImagesRef { pixels: &pixels, labels: &labels };
-        let data = TrainingData::new(images.range(0, 250), Some(images.range(250, 300)));
-        for optimizer in
-            [OptimizerKind::Sgd, OptimizerKind::Momentum { momentum: 0.9 }, OptimizerKind::RmsProp { rho: 0.9, epsilon: 1e-7 }, OptimizerKind::ADAM]
-        {
-            let config = config(optimizer);
+        let data = TrainingData::new(images.range(0, 250), Some(images.range(250, 300))).tuning_on(images.range(250, 300), None);
+        let kinds = [OptimizerKind::Sgd, OptimizerKind::Momentum { momentum: 0.9 }, OptimizerKind::RmsProp { rho: 0.9, epsilon: 1e-7 }, OptimizerKind::ADAM];
+        for (optimizer, adapted) in kinds.into_iter().flat_map(|k| [(k, false), (k, true)]) {
+            let mut config = TrainConfig::clone(&config(optimizer));
+            if adapted {
+                // The learning rate and the L2 strength both tuned by their hypergradients.
+                config.lr_hypergradient = Some(crate::nn::config::LrHypergradient::for_optimizer(optimizer));
+                config.l2_hypergradient = Some(crate::nn::config::L2Hypergradient { every: 3, ..Default::default() });
+            }
+            let config = config.validate().unwrap();
             let mut whole = Trainer::new(&config, 5);
             let reports: Vec<EpochReport> = (0..4).map(|_| whole.run_epoch(data).unwrap()).collect();
 
@@ -343,6 +387,8 @@ mod tests {
             assert_eq!(resumed_reports, reports, "{optimizer:?}");
             assert_eq!(weights(&mut second), weights(&mut whole), "{optimizer:?}");
             assert_eq!(second.adapted_lr(), whole.adapted_lr(), "{optimizer:?}: the learning rate's path");
+            assert_eq!(second.tuned_l2(), whole.tuned_l2(), "{optimizer:?}: the L2 strength's path");
+            assert!(!adapted || whole.tuned_l2().unwrap().trajectory.len() == 4 * 8 / 3, "{optimizer:?}: a hyper step every 3 batches");
 
             // In the middle of the third epoch (after 3 of its 8 batches).
             let mut first = Trainer::new(&config, 5);

@@ -94,6 +94,34 @@ pub struct TrainConfig {
     /// then where it starts); None keeps it fixed (or on its decay schedule).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lr_hypergradient: Option<LrHypergradient>,
+    /// Adapt the L2 strength as training goes by its hypergradient on held-out batches (`l2`
+    /// is then where it starts); None keeps it fixed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub l2_hypergradient: Option<L2Hypergradient>,
+}
+
+/// Gradient-based tuning of the L2 strength λ (Luketina, Berglund, Greff & Raiko, "Scalable
+/// gradient-based tuning of continuous regularization hyperparameters", ICML 2016 — T1–T2):
+/// every `every` training steps, the loss of a held-out batch (T2) after the step just taken on
+/// a training batch (T1) is differentiated with respect to log λ through that one step, and
+/// log λ moves down that gradient: λ grows when shrinking the weights would have lowered the
+/// held-out loss, and falls when it would have raised it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct L2Hypergradient {
+    /// The step on log λ per unit of hypergradient.
+    pub step: f32,
+    /// A hyper step after every this many training steps.
+    pub every: u32,
+    /// λ stays in [min, max] (a move beyond is clamped and counted).
+    pub min: f32,
+    pub max: f32,
+}
+
+impl Default for L2Hypergradient {
+    fn default() -> Self {
+        Self { step: 1.0, every: 10, min: 1e-6, max: 0.1 }
+    }
 }
 
 /// Hypergradient descent on the learning rate (Baydin, Cornish, Martínez Rubio, Schmidt & Wood,
@@ -138,6 +166,7 @@ impl Default for TrainConfig {
             l1: 0.0,
             optimizer: OptimizerKind::MOMENTUM,
             lr_hypergradient: None,
+            l2_hypergradient: None,
         }
     }
 }
@@ -174,6 +203,10 @@ pub fn field_label(name: &str) -> &str {
         "l1" => "L1",
         "lr_hypergradient.step" => "hypergradient step",
         "lr_hypergradient.max" => "largest learning rate",
+        "l2_hypergradient.step" => "L2 hypergradient step",
+        "l2_hypergradient.every" => "L2 hyper step every (batches)",
+        "l2_hypergradient.min" => "smallest L2",
+        "l2_hypergradient.max" => "largest L2",
         "rho" => "RMSprop's rho",
         "beta1" => "Adam's beta1",
         "beta2" => "Adam's beta2",
@@ -246,6 +279,13 @@ impl TrainConfig {
             if c.lr_decay != LrDecay::None {
                 return Err(ConfigError::DecayWithHypergradient);
             }
+        }
+        if let Some(h) = c.l2_hypergradient {
+            check_f32("l2_hypergradient.step", h.step, (0.0..=100.0).contains(&h.step), "in [0, 100]")?;
+            check_u32("l2_hypergradient.every", h.every, 1, 1000, "between 1 and 1000")?;
+            check_f32("l2_hypergradient.min", h.min, h.min > 0.0 && h.min <= h.max, "positive and at most the largest L2")?;
+            check_f32("l2_hypergradient.max", h.max, h.max <= 10.0, "at most 10")?;
+            check_f32("l2", c.l2, c.l2 >= h.min && c.l2 <= h.max, "between the smallest and largest L2 the hypergradient may reach")?;
         }
         let needed = c.training_memory_bytes();
         if needed > MAX_TRAINING_MEMORY_BYTES {

@@ -6,8 +6,10 @@
 //! - It does what it is for: on a quadratic, from a learning rate too small α grows and from one
 //!   too large it falls; on the CNN, from one far too small it grows to one that trains better.
 //! - With β = 0 training is the plain optimizer's, bit for bit.
+//! - The L2 strength's hypergradient (T1–T2) is the derivative of a held-out batch's loss after
+//!   one step with respect to log λ, for every optimizer; and a λ too strong for clean data falls.
 
-use super::config::{LrHypergradient, OptimizerKind, TrainConfig, ValidConfig};
+use super::config::{L2Hypergradient, LrHypergradient, OptimizerKind, TrainConfig, ValidConfig};
 use super::layer::{ParamTensor, Pass};
 use super::optimizer::Optimizer;
 use super::train::{AdaptedLr, Trainer, TrainingData};
@@ -160,4 +162,82 @@ fn a_zero_step_trains_as_the_plain_optimizer_does() {
         assert_eq!(ra, rb, "{optimizer:?}");
         assert_eq!(a.adapted_lr().unwrap().clamped, 0);
     }
+}
+
+/// The L2 strength's T1–T2 hypergradient (Luketina et al. 2016) is the derivative, with respect
+/// to log λ, of a held-out batch's loss after one training step — for every optimizer (SGD and
+/// momentum, and RMSprop and Adam with their exact one-step Jacobians).
+#[test]
+fn the_l2_hypergradient_is_the_derivative_of_the_held_out_loss_after_a_step() {
+    let (pixels, labels) = synthetic_digits(32);
+    let images = ImagesRef { pixels: &pixels, labels: &labels };
+    let (t1, t2) = (images.range(0, 16), images.range(16, 32));
+    let data = TrainingData::new(t1, None).tuning_on(t2, None);
+    let held_out_loss = |trainer: &mut Trainer| {
+        let indices: Vec<usize> = (0..t2.len()).collect();
+        trainer.model.load_batch(t2, &indices);
+        trainer.model.forward(indices.len(), &mut Pass { training: false, rng: &mut rng_for(0, 0) });
+        trainer.model.backward(t2.labels).0 as f64
+    };
+    let cases = [
+        (OptimizerKind::Sgd, 0.1),
+        (OptimizerKind::Momentum { momentum: 0.9 }, 0.05),
+        (OptimizerKind::RmsProp { rho: 0.9, epsilon: 1e-7 }, 2e-3),
+        (OptimizerKind::ADAM, 2e-3),
+    ];
+    for (optimizer, alpha) in cases {
+        let lambda = 0.02f32;
+        let tuned = TrainConfig {
+            l2: lambda,
+            lr_hypergradient: None,
+            // A zero step: λ stays, and the hypergradient is recorded at every training step.
+            l2_hypergradient: Some(L2Hypergradient { step: 0.0, every: 1, min: 1e-6, max: 1.0 }),
+            ..TrainConfig::clone(&config(optimizer, alpha, 0.0))
+        }
+        .validate()
+        .unwrap();
+        let mut trainer = Trainer::new(&tuned, 4);
+        for _ in 0..3 {
+            trainer.run_epoch(data).unwrap();
+        }
+        let before = trainer.checkpoint();
+        let mut at = Trainer::resume(&before, &tuned).unwrap();
+        at.run_epoch(data).unwrap();
+        let analytic = at.tuned_l2().unwrap().last_hypergradient;
+        let eps = 0.05f64;
+        let loss_at = |log_lambda: f64| {
+            let fixed = TrainConfig { l2: log_lambda.exp() as f32, l2_hypergradient: None, ..TrainConfig::clone(&tuned) }.validate().unwrap();
+            let mut moved = Trainer::resume(&before, &fixed).unwrap();
+            moved.run_epoch(data).unwrap();
+            held_out_loss(&mut moved)
+        };
+        let rho = (lambda as f64).ln();
+        let numeric = (loss_at(rho + eps) - loss_at(rho - eps)) / (2.0 * eps);
+        let error = (numeric - analytic).abs() / numeric.abs().max(analytic.abs());
+        assert!(error < 0.01, "{optimizer:?}: d loss / d log λ = {numeric:.3e}, hypergradient {analytic:.3e} ({:.2}% apart)", error * 100.0);
+        assert!(analytic.abs() > 1e-7, "{optimizer:?}: a hypergradient of {analytic} checks nothing");
+    }
+}
+
+/// Strong L2 on clean data the network can fit: the held-out loss says "less", and λ falls.
+#[test]
+fn an_l2_too_strong_for_clean_data_falls() {
+    let (pixels, labels) = synthetic_digits(320);
+    let images = ImagesRef { pixels: &pixels, labels: &labels };
+    let data = TrainingData::new(images.range(0, 160), None).tuning_on(images.range(160, 320), None);
+    let settings = TrainConfig {
+        l2: 0.05,
+        lr_hypergradient: None,
+        l2_hypergradient: Some(L2Hypergradient { step: 100.0, every: 2, min: 1e-6, max: 1.0 }),
+        ..TrainConfig::clone(&config(OptimizerKind::Momentum { momentum: 0.9 }, 0.05, 0.0))
+    }
+    .validate()
+    .unwrap();
+    let mut trainer = Trainer::new(&settings, 1);
+    for _ in 0..6 {
+        trainer.run_epoch(data).unwrap();
+    }
+    let tuned = trainer.tuned_l2().unwrap();
+    assert_eq!(tuned.trajectory.len(), 6 * 10 / 2, "a hyper step every 2 of the 10 batches an epoch");
+    assert!(tuned.l2 < 0.03, "λ went from 0.05 to {}", tuned.l2);
 }

@@ -40,6 +40,9 @@ pub struct Optimizer {
     /// Keep each step's direction per tensor (for the hypergradient), in `directions`.
     record_directions: bool,
     directions: Vec<Vec<f32>>,
+    /// Keep each step's ∂w/∂λ₂ per weight (for the L2 hypergradient), in `sensitivity`.
+    record_l2_sensitivity: bool,
+    sensitivity: Vec<Vec<f32>>,
 }
 
 impl Optimizer {
@@ -55,6 +58,8 @@ impl Optimizer {
             next_tensor: 0,
             record_directions: false,
             directions: Vec::new(),
+            record_l2_sensitivity: false,
+            sensitivity: Vec::new(),
         }
     }
 
@@ -70,6 +75,9 @@ impl Optimizer {
 
     /// Update one tensor in place: w −= lr · d, where d is the step's direction for this
     /// optimizer (kept, when `record_directions` is on, for the learning rate's hypergradient).
+    /// With `record_l2_sensitivity` on, it also keeps ∂w_new/∂λ₂ for each weight — the one-step
+    /// Jacobian of the update with respect to the gradient, times ∂g̃/∂λ₂ = w — for the L2
+    /// strength's hypergradient.
     pub fn update(&mut self, lr: f32, tensor: ParamTensor<'_>) {
         let index = self.next_tensor;
         self.next_tensor += 1;
@@ -79,16 +87,29 @@ impl Optimizer {
         if self.record_directions && self.directions.len() <= index {
             self.directions.push(Vec::new());
         }
+        if self.record_l2_sensitivity && self.sensitivity.len() <= index {
+            self.sensitivity.push(Vec::new());
+        }
         let regularise = self.regulariser(tensor.is_weight);
         let state = &mut self.states[index];
+        let len = tensor.values.len();
         let mut direction = if self.record_directions { Some(&mut self.directions[index]) } else { None };
         if let Some(d) = direction.as_deref_mut() {
-            d.resize(tensor.values.len(), 0.0);
+            d.resize(len, 0.0);
         }
-        // Write the direction where it is kept, then step along it.
-        let mut apply = |i: usize, w: &mut f32, d: f32| {
+        let mut sensitivity = if self.record_l2_sensitivity && tensor.is_weight { Some(&mut self.sensitivity[index]) } else { None };
+        if let Some(s) = sensitivity.as_deref_mut() {
+            s.resize(len, 0.0);
+        }
+        let sensing = sensitivity.is_some();
+        // Keep the direction and the sensitivity where they are kept, then step along the
+        // direction. `jacobian` is ∂d/∂g̃ for this element (only computed when sensing).
+        let mut apply = |i: usize, w: &mut f32, d: f32, jacobian: f32| {
             if let Some(kept) = direction.as_deref_mut() {
                 kept[i] = d;
+            }
+            if let Some(kept) = sensitivity.as_deref_mut() {
+                kept[i] = -lr * jacobian * *w;
             }
             *w -= lr * d;
         };
@@ -96,34 +117,52 @@ impl Optimizer {
             OptimizerKind::Sgd => {
                 for (i, (w, &g)) in tensor.values.iter_mut().zip(tensor.grads).enumerate() {
                     let d = regularise(*w, g);
-                    apply(i, w, d);
+                    apply(i, w, d, 1.0);
                 }
             }
             OptimizerKind::Momentum { momentum } => {
-                state.first.resize(tensor.values.len(), 0.0);
+                state.first.resize(len, 0.0);
                 for (i, ((w, &g), v)) in tensor.values.iter_mut().zip(tensor.grads).zip(state.first.iter_mut()).enumerate() {
                     *v = momentum * *v + regularise(*w, g);
-                    apply(i, w, *v);
+                    apply(i, w, *v, 1.0);
                 }
             }
             OptimizerKind::RmsProp { rho, epsilon } => {
-                state.second.resize(tensor.values.len(), 0.0);
+                state.second.resize(len, 0.0);
                 for (i, ((w, &g), s)) in tensor.values.iter_mut().zip(tensor.grads).zip(state.second.iter_mut()).enumerate() {
                     let g = regularise(*w, g);
                     *s = rho * *s + (1.0 - rho) * g * g;
-                    apply(i, w, g / (s.sqrt() + epsilon));
+                    let root = s.sqrt();
+                    let denominator = root + epsilon;
+                    let jacobian = if !sensing {
+                        0.0
+                    } else if root > 0.0 {
+                        1.0 / denominator - (1.0 - rho) * g * g / (root * denominator * denominator)
+                    } else {
+                        1.0 / denominator
+                    };
+                    apply(i, w, g / denominator, jacobian);
                 }
             }
             OptimizerKind::Adam { beta1, beta2, epsilon } => {
-                state.first.resize(tensor.values.len(), 0.0);
-                state.second.resize(tensor.values.len(), 0.0);
+                state.first.resize(len, 0.0);
+                state.second.resize(len, 0.0);
                 let c1 = 1.0 - self.beta1_power;
                 let c2 = 1.0 - self.beta2_power;
                 for (i, (((w, &g), m), v)) in tensor.values.iter_mut().zip(tensor.grads).zip(state.first.iter_mut()).zip(state.second.iter_mut()).enumerate() {
                     let g = regularise(*w, g);
                     *m = beta1 * *m + (1.0 - beta1) * g;
                     *v = beta2 * *v + (1.0 - beta2) * g * g;
-                    apply(i, w, (*m / c1) / ((*v / c2).sqrt() + epsilon));
+                    let root = (*v / c2).sqrt();
+                    let denominator = root + epsilon;
+                    let jacobian = if !sensing {
+                        0.0
+                    } else if root > 0.0 {
+                        (1.0 - beta1) / (c1 * denominator) - (1.0 - beta2) * (*m / c1) * g / (c2 * root * denominator * denominator)
+                    } else {
+                        (1.0 - beta1) / (c1 * denominator)
+                    };
+                    apply(i, w, (*m / c1) / denominator, jacobian);
                 }
             }
         }
@@ -139,6 +178,19 @@ impl Optimizer {
     /// Keep each step's direction, for the learning rate's hypergradient.
     pub fn record_directions(&mut self) {
         self.record_directions = true;
+    }
+
+    /// Keep each step's ∂w/∂λ₂ per weight, for the L2 strength's hypergradient.
+    pub fn record_l2_sensitivity(&mut self) {
+        self.record_l2_sensitivity = true;
+    }
+
+    /// ∇C₂ · ∂w/∂λ₂ for tensor `index`: `tensor.grads` (a held-out batch's gradient at the
+    /// weights the last step reached) against what that step's weights owe to λ₂; summed in f64
+    /// in a fixed order. 0 for a bias or before any step.
+    pub fn gradient_dot_l2_sensitivity(&self, index: usize, tensor: &ParamTensor<'_>) -> f64 {
+        let Some(s) = self.sensitivity.get(index) else { return 0.0 };
+        tensor.grads.iter().zip(s).map(|(&g, &s)| g as f64 * s as f64).sum()
     }
 
     /// g · d_prev for tensor `index` (in visiting order): its regularised gradient now against

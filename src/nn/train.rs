@@ -79,20 +79,28 @@ pub struct TrainingData<'a> {
     pub validation: Option<ImagesRef<'a>>,
     /// Validate only on these images of `validation` (a cross-validation fold).
     pub validation_subset: Option<&'a [usize]>,
+    /// Held-out images whose loss tunes the L2 strength (`L2Hypergradient`'s T2), and which of
+    /// them (all if None). Ignored unless the configuration tunes L2.
+    pub tuning: Option<ImagesRef<'a>>,
+    pub tuning_subset: Option<&'a [usize]>,
 }
 
 impl<'a> TrainingData<'a> {
     pub fn new(train: ImagesRef<'a>, validation: Option<ImagesRef<'a>>) -> Self {
-        Self { train, subset: None, validation, validation_subset: None }
+        Self { train, subset: None, validation, validation_subset: None, tuning: None, tuning_subset: None }
     }
     /// Train on `subset` of `train`.
     pub fn subset(train: ImagesRef<'a>, subset: &'a [usize], validation: Option<ImagesRef<'a>>) -> Self {
-        Self { train, subset: Some(subset), validation, validation_subset: None }
+        Self { train, subset: Some(subset), validation, validation_subset: None, tuning: None, tuning_subset: None }
     }
     /// One fold of cross-validation over `images`: train on `train` indices, validate on
     /// `held_out` indices, both into the same images.
     pub fn fold(images: ImagesRef<'a>, train: &'a [usize], held_out: &'a [usize]) -> Self {
-        Self { train: images, subset: Some(train), validation: Some(images), validation_subset: Some(held_out) }
+        Self { train: images, subset: Some(train), validation: Some(images), validation_subset: Some(held_out), tuning: None, tuning_subset: None }
+    }
+    /// Tune L2 on `images` (those of `subset`, or all).
+    pub fn tuning_on(self, images: ImagesRef<'a>, subset: Option<&'a [usize]>) -> Self {
+        Self { tuning: Some(images), tuning_subset: subset, ..self }
     }
     /// Number of training images per epoch.
     pub fn train_len(&self) -> usize {
@@ -116,6 +124,26 @@ pub struct Trainer {
     /// The learning rate as hypergradient descent moves it (None: the configured rate, or its
     /// schedule).
     pub(super) adapted: Option<AdaptedLr>,
+    /// The L2 strength as its hypergradient moves it (None: the configured one).
+    pub(super) tuned_l2: Option<TunedL2>,
+}
+
+/// The L2 strength under gradient-based tuning (`L2Hypergradient`), its path, and where the
+/// held-out batches stand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TunedL2 {
+    pub l2: f32,
+    /// λ after each hyper step, in order.
+    pub trajectory: Vec<f32>,
+    /// Hyper steps clamped into [min, max], or skipped because the held-out loss or the step
+    /// was not a number.
+    pub clamped: u32,
+    /// The last hyper step's hypergradient, d(held-out loss)/d(log λ) (0 before any).
+    pub last_hypergradient: f64,
+    /// The held-out images in their visiting order, the next one, and the stream that orders them.
+    pub(super) order: Vec<usize>,
+    pub(super) next: usize,
+    pub(super) rng: Rng64,
 }
 
 /// The learning rate under hypergradient descent (`LrHypergradient`), and its path.
@@ -168,6 +196,9 @@ impl Trainer {
         if config.lr_hypergradient.is_some() {
             optimizer.record_directions();
         }
+        if config.l2_hypergradient.is_some() {
+            optimizer.record_l2_sensitivity();
+        }
         Self {
             config: config.clone(),
             model,
@@ -179,7 +210,69 @@ impl Trainer {
             order: Vec::new(),
             current: None,
             adapted: config.lr_hypergradient.map(|_| AdaptedLr { alpha: config.learning_rate, trajectory: Vec::new(), clamped: 0 }),
+            tuned_l2: config.l2_hypergradient.map(|_| TunedL2 {
+                l2: config.l2,
+                trajectory: Vec::new(),
+                clamped: 0,
+                last_hypergradient: 0.0,
+                order: Vec::new(),
+                next: 0,
+                rng: rng_for(seed, streams::TUNING_BATCHES),
+            }),
         }
+    }
+
+    /// The L2 strength's path under its hypergradient (None when it is not tuned).
+    pub fn tuned_l2(&self) -> Option<&TunedL2> {
+        self.tuned_l2.as_ref()
+    }
+
+    /// One T1–T2 hyper step, right after a training step: the next held-out batch's loss at the
+    /// weights that step reached, differentiated through the step with respect to log λ
+    /// (λ · ∇C₂ · ∂w/∂λ, the optimizer having kept ∂w/∂λ), and log λ moved down it.
+    fn tune_l2(&mut self, data: &TrainingData<'_>) {
+        let (Some(tuned), Some(settings), Some(images)) = (self.tuned_l2.as_mut(), self.config.l2_hypergradient, data.tuning) else { return };
+        if !self.optimizer.steps().is_multiple_of(settings.every) {
+            return;
+        }
+        let available = data.tuning_subset.map_or(images.len(), <[usize]>::len);
+        if available == 0 {
+            return;
+        }
+        if tuned.next >= tuned.order.len() {
+            tuned.order.clear();
+            match data.tuning_subset {
+                Some(subset) => tuned.order.extend_from_slice(subset),
+                None => tuned.order.extend(0..available),
+            }
+            shuffle(&mut tuned.rng, &mut tuned.order);
+            tuned.next = 0;
+        }
+        let end = (tuned.next + self.config.batch_size as usize).min(tuned.order.len());
+        let chunk = &tuned.order[tuned.next..end];
+        tuned.next = end;
+        self.model.load_batch(images, chunk);
+        let labels: Vec<u8> = chunk.iter().map(|&i| images.labels[i]).collect();
+        self.model.forward(chunk.len(), &mut Pass { training: false, rng: &mut self.dropout_rng });
+        let (loss, _) = self.model.backward(&labels);
+        let (optimizer, mut dot, mut index) = (&self.optimizer, 0.0f64, 0);
+        self.model.visit_params(&mut |tensor| {
+            dot += optimizer.gradient_dot_l2_sensitivity(index, &tensor);
+            index += 1;
+        });
+        let lambda = tuned.l2 as f64;
+        let hypergradient = lambda * dot;
+        let next = (lambda.ln() - settings.step as f64 * hypergradient).exp() as f32;
+        if !loss.is_finite() || !next.is_finite() {
+            tuned.clamped += 1;
+        } else {
+            tuned.last_hypergradient = hypergradient;
+            let kept = next.clamp(settings.min, settings.max);
+            tuned.clamped += u32::from(kept != next);
+            tuned.l2 = kept;
+        }
+        self.optimizer.l2 = tuned.l2;
+        tuned.trajectory.push(tuned.l2);
     }
 
     /// The learning rate's path under hypergradient descent (None when it is not adapted).
@@ -253,6 +346,7 @@ impl Trainer {
             let optimizer = &mut self.optimizer;
             self.model.visit_params(&mut |tensor| optimizer.update(lr, tensor));
             self.images_seen += chunk.len() as u64;
+            self.tune_l2(&data);
             state.next_batch += 1;
             if state.next_batch < batches && !keep_going() {
                 let batches_done = state.next_batch;
