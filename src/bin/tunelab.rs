@@ -20,7 +20,9 @@ mod cli {
     use clap::{Args, Parser, Subcommand};
     use std::path::PathBuf;
     use std::time::Instant;
+    use tunelab::data::subset::held_out_for_tuning;
     use tunelab::data::{stratified_subset, Mnist};
+    use tunelab::nn::config::{L2Hypergradient, LrHypergradient};
     use tunelab::nn::train::{train, TrainingData, EVAL_BATCH};
     use tunelab::nn::{LrDecay, OptimizerKind, TrainConfig, TrainOutcome};
     use tunelab::rng::{rng_for, streams};
@@ -171,6 +173,16 @@ mod cli {
         /// Momentum for the momentum optimizer.
         #[arg(long)]
         momentum: Option<f32>,
+        /// Adapt the learning rate by hypergradient descent with this step β (Baydin et al.
+        /// 2018; --lr is where it starts).
+        #[arg(long, value_name = "STEP")]
+        lr_hypergradient: Option<f32>,
+        /// Adapt the L2 strength by its hypergradient on held-out batches (T1–T2, Luketina et
+        /// al. 2016), moving log λ by about this much per hyper step (0.02 is a good start;
+        /// --l2 is where it starts); the held-out images are 1,000 of the training split that
+        /// the subset leaves out.
+        #[arg(long, value_name = "STEP")]
+        l2_hypergradient: Option<f32>,
         /// Train on a seeded stratified subset of this many training images (default: all 50,000).
         #[arg(long)]
         subset: Option<usize>,
@@ -246,8 +258,17 @@ mod cli {
                 other => return Err(format!("--momentum applies to the momentum optimizer, not {}", other.name())),
             }
         }
+        if let Some(step) = a.lr_hypergradient {
+            c.lr_hypergradient = Some(LrHypergradient { step, ..LrHypergradient::for_optimizer(c.optimizer) });
+        }
+        if let Some(step) = a.l2_hypergradient {
+            c.l2_hypergradient = Some(L2Hypergradient { step, ..Default::default() });
+        }
         Ok(c)
     }
+
+    /// Held-out training images whose batches tune L2 under `--l2-hypergradient`.
+    const TUNING_IMAGES: usize = 1_000;
 
     fn pct(v: Option<f32>) -> String {
         v.map_or("—".into(), |v| format!("{:.2}%", v * 100.0))
@@ -258,7 +279,7 @@ mod cli {
         let started = Instant::now();
         let mnist = Mnist::from_dir(&a.data).map_err(|e| format!("cannot load MNIST from {}: {e}", a.data.display()))?;
         let (train_split, validation) = mnist.train_and_validation();
-        let subset;
+        let (subset, tuning);
         let data = if a.full {
             TrainingData::new(mnist.train_file.as_ref(), None)
         } else {
@@ -267,8 +288,12 @@ mod cli {
                 return Err("--subset must be at least 1".into());
             }
             subset = stratified_subset(train_split.labels, size, a.seed as u64);
-            TrainingData::subset(train_split, &subset, Some(validation))
+            tuning = held_out_for_tuning(train_split.labels, &subset, TUNING_IMAGES, a.seed as u64);
+            TrainingData::subset(train_split, &subset, Some(validation)).tuning_on(train_split, Some(&tuning))
         };
+        if config.l2_hypergradient.is_some() && data.tuning_subset.is_none_or(<[usize]>::is_empty) {
+            return Err("--l2-hypergradient tunes L2 on held-out training images: train on a --subset smaller than the 50,000 of the training split".into());
+        }
         let describe = tunelab::nn::Model::new(&config, &mut rng_for(a.seed as u64, streams::INIT)).describe();
         if a.json {
             say!("{}", serde_json::json!({"event": "start", "config": &*config, "seed": a.seed, "train_images": data.train_len(), "model": describe}));
@@ -306,12 +331,25 @@ mod cli {
             }
             return Err("the trial diverged; try a smaller learning rate".into());
         }
+        let adapted = trainer.adapted_lr().map(|a| (config.learning_rate, a.alpha, a.trajectory.len(), a.clamped));
+        let tuned = trainer.tuned_l2().map(|t| (config.l2, t.l2, t.trajectory.len(), t.clamped));
+        if !json {
+            if let Some((from, to, steps, clamped)) = adapted {
+                say!("learning rate moved by its hypergradient from {from} to {to} over {steps} steps ({clamped} clamped)");
+            }
+            if let Some((from, to, steps, clamped)) = tuned {
+                say!("L2 moved by its hypergradient from {from} to {to} over {steps} hyper steps ({clamped} clamped)");
+            }
+        }
         let (test_loss, test_accuracy) = trainer.model.evaluate(mnist.test.as_ref(), EVAL_BATCH, &mut rng_for(0, 0));
         let total = started.elapsed().as_secs_f64();
         if json {
             say!(
                 "{}",
-                serde_json::json!({"event": "done", "validation_accuracy": outcome.final_validation_accuracy(), "test_accuracy": test_accuracy, "test_loss": test_loss, "seconds": total})
+                serde_json::json!({
+                    "event": "done", "validation_accuracy": outcome.final_validation_accuracy(), "test_accuracy": test_accuracy, "test_loss": test_loss, "seconds": total,
+                    "learning_rate_path": trainer.adapted_lr().map(|a| &a.trajectory), "l2_path": trainer.tuned_l2().map(|t| &t.trajectory)
+                })
             );
         } else {
             say!("final validation accuracy {}", pct(outcome.final_validation_accuracy()));

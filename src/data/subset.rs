@@ -47,9 +47,35 @@ pub fn stratified_subset(labels: &[u8], size: usize, seed: u64) -> Vec<usize> {
     chosen
 }
 
+/// Held-out images for tuning a hyperparameter during training (the L2 strength's T2 batches):
+/// a stratified sample of `count` of the items of `labels` that `training` does not use, never
+/// the images a run is scored on. Empty when `training` uses them all.
+pub fn held_out_for_tuning(labels: &[u8], training: &[usize], count: usize, seed: u64) -> Vec<usize> {
+    let mut used = vec![false; labels.len()];
+    for &i in training {
+        used[i] = true;
+    }
+    let rest: Vec<usize> = (0..labels.len()).filter(|&i| !used[i]).collect();
+    let rest_labels: Vec<u8> = rest.iter().map(|&i| labels[i]).collect();
+    stratified_subset(&rest_labels, count, seed ^ 0x7475_6e65).into_iter().map(|p| rest[p]).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn held_out_images_are_outside_the_training_subset_and_stratified() {
+        let labels: Vec<u8> = (0..1_000).map(|i| (i % 10) as u8).collect();
+        let training = stratified_subset(&labels, 600, 3);
+        let held = held_out_for_tuning(&labels, &training, 100, 3);
+        assert_eq!(held.len(), 100);
+        assert!(held.iter().all(|i| !training.contains(i)));
+        for class in 0..10u8 {
+            assert_eq!(held.iter().filter(|&&i| labels[i] == class).count(), 10);
+        }
+        assert!(held_out_for_tuning(&labels, &(0..1_000).collect::<Vec<_>>(), 100, 3).is_empty());
+    }
 
     fn labels() -> Vec<u8> {
         // Unequal classes: class k has 100 + 10k members.

@@ -107,6 +107,8 @@ struct Header {
 struct TunedL2Position {
     l2_bits: u32,
     last_hypergradient_bits: u64,
+    /// Adam's moments on log λ (f64 bits) and its step count.
+    moments: (u64, u64, u32),
     clamped: u32,
     trajectory_bits: Vec<u32>,
     order: Vec<u32>,
@@ -143,6 +145,7 @@ impl Trainer {
         let tuned_l2 = self.tuned_l2.as_ref().map(|t| TunedL2Position {
             l2_bits: t.l2.to_bits(),
             last_hypergradient_bits: t.last_hypergradient.to_bits(),
+            moments: (t.moments.0.to_bits(), t.moments.1.to_bits(), t.moments.2),
             clamped: t.clamped,
             trajectory_bits: t.trajectory.iter().map(|v| v.to_bits()).collect(),
             order: t.order.iter().map(|&i| i as u32).collect(),
@@ -262,6 +265,7 @@ impl Trainer {
                 trajectory: tuned.trajectory_bits.iter().map(|&b| f32::from_bits(b)).collect(),
                 clamped: tuned.clamped,
                 last_hypergradient: f64::from_bits(tuned.last_hypergradient_bits),
+                moments: (f64::from_bits(tuned.moments.0), f64::from_bits(tuned.moments.1), tuned.moments.2),
                 order: tuned.order.iter().map(|&i| i as usize).collect(),
                 next: tuned.next,
                 rng: tuned.stream.restore()?,

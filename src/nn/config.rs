@@ -105,11 +105,13 @@ pub struct TrainConfig {
 /// every `every` training steps, the loss of a held-out batch (T2) after the step just taken on
 /// a training batch (T1) is differentiated with respect to log λ through that one step, and
 /// log λ moves down that gradient: λ grows when shrinking the weights would have lowered the
-/// held-out loss, and falls when it would have raised it.
+/// held-out loss, and falls when it would have raised it. The hypergradient's size depends on
+/// the network and the data, so log λ moves by Adam on it (as the authors' code does): about
+/// `step` per hyper step while its sign holds, less when it flips.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct L2Hypergradient {
-    /// The step on log λ per unit of hypergradient.
+    /// Adam's step on log λ: about how far log λ moves per hyper step (0.02: λ by about 2 %).
     pub step: f32,
     /// A hyper step after every this many training steps.
     pub every: u32,
@@ -120,7 +122,7 @@ pub struct L2Hypergradient {
 
 impl Default for L2Hypergradient {
     fn default() -> Self {
-        Self { step: 1.0, every: 10, min: 1e-6, max: 0.1 }
+        Self { step: 0.02, every: 10, min: 1e-6, max: 0.1 }
     }
 }
 
@@ -132,8 +134,9 @@ impl Default for L2Hypergradient {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LrHypergradient {
-    /// β, the hypergradient's step. It is scale-dependent: the paper uses 1e-3 for SGD and
-    /// momentum, 1e-7 for Adam, whose directions have entries of order one.
+    /// β, the hypergradient's step. It is scale-dependent: the paper uses 1e-3 for SGD, 1e-7 for
+    /// Adam, whose directions have entries of order one; momentum's larger directions need less
+    /// (`for_optimizer`).
     pub step: f32,
     /// α stays in [0, max]: a step that would leave that range (or make α not a number) is
     /// clamped, and counted in the run's report, rather than failing the trial.
@@ -144,7 +147,9 @@ impl LrHypergradient {
     /// The paper's step for `optimizer`, with α kept at most 1.
     pub fn for_optimizer(optimizer: OptimizerKind) -> Self {
         let step = match optimizer {
-            OptimizerKind::Sgd | OptimizerKind::Momentum { .. } => 1e-3,
+            OptimizerKind::Sgd => 1e-3,
+            // Momentum's direction is about 1/(1 − μ) times the gradient: ten times the dot.
+            OptimizerKind::Momentum { .. } => 1e-4,
             OptimizerKind::RmsProp { .. } | OptimizerKind::Adam { .. } => 1e-7,
         };
         Self { step, max: 1.0 }
@@ -281,7 +286,7 @@ impl TrainConfig {
             }
         }
         if let Some(h) = c.l2_hypergradient {
-            check_f32("l2_hypergradient.step", h.step, (0.0..=100.0).contains(&h.step), "in [0, 100]")?;
+            check_f32("l2_hypergradient.step", h.step, (0.0..=1.0).contains(&h.step), "in [0, 1]")?;
             check_u32("l2_hypergradient.every", h.every, 1, 1000, "between 1 and 1000")?;
             check_f32("l2_hypergradient.min", h.min, h.min > 0.0 && h.min <= h.max, "positive and at most the largest L2")?;
             check_f32("l2_hypergradient.max", h.max, h.max <= 10.0, "at most 10")?;

@@ -228,7 +228,7 @@ fn an_l2_too_strong_for_clean_data_falls() {
     let settings = TrainConfig {
         l2: 0.05,
         lr_hypergradient: None,
-        l2_hypergradient: Some(L2Hypergradient { step: 100.0, every: 2, min: 1e-6, max: 1.0 }),
+        l2_hypergradient: Some(L2Hypergradient { step: 0.05, every: 2, min: 1e-6, max: 1.0 }),
         ..TrainConfig::clone(&config(OptimizerKind::Momentum { momentum: 0.9 }, 0.05, 0.0))
     }
     .validate()

@@ -140,6 +140,8 @@ pub struct TunedL2 {
     pub clamped: u32,
     /// The last hyper step's hypergradient, d(held-out loss)/d(log λ) (0 before any).
     pub last_hypergradient: f64,
+    /// Adam's moments of the hypergradient and its step count, for the move on log λ.
+    pub(super) moments: (f64, f64, u32),
     /// The held-out images in their visiting order, the next one, and the stream that orders them.
     pub(super) order: Vec<usize>,
     pub(super) next: usize,
@@ -215,6 +217,7 @@ impl Trainer {
                 trajectory: Vec::new(),
                 clamped: 0,
                 last_hypergradient: 0.0,
+                moments: (0.0, 0.0, 0),
                 order: Vec::new(),
                 next: 0,
                 rng: rng_for(seed, streams::TUNING_BATCHES),
@@ -262,11 +265,17 @@ impl Trainer {
         });
         let lambda = tuned.l2 as f64;
         let hypergradient = lambda * dot;
-        let next = (lambda.ln() - settings.step as f64 * hypergradient).exp() as f32;
-        if !loss.is_finite() || !next.is_finite() {
+        if !loss.is_finite() || !hypergradient.is_finite() {
             tuned.clamped += 1;
         } else {
             tuned.last_hypergradient = hypergradient;
+            // Adam on log λ (β₁ 0.9, β₂ 0.999): a step of about `step` whatever the scale.
+            let (m, v, t) = &mut tuned.moments;
+            *t += 1;
+            *m = 0.9 * *m + 0.1 * hypergradient;
+            *v = 0.999 * *v + 0.001 * hypergradient * hypergradient;
+            let (m_hat, v_hat) = (*m / (1.0 - 0.9f64.powi(*t as i32)), *v / (1.0 - 0.999f64.powi(*t as i32)));
+            let next = (lambda.ln() - settings.step as f64 * m_hat / (v_hat.sqrt() + 1e-12)).exp() as f32;
             let kept = next.clamp(settings.min, settings.max);
             tuned.clamped += u32::from(kept != next);
             tuned.l2 = kept;
