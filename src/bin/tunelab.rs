@@ -109,6 +109,17 @@ mod cli {
         /// Look for the largest value.
         #[arg(long)]
         maximize: bool,
+        /// Answer intermediate values ({"trial": ID, "step": K, "value": X}) by the median-stopping
+        /// rule (as Optuna's MedianPruner, comparing with the earlier rounds' complete trials);
+        /// without it every answer is "prune": false.
+        #[arg(long, value_parser = ["median"])]
+        pruner: Option<String>,
+        /// With --pruner median: no pruning until this many trials have completed.
+        #[arg(long, default_value_t = 5)]
+        startup_trials: usize,
+        /// With --pruner median: no pruning at steps below this.
+        #[arg(long, default_value_t = 0)]
+        warmup_steps: u32,
     }
 
     #[derive(Args)]
@@ -516,6 +527,10 @@ mod cli {
         let space = SearchSpace::from_json(&text).map_err(|e| format!("{}: {e}", a.space.display()))?;
         let direction = if a.maximize { Direction::Maximize } else { Direction::Minimize };
         let mut session = Session::new(space, &a.method, a.seed, a.budget.unwrap_or(u64::MAX), direction, a.batch)?;
+        if a.pruner.is_some() {
+            let pruner = tunelab::tuning::median_pruner::MedianPruner { startup_trials: a.startup_trials, warmup_epochs: a.warmup_steps, min_trials: 1 };
+            session = session.with_pruner(pruner);
+        }
         // Each line goes out as it is written (standard output is line-buffered); a closed
         // standard output (`| head`) ends the session quietly (`say!`).
         let print = |lines: Vec<String>| lines.iter().for_each(|l| say!("{l}"));
@@ -525,8 +540,10 @@ mod cli {
         if !session.is_done() {
             for line in std::io::stdin().lock().lines() {
                 let line = line.map_err(|e| format!("cannot read standard input: {e}"))?;
-                if let Err(message) = session.handle(&line) {
-                    eprintln!("tunelab ask-tell: {message}");
+                match session.handle(&line) {
+                    Ok(Some(answer)) => say!("{answer}"),
+                    Ok(None) => {}
+                    Err(message) => eprintln!("tunelab ask-tell: {message}"),
                 }
                 print(session.proposals());
                 if session.is_done() {

@@ -4,15 +4,31 @@
 //! A bad line is answered with an error (the command prints it on standard error) and changes
 //! nothing; the session goes on. The command line only moves lines between this and the
 //! terminal, so the loop is tested here, natively.
+//!
+//! Intermediate values, as Optuna's `trial.report` / `should_prune`: a client may send
+//! `{"trial": 0, "step": 3, "value": 0.8}` while a trial runs, and is answered
+//! `{"trial": 0, "prune": false}` — or `true`, and the trial then ends Pruned (it still counts
+//! one evaluation). With the median pruner on, a trial is pruned when its best value so far is
+//! worse than the median of the values the reference trials reported at the same step. The
+//! reference is frozen when the trial is handed out — the trials of earlier rounds that
+//! completed — so the answers do not depend on the order in which results come back.
 
+use super::median_pruner::{worse_than, MedianPruner};
 use super::methods;
 use super::space::{SearchSpace, Value};
 use super::study::{Direction, Outcome, Study, StudyConfig, Trial, TrialState};
 use serde::Deserialize;
 use serde_json::json;
+use std::collections::BTreeMap;
 
 pub struct Session {
     study: Study,
+    /// The median-stopping rule, when pruning is on.
+    pruner: Option<MedianPruner>,
+    /// Each trial's intermediate values, as (step, value), in the order reported.
+    reported: BTreeMap<usize, Vec<(u64, f64)>>,
+    /// Each trial's reference: the complete trials it is compared with, fixed when it was handed out.
+    reference: BTreeMap<usize, Vec<usize>>,
 }
 
 /// One result line.
@@ -20,6 +36,8 @@ pub struct Session {
 #[serde(deny_unknown_fields)]
 struct Reply {
     trial: usize,
+    #[serde(default)]
+    step: Option<u64>,
     #[serde(default)]
     value: Option<f64>,
     #[serde(default)]
@@ -33,7 +51,14 @@ impl Session {
     /// is one of the registry's (`methods::by_name`).
     pub fn new(space: SearchSpace, method_name: &str, seed: u64, budget: u64, direction: Direction, batch: usize) -> Result<Self, String> {
         let strategy = methods::by_name(method_name)?.make();
-        Ok(Self { study: Study::new(space, strategy, StudyConfig { seed, direction, budget, batch_size: batch }, Box::new(|_| 1)) })
+        let study = Study::new(space, strategy, StudyConfig { seed, direction, budget, batch_size: batch }, Box::new(|_| 1));
+        Ok(Self { study, pruner: None, reported: BTreeMap::new(), reference: BTreeMap::new() })
+    }
+
+    /// Prune by the median-stopping rule (otherwise every intermediate value is answered
+    /// `"prune": false`).
+    pub fn with_pruner(self, pruner: MedianPruner) -> Self {
+        Self { pruner: Some(pruner), ..self }
     }
 
     pub fn study(&self) -> &Study {
@@ -43,17 +68,27 @@ impl Session {
     /// The proposals to print now, as JSON lines.
     pub fn proposals(&mut self) -> Vec<String> {
         let runs = self.study.ask_all();
+        for (id, _) in &runs {
+            let batch = self.study.trials()[*id].batch;
+            let complete = self.study.trials().iter().filter(|t| t.batch < batch && t.state == TrialState::Complete).map(|t| t.id).collect();
+            self.reference.insert(*id, complete);
+        }
         runs.iter().map(|(id, values)| format!("{{\"trial\":{id},\"params\":{}}}", params_json(self.study.space(), values))).collect()
     }
 
-    /// One line of input. Blank lines are ignored.
-    pub fn handle(&mut self, line: &str) -> Result<(), String> {
+    /// One line of input; an intermediate value is answered with the line to print. Blank lines
+    /// are ignored.
+    pub fn handle(&mut self, line: &str) -> Result<Option<String>, String> {
         let line = line.trim();
         if line.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
-        let reply: Reply = serde_json::from_str(line)
-            .map_err(|e| format!("cannot read {line:?}: {e}; expected {{\"trial\": ID, \"value\": NUMBER}} or {{\"trial\": ID, \"state\": \"failed\"}}"))?;
+        let reply: Reply = serde_json::from_str(line).map_err(|e| {
+            format!("cannot read {line:?}: {e}; expected {{\"trial\": ID, \"value\": NUMBER}}, {{\"trial\": ID, \"state\": \"failed\"}} or {{\"trial\": ID, \"step\": K, \"value\": NUMBER}}")
+        })?;
+        if let Some(step) = reply.step {
+            return self.intermediate(reply.trial, step, reply.value, reply.state.is_some()).map(Some);
+        }
         let outcome = match (reply.value, reply.state.as_deref()) {
             (Some(value), None) => Outcome::Complete(value),
             (None, Some("failed")) => Outcome::Failed(reply.reason.unwrap_or_else(|| "reported failed".into())),
@@ -61,7 +96,32 @@ impl Session {
             (Some(_), Some(_)) => return Err(format!("trial {}: give a value or a state, not both", reply.trial)),
             (None, None) => return Err(format!("trial {}: give a \"value\" or \"state\": \"failed\"", reply.trial)),
         };
-        self.study.tell(reply.trial, outcome).map_err(|e| e.to_string())
+        self.study.tell(reply.trial, outcome).map_err(|e| e.to_string())?;
+        Ok(None)
+    }
+
+    /// An intermediate value of a running trial: record it, and answer whether to prune.
+    fn intermediate(&mut self, id: usize, step: u64, value: Option<f64>, with_state: bool) -> Result<String, String> {
+        let Some(value) = value.filter(|_| !with_state) else {
+            return Err(format!("trial {id}: an intermediate value is {{\"trial\": ID, \"step\": K, \"value\": NUMBER}}, without a state"));
+        };
+        self.study.report(id, value).map_err(|e| e.to_string())?;
+        let values = self.reported.entry(id).or_default();
+        values.push((step, value));
+        let prune = match &self.pruner {
+            None => false,
+            Some(pruner) => {
+                let reference = self.reference.get(&id).map(Vec::as_slice).unwrap_or_default();
+                let at_step: Vec<f64> = reference.iter().filter_map(|r| self.reported.get(r)?.iter().find(|(s, _)| *s == step).map(|(_, v)| *v)).collect();
+                let threshold = pruner.threshold(reference.len(), at_step, step >= pruner.warmup_epochs as u64);
+                let own: Vec<f64> = self.reported[&id].iter().map(|(_, v)| *v).collect();
+                worse_than(threshold, &own, self.study.direction())
+            }
+        };
+        if prune {
+            self.study.tell(id, Outcome::Pruned { value, cost: 1 }).map_err(|e| e.to_string())?;
+        }
+        Ok(format!("{{\"trial\":{id},\"prune\":{prune}}}"))
     }
 
     /// Whether the method or the budget has run out and every trial has an answer.
@@ -78,8 +138,8 @@ impl Session {
             None => "null".into(),
         };
         let (complete, failed) = (count(&|t| t.state == TrialState::Complete), count(&|t| matches!(t.state, TrialState::Failed(_))));
-        let unanswered = count(&|t| !t.state.is_finished());
-        format!("{{\"best\":{best},\"trials\":{},\"complete\":{complete},\"failed\":{failed},\"unanswered\":{unanswered}}}", trials.len())
+        let (pruned, unanswered) = (count(&|t| t.state == TrialState::Pruned), count(&|t| !t.state.is_finished()));
+        format!("{{\"best\":{best},\"trials\":{},\"complete\":{complete},\"pruned\":{pruned},\"failed\":{failed},\"unanswered\":{unanswered}}}", trials.len())
     }
 }
 
@@ -117,7 +177,7 @@ mod tests {
             for line in lines {
                 let (id, x) = parse(&line);
                 assert!(line.contains("\"kind\":\"a\"") || line.contains("\"kind\":\"b\""), "{line}");
-                s.handle(&format!("{{\"trial\": {id}, \"value\": {}}}", (x - 1.0).powi(2))).unwrap();
+                assert_eq!(s.handle(&format!("{{\"trial\": {id}, \"value\": {}}}", (x - 1.0).powi(2))).unwrap(), None);
                 answered += 1;
             }
         }
@@ -129,6 +189,47 @@ mod tests {
         let best = s.study().trials().iter().map(|t| t.score.unwrap()).fold(f64::INFINITY, f64::min);
         assert_eq!(summary["best"]["value"].as_f64().unwrap(), best);
         assert_eq!((best_x - 1.0).powi(2), best);
+    }
+
+    #[test]
+    fn intermediate_values_are_answered_by_the_median_rule_against_earlier_rounds() {
+        let pruner = MedianPruner { startup_trials: 2, ..Default::default() };
+        let mut s = Session::new(space(), "random", 3, 10, Direction::Minimize, 2).unwrap().with_pruner(pruner);
+        let ids = |lines: Vec<String>| lines.iter().map(|l| parse(l).0).collect::<Vec<_>>();
+        let first = ids(s.proposals());
+        assert_eq!(first.len(), 2);
+        // The first round has nothing to compare with: every answer is "go on".
+        for (id, curve) in first.iter().zip([[1.0, 0.8, 0.6], [2.0, 1.6, 1.2]]) {
+            for (step, value) in curve.iter().enumerate() {
+                assert_eq!(
+                    s.handle(&format!("{{\"trial\": {id}, \"step\": {step}, \"value\": {value}}}")),
+                    Ok(Some(format!("{{\"trial\":{id},\"prune\":false}}")))
+                );
+            }
+            s.handle(&format!("{{\"trial\": {id}, \"value\": {}}}", curve[2])).unwrap();
+        }
+        let second = ids(s.proposals());
+        let (c, d) = (second[0], second[1]);
+        // d finishes first; c is still compared with the first round only (median 1.5 at step 0).
+        assert_eq!(s.handle(&format!("{{\"trial\": {d}, \"step\": 0, \"value\": 0.5}}")), Ok(Some(format!("{{\"trial\":{d},\"prune\":false}}"))));
+        s.handle(&format!("{{\"trial\": {d}, \"value\": 0.1}}")).unwrap();
+        assert_eq!(s.handle(&format!("{{\"trial\": {c}, \"step\": 0, \"value\": 1.4}}")), Ok(Some(format!("{{\"trial\":{c},\"prune\":false}}"))));
+        assert_eq!(
+            s.handle(&format!("{{\"trial\": {c}, \"step\": 1, \"value\": 1.5}}")),
+            Ok(Some(format!("{{\"trial\":{c},\"prune\":true}}"))),
+            "best 1.4 > median 1.2 at step 1"
+        );
+        assert_eq!(s.study().trials()[c].state, TrialState::Pruned);
+        assert_eq!(s.study().trials()[c].progress, vec![1.4, 1.5]);
+        assert!(s.handle(&format!("{{\"trial\": {c}, \"step\": 2, \"value\": 1.0}}")).unwrap_err().contains("not running"));
+        let summary: serde_json::Value = serde_json::from_str(&s.summary()).unwrap();
+        assert_eq!(summary["pruned"].as_u64(), Some(1));
+        // Without a pruner every answer is "go on"; a step needs a value and no state.
+        let mut plain = Session::new(space(), "random", 3, 10, Direction::Minimize, 1).unwrap();
+        let id = parse(&plain.proposals()[0]).0;
+        assert_eq!(plain.handle(&format!("{{\"trial\": {id}, \"step\": 0, \"value\": 99}}")), Ok(Some(format!("{{\"trial\":{id},\"prune\":false}}"))));
+        assert!(plain.handle(&format!("{{\"trial\": {id}, \"step\": 1}}")).unwrap_err().contains("an intermediate value is"));
+        assert!(plain.handle(&format!("{{\"trial\": {id}, \"step\": 1, \"value\": 1, \"state\": \"failed\"}}")).unwrap_err().contains("without a state"));
     }
 
     #[test]
@@ -146,7 +247,7 @@ mod tests {
             let err = s.handle(line).unwrap_err();
             assert!(err.starts_with(expected), "{line}: {err}");
         }
-        assert!(s.handle("   ").is_ok());
+        assert_eq!(s.handle("   "), Ok(None));
         assert_eq!(s.study().trials()[id].state, TrialState::Running);
         s.handle(&format!("{{\"trial\": {id}, \"state\": \"failed\", \"reason\": \"crashed\"}}")).unwrap();
         assert_eq!(s.study().trials()[id].state, TrialState::Failed("crashed".into()));

@@ -45,34 +45,47 @@ impl MedianPruner {
     /// go on, from `reference`: the per-epoch scores of complete trials. None where the rule
     /// does not apply (warm-up, too few trials reached that epoch, too few trials at all).
     pub fn thresholds(&self, reference: &[&[f64]], epochs: u32) -> Vec<Option<f64>> {
-        let active = reference.len() >= self.startup_trials.max(1);
         (1..=epochs)
             .map(|epoch| {
-                if !active || epoch <= self.warmup_epochs {
-                    return None;
-                }
-                let mut at: Vec<f64> = reference.iter().filter_map(|curve| curve.get(epoch as usize - 1).copied()).filter(|v| v.is_finite()).collect();
-                if at.len() < self.min_trials.max(1) {
-                    return None;
-                }
-                median(&mut at)
+                let at = reference.iter().filter_map(|curve| curve.get(epoch as usize - 1).copied()).collect();
+                self.threshold(reference.len(), at, epoch > self.warmup_epochs)
             })
             .collect()
+    }
+
+    /// The threshold at one step, from the values the `reference_trials` complete trials
+    /// reported at that step; None before the warm-up is over, with too few trials, or with too
+    /// few values at that step.
+    pub fn threshold(&self, reference_trials: usize, mut values: Vec<f64>, past_warmup: bool) -> Option<f64> {
+        values.retain(|v| v.is_finite());
+        if !past_warmup || reference_trials < self.startup_trials.max(1) || values.len() < self.min_trials.max(1) {
+            return None;
+        }
+        median(&mut values)
     }
 }
 
 /// Whether a trial whose scores so far are `scores` (one per epoch) stops now: its latest score
 /// is not a number, or its best so far is worse than the threshold at its latest epoch.
 pub fn stops(thresholds: &[Option<f64>], scores: &[f64], direction: Direction) -> bool {
+    if scores.is_empty() {
+        return false;
+    }
+    worse_than(thresholds.get(scores.len() - 1).copied().flatten(), scores, direction)
+}
+
+/// Whether `scores` (a trial's so far, the latest last) fall below `threshold`: the latest is not
+/// a number, or the best of them is worse than it.
+pub fn worse_than(threshold: Option<f64>, scores: &[f64], direction: Direction) -> bool {
     let Some(&latest) = scores.last() else { return false };
     if !latest.is_finite() {
         return true;
     }
-    let Some(Some(threshold)) = thresholds.get(scores.len() - 1) else { return false };
+    let Some(threshold) = threshold else { return false };
     let finite = scores.iter().copied().filter(|s| s.is_finite());
     match direction {
-        Direction::Maximize => finite.fold(f64::NEG_INFINITY, f64::max) < *threshold,
-        Direction::Minimize => finite.fold(f64::INFINITY, f64::min) > *threshold,
+        Direction::Maximize => finite.fold(f64::NEG_INFINITY, f64::max) < threshold,
+        Direction::Minimize => finite.fold(f64::INFINITY, f64::min) > threshold,
     }
 }
 
