@@ -29,9 +29,10 @@ pub const PROGRESS_VALIDATION: usize = 2_000;
 pub fn images_scored(data: TrainingSet, epochs: u32) -> u64 {
     let epochs = epochs as u64;
     match data.validation {
+        CrossValidation::Holdout if epochs == 0 => 0,
         CrossValidation::Holdout => {
             let split = (TRAINING_FILE_IMAGES - TRAINING_SPLIT_IMAGES) as u64;
-            epochs.saturating_sub(1) * (PROGRESS_VALIDATION as u64).min(split) + split.min(epochs * split)
+            (epochs - 1) * (PROGRESS_VALIDATION as u64).min(split) + split
         }
         CrossValidation::KFold { .. } => epochs * data.images as u64,
     }

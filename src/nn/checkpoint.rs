@@ -207,7 +207,7 @@ impl Trainer {
         if expected != header.params {
             return Err(CheckpointError::Network { found: sizes(&header.params), expected: sizes(&expected) });
         }
-        if kind_name(header.config.optimizer) != kind_name(config.optimizer) {
+        if header.config.optimizer.name() != config.optimizer.name() {
             return Err(CheckpointError::Optimizer { found: kind_name(header.config.optimizer).into(), expected: kind_name(config.optimizer).into() });
         }
         let in_params: usize = header.params.iter().sum();
@@ -329,6 +329,7 @@ fn sizes(params: &[usize]) -> String {
     format!("{} tensors of {} values", params.len(), params.iter().sum::<usize>())
 }
 
+/// The optimizer as the refusal names it.
 fn kind_name(kind: OptimizerKind) -> &'static str {
     match kind {
         OptimizerKind::Sgd => "SGD",

@@ -12,7 +12,7 @@
 use super::config::{L2Hypergradient, LrHypergradient, OptimizerKind, TrainConfig, ValidConfig};
 use super::layer::{ParamTensor, Pass};
 use super::optimizer::Optimizer;
-use super::train::{AdaptedLr, Trainer, TrainingData};
+use super::train::{sum_over_tensors, AdaptedLr, Trainer, TrainingData};
 use crate::data::mnist::ImagesRef;
 use crate::experiment::synthetic_digits;
 use crate::rng::rng_for;
@@ -51,6 +51,23 @@ fn regularised_loss(trainer: &mut Trainer, data: ImagesRef<'_>, l2: f32) -> f64 
     loss as f64 + 0.5 * l2 as f64 * penalty
 }
 
+/// The state (as a checkpoint) after three epochs of `settings` from `seed`.
+fn checkpoint_after_three_epochs(settings: &ValidConfig, seed: u64, data: TrainingData<'_>) -> Vec<u8> {
+    let mut trainer = Trainer::new(settings, seed);
+    for _ in 0..3 {
+        trainer.run_epoch(data).unwrap();
+    }
+    trainer.checkpoint()
+}
+
+/// The run resumed from `before` with `settings`, one epoch further (one step, when an epoch is
+/// one batch).
+fn one_epoch_from(before: &[u8], settings: &ValidConfig, data: TrainingData<'_>) -> Trainer {
+    let mut trainer = Trainer::resume(before, settings).unwrap();
+    trainer.run_epoch(data).unwrap();
+    trainer
+}
+
 #[test]
 fn the_learning_rates_hypergradient_is_the_derivative_of_the_next_loss() {
     let (pixels, labels) = synthetic_digits(16);
@@ -66,29 +83,17 @@ fn the_learning_rates_hypergradient_is_the_derivative_of_the_next_loss() {
     for (optimizer, alpha) in cases {
         // β = 0: α stays put, and the directions are kept.
         let settings = config(optimizer, alpha, 0.0);
-        let mut trainer = Trainer::new(&settings, 3);
-        for _ in 0..3 {
-            trainer.run_epoch(data).unwrap();
-        }
-        let before = trainer.checkpoint();
+        let before = checkpoint_after_three_epochs(&settings, 3, data);
         // Step t−1 at α, then g_t · d_{t−1} at the weights it reached.
-        let mut at = Trainer::resume(&before, &settings).unwrap();
-        at.run_epoch(data).unwrap();
+        let mut at = one_epoch_from(&before, &settings, data);
         regularised_loss(&mut at, batch, settings.l2);
-        let (mut dot, mut index) = (0.0f64, 0);
-        let optimizer_state = &at.optimizer;
-        at.model.visit_params(&mut |t| {
-            dot += optimizer_state.gradient_dot_last_direction(index, &t);
-            index += 1;
-        });
+        let dot = sum_over_tensors(&mut at.model, &at.optimizer, Optimizer::gradient_dot_last_direction);
         // The loss after step t−1 taken at α ± ε.
         let eps = alpha * 0.01;
         let loss_at = |lr: f32| {
             // A fixed learning rate: the checkpoint's adapted one would otherwise go on.
             let fixed = TrainConfig { learning_rate: lr, lr_hypergradient: None, ..TrainConfig::clone(&settings) }.validate().unwrap();
-            let mut moved = Trainer::resume(&before, &fixed).unwrap();
-            moved.run_epoch(data).unwrap();
-            regularised_loss(&mut moved, batch, settings.l2)
+            regularised_loss(&mut one_epoch_from(&before, &fixed, data), batch, settings.l2)
         };
         let numeric = (loss_at(alpha + eps) - loss_at(alpha - eps)) / (2.0 * eps as f64);
         let error = (numeric + dot).abs() / numeric.abs().max(dot.abs());
@@ -196,20 +201,12 @@ fn the_l2_hypergradient_is_the_derivative_of_the_held_out_loss_after_a_step() {
         }
         .validate()
         .unwrap();
-        let mut trainer = Trainer::new(&tuned, 4);
-        for _ in 0..3 {
-            trainer.run_epoch(data).unwrap();
-        }
-        let before = trainer.checkpoint();
-        let mut at = Trainer::resume(&before, &tuned).unwrap();
-        at.run_epoch(data).unwrap();
-        let analytic = at.tuned_l2().unwrap().last_hypergradient;
+        let before = checkpoint_after_three_epochs(&tuned, 4, data);
+        let analytic = one_epoch_from(&before, &tuned, data).tuned_l2().unwrap().last_hypergradient;
         let eps = 0.05f64;
         let loss_at = |log_lambda: f64| {
             let fixed = TrainConfig { l2: log_lambda.exp() as f32, l2_hypergradient: None, ..TrainConfig::clone(&tuned) }.validate().unwrap();
-            let mut moved = Trainer::resume(&before, &fixed).unwrap();
-            moved.run_epoch(data).unwrap();
-            held_out_loss(&mut moved)
+            held_out_loss(&mut one_epoch_from(&before, &fixed, data))
         };
         let rho = (lambda as f64).ln();
         let numeric = (loss_at(rho + eps) - loss_at(rho - eps)) / (2.0 * eps);

@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 
 use super::config::{LrHypergradient, ValidConfig};
-use super::layer::Pass;
+use super::layer::{ParamTensor, Pass};
 use super::model::Model;
 use super::optimizer::Optimizer;
 use super::schedule::learning_rate_at;
@@ -258,11 +258,7 @@ impl Trainer {
         let labels: Vec<u8> = chunk.iter().map(|&i| images.labels[i]).collect();
         self.model.forward(chunk.len(), &mut Pass { training: false, rng: &mut self.dropout_rng });
         let (loss, _) = self.model.backward(&labels);
-        let (optimizer, mut dot, mut index) = (&self.optimizer, 0.0f64, 0);
-        self.model.visit_params(&mut |tensor| {
-            dot += optimizer.gradient_dot_l2_sensitivity(index, &tensor);
-            index += 1;
-        });
+        let dot = sum_over_tensors(&mut self.model, &self.optimizer, Optimizer::gradient_dot_l2_sensitivity);
         let lambda = tuned.l2 as f64;
         let hypergradient = lambda * dot;
         if !loss.is_finite() || !hypergradient.is_finite() {
@@ -343,11 +339,7 @@ impl Trainer {
             let lr = match (self.adapted.as_mut(), self.config.lr_hypergradient) {
                 (Some(adapted), Some(settings)) => {
                     // The whole gradient against the last direction first, then one α for every tensor.
-                    let (optimizer, mut dot, mut index) = (&self.optimizer, 0.0f64, 0);
-                    self.model.visit_params(&mut |tensor| {
-                        dot += optimizer.gradient_dot_last_direction(index, &tensor);
-                        index += 1;
-                    });
+                    let dot = sum_over_tensors(&mut self.model, &self.optimizer, Optimizer::gradient_dot_last_direction);
                     adapted.step(dot, settings)
                 }
                 _ => state.learning_rate,
@@ -384,6 +376,17 @@ impl Trainer {
             images_seen: self.images_seen,
         }))
     }
+}
+
+/// Σ over the model's tensors, in visiting order (a fixed order, so the same on every machine),
+/// of what `per_tensor` gives for each from the optimizer's state (a hypergradient's dot product).
+pub(super) fn sum_over_tensors(model: &mut Model, optimizer: &Optimizer, per_tensor: fn(&Optimizer, usize, &ParamTensor<'_>) -> f64) -> f64 {
+    let (mut sum, mut index) = (0.0f64, 0);
+    model.visit_params(&mut |tensor| {
+        sum += per_tensor(optimizer, index, &tensor);
+        index += 1;
+    });
+    sum
 }
 
 /// Train for `config.epochs` epochs, calling `on_epoch` after each; it returns `false` to stop.
