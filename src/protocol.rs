@@ -8,7 +8,8 @@
 //! Every message travels in an envelope, a plain object whose keys are in `envelope`: the
 //! message itself under `MESSAGE`, and beside `LoadData` the training pixels and labels as
 //! transferred `ArrayBuffer`s under `IMAGES` and `LABELS` (each worker gets its own copy, moved,
-//! not cloned).
+//! not cloned). A trial's checkpoint travels the same way, under `CHECKPOINT`: beside a `Train`
+//! that resumes one, and beside (on the same object as) a `Finished` whose trial paused.
 
 #![forbid(unsafe_code)]
 
@@ -18,7 +19,7 @@ use crate::nn::train::Diverged;
 use crate::nn::{EpochReport, TrainConfig};
 use serde::{Deserialize, Serialize};
 
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// The keys of the envelope every message travels in, for the page and the worker alike.
 pub mod envelope {
@@ -28,6 +29,9 @@ pub mod envelope {
     pub const IMAGES: &str = "images";
     /// Beside `LoadData`: the labels, `count` bytes.
     pub const LABELS: &str = "labels";
+    /// Beside a `Train` that resumes a checkpoint, and a `Finished` whose trial paused: the
+    /// checkpoint's bytes (`nn::checkpoint`).
+    pub const CHECKPOINT: &str = "checkpoint";
 }
 
 /// Which attempt of which trial a message is about.
@@ -45,6 +49,27 @@ pub struct TrainRequest {
     pub data: TrainingSet,
     /// Seeds the subset and folds, the initial weights, the shuffling and dropout.
     pub seed: u32,
+    /// Where it starts and stops, for a trial trained in segments or under a pruner.
+    #[serde(default)]
+    pub stage: Stage,
+    /// The checkpoint to resume (`stage.resume`), travelling beside the message, not in it.
+    #[serde(skip)]
+    pub checkpoint: Option<std::sync::Arc<[u8]>>,
+}
+
+/// Where a trial's training starts and stops.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stage {
+    /// Pause after this many epochs, ending `Paused` with a checkpoint (None: train to the end).
+    #[serde(default)]
+    pub until: Option<u32>,
+    /// Resume the checkpoint beside the request instead of starting from scratch.
+    #[serde(default)]
+    pub resume: bool,
+    /// Median pruning: the validation accuracy the trial must have reached (its best so far) by
+    /// each epoch report to go on; it stops itself, `Pruned`, at the first it misses.
+    #[serde(default)]
+    pub stop_below: Vec<Option<f64>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +100,9 @@ pub enum TrialEnd {
         validation_loss: f32,
         #[serde(default)]
         fold_scores: Vec<f32>,
+        /// The hypergradients' paths, for a trial that tuned its learning rate or L2 so.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        paths: Option<Paths>,
     },
     /// Under k-fold, `fold` is the fold it diverged in and the fold count.
     Diverged {
@@ -86,6 +114,35 @@ pub enum TrialEnd {
     Rejected { reason: String },
     /// Stopped when asked, after `epochs_done` epochs.
     Stopped { epochs_done: u32 },
+    /// Trained to its stage's end (`epochs_done` epochs in all) with this score; its checkpoint
+    /// travels beside the message.
+    Paused {
+        epochs_done: u32,
+        validation_accuracy: f32,
+        #[serde(skip)]
+        checkpoint: Vec<u8>,
+    },
+    /// Stopped by its median-pruning thresholds after `epochs_done` epochs (in this run), with
+    /// its last score, having trained `images` training images in this request.
+    Pruned { epochs_done: u32, validation_accuracy: f32, images: u64 },
+}
+
+/// The paths of the hyperparameters a trial tuned by their hypergradients while it trained.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Paths {
+    /// The learning rate, a point every `every` training steps (the first after the first step).
+    pub learning_rate: Option<Path>,
+    /// The L2 strength, a point every `every` training steps.
+    pub l2: Option<Path>,
+}
+
+/// One hyperparameter's path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Path {
+    pub every: u32,
+    pub values: Vec<f32>,
+    /// Moves that were clamped to the hyperparameter's bounds.
+    pub clamped: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -183,6 +240,8 @@ mod tests {
                     config: TrainConfig::default(),
                     data: TrainingSet { images: 5000, validation: CrossValidation::KFold { k: 5 } },
                     seed: 7,
+                    stage: Stage { until: Some(3), resume: true, stop_below: vec![None, Some(0.5)] },
+                    checkpoint: None,
                 },
             },
             ToWorker::Stop { trial: TrialKey { trial_id: 3, attempt: 2 } },
@@ -193,7 +252,7 @@ mod tests {
         }
         let f = FromWorker::Finished {
             trial: TrialKey { trial_id: 1, attempt: 1 },
-            end: TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.3, fold_scores: vec![0.8, 1.0] },
+            end: TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.3, fold_scores: vec![0.8, 1.0], paths: None },
         };
         let s = serde_json::to_string(&f).unwrap();
         assert!(s.contains(r#""type":"finished""#), "{s}");

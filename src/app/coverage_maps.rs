@@ -209,7 +209,7 @@ fn mark(p: &CoveragePoint, scale: &AccuracyScale, kept: bool) -> impl IntoView {
     let shape = match (&p.state, p.best) {
         (TrialState::Complete, true) => view! { <polygon class="mark best" points=star(x, y, 10.0) fill=fill /> }.into_any(),
         (TrialState::Complete | TrialState::Pruned, _) => view! { <circle class="mark complete" cx=x cy=y r=5 fill=fill /> }.into_any(),
-        (TrialState::Running | TrialState::Waiting, _) => view! { <circle class="mark running" cx=x cy=y r=5 /> }.into_any(),
+        (TrialState::Running | TrialState::Waiting | TrialState::Paused, _) => view! { <circle class="mark running" cx=x cy=y r=5 /> }.into_any(),
         (TrialState::Diverged(_), _) => view! { <path class="mark diverged" d=format!("M{} {}l8 8m0 -8l-8 8", x - 4.0, y - 4.0) /> }.into_any(),
         (TrialState::Failed(_), _) => view! { <rect class="mark failed" x=x - 4.5 y=y - 4.5 width=9 height=9 /> }.into_any(),
         (TrialState::Interrupted, _) => view! { <circle class="mark interrupted" cx=x cy=y r=3 /> }.into_any(),

@@ -108,7 +108,7 @@ impl Form {
         };
         config.validate().map_err(|e| format!("invalid configuration: {e}"))?;
         let data = TrainingSet { images: num("training images", self.subset)?, validation: CrossValidation::Holdout };
-        Ok(TrainRequest { config, data, seed: num("seed", self.seed)? })
+        Ok(TrainRequest { config, data, seed: num("seed", self.seed)?, stage: Default::default(), checkpoint: None })
     }
 }
 

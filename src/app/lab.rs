@@ -181,6 +181,12 @@ impl Lab {
     }
 
     /// Cancel the race: running and waiting trials end Interrupted; finished ones stay.
+    /// The race as JSON, in the format `tunelab race --out` writes (None before a race).
+    pub fn race_json(&self) -> Option<String> {
+        let workers = self.worker_count.get_untracked();
+        self.experiment.with_value(|e| tunelab::experiment::record::RaceRecord::of(e, workers).map(|r| r.to_json()))
+    }
+
     pub fn cancel_race(&self) {
         let studies = self.experiment.try_update_value(|e| e.cancel_race()).unwrap_or_default();
         if let Some(host) = self.host() {

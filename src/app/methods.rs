@@ -11,6 +11,7 @@ pub fn colour(method: &str) -> &'static str {
         "cma-es" => "#D55E00",
         "genetic" => "#CC79A7",
         "hyperband" => "#009E73",
+        "successive-halving" => "#44AA99",
         "pbt" => "#882255",
         "hypergradient" => "#332288",
         _ => "#767676",
@@ -35,6 +36,10 @@ pub fn badge(method: &str) -> String {
         "cma-es" => "CMA".into(),
         "genetic" => "GA".into(),
         "single" => "ONE".into(),
+        "hypergradient" => "HG".into(),
+        "successive-halving" => "SH".into(),
+        "hyperband" => "HB".into(),
+        "pbt" => "PBT".into(),
         other => other.to_uppercase(),
     }
 }

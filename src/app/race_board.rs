@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use tunelab::chart::best_so_far::best_within;
 use tunelab::experiment::live::{finished_trials, LiveTrial, RaceState};
 use tunelab::experiment::race::estimate_seconds;
+use wasm_bindgen::JsCast;
 
 fn state_sentence(view: &RaceView) -> &'static str {
     match view.state {
@@ -64,6 +65,17 @@ pub fn RaceBar() -> impl IntoView {
                 <button id="race-pause" class="secondary" prop:disabled=move || !running() on:click=move |_| lab.set_paused(true) title="Running trials finish; no new trial starts">"Pause"</button>
                 <button id="race-resume" class="secondary" prop:disabled=move || !paused() on:click=move |_| lab.set_paused(false)>"Resume"</button>
                 <button id="race-cancel" class="secondary danger" prop:disabled=move || !(running() || paused()) on:click=move |_| confirm_cancel.set(true)>"Cancel"</button>
+                <a id="race-download" class="button secondary" download="tunelab-race.json" href="#"
+                    class:hidden=move || race.with(Option::is_none)
+                    title="Every trial with its scores, epochs, rungs, lineage and hypergradient paths, as tunelab race --out writes it"
+                    on:click=move |ev| {
+                        // The file is made when asked for, from the race as it stands.
+                        let json = lab.race_json().unwrap_or_default();
+                        let href = format!("data:application/json;charset=utf-8,{}", String::from(js_sys::encode_uri_component(&json)));
+                        if let Some(link) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
+                            let _ = link.set_attribute("href", &href);
+                        }
+                    }>"Download the race (JSON)"</a>
                 <Show when=move || confirm_cancel.get() && (running() || paused())>
                     <span class="confirm" role="alertdialog" aria-label="cancel the race?">
                         "Cancel the race? Finished trials are kept. "

@@ -57,6 +57,8 @@ struct SetupForm {
     cv: RwSignal<String>,
     seed: RwSignal<String>,
     proposals: RwSignal<String>,
+    /// Stop poor trials early by the median rule (the methods that propose points).
+    median_pruning: RwSignal<bool>,
 }
 
 impl SetupForm {
@@ -71,6 +73,7 @@ impl SetupForm {
             cv: RwSignal::new("holdout".into()),
             seed: RwSignal::new(d.seed.to_string()),
             proposals: RwSignal::new(d.proposals.to_string()),
+            median_pruning: RwSignal::new(d.pruner.is_some()),
         }
     }
 
@@ -108,6 +111,7 @@ impl SetupForm {
             seed,
             proposals: proposals as usize,
             base,
+            pruner: self.median_pruning.get().then(tunelab::tuning::median_pruner::MedianPruner::default),
         };
         let parsed_fields: Vec<&str> = p.fields.iter().map(|(k, _)| *k).collect();
         for problem in setup.problems() {
@@ -312,6 +316,11 @@ pub fn RaceSetupPanel() -> impl IntoView {
                             on:input=move |ev| form.proposals.set(event_target_value(&ev)) />
                     </label>
                     {field_error(problems, "proposals")}
+                    <label class="check" title="Optuna's MedianPruner: after each epoch, a trial whose best validation accuracy so far is below the median of the earlier rounds' complete trials at that epoch stops, and pays only for the epochs it trained. Hyperband and PBT have their own rule.">
+                        <input id="race-median-pruning" type="checkbox" prop:checked=move || form.median_pruning.get() prop:disabled=disabled
+                            on:change=move |ev| form.median_pruning.set(event_target_checked(&ev)) />
+                        " stop poor trials early (median rule)"
+                    </label>
                     <label class="field">
                         <span>"workers (they change how fast, never what)"</span>
                         <input id="race-workers" type="number" min="1" max=most_workers prop:value=move || worker_text.get() on:input=on_workers />

@@ -36,7 +36,11 @@ pub fn describe(run: &LiveTrial) -> String {
             None => "waiting for a free worker".into(),
         },
         TrialState::Complete => format!("complete: validation accuracy {}", run.score.map(|s| format::percent(s as f32)).unwrap_or_default()),
-        TrialState::Pruned => "stopped early".into(),
+        TrialState::Paused => format!("paused after {} epochs, waiting for the method's decision", run.reached),
+        TrialState::Pruned => match run.reached {
+            0 => "stopped early".into(),
+            epochs => format!("stopped early, after {epochs} epochs"),
+        },
         TrialState::Failed(why) => format!("failed — {why}"),
         TrialState::Diverged(why) => format!("diverged — {why}"),
         TrialState::Interrupted => "interrupted (cancelled)".into(),

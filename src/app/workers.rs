@@ -14,7 +14,7 @@ use super::wire;
 use leptos::prelude::set_timeout;
 use tunelab::data::mnist::LabeledImages;
 use tunelab::nn::bench::Calibration;
-use tunelab::protocol::{envelope, FromWorker, ToWorker, TrainRequest};
+use tunelab::protocol::{envelope, FromWorker, ToWorker, TrainRequest, TrialEnd};
 use tunelab::scheduler::{Command, Event, Scheduler, SchedulerConfig, TrialRef, WorkerStatus};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -117,8 +117,16 @@ impl WorkerHost {
 
     fn handle(&self, slot: usize, generation: u32, incoming: Incoming) {
         self.apply(|s| match incoming {
-            Incoming::Message(value) => match wire::decode::<FromWorker>(value) {
-                Ok(message) => s.on_message(slot, generation, message, now_ms()),
+            Incoming::Message(value) => match wire::decode::<FromWorker>(value.clone()) {
+                Ok(mut message) => {
+                    // A paused trial's checkpoint came beside the message.
+                    if let FromWorker::Finished { end: TrialEnd::Paused { checkpoint, .. }, .. } = &mut message {
+                        if let Some(buffer) = wire::field(&value, envelope::CHECKPOINT).dyn_ref::<js_sys::ArrayBuffer>() {
+                            *checkpoint = js_sys::Uint8Array::new(buffer).to_vec();
+                        }
+                    }
+                    s.on_message(slot, generation, message, now_ms())
+                }
                 Err(e) => s.on_crash(slot, generation, format!("the worker sent a message this page cannot read: {e}"), now_ms()),
             },
             Incoming::Error(text) => s.on_crash(slot, generation, text, now_ms()),
@@ -221,7 +229,18 @@ impl Inner {
 
     fn post(&self, slot: usize, generation: u32, message: &ToWorker) -> Result<(), String> {
         let worker = self.worker(slot, generation).ok_or("the worker is gone")?;
-        worker.post_message(&wire::envelope_of(message)?.into()).map_err(|e| format!("could not send a message to the worker: {e:?}"))
+        let envelope = wire::envelope_of(message)?;
+        let sent = match message {
+            // A checkpoint to resume goes beside the request, as a fresh buffer transferred to
+            // the worker (the page keeps its own copy for a retry).
+            ToWorker::Train { request: TrainRequest { checkpoint: Some(bytes), .. }, .. } => {
+                let buffer = js_sys::Uint8Array::from(&bytes[..]).buffer();
+                wire::put(&envelope, envelope::CHECKPOINT, &buffer);
+                worker.post_message_with_transfer(&envelope, &js_sys::Array::of1(&buffer))
+            }
+            _ => worker.post_message(&envelope.into()),
+        };
+        sent.map_err(|e| format!("could not send a message to the worker: {e:?}"))
     }
 }
 

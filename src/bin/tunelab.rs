@@ -84,6 +84,17 @@ mod cli {
         /// Retrain the winner on all 60,000 training images and test it once on the 10,000 test images.
         #[arg(long = "final")]
         final_test: bool,
+        /// Stop poor trials early by the median-stopping rule (the methods that propose points;
+        /// Hyperband and PBT have their own rule): a trial stops at the first epoch its best
+        /// validation accuracy is below the median of earlier rounds' complete trials there.
+        #[arg(long, value_parser = ["median"])]
+        pruner: Option<String>,
+        /// With --pruner median: no pruning until this many trials have completed.
+        #[arg(long, default_value_t = 5)]
+        startup_trials: usize,
+        /// With --pruner median: no pruning before this many epochs.
+        #[arg(long, default_value_t = 0)]
+        warmup_epochs: u32,
     }
 
     #[derive(Args)]
@@ -120,6 +131,14 @@ mod cli {
         /// With --pruner median: no pruning at steps below this.
         #[arg(long, default_value_t = 0)]
         warmup_steps: u32,
+        /// For the methods that act inside training (successive-halving, hyperband, pbt): the
+        /// resource (epochs, steps) a trial trains to its end; proposals then carry "resource"
+        /// and the budget counts its units.
+        #[arg(long)]
+        max_resource: Option<u32>,
+        /// The least resource a trial trains before it may be stopped.
+        #[arg(long, default_value_t = 1)]
+        min_resource: u32,
     }
 
     #[derive(Args)]
@@ -424,6 +443,11 @@ mod cli {
             seed: a.seed,
             proposals: a.proposals,
             base: TrainConfig::default(),
+            pruner: a.pruner.as_ref().map(|_| tunelab::tuning::median_pruner::MedianPruner {
+                startup_trials: a.startup_trials,
+                warmup_epochs: a.warmup_epochs,
+                min_trials: 1,
+            }),
         };
         if let Err(problems) = setup.check() {
             let flag = |p: &tunelab::experiment::race::FieldError| format!("{:?}", p.field).to_lowercase();
@@ -526,7 +550,8 @@ mod cli {
         let text = std::fs::read_to_string(&a.space).map_err(|e| format!("cannot read {}: {e}", a.space.display()))?;
         let space = SearchSpace::from_json(&text).map_err(|e| format!("{}: {e}", a.space.display()))?;
         let direction = if a.maximize { Direction::Maximize } else { Direction::Minimize };
-        let mut session = Session::new(space, &a.method, a.seed, a.budget.unwrap_or(u64::MAX), direction, a.batch)?;
+        let resource = a.max_resource.map(|max| (a.min_resource, max));
+        let mut session = Session::with_resource(space, &a.method, a.seed, a.budget.unwrap_or(u64::MAX), direction, a.batch, resource)?;
         if a.pruner.is_some() {
             let pruner = tunelab::tuning::median_pruner::MedianPruner { startup_trials: a.startup_trials, warmup_epochs: a.warmup_steps, min_trials: 1 };
             session = session.with_pruner(pruner);

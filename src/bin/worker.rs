@@ -63,9 +63,17 @@ mod worker {
 
     fn post(msg: &FromWorker) {
         match wire::encode(msg) {
-            Ok(value) => {
-                let _ = scope().post_message(&value);
-            }
+            // A paused trial's checkpoint goes beside the message, transferred, not cloned.
+            Ok(value) => match msg {
+                FromWorker::Finished { end: TrialEnd::Paused { checkpoint, .. }, .. } => {
+                    let bytes = js_sys::Uint8Array::from(&checkpoint[..]);
+                    wire::put(value.unchecked_ref(), envelope::CHECKPOINT, &bytes.buffer());
+                    let _ = scope().post_message_with_transfer(&value, &js_sys::Array::of1(&bytes.buffer()));
+                }
+                _ => {
+                    let _ = scope().post_message(&value);
+                }
+            },
             Err(e) => web_sys::console::error_1(&format!("worker: {e}").into()),
         }
     }
@@ -119,7 +127,8 @@ mod worker {
                     STOP.with(|s| s.set(Some(trial)));
                 }
             }
-            ToWorker::Train { trial, request } => {
+            ToWorker::Train { trial, mut request } => {
+                request.checkpoint = bytes_of(&wire::field(&data, envelope::CHECKPOINT)).map(std::sync::Arc::from);
                 if ACTIVE.with(|a| a.borrow().is_some()) {
                     let reason = "this worker is already training a trial".to_string();
                     return post(&FromWorker::Finished { trial, end: TrialEnd::Rejected { reason } });

@@ -12,13 +12,28 @@
 //! the last on all of it (the score). On a small training subset, validating every epoch on all
 //! 10,000 images would cost more than the training itself; evaluating changes nothing in
 //! training (it draws no random number), so the score is the same either way.
+//!
+//! A request may also say where the trial starts and stops (`protocol::Stage`): resume a
+//! checkpoint, pause after a number of epochs (the trial ends `Paused`, with its checkpoint), or
+//! stop itself at the first epoch whose validation accuracy falls below the median pruner's
+//! threshold (`Pruned`). A trial that tunes its L2 strength by its hypergradient takes its
+//! held-out batches from 1,000 images of the training split outside the subset
+//! (`held_out_for_tuning`), never from the validation split its score comes from.
 
 use crate::data::mnist::ImagesRef;
-use crate::data::subset::stratified_subset;
+use crate::data::subset::{held_out_for_tuning, stratified_subset};
 use crate::data::validation::{CrossValidation, Drawn, TrainingSet, TRAINING_FILE_IMAGES, TRAINING_SPLIT_IMAGES};
 use crate::nn::train::{Slice, Trainer, TrainingData};
 use crate::nn::EpochReport;
-use crate::protocol::{TrainRequest, TrialEnd};
+use crate::protocol::{Path, Paths, Stage, TrainRequest, TrialEnd};
+use crate::tuning::median_pruner::worse_than;
+use crate::tuning::study::Direction;
+
+/// Images of the training split outside the subset whose loss tunes the L2 strength.
+pub const TUNING_IMAGES: usize = 1_000;
+
+/// The most points a hypergradient's path keeps (every k-th step's value).
+const PATH_POINTS: usize = 256;
 
 /// Images of the validation split that validate a hold-out trial's epochs before its last.
 pub const PROGRESS_VALIDATION: usize = 2_000;
@@ -50,6 +65,13 @@ pub struct TrialJob {
     train_on: Vec<usize>,
     /// Each finished run's last validation accuracy and loss.
     scores: Vec<(f32, f32)>,
+    stage: Stage,
+    /// The held-out images that tune L2 (empty unless the configuration tunes it).
+    tuning: Vec<usize>,
+    /// Validation accuracies reported in this request, over all runs (for the pruner).
+    reported: Vec<f64>,
+    /// Training images trained in this request.
+    images: u64,
 }
 
 /// What one slice of a job did.
@@ -76,9 +98,28 @@ impl TrialJob {
         let (train_split, validation) = train_file.train_validation_split();
         let seed = request.seed as u64;
         let drawn = data.draw(train_file.labels, train_split.len(), seed);
-        let (train_on, _) = drawn.run(0);
+        let (train_on, held_out) = drawn.run(0);
+        let stage = request.stage.clone();
+        if (stage.resume || stage.until.is_some()) && drawn.runs() > 1 {
+            return Err(TrialEnd::Rejected { reason: "a trial trained in segments (paused and resumed) needs hold-out validation, not k-fold".into() });
+        }
+        let trainer = match (stage.resume, &request.checkpoint) {
+            (false, _) => Trainer::new(&config, seed),
+            (true, Some(bytes)) => Trainer::resume(bytes, &config).map_err(|e| TrialEnd::Rejected { reason: format!("cannot resume the trial: {e}") })?,
+            (true, None) => return Err(TrialEnd::Rejected { reason: "the request resumes a checkpoint, but none came with it".into() }),
+        };
+        if let Some(until) = stage.until.filter(|&until| until <= trainer.epochs_done()) {
+            return Err(TrialEnd::Rejected { reason: format!("asked to pause at epoch {until}, but it has trained {} already", trainer.epochs_done()) });
+        }
+        let tuning = match config.l2_hypergradient {
+            Some(_) => {
+                let subset: Vec<usize> = train_on.iter().chain(held_out.unwrap_or_default()).copied().collect();
+                held_out_for_tuning(train_split.labels, &subset, TUNING_IMAGES, seed)
+            }
+            None => Vec::new(),
+        };
         let progress_validation = stratified_subset(validation.labels, PROGRESS_VALIDATION, seed);
-        Ok(Self { trainer: Trainer::new(&config, seed), drawn, progress_validation, seed, run: 0, train_on, scores: Vec::new() })
+        Ok(Self { trainer, drawn, progress_validation, seed, run: 0, train_on, scores: Vec::new(), stage, tuning, reported: Vec::new(), images: 0 })
     }
 
     /// Epochs finished in the run under way.
@@ -91,6 +132,7 @@ impl TrialJob {
         let fold = self.run as u32;
         let (_, held_out) = self.drawn.run(self.run);
         let last_epoch = self.trainer.epochs_done() + 1 == self.trainer.config.epochs;
+        let (train_split, _) = train_file.train_validation_split();
         let data = match held_out {
             None => {
                 let (train_split, validation) = train_file.train_validation_split();
@@ -99,11 +141,26 @@ impl TrialJob {
             }
             Some(held_out) => TrainingData::fold(train_file, &self.train_on, held_out),
         };
+        let data = if self.tuning.is_empty() { data } else { data.tuning_on(train_split, Some(&self.tuning)) };
         match self.trainer.train_slice(data, keep_going) {
             Ok(Slice::Training { batches_done, batches }) => {
                 Step::Training { fold, epoch: self.trainer.epochs_done() + 1, batches_done: batches_done as u32, batches: batches as u32 }
             }
             Ok(Slice::EpochDone(report)) => {
+                self.images += self.train_on.len() as u64;
+                let accuracy = report.validation_accuracy.unwrap_or(f32::NAN);
+                self.reported.push(accuracy as f64);
+                let trial_over = self.trainer.epochs_done() >= self.trainer.config.epochs && self.run + 1 == self.drawn.runs();
+                let threshold = self.stage.stop_below.get(self.reported.len() - 1).copied().flatten();
+                if !trial_over && worse_than(threshold, &self.reported, Direction::Maximize) {
+                    let end = TrialEnd::Pruned { epochs_done: self.trainer.epochs_done(), validation_accuracy: accuracy, images: self.images };
+                    return Step::Epoch { fold, report, end: Some(end) };
+                }
+                if self.stage.until == Some(self.trainer.epochs_done()) && !trial_over {
+                    let end =
+                        TrialEnd::Paused { epochs_done: self.trainer.epochs_done(), validation_accuracy: accuracy, checkpoint: self.trainer.checkpoint() };
+                    return Step::Epoch { fold, report, end: Some(end) };
+                }
                 if self.trainer.epochs_done() < self.trainer.config.epochs {
                     return Step::Epoch { fold, report, end: None };
                 }
@@ -133,7 +190,15 @@ impl TrialJob {
             Drawn::Holdout { .. } => Vec::new(),
             Drawn::KFold { .. } => self.scores.iter().map(|s| s.0).collect(),
         };
-        TrialEnd::Completed { validation_accuracy: mean(|s| s.0), validation_loss: mean(|s| s.1), fold_scores }
+        let path = |trajectory: &[f32], every: u32, clamped: u32| {
+            let stride = trajectory.len().div_ceil(PATH_POINTS).max(1);
+            Path { every: every * stride as u32, values: trajectory.iter().copied().step_by(stride).collect(), clamped }
+        };
+        let lr = self.trainer.adapted_lr().map(|a| path(&a.trajectory, 1, a.clamped));
+        let every = self.trainer.config.l2_hypergradient.map_or(1, |h| h.every);
+        let l2 = self.trainer.tuned_l2().map(|t| path(&t.trajectory, every, t.clamped));
+        let paths = (lr.is_some() || l2.is_some()).then_some(Paths { learning_rate: lr, l2 });
+        TrialEnd::Completed { validation_accuracy: mean(|s| s.0), validation_loss: mean(|s| s.1), fold_scores, paths }
     }
 
     /// Run the trial to its end in this thread; `on_step` sees every step and returns false to
@@ -190,7 +255,13 @@ mod tests {
     fn a_holdout_job_trains_as_train_does() {
         let (pixels, labels) = synthetic_digits(600);
         let file = ImagesRef { pixels: &pixels, labels: &labels };
-        let request = TrainRequest { config: config(), data: TrainingSet { images: 200, validation: CrossValidation::Holdout }, seed: 3 };
+        let request = TrainRequest {
+            config: config(),
+            data: TrainingSet { images: 200, validation: CrossValidation::Holdout },
+            seed: 3,
+            stage: Default::default(),
+            checkpoint: None,
+        };
         let (epochs, end) = run(&request, file);
         assert_eq!(epochs, vec![(0, 1), (0, 2)]);
         // The same score as one call of `train` on the same subset and seed, which validates
@@ -202,7 +273,12 @@ mod tests {
         let last = epochs.last().unwrap();
         assert_eq!(
             end,
-            TrialEnd::Completed { validation_accuracy: last.validation_accuracy.unwrap(), validation_loss: last.validation_loss.unwrap(), fold_scores: vec![] }
+            TrialEnd::Completed {
+                validation_accuracy: last.validation_accuracy.unwrap(),
+                validation_loss: last.validation_loss.unwrap(),
+                fold_scores: vec![],
+                paths: None
+            }
         );
     }
 
@@ -210,7 +286,13 @@ mod tests {
     fn a_k_fold_job_trains_every_fold_and_scores_their_mean() {
         let (pixels, labels) = synthetic_digits(600);
         let file = ImagesRef { pixels: &pixels, labels: &labels };
-        let request = TrainRequest { config: config(), data: TrainingSet { images: 300, validation: CrossValidation::KFold { k: 3 } }, seed: 2 };
+        let request = TrainRequest {
+            config: config(),
+            data: TrainingSet { images: 300, validation: CrossValidation::KFold { k: 3 } },
+            seed: 2,
+            stage: Default::default(),
+            checkpoint: None,
+        };
         let (epochs, end) = run(&request, file);
         assert_eq!(epochs, vec![(0, 1), (0, 2), (1, 1), (1, 2), (2, 1), (2, 2)], "every epoch of every fold");
         let TrialEnd::Completed { validation_accuracy, fold_scores, .. } = end.clone() else { panic!("{end:?}") };
@@ -222,10 +304,48 @@ mod tests {
     }
 
     #[test]
+    fn a_trial_paused_and_resumed_ends_as_the_one_that_was_not_and_a_threshold_stops_it() {
+        let (pixels, labels) = synthetic_digits(600);
+        let file = ImagesRef { pixels: &pixels, labels: &labels };
+        let whole = TrainRequest {
+            config: config(),
+            data: TrainingSet { images: 200, validation: CrossValidation::Holdout },
+            seed: 3,
+            stage: Stage::default(),
+            checkpoint: None,
+        };
+        let (_, end) = run(&whole, file);
+        let first = TrainRequest { stage: Stage { until: Some(1), ..Stage::default() }, ..whole.clone() };
+        let (epochs, paused) = run(&first, file);
+        assert_eq!(epochs, vec![(0, 1)]);
+        let TrialEnd::Paused { epochs_done: 1, checkpoint, .. } = paused else { panic!("{paused:?}") };
+        let rest = TrainRequest { stage: Stage { resume: true, ..Stage::default() }, checkpoint: Some(checkpoint.into()), ..whole.clone() };
+        let (epochs, resumed) = run(&rest, file);
+        assert_eq!(epochs, vec![(0, 2)], "it goes on at epoch 2");
+        assert_eq!(resumed, end, "bit for bit");
+        // Resuming without the checkpoint, or pausing where it stands already, is refused.
+        let orphan = TrainRequest { checkpoint: None, ..rest.clone() };
+        assert!(matches!(TrialJob::start(&orphan, file), Err(TrialEnd::Rejected { reason }) if reason.contains("none came with it")));
+        let behind = TrainRequest { stage: Stage { until: Some(1), resume: true, ..Stage::default() }, ..rest };
+        assert!(matches!(TrialJob::start(&behind, file), Err(TrialEnd::Rejected { reason }) if reason.contains("pause at epoch 1")));
+        // A threshold it cannot reach stops it after the first epoch, which is all it paid for.
+        let doomed = TrainRequest { stage: Stage { stop_below: vec![Some(1.01)], ..Stage::default() }, ..whole };
+        let (epochs, pruned) = run(&doomed, file);
+        assert_eq!(epochs.len(), 1);
+        assert!(matches!(pruned, TrialEnd::Pruned { epochs_done: 1, images: 200, .. }), "{pruned:?}");
+    }
+
+    #[test]
     fn a_stop_ends_the_job_and_bad_requests_are_refused() {
         let (pixels, labels) = synthetic_digits(300);
         let file = ImagesRef { pixels: &pixels, labels: &labels };
-        let request = TrainRequest { config: config(), data: TrainingSet { images: 100, validation: CrossValidation::Holdout }, seed: 1 };
+        let request = TrainRequest {
+            config: config(),
+            data: TrainingSet { images: 100, validation: CrossValidation::Holdout },
+            seed: 1,
+            stage: Default::default(),
+            checkpoint: None,
+        };
         let end = TrialJob::start(&request, file).unwrap().run_to_end(file, &mut |_| false, &|| false);
         assert!(matches!(end, TrialEnd::Stopped { .. }), "{end:?}");
         let bad = TrainRequest { config: TrainConfig { learning_rate: -1.0, ..config() }, ..request.clone() };

@@ -11,19 +11,28 @@
 //!
 //! A race (`add_race`) is one study per method over the same space, budget, images and seed;
 //! the experiment keeps whether it is paused or cancelled, and what is left of it.
+//!
+//! Trials trained in segments (Hyperband, PBT) pause with a checkpoint, which the experiment
+//! keeps while the trial is Paused, and hands to the request that resumes it (or, for PBT's
+//! copies, to every request that starts from it — all made at the barrier, before any of them
+//! trains on, so a copy gets the checkpoint as it was at the barrier). A checkpoint no paused
+//! trial needs is dropped.
 
 use super::presets::apply;
 use super::race::{FieldError, RaceSetup};
 use crate::chart::best_so_far::FinishedTrial;
 use crate::chart::coverage::Tried;
 use crate::data::validation::TrainingSet;
+use crate::nn::config::{L2Hypergradient, LrDecay, LrHypergradient};
 use crate::nn::{EpochReport, TrainConfig};
-use crate::protocol::{TrainRequest, TrialEnd};
+use crate::protocol::{Paths, Stage, TrainRequest, TrialEnd};
 use crate::scheduler::{Event, JobEnd, TrialRef};
 use crate::tuning::fixed::ChosenPoints;
 use crate::tuning::methods;
 use crate::tuning::space::{SearchSpace, Value};
-use crate::tuning::study::{Direction, FoldScores, Outcome, Study, StudyConfig, TrialState};
+use crate::tuning::study::{Direction, FoldScores, Inherited, Outcome, Study, StudyConfig, TrialState};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// One trial as the page shows it. Its state is the study's, except that a trial waiting for
 /// a worker is Waiting (for the study, it is Running from the moment it is handed out).
@@ -47,6 +56,19 @@ pub struct LiveTrial {
     pub folds: Option<FoldScores>,
     /// What it costs the budget, in training images.
     pub cost: u64,
+    /// Epochs trained by the end of its last segment (trials trained in segments; else 0).
+    pub reached: u32,
+    /// Its score at the end of each segment, with the epochs reached (Hyperband's rungs, PBT's
+    /// intervals).
+    pub pauses: Vec<(u32, f64)>,
+    /// Its Hyperband bracket or PBT member.
+    pub group: Option<u32>,
+    /// PBT's copies it made.
+    pub lineage: Vec<Inherited>,
+    /// The epochs its checkpoint had trained when the segment under way started.
+    pub segment_from: u32,
+    /// The paths of the hyperparameters it tuned by their hypergradients.
+    pub paths: Option<Paths>,
     /// Every epoch's report, with its fold (from 0; 0 under hold-out).
     pub epochs: Vec<(u32, EpochReport)>,
     /// While an epoch trains: its fold, its number (1-based), and its batches done of all.
@@ -98,6 +120,8 @@ impl Tried for LiveTrial {
 struct LiveStudy {
     study: Study,
     method: &'static str,
+    /// Its trials tune the learning rate and L2 by hypergradients.
+    hypergradients: bool,
     base: TrainConfig,
     data: TrainingSet,
     seed: u32,
@@ -142,6 +166,10 @@ pub struct Race {
 pub struct LiveExperiment {
     studies: Vec<LiveStudy>,
     race: Option<Race>,
+    /// The checkpoints of the paused trials.
+    checkpoints: BTreeMap<TrialRef, Arc<[u8]>>,
+    /// The largest checkpoint seen, in bytes.
+    largest_checkpoint: usize,
 }
 
 impl LiveExperiment {
@@ -153,7 +181,7 @@ impl LiveExperiment {
         let cost = data.cost(valid.epochs);
         let study_config = StudyConfig { seed: seed as u64, direction: Direction::Maximize, budget: cost, batch_size: 1 };
         let study = Study::new(SearchSpace::nothing(), Box::new(ChosenPoints::single()), study_config, Box::new(move |_| cost));
-        self.studies.push(LiveStudy { study, method: "single", base: config, data, seed, stopped: false, runs: Vec::new() });
+        self.studies.push(LiveStudy { study, method: "single", hypergradients: false, base: config, data, seed, stopped: false, runs: Vec::new() });
         Ok(self.studies.len() - 1)
     }
 
@@ -164,10 +192,14 @@ impl LiveExperiment {
         let mut studies = Vec::new();
         for name in &setup.methods {
             let method = methods::by_name(name).expect("a checked setup names known methods");
-            let study = Study::new(setup.space.clone(), method.make(), setup.study_config(), setup.cost_fn());
+            let mut study = method.study(setup.space.clone(), setup.study_config(), setup.cost_fn(), setup.resource());
+            if let (Some(pruner), false) = (setup.pruner, method.acts_inside_training()) {
+                study = study.with_pruner(pruner);
+            }
             self.studies.push(LiveStudy {
                 study,
                 method: method.name,
+                hypergradients: method.hypergradients,
                 base: setup.base.clone(),
                 data: setup.data,
                 seed: setup.seed,
@@ -211,7 +243,12 @@ impl LiveExperiment {
         race.cancelled = true;
         for &s in &race.studies {
             self.studies[s].stopped = true;
+            // A paused trial will not go on: it ends with the race.
+            for run in self.studies[s].runs.iter_mut().filter(|r| r.state == TrialState::Paused) {
+                run.state = TrialState::Interrupted;
+            }
         }
+        self.checkpoints.clear();
         race.studies.clone()
     }
 
@@ -223,7 +260,7 @@ impl LiveExperiment {
     /// The method, budget and spend of a study.
     pub fn study_summary(&self, study: usize) -> Option<StudySummary> {
         let live = self.studies.get(study)?;
-        let finished = live.runs.iter().filter(|r| r.state.is_finished());
+        let finished = live.runs.iter().filter(|r| r.state.is_finished() || r.state == TrialState::Paused);
         Some(StudySummary {
             study,
             method: live.method,
@@ -242,7 +279,8 @@ impl LiveExperiment {
     }
 
     /// Every trial the studies can hand out now, as requests for the workers; their runs are
-    /// recorded as Running (the study's state once asked), to be started by the scheduler.
+    /// recorded as Running (the study's state once asked), to be started by the scheduler. A
+    /// paused trial that goes on keeps its run, with its new segment.
     pub fn next_requests(&mut self) -> Vec<(TrialRef, TrainRequest)> {
         let mut out = Vec::new();
         for (index, live) in self.studies.iter_mut().enumerate() {
@@ -251,21 +289,60 @@ impl LiveExperiment {
             }
             for (id, values) in live.study.ask_all() {
                 let trial = TrialRef { study: index, trial: id };
-                let config = match apply(live.study.space(), &values, &live.base) {
-                    Ok(config) => TrainConfig::clone(&config),
-                    Err(e) => {
-                        live.study.tell(id, Outcome::Failed(e.to_string())).expect("a trial just asked is running");
-                        let run = live_trial(trial, live, live.base.clone());
-                        live.runs.push(run);
-                        continue;
-                    }
+                let segment = live.study.segment(id).expect("a trial just asked");
+                let checkpoint = segment.resume_from.map(|from| self.checkpoints.get(&TrialRef { study: index, trial: from }).cloned());
+                let config = apply(live.study.space(), &values, &live.base).map(|c| training_config(TrainConfig::clone(&c), live.hypergradients));
+                let failure = match (&config, &checkpoint) {
+                    (Err(e), _) => Some(e.to_string()),
+                    (_, Some(None)) => Some("the checkpoint it was to resume from was lost".to_string()),
+                    _ => None,
                 };
-                let run = live_trial(trial, live, config.clone());
-                live.runs.push(run);
-                out.push((trial, TrainRequest { config, data: live.data, seed: live.seed }));
+                let config = config.unwrap_or_else(|_| live.base.clone());
+                if id == live.runs.len() {
+                    live.runs.push(live_trial(trial, live, config.clone()));
+                }
+                let run = &mut live.runs[id];
+                run.config = config.clone();
+                run.values = values.clone();
+                run.unit = live.study.trials()[id].unit.clone();
+                run.state = TrialState::Waiting;
+                run.segment_from = segment.from;
+                run.started_ms = None;
+                run.attempt = 1;
+                if let Some(reason) = failure {
+                    live.study.tell(id, Outcome::Failed(reason)).expect("a trial just asked is running");
+                    run.state = live.study.trials()[id].state.clone();
+                    continue;
+                }
+                let stage = Stage { until: segment.until, resume: segment.resume_from.is_some(), stop_below: segment.stop_below };
+                out.push((trial, TrainRequest { config, data: live.data, seed: live.seed, stage, checkpoint: checkpoint.flatten() }));
+            }
+            // A barrier may have stopped paused trials, which no worker will report on.
+            for (run, t) in live.runs.iter_mut().zip(live.study.trials()) {
+                if run.state == TrialState::Paused {
+                    sync(run, t);
+                }
             }
         }
+        self.drop_unneeded_checkpoints();
         out
+    }
+
+    /// The checkpoints kept now: how many, and their bytes in all.
+    pub fn checkpoints_kept(&self) -> (usize, usize) {
+        (self.checkpoints.len(), self.checkpoints.values().map(|c| c.len()).sum())
+    }
+
+    /// The largest checkpoint seen so far, in bytes.
+    pub fn largest_checkpoint(&self) -> usize {
+        self.largest_checkpoint
+    }
+
+    /// Keep only the checkpoints of trials still Paused (a request that resumes one holds its
+    /// own reference).
+    fn drop_unneeded_checkpoints(&mut self) {
+        let studies = &self.studies;
+        self.checkpoints.retain(|t, _| studies[t.study].study.trials().get(t.trial).is_some_and(|t| t.state == TrialState::Paused));
     }
 
     /// Tell the studies what the scheduler reported. Returns whether a trial changed.
@@ -283,37 +360,56 @@ impl LiveExperiment {
                 run.epochs.push((*fold, report.clone()));
                 run.epoch_progress = None;
             }),
-            // The next attempt trains from the start: the lost attempt's epochs go.
+            // The next attempt trains from the start of the segment: the lost attempt's epochs go.
             Event::Retrying { trial, attempt, reason } => self.with_run(*trial, |run, _| {
                 run.crashes.push(format!("attempt {} lost its worker: {reason}", attempt - 1));
                 run.attempt = *attempt;
                 run.worker = None;
                 run.started_ms = None;
-                run.epochs.clear();
+                let from = run.segment_from;
+                run.epochs.retain(|(_, e)| e.epoch <= from);
                 run.epoch_progress = None;
             }),
-            Event::Ended { trial, end } => self.with_run(*trial, |run, study| {
-                let outcome = match end {
-                    JobEnd::Finished(TrialEnd::Completed { validation_accuracy, fold_scores, .. }) => match fold_scores.is_empty() {
-                        true => Outcome::Complete(*validation_accuracy as f64),
-                        false => Outcome::Folds(FoldScores { scores: fold_scores.iter().map(|&s| s as f64).collect() }),
-                    },
-                    JobEnd::Finished(TrialEnd::Diverged { diverged, fold }) => Outcome::Diverged(TrialEnd::divergence(diverged, *fold)),
-                    JobEnd::Finished(TrialEnd::Rejected { reason }) => Outcome::Failed(reason.clone()),
-                    JobEnd::Finished(TrialEnd::Stopped { .. }) | JobEnd::Cancelled => Outcome::Interrupted,
-                    JobEnd::Failed(reason) => Outcome::Failed(reason.clone()),
-                };
-                // The study hears the finishing attempt's epochs at its end, so an attempt lost
-                // to a crash leaves nothing behind. A trial the study already settled (it cannot
-                // be told twice) stays as it is.
-                for accuracy in run.epochs.iter().filter_map(|(_, e)| e.validation_accuracy) {
-                    let _ = study.report(trial.trial, accuracy as f64);
+            Event::Ended { trial, end } => {
+                if let JobEnd::Finished(TrialEnd::Paused { checkpoint, .. }) = end {
+                    self.largest_checkpoint = self.largest_checkpoint.max(checkpoint.len());
+                    self.checkpoints.insert(*trial, Arc::from(checkpoint.as_slice()));
                 }
-                let _ = study.tell(trial.trial, outcome);
-                run.finished_ms = Some(now_ms);
-                run.worker = None;
-                run.epoch_progress = None;
-            }),
+                let changed = self.with_run(*trial, |run, study| {
+                    let outcome = match end {
+                        JobEnd::Finished(TrialEnd::Completed { validation_accuracy, fold_scores, .. }) => match fold_scores.is_empty() {
+                            true => Outcome::Complete(*validation_accuracy as f64),
+                            false => Outcome::Folds(FoldScores { scores: fold_scores.iter().map(|&s| s as f64).collect() }),
+                        },
+                        JobEnd::Finished(TrialEnd::Diverged { diverged, fold }) => Outcome::Diverged(TrialEnd::divergence(diverged, *fold)),
+                        JobEnd::Finished(TrialEnd::Rejected { reason }) => Outcome::Failed(reason.clone()),
+                        JobEnd::Finished(TrialEnd::Paused { epochs_done, validation_accuracy, .. }) => {
+                            Outcome::Paused { value: *validation_accuracy as f64, reached: *epochs_done }
+                        }
+                        JobEnd::Finished(TrialEnd::Pruned { validation_accuracy, images, .. }) => {
+                            Outcome::Pruned { value: *validation_accuracy as f64, cost: *images }
+                        }
+                        JobEnd::Finished(TrialEnd::Stopped { .. }) | JobEnd::Cancelled => Outcome::Interrupted,
+                        JobEnd::Failed(reason) => Outcome::Failed(reason.clone()),
+                    };
+                    if let JobEnd::Finished(TrialEnd::Completed { paths, .. }) = end {
+                        run.paths = paths.clone();
+                    }
+                    // The study hears the finishing attempt's epochs at its end, so an attempt lost
+                    // to a crash leaves nothing behind. A trial the study already settled (it cannot
+                    // be told twice) stays as it is.
+                    let from = run.segment_from;
+                    for accuracy in run.epochs.iter().filter(|(_, e)| e.epoch > from).filter_map(|(_, e)| e.validation_accuracy) {
+                        let _ = study.report(trial.trial, accuracy as f64);
+                    }
+                    let _ = study.tell(trial.trial, outcome);
+                    run.finished_ms = Some(now_ms);
+                    run.worker = None;
+                    run.epoch_progress = None;
+                });
+                self.drop_unneeded_checkpoints();
+                changed
+            }
             Event::Workers | Event::Notice(_) => false,
         }
     }
@@ -337,13 +433,21 @@ impl LiveExperiment {
         let Some(live) = self.studies.get_mut(trial.study) else { return false };
         let Some(run) = live.runs.get_mut(trial.trial) else { return false };
         f(run, &mut live.study);
-        let t = &live.study.trials()[trial.trial];
-        run.state = shown_state(&t.state, run);
-        run.score = t.score;
-        run.folds = t.folds.clone();
-        run.cost = t.cost;
+        sync(run, &live.study.trials()[trial.trial]);
         true
     }
+}
+
+/// Copy the study's view of a trial into its run.
+fn sync(run: &mut LiveTrial, t: &crate::tuning::study::Trial) {
+    run.state = shown_state(&t.state, run);
+    run.score = t.score;
+    run.folds = t.folds.clone();
+    run.cost = t.cost;
+    run.reached = t.reached;
+    run.pauses = t.pauses.clone();
+    run.group = t.group;
+    run.lineage = t.lineage.clone();
 }
 
 /// A study's finished trials among `runs`, as the best-so-far computations take them, with
@@ -351,7 +455,13 @@ impl LiveExperiment {
 pub fn finished_trials<'a>(runs: impl IntoIterator<Item = &'a LiveTrial>, study: usize, started_ms: f64) -> Vec<FinishedTrial> {
     runs.into_iter()
         .filter(|r| r.trial.study == study && r.state.is_finished())
-        .map(|r| FinishedTrial { trial: r.trial.trial, cost: r.cost, score: r.score, finished_s: (r.finished_ms.unwrap_or(started_ms) - started_ms) / 1000.0 })
+        // Only a complete trial's score counts: a pruned one's is an estimate part of the way.
+        .map(|r| FinishedTrial {
+            trial: r.trial.trial,
+            cost: r.cost,
+            score: r.score.filter(|_| r.state == TrialState::Complete),
+            finished_s: (r.finished_ms.unwrap_or(started_ms) - started_ms) / 1000.0,
+        })
         .collect()
 }
 
@@ -391,6 +501,17 @@ fn shown_state(state: &TrialState, run: &LiveTrial) -> TrialState {
     }
 }
 
+/// The configuration a trial trains: with the hypergradients switched on for a method that
+/// tunes by them (the learning rate's replacing any decay schedule, which it would fight).
+fn training_config(mut config: TrainConfig, hypergradients: bool) -> TrainConfig {
+    if hypergradients {
+        config.lr_decay = LrDecay::None;
+        config.lr_hypergradient = Some(LrHypergradient::for_optimizer(config.optimizer));
+        config.l2_hypergradient = Some(L2Hypergradient::default());
+    }
+    config
+}
+
 /// A trial just handed out by its study, before any worker has it.
 fn live_trial(trial: TrialRef, live: &LiveStudy, config: TrainConfig) -> LiveTrial {
     let t = &live.study.trials()[trial.trial];
@@ -410,6 +531,12 @@ fn live_trial(trial: TrialRef, live: &LiveStudy, config: TrainConfig) -> LiveTri
         score: t.score,
         folds: t.folds.clone(),
         cost: t.cost,
+        reached: t.reached,
+        pauses: t.pauses.clone(),
+        group: t.group,
+        lineage: t.lineage.clone(),
+        segment_from: 0,
+        paths: None,
         epochs: Vec::new(),
         epoch_progress: None,
         attempt: 1,
@@ -448,7 +575,7 @@ mod tests {
         let study = lab.add_single(config.clone(), holdout(2_000), 7).unwrap();
         let requests = lab.next_requests();
         assert_eq!(requests.len(), 1, "a single configuration is a study of one trial");
-        assert_eq!(requests[0].1, TrainRequest { config, data: holdout(2_000), seed: 7 });
+        assert_eq!(requests[0].1, TrainRequest { config, data: holdout(2_000), seed: 7, stage: Default::default(), checkpoint: None });
         assert!(lab.next_requests().is_empty(), "and only one");
         (lab, TrialRef { study, trial: 0 })
     }
@@ -465,7 +592,10 @@ mod tests {
         assert_eq!(lab.run(trial).unwrap().epoch_progress, None);
         lab.on_event(&Event::Epoch { trial, fold: 0, report: report(2, 0.9) }, 30.0);
         lab.on_event(
-            &Event::Ended { trial, end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.3, fold_scores: vec![] }) },
+            &Event::Ended {
+                trial,
+                end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.3, fold_scores: vec![], paths: None }),
+            },
             40.0,
         );
         let run = lab.run(trial).unwrap();
@@ -492,7 +622,10 @@ mod tests {
             assert_eq!(lab.run(trial).unwrap().state, state);
             // A finished trial never changes, whatever arrives late.
             lab.on_event(
-                &Event::Ended { trial, end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.99, validation_loss: 0.0, fold_scores: vec![] }) },
+                &Event::Ended {
+                    trial,
+                    end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.99, validation_loss: 0.0, fold_scores: vec![], paths: None }),
+                },
                 2.0,
             );
             assert_eq!(lab.run(trial).unwrap().state, state);
@@ -514,7 +647,10 @@ mod tests {
         lab.on_event(&Event::Epoch { trial, fold: 0, report: report(1, 0.8) }, 3.0);
         lab.on_event(&Event::Epoch { trial, fold: 0, report: report(2, 0.9) }, 4.0);
         lab.on_event(
-            &Event::Ended { trial, end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.3, fold_scores: vec![] }) },
+            &Event::Ended {
+                trial,
+                end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.3, fold_scores: vec![], paths: None }),
+            },
             5.0,
         );
         let study = &lab.studies[0].study;

@@ -22,9 +22,11 @@ use super::presets::{apply, check_for_training};
 use crate::data::validation::TrainingSet;
 use crate::nn::bench::Calibration;
 use crate::nn::TrainConfig;
+use crate::tuning::median_pruner::MedianPruner;
 use crate::tuning::methods;
 use crate::tuning::space::{SearchSpace, Value};
 use crate::tuning::study::{CostFn, Direction, StudyConfig};
+use crate::tuning::supervisor::Resource;
 use serde::{Deserialize, Serialize};
 
 /// The most proposals per round a race takes.
@@ -44,6 +46,10 @@ pub struct RaceSetup {
     pub proposals: usize,
     /// The values of the hyperparameters the space does not search.
     pub base: TrainConfig,
+    /// Stop poor trials early by the median-stopping rule, for every method that proposes
+    /// points (those that act inside training have their own rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruner: Option<MedianPruner>,
 }
 
 /// A field of the experiment panel (and its command-line flag).
@@ -84,6 +90,7 @@ impl Default for RaceSetup {
             seed: 1,
             proposals: 4,
             base: TrainConfig::default(),
+            pruner: None,
         }
     }
 }
@@ -113,6 +120,10 @@ impl RaceSetup {
         } else {
             true
         };
+        let pausing: Vec<&str> = self.methods.iter().filter_map(|m| methods::by_name(m).ok()).filter(|m| m.acts_inside_training()).map(|m| m.label).collect();
+        if !pausing.is_empty() && self.data.validation != crate::data::validation::CrossValidation::Holdout {
+            bad(Field::Validation, format!("{} pause and resume trials, which needs hold-out validation, not k-fold", pausing.join(" and ")));
+        }
         let data_ok = match self.data.check() {
             Ok(_) => true,
             Err(e) => {
@@ -170,6 +181,22 @@ impl RaceSetup {
             None => self.base.epochs,
         };
         self.data.cost(epochs.max(1))
+    }
+
+    /// Epochs as the resource of the methods that act inside training: the space's range of
+    /// epochs if it searches them, else 1 to the configuration's epochs; an epoch costs one pass
+    /// over the training images of every run.
+    pub fn resource(&self) -> Resource {
+        let param = self.space.index_of("epochs");
+        let (min, max) = match param {
+            Some(i) => {
+                let p = &self.space.params()[i];
+                let epochs = |u: f64| p.from_unit(u).as_f64().map_or(self.base.epochs, |e| e as u32);
+                (epochs(0.0), epochs(1.0))
+            }
+            None => (1, self.base.epochs),
+        };
+        Resource { min: min.max(1), max: max.max(1), unit_cost: self.data.cost(1), param }
     }
 
     /// How each method's study runs.

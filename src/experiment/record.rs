@@ -17,6 +17,8 @@
 use super::live::LiveExperiment;
 use super::race::RaceSetup;
 use crate::nn::EpochReport;
+use crate::protocol::Paths;
+use crate::tuning::space::{SearchSpace, Value};
 use crate::tuning::study::TrialState;
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +33,34 @@ pub struct RaceRecord {
     /// Workers it ran on (no result depends on it).
     pub workers: usize,
     pub studies: Vec<StudyRecord>,
+    /// The largest trial checkpoint the race kept (methods that pause trials), in bytes.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub largest_checkpoint_bytes: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// One copy of population-based training: at `epochs`, the trial took `from`'s checkpoint, and
+/// its values went from `before` to `after`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineageRecord {
+    pub epochs: u32,
+    pub from: usize,
+    pub before: serde_json::Map<String, serde_json::Value>,
+    pub after: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A trial's score at the end of a segment: a Hyperband rung or a PBT interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PauseRecord {
+    pub epochs: u32,
+    pub score: f64,
+}
+
+fn params_of(space: &SearchSpace, values: &[Value]) -> serde_json::Map<String, serde_json::Value> {
+    space.params().iter().zip(values).map(|(p, v)| (p.name.clone(), serde_json::json!(v))).collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,6 +82,21 @@ pub struct TrialRecord {
     pub cost: u64,
     pub seconds: Option<f64>,
     pub epochs: Vec<EpochRecord>,
+    /// Epochs trained, for a trial trained in segments (Hyperband, PBT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reached: Option<u32>,
+    /// Its score at the end of each segment: Hyperband's rungs, PBT's intervals.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pauses: Vec<PauseRecord>,
+    /// Its Hyperband bracket (in the order started) or PBT member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<u32>,
+    /// PBT's copies it made, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lineage: Vec<LineageRecord>,
+    /// The paths of the hyperparameters it tuned by hypergradients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Paths>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,19 +121,28 @@ impl RaceRecord {
                     .filter(|r| r.trial.study == s)
                     .map(|r| TrialRecord {
                         id: r.trial.trial,
-                        params: space.params().iter().zip(&r.values).map(|(p, v)| (p.name.clone(), serde_json::json!(v))).collect(),
+                        params: params_of(space, &r.values),
                         state: r.state.clone(),
                         score: r.score,
                         folds: r.folds.as_ref().map(|f| f.scores.clone()),
                         cost: r.cost,
                         seconds: r.finished_ms.and(r.seconds(0.0)),
                         epochs: r.epochs.iter().map(|(fold, report)| EpochRecord { fold: *fold, report: report.clone() }).collect(),
+                        reached: r.group.map(|_| r.reached),
+                        pauses: r.pauses.iter().map(|&(epochs, score)| PauseRecord { epochs, score }).collect(),
+                        group: r.group,
+                        lineage: r
+                            .lineage
+                            .iter()
+                            .map(|c| LineageRecord { epochs: c.epochs, from: c.from, before: params_of(space, &c.before), after: params_of(space, &c.after) })
+                            .collect(),
+                        paths: r.paths.clone(),
                     })
                     .collect();
                 StudyRecord { method: summary.method.to_string(), budget: summary.budget, spent: summary.spent, trials }
             })
             .collect();
-        Some(Self { format: FORMAT.into(), version: VERSION, setup: race.setup.clone(), workers, studies })
+        Some(Self { format: FORMAT.into(), version: VERSION, setup: race.setup.clone(), workers, studies, largest_checkpoint_bytes: live.largest_checkpoint() })
     }
 
     pub fn to_json(&self) -> String {
@@ -133,6 +187,7 @@ mod tests {
             seed: 5,
             proposals: 2,
             base: TrainConfig { batch_size: 16, conv_layers: 1, conv_filters: vec![4], dense_units: 0, ..Default::default() },
+            pruner: None,
         };
         let live = run_race(setup.clone(), data, 2, &mut |_, _| {}).unwrap_or_else(|e| panic!("{e:?}")).live;
         let record = RaceRecord::of(&live, 2).unwrap();

@@ -245,6 +245,7 @@ mod tests {
             seed: 3,
             proposals: 2,
             base: TrainConfig { batch_size: 16, conv_layers: 1, conv_filters: vec![4], dense_units: 0, ..Default::default() },
+            pruner: None,
         }
     }
 
@@ -308,6 +309,77 @@ mod tests {
             let TrialState::Diverged(why) = &run.state else { panic!("{}", run.state) };
             assert!(why.starts_with("training diverged in epoch 1"), "{why}");
         }
+    }
+
+    #[test]
+    fn the_methods_that_act_inside_training_race_the_same_on_one_and_on_two_threads() {
+        let mut race = setup(CrossValidation::Holdout);
+        race.methods = ["hypergradient", "successive-halving", "hyperband", "pbt"].map(String::from).to_vec();
+        race.space =
+            SearchSpace::new(vec![Param::log_float("learning_rate", 0.005, 0.2), Param::log_float("l2", 1e-4, 1e-2), Param::int("epochs", 1, 4)]).unwrap();
+        race.budget_epochs = 24;
+        let one = ok(run_race(race.clone(), data(), 1, &mut |_, _| {}));
+        let two = ok(run_race(race.clone(), data(), 2, &mut |_, _| {}));
+        assert_eq!(trials(&one), trials(&two));
+        let record = crate::experiment::record::RaceRecord::of(&one, 1).unwrap();
+        // Rungs, lineage and paths too (the seconds aside).
+        let timeless = |mut r: crate::experiment::record::RaceRecord| {
+            r.studies.iter_mut().flat_map(|s| s.trials.iter_mut()).for_each(|t| t.seconds = None);
+            r
+        };
+        assert_eq!(timeless(record.clone()), timeless(crate::experiment::record::RaceRecord::of(&two, 1).unwrap()));
+        let study = |name: &str| record.studies.iter().find(|s| s.method == name).unwrap();
+        for s in &record.studies {
+            assert!(s.spent <= s.budget && s.spent > 0, "{}: {} of {}", s.method, s.spent, s.budget);
+        }
+        // Hypergradient trials record the paths of their learning rate and L2.
+        for t in &study("hypergradient").trials {
+            let paths = t.paths.as_ref().unwrap_or_else(|| panic!("trial {} has no paths", t.id));
+            // A point per step for the learning rate (8 steps an epoch); L2 every 10 steps.
+            let steps = t.epochs.len() * 8;
+            assert_eq!(paths.learning_rate.as_ref().unwrap().values.len(), steps, "trial {}", t.id);
+            assert_eq!(paths.l2.as_ref().unwrap().values.len(), steps / 10, "trial {}", t.id);
+        }
+        // Successive halving: 4 configurations to 1 epoch (R = 4, η = 3: rungs at 1 and 4),
+        // the best one resumed to 4; the others pruned at their rung, paying one epoch.
+        let halving = study("successive-halving");
+        let pruned: Vec<_> = halving.trials.iter().filter(|t| t.state == TrialState::Pruned).collect();
+        let complete: Vec<_> = halving.trials.iter().filter(|t| t.state == TrialState::Complete).collect();
+        assert!(!pruned.is_empty() && !complete.is_empty());
+        for t in &pruned {
+            assert_eq!((t.reached, t.pauses.len(), t.cost), (Some(1), 1, 120), "trial {}", t.id);
+        }
+        for t in &complete {
+            assert_eq!((t.reached, t.cost, t.epochs.len()), (Some(4), 4 * 120, 4), "trial {}: resumed, not retrained", t.id);
+            assert_eq!(t.epochs.iter().map(|e| e.report.epoch).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+        }
+        // PBT: the population's copies are in the lineage.
+        let pbt = study("pbt");
+        assert!(pbt.trials.len() >= 2 && pbt.trials.iter().all(|t| t.group.is_some()));
+        assert!(pbt.trials.iter().any(|t| !t.lineage.is_empty()), "the bottom copies the top");
+        assert!(record.largest_checkpoint_bytes > 1_000);
+        assert_eq!(one.checkpoints_kept(), (0, 0), "no checkpoint is kept once no trial is paused");
+    }
+
+    #[test]
+    fn the_median_pruner_stops_poor_trials_by_itself_the_same_on_any_thread_count() {
+        let mut race = setup(CrossValidation::Holdout);
+        race.methods = vec!["random".into()];
+        race.space = SearchSpace::new(vec![Param::log_float("learning_rate", 1e-4, 0.3)]).unwrap();
+        race.base.epochs = 3;
+        race.budget_epochs = 30;
+        race.pruner = Some(crate::tuning::median_pruner::MedianPruner { startup_trials: 2, ..Default::default() });
+        let one = ok(run_race(race.clone(), data(), 1, &mut |_, _| {}));
+        let two = ok(run_race(race, data(), 2, &mut |_, _| {}));
+        assert_eq!(trials(&one), trials(&two));
+        let pruned: Vec<_> = one.runs().filter(|r| r.state == TrialState::Pruned).collect();
+        assert!(!pruned.is_empty(), "{:?}", trials(&one));
+        for run in &pruned {
+            // It stopped after the epoch it fell below the threshold, and paid for those epochs.
+            assert!(run.epochs.len() < 3 && run.cost == run.epochs.len() as u64 * 120, "{run:?}");
+        }
+        let summary = one.study_summary(0).unwrap();
+        assert!(summary.spent <= summary.budget);
     }
 
     #[test]

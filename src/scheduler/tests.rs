@@ -7,7 +7,13 @@ use crate::nn::TrainConfig;
 const CALIBRATION: Calibration = Calibration { train_images_per_second: 3_000.0, score_images_per_second: 9_000.0 };
 
 fn request(seed: u32) -> TrainRequest {
-    TrainRequest { config: TrainConfig::default(), data: TrainingSet { images: 2_000, validation: CrossValidation::Holdout }, seed }
+    TrainRequest {
+        config: TrainConfig::default(),
+        data: TrainingSet { images: 2_000, validation: CrossValidation::Holdout },
+        seed,
+        stage: Default::default(),
+        checkpoint: None,
+    }
 }
 
 fn trial(study: usize, trial: usize) -> TrialRef {
@@ -79,7 +85,10 @@ impl Sim {
 
     fn finish(&mut self, slot: usize, accuracy: f32) -> Vec<Command> {
         let trial = self.key_in(slot);
-        self.send(slot, FromWorker::Finished { trial, end: TrialEnd::Completed { validation_accuracy: accuracy, validation_loss: 0.1, fold_scores: vec![] } })
+        self.send(
+            slot,
+            FromWorker::Finished { trial, end: TrialEnd::Completed { validation_accuracy: accuracy, validation_loss: 0.1, fold_scores: vec![], paths: None } },
+        )
     }
 
     fn crash(&mut self, slot: usize, now_ms: f64) -> Vec<Command> {
@@ -134,7 +143,7 @@ fn workers_get_data_after_ready_and_trials_after_data() {
         events(&out),
         vec![Event::Ended {
             trial: trial(0, 0),
-            end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.1, fold_scores: vec![] })
+            end: JobEnd::Finished(TrialEnd::Completed { validation_accuracy: 0.9, validation_loss: 0.1, fold_scores: vec![], paths: None })
         }]
     );
     assert!(sim.s.is_idle());
@@ -159,7 +168,7 @@ fn stale_messages_are_dropped() {
     let late = sim.s.on_message(
         0,
         old_generation,
-        FromWorker::Finished { trial: old_key, end: TrialEnd::Completed { validation_accuracy: 0.5, validation_loss: 1.0, fold_scores: vec![] } },
+        FromWorker::Finished { trial: old_key, end: TrialEnd::Completed { validation_accuracy: 0.5, validation_loss: 1.0, fold_scores: vec![], paths: None } },
         10_000.0,
     );
     assert!(late.is_empty(), "{late:?}");
@@ -168,8 +177,10 @@ fn stale_messages_are_dropped() {
     let new_key = sim.key_in(0);
     assert_eq!(new_key, TrialKey { trial_id: old_key.trial_id, attempt: 2 });
     // A message about the first attempt, from the current worker, is stale too.
-    let stale =
-        sim.send(0, FromWorker::Finished { trial: old_key, end: TrialEnd::Completed { validation_accuracy: 0.5, validation_loss: 1.0, fold_scores: vec![] } });
+    let stale = sim.send(
+        0,
+        FromWorker::Finished { trial: old_key, end: TrialEnd::Completed { validation_accuracy: 0.5, validation_loss: 1.0, fold_scores: vec![], paths: None } },
+    );
     assert!(events(&stale).is_empty(), "{stale:?}");
     assert_eq!(sim.state(0), WorkerState::Training(trial(0, 0)));
 }

@@ -12,11 +12,18 @@
 //! worse than the median of the values the reference trials reported at the same step. The
 //! reference is frozen when the trial is handed out — the trials of earlier rounds that
 //! completed — so the answers do not depend on the order in which results come back.
+//!
+//! Methods that act inside training (successive halving, Hyperband, PBT) hand out each trial
+//! with the resource it should train to (`"resource": R`, in the client's own unit: epochs,
+//! steps), and a trial they promote comes back with `"resume": true` and a larger resource: the
+//! client trains it on from where it stopped and replies with its value there. The budget then
+//! counts resource units.
 
 use super::median_pruner::{worse_than, MedianPruner};
 use super::methods;
 use super::space::{SearchSpace, Value};
 use super::study::{Direction, Outcome, Study, StudyConfig, Trial, TrialState};
+use super::supervisor::Resource;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -50,8 +57,35 @@ impl Session {
     /// `batch` proposals are kept outstanding at a time; `budget` counts evaluations. The method
     /// is one of the registry's (`methods::by_name`).
     pub fn new(space: SearchSpace, method_name: &str, seed: u64, budget: u64, direction: Direction, batch: usize) -> Result<Self, String> {
-        let strategy = methods::by_name(method_name)?.make();
-        let study = Study::new(space, strategy, StudyConfig { seed, direction, budget, batch_size: batch }, Box::new(|_| 1));
+        Self::with_resource(space, method_name, seed, budget, direction, batch, None)
+    }
+
+    /// A session whose trials train a resource between `min` and `max` units (needed by the
+    /// methods that act inside training; the budget then counts units).
+    pub fn with_resource(
+        space: SearchSpace,
+        method_name: &str,
+        seed: u64,
+        budget: u64,
+        direction: Direction,
+        batch: usize,
+        resource: Option<(u32, u32)>,
+    ) -> Result<Self, String> {
+        let method = methods::by_name(method_name)?;
+        let config = StudyConfig { seed, direction, budget, batch_size: batch };
+        let study = match (method.acts_inside_training(), resource) {
+            (true, None) => {
+                return Err(format!(
+                    "{method_name} trains trials in stages: give the resource a trial trains to its end with --max-resource (and --min-resource)"
+                ))
+            }
+            (true, Some(_)) if budget == u64::MAX => return Err(format!("{method_name} goes on while its budget lasts: give --budget (in resource units)")),
+            (true, Some((min, max))) => {
+                super::hyperband_schedule::brackets(min, max, 2).map_err(|e| e.to_string())?;
+                method.study(space, config, Box::new(|_| 1), Resource { min, max, unit_cost: 1, param: None })
+            }
+            (false, _) => method.study(space, config, Box::new(|_| 1), Resource { min: 1, max: 1, unit_cost: 1, param: None }),
+        };
         Ok(Self { study, pruner: None, reported: BTreeMap::new(), reference: BTreeMap::new() })
     }
 
@@ -73,7 +107,19 @@ impl Session {
             let complete = self.study.trials().iter().filter(|t| t.batch < batch && t.state == TrialState::Complete).map(|t| t.id).collect();
             self.reference.insert(*id, complete);
         }
-        runs.iter().map(|(id, values)| format!("{{\"trial\":{id},\"params\":{}}}", params_json(self.study.space(), values))).collect()
+        let staged = |id: usize| {
+            let segment = self.study.segment(id)?;
+            let until = segment.until.or_else(|| self.study.trials()[id].group.and(self.study.resource()).map(|r| r.max))?;
+            Some(match segment.resume_from {
+                Some(from) if from == id => format!(",\"resource\":{until},\"resume\":true"),
+                // PBT's copy: go on from another trial's state, with these values.
+                Some(from) => format!(",\"resource\":{until},\"resume\":true,\"from\":{from}"),
+                None => format!(",\"resource\":{until}"),
+            })
+        };
+        runs.iter()
+            .map(|(id, values)| format!("{{\"trial\":{id},\"params\":{}{}}}", params_json(self.study.space(), values), staged(*id).unwrap_or_default()))
+            .collect()
     }
 
     /// One line of input; an intermediate value is answered with the line to print. Blank lines
@@ -89,8 +135,12 @@ impl Session {
         if let Some(step) = reply.step {
             return self.intermediate(reply.trial, step, reply.value, reply.state.is_some()).map(Some);
         }
+        let until = self.study.segment(reply.trial).and_then(|s| s.until);
         let outcome = match (reply.value, reply.state.as_deref()) {
-            (Some(value), None) => Outcome::Complete(value),
+            (Some(value), None) => match until {
+                Some(reached) => Outcome::Paused { value, reached },
+                None => Outcome::Complete(value),
+            },
             (None, Some("failed")) => Outcome::Failed(reply.reason.unwrap_or_else(|| "reported failed".into())),
             (None, Some(other)) => return Err(format!("trial {}: unknown state {other:?} (only \"failed\" can be reported)", reply.trial)),
             (Some(_), Some(_)) => return Err(format!("trial {}: give a value or a state, not both", reply.trial)),
@@ -230,6 +280,32 @@ mod tests {
         assert_eq!(plain.handle(&format!("{{\"trial\": {id}, \"step\": 0, \"value\": 99}}")), Ok(Some(format!("{{\"trial\":{id},\"prune\":false}}"))));
         assert!(plain.handle(&format!("{{\"trial\": {id}, \"step\": 1}}")).unwrap_err().contains("an intermediate value is"));
         assert!(plain.handle(&format!("{{\"trial\": {id}, \"step\": 1, \"value\": 1, \"state\": \"failed\"}}")).unwrap_err().contains("without a state"));
+    }
+
+    #[test]
+    fn hyperband_hands_out_the_resource_to_train_to_and_resumes_the_promoted() {
+        assert!(Session::new(space(), "hyperband", 1, 100, Direction::Minimize, 1).err().unwrap().contains("--max-resource"));
+        assert!(Session::with_resource(space(), "hyperband", 1, 100, Direction::Minimize, 1, Some((3, 1))).is_err(), "inverted bounds");
+        // Successive halving, 1 to 9 steps, η = 3: nine trials to 1 step, three on to 3, one to 9.
+        let mut s = Session::with_resource(space(), "successive-halving", 2, 9 + 3 * 2 + 6, Direction::Minimize, 1, Some((1, 9))).unwrap();
+        let mut lines_seen = Vec::new();
+        loop {
+            let lines = s.proposals();
+            if lines.is_empty() {
+                break;
+            }
+            for line in lines {
+                let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+                let (id, x, resource) = (v["trial"].as_u64().unwrap(), v["params"]["x"].as_f64().unwrap(), v["resource"].as_u64().unwrap());
+                lines_seen.push((resource, v["resume"].as_bool().unwrap_or(false)));
+                // The value improves with the resource; the best x is 1.
+                s.handle(&format!("{{\"trial\": {id}, \"value\": {}}}", (x - 1.0).powi(2) + 1.0 / resource as f64)).unwrap();
+            }
+        }
+        let count = |r: u64, resume: bool| lines_seen.iter().filter(|l| **l == (r, resume)).count();
+        assert_eq!((count(1, false), count(3, true), count(9, true)), (9, 3, 1), "{lines_seen:?}");
+        let summary: serde_json::Value = serde_json::from_str(&s.summary()).unwrap();
+        assert_eq!((summary["trials"].as_u64(), summary["complete"].as_u64(), summary["pruned"].as_u64()), (Some(9), Some(1), Some(8)));
     }
 
     #[test]

@@ -2,24 +2,47 @@
 //! test suite against every sampler): proposals inside the space, the same proposals for the
 //! same seed whatever the order trials finish in, nothing learnt from failed trials, a region
 //! that diverges avoided once seen, the budget never exceeded, spaces of 1 and 10 params and of
-//! categoricals only; grid search exhausting exactly. Every method of the registry (`methods.rs`) is checked with its defaults, so a new
-//! method joins by being registered.
+//! categoricals only; grid search exhausting exactly; pruned and paused trials paying only for
+//! what they trained. Every method of the registry (`methods.rs`) is checked with its defaults,
+//! so a new method joins by being registered — those that act inside training too, their trials
+//! trained in segments on a learning curve that improves with the epochs.
 
 use super::grid::GridSearch;
 use super::methods;
 use super::random::RandomSearch;
 use super::space::{Domain, Param, SearchSpace, Value};
 use super::strategy::Strategy;
-use super::study::{Ask, Direction, Outcome, Study, StudyConfig, TrialState};
+use super::study::{Ask, CostFn, Direction, Outcome, Segment, Study, StudyConfig, TrialState};
+use super::supervisor::Resource;
 
-/// Makes a fresh instance of a method.
-type MakeMethod = Box<dyn Fn() -> Box<dyn Strategy>>;
+/// Makes a fresh study of a method.
+type MakeStudy = Box<dyn Fn(&SearchSpace, StudyConfig, CostFn) -> Study>;
+
+/// The resource of the methods that act inside training: 1 to 3 epochs, one unit each.
+const RESOURCE: Resource = Resource { min: 1, max: 3, unit_cost: 1, param: None };
 
 /// Every registered method, by name, and grid search in a seeded order as well.
-fn methods() -> Vec<(&'static str, MakeMethod)> {
-    let mut all: Vec<(&'static str, MakeMethod)> = methods::all().iter().map(|m| (m.name, Box::new(move || m.make()) as MakeMethod)).collect();
-    all.push(("grid-shuffled", Box::new(|| Box::new(GridSearch::new(4, true)))));
+fn methods() -> Vec<(&'static str, MakeStudy)> {
+    let mut all: Vec<(&'static str, MakeStudy)> = methods::all()
+        .iter()
+        .map(|m| (m.name, Box::new(move |space: &SearchSpace, config, cost| m.study(space.clone(), config, cost, RESOURCE)) as MakeStudy))
+        .collect();
+    all.push(("grid-shuffled", Box::new(|space: &SearchSpace, config, cost| Study::new(space.clone(), Box::new(GridSearch::new(4, true)), config, cost))));
     all
+}
+
+/// Whether the method trains in segments.
+fn supervised(name: &str) -> bool {
+    methods::by_name(name).is_ok_and(|m| m.acts_inside_training())
+}
+
+/// How a trial's segment ends: paused at its end with the objective on a learning curve (worse
+/// by 0.1 per epoch short of the maximum), or complete with the objective.
+fn segment_outcome(value: f64, segment: &Segment) -> Outcome {
+    match segment.until {
+        Some(until) => Outcome::Paused { value: value + (RESOURCE.max - until) as f64 * 0.1, reached: until },
+        None => Outcome::Complete(value),
+    }
 }
 
 fn mixed_space() -> SearchSpace {
@@ -41,9 +64,9 @@ fn objective(space: &SearchSpace, values: &[Value]) -> f64 {
 /// Run a study to the end minimising `objective`, finishing each batch's trials in trial order
 /// (`Study::optimize`) or, with `reverse`, last first (as workers finishing out of order would),
 /// ending the trials `fails` picks as it says.
-fn run(space: &SearchSpace, method: Box<dyn Strategy>, seed: u64, budget: u64, batch: usize, reverse: bool, fails: &dyn Fn(usize) -> Option<Outcome>) -> Study {
-    let mut study = Study::new(space.clone(), method, StudyConfig { seed, direction: Direction::Minimize, budget, batch_size: batch }, Box::new(|_| 1));
-    let outcome = |id: usize, values: &[Value]| fails(id).unwrap_or_else(|| Outcome::Complete(objective(space, values)));
+fn run(space: &SearchSpace, make: &MakeStudy, seed: u64, budget: u64, batch: usize, reverse: bool, fails: &dyn Fn(usize) -> Option<Outcome>) -> Study {
+    let mut study = make(space, StudyConfig { seed, direction: Direction::Minimize, budget, batch_size: batch }, Box::new(|_| 1));
+    let outcome = |id: usize, values: &[Value], segment: &Segment| fails(id).unwrap_or_else(|| segment_outcome(objective(space, values), segment));
     if reverse {
         loop {
             let mut runs = study.ask_all();
@@ -52,11 +75,12 @@ fn run(space: &SearchSpace, method: Box<dyn Strategy>, seed: u64, budget: u64, b
             }
             runs.reverse();
             for (id, values) in runs {
-                study.tell(id, outcome(id, &values)).unwrap();
+                let segment = study.segment(id).unwrap();
+                study.tell(id, outcome(id, &values, &segment)).unwrap();
             }
         }
     } else {
-        study.optimize(|trial| outcome(trial.id, trial.values), |_| {});
+        study.optimize(|trial| outcome(trial.id, trial.values, &trial.segment), |_| {});
     }
     assert_eq!(study.ask(), Ask::Done);
     study
@@ -78,7 +102,7 @@ fn assert_inside(space: &SearchSpace, values: &[Value], what: &str) {
 fn proposals_stay_inside_the_space() {
     let space = mixed_space();
     for (name, make) in methods() {
-        let study = run(&space, make(), 1, 60, 8, false, &|_| None);
+        let study = run(&space, &make, 1, 60, 8, false, &|_| None);
         assert!(!study.trials().is_empty(), "{name}");
         for t in study.trials() {
             assert_inside(&space, &t.values, name);
@@ -91,13 +115,13 @@ fn proposals_stay_inside_the_space() {
 fn the_same_seed_gives_the_same_trials_whatever_order_they_finish_in() {
     let space = mixed_space();
     for (name, make) in methods() {
-        let a = run(&space, make(), 7, 40, 5, false, &|_| None);
-        let b = run(&space, make(), 7, 40, 5, true, &|_| None);
+        let a = run(&space, &make, 7, 40, 5, false, &|_| None);
+        let b = run(&space, &make, 7, 40, 5, true, &|_| None);
         let values = |s: &Study| s.trials().iter().map(|t| t.values.clone()).collect::<Vec<_>>();
         assert_eq!(values(&a), values(&b), "{name}");
         // A different seed proposes differently (grid in its fixed order excepted).
         if name != "grid" {
-            let c = run(&space, make(), 8, 40, 5, false, &|_| None);
+            let c = run(&space, &make, 8, 40, 5, false, &|_| None);
             assert_ne!(values(&a), values(&c), "{name}");
         }
     }
@@ -115,9 +139,11 @@ fn failed_and_interrupted_trials_teach_nothing_and_do_not_stop_the_study() {
             &|id| (id % 3 == 1).then(|| Outcome::Failed("the worker crashed".into())),
             &|id| (id % 3 == 1).then_some(Outcome::Interrupted),
         ];
-        let studies: Vec<Study> = failures.iter().map(|f| run(&space, make(), 3, 30, 4, false, f)).collect();
+        let studies: Vec<Study> = failures.iter().map(|f| run(&space, &make, 3, 30, 4, false, f)).collect();
         for (k, s) in studies.iter().enumerate() {
-            assert_eq!(s.trials().len(), 30, "{name}");
+            if !supervised(name) {
+                assert_eq!(s.trials().len(), 30, "{name}");
+            }
             let ended_as_told = |state: &TrialState| if k == 3 { *state == TrialState::Interrupted } else { matches!(state, TrialState::Failed(_)) };
             assert!(s.trials().iter().filter(|t| t.id % 3 == 1).all(|t| ended_as_told(&t.state)), "{name}");
             let best = s.best().unwrap();
@@ -136,7 +162,7 @@ fn the_budget_is_never_exceeded() {
     for (name, make) in methods() {
         // Costs that vary with the proposal: 1 to 4 units ("layers").
         let cost = |values: &[Value]| values[2].as_f64().unwrap() as u64;
-        let mut study = Study::new(space.clone(), make(), StudyConfig { seed: 5, direction: Direction::Minimize, budget: 37, batch_size: 6 }, Box::new(cost));
+        let mut study = make(&space, StudyConfig { seed: 5, direction: Direction::Minimize, budget: 37, batch_size: 6 }, Box::new(cost));
         loop {
             let runs = study.ask_all();
             assert!(study.spent() <= 37, "{name}: {}", study.spent());
@@ -144,7 +170,8 @@ fn the_budget_is_never_exceeded() {
                 break;
             }
             for (id, values) in runs {
-                study.tell(id, Outcome::Complete(objective(&space, &values))).unwrap();
+                let segment = study.segment(id).unwrap();
+                study.tell(id, segment_outcome(objective(&space, &values), &segment)).unwrap();
             }
         }
         let charged: u64 = study.trials().iter().map(|t| t.cost).sum();
@@ -153,11 +180,10 @@ fn the_budget_is_never_exceeded() {
         // Skipped proposals stay in the history, so a method's i-th observation is still its
         // i-th proposal.
         assert_eq!(study.history().len(), study.trials().len() + study.skipped(), "{name}");
-        assert!(
-            37 - study.spent() < 4,
-            "{name}: {} left unspent, though a trial costs at most 4 and proposals that do not fit are skipped",
-            37 - study.spent()
-        );
+        // A trial costs at most 4 (trained to the end, 3 for the methods that act inside
+        // training, whose populations need two).
+        let most = if name == "pbt" { 2 * RESOURCE.max as u64 } else { 4 };
+        assert!(37 - study.spent() < most, "{name}: {} left unspent, though proposals that do not fit are skipped", 37 - study.spent());
     }
 }
 
@@ -200,7 +226,7 @@ fn one_param_ten_params_and_categoricals_only() {
     let categorical = SearchSpace::new(vec![Param::categorical("a", &["p", "q", "r"]), Param::categorical("b", &["u", "v"])]).unwrap();
     for space in [one, ten, categorical] {
         for (name, make) in methods() {
-            let study = run(&space, make(), 2, 25, 5, false, &|_| None);
+            let study = run(&space, &make, 2, 25, 5, false, &|_| None);
             assert!(!study.trials().is_empty() && study.best().is_some(), "{name} on {} params", space.len());
             for t in study.trials() {
                 assert_inside(&space, &t.values, name);
@@ -216,7 +242,8 @@ fn grid_search_exhausts_exactly() {
         let grid = GridSearch::new(4, shuffled);
         // lr and x: 4 points each; layers: its 4 integers; batch: 4 points; optimizer: 3 choices.
         assert_eq!(grid.size(&space), 4 * 4 * 4 * 4 * 3);
-        let study = run(&space, Box::new(grid), 1, 10_000, 7, false, &|_| None);
+        let make: MakeStudy = Box::new(move |space: &SearchSpace, config, cost| Study::new(space.clone(), Box::new(grid.clone()), config, cost));
+        let study = run(&space, &make, 1, 10_000, 7, false, &|_| None);
         assert_eq!(study.trials().len(), 768);
         let mut seen: Vec<String> = study.trials().iter().map(|t| format!("{:?}", t.values)).collect();
         seen.sort();
@@ -347,19 +374,21 @@ fn no_method_returns_to_a_region_that_diverges_more_often_than_random_search_wou
     for (name, make) in methods() {
         let (mut tried, mut inside_count) = (0, 0);
         for seed in 0..4 {
-            let mut study = Study::new(space.clone(), make(), StudyConfig { seed, direction: Direction::Minimize, budget: 60, batch_size: 4 }, Box::new(|_| 1));
+            let mut study = make(&space, StudyConfig { seed, direction: Direction::Minimize, budget: 60, batch_size: 4 }, Box::new(|_| 1));
             study.optimize(
                 |trial| {
                     let unit = space.unit_of(trial.values);
                     if inside(&unit) {
                         Outcome::Diverged("training diverged in epoch 1".into())
                     } else {
-                        Outcome::Complete(lure(&unit))
+                        segment_outcome(lure(&unit), &trial.segment)
                     }
                 },
                 |_| {},
             );
-            for t in study.trials().iter().skip(20) {
+            // A method that learns is judged once it has seen the region.
+            let learns = methods::by_name(name).is_ok_and(|m| matches!(m.family, methods::Family::Bayesian | methods::Family::Evolutionary));
+            for t in study.trials().iter().skip(if learns { 20 } else { 0 }) {
                 tried += 1;
                 inside_count += usize::from(inside(&t.unit));
             }
@@ -369,5 +398,35 @@ fn no_method_returns_to_a_region_that_diverges_more_often_than_random_search_wou
         let learns = methods::by_name(name).is_ok_and(|m| matches!(m.family, methods::Family::Bayesian | methods::Family::Evolutionary));
         let most = if learns { 0.5 } else { 0.6 };
         assert!(rate < most, "{name}: {inside_count} of {tried} proposals inside the diverging region");
+    }
+}
+
+#[test]
+fn pruned_and_paused_trials_pay_only_for_what_they_trained() {
+    let space = mixed_space();
+    for (name, make) in methods() {
+        // A trial trained to its end costs 3 (three epochs of one unit for the methods that
+        // act inside training); a proposing method's even trials are pruned after one.
+        let mut study = make(&space, StudyConfig { seed: 2, direction: Direction::Minimize, budget: 45, batch_size: 3 }, Box::new(|_| 3));
+        study.optimize(
+            |trial| match supervised(name) || trial.id % 2 == 1 {
+                true => segment_outcome(objective(&space, trial.values), &trial.segment),
+                false => Outcome::Pruned { value: 1.0, cost: 1 },
+            },
+            |_| {},
+        );
+        let mut pruned = 0;
+        for t in study.trials() {
+            let trained = match t.state {
+                TrialState::Complete => 3,
+                TrialState::Pruned if supervised(name) => t.reached,
+                TrialState::Pruned => 1,
+                ref state => panic!("{name}: trial {} ended {state}", t.id),
+            };
+            pruned += usize::from(t.state == TrialState::Pruned);
+            assert_eq!(t.cost, trained as u64, "{name}: trial {}", t.id);
+        }
+        assert_eq!(study.spent(), study.trials().iter().map(|t| t.cost).sum::<u64>(), "{name}");
+        assert!(pruned > 0 || name == "pbt", "{name} pruned nothing");
     }
 }

@@ -13,7 +13,7 @@
 //! fewer than `min_trials` (1) reference trials reached. A score that is not a number stops the
 //! trial at once.
 
-use super::study::Direction;
+use super::trial::Direction;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

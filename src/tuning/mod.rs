@@ -11,15 +11,20 @@ pub mod fixed;
 pub mod genetic;
 pub mod gp;
 pub mod grid;
+pub mod hyperband;
 pub mod hyperband_schedule;
+pub mod hypergradient;
 pub mod median_pruner;
 pub mod methods;
+pub mod pbt;
 pub mod random;
 pub mod space;
 pub mod stats;
 pub mod strategy;
 pub mod study;
+pub mod supervisor;
 pub mod tpe;
+pub mod trial;
 
 #[cfg(test)]
 mod contract;

@@ -310,6 +310,16 @@ impl Param {
         }
     }
 
+    /// The param's value nearest the number `x` (a whole number for an int param; for a
+    /// categorical, which has no numbers, its middle choice).
+    pub fn nearest(&self, x: f64) -> Value {
+        match self.domain {
+            Domain::Float { low, high, .. } => Value::Float(x.clamp(low, high)),
+            Domain::Int { low, high, .. } => Value::Int((x.round() as i64).clamp(low, high)),
+            Domain::Categorical { .. } => self.from_unit(0.5),
+        }
+    }
+
     /// The value at `u` in `[0, 1]` (clamped).
     pub fn from_unit(&self, u: f64) -> Value {
         let u = if u.is_nan() { 0.5 } else { u.clamp(0.0, 1.0) };

@@ -18,20 +18,24 @@
 //! whose points cost different amounts (epochs in the space) spends its budget down to what its
 //! own proposals can use, rather than stopping at its first unaffordable one.
 //!
+//! Methods that act inside training (`Supervisor`: successive halving, Hyperband,
+//! population-based training) train their trials in segments instead: a trial trains to a number
+//! of epochs and is Paused, its checkpoint kept by whoever runs it; when every trial handed out
+//! has paused or finished, the method decides what comes next (`supervisor.rs`). Any method's
+//! trials may also be given a median-stopping pruner: each trial is handed out with the scores
+//! it must reach epoch by epoch, fixed from the complete trials of earlier rounds, so whoever
+//! runs it can stop it at exactly the epoch the rule says.
+//!
 //! `ask` and `tell` drive a study trial by trial (the browser's workers, `tunelab ask-tell`);
 //! `optimize` runs one to its end in this thread with an objective function.
 
+use super::median_pruner::MedianPruner;
 use super::space::{SearchSpace, Value};
 use super::strategy::{Observation, Strategy};
+use super::supervisor::{Barrier, Decision, Resource, Supervisor};
+pub use super::trial::{Direction, FoldScores, Inherited, Trial, TrialState};
 use crate::rng::{rng_for, streams, Rng64};
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    Minimize,
-    Maximize,
-}
 
 /// How a study runs, besides its space, method and prices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,62 +55,6 @@ pub struct StudyConfig {
     pub batch_size: usize,
 }
 
-/// Where a trial stands. What the methods learn from each finished state:
-///
-/// - Complete: its score.
-/// - Diverged: that its values are bad. Its training blew up (a loss that stopped being a
-///   number): not a fault of the machinery, like a failure, but a verdict on a region of the
-///   space, which the methods must learn to avoid. They see it with a loss as bad as the worst
-///   complete trial's among those they are shown — recomputed at each proposal, so always within
-///   the range of real results — and with no loss (as a failure) while no trial has completed.
-///   It is the rule SMAC applies to crashed runs (a worst-case cost), with the worst seen so far
-///   in place of a fixed constant, which would dwarf the real scores in a model-based method's
-///   standardisation; and it keeps every method's rule simple (ranks, densities and the GP see
-///   an ordinary bad result).
-/// - Pruned, Failed (the objective could not score it: a crash, a score that is not a number)
-///   and Interrupted (stopped from outside): nothing, as Optuna's samplers ignore failed trials;
-///   they say nothing about their values.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "state", content = "reason", rename_all = "snake_case")]
-pub enum TrialState {
-    Waiting,
-    Running,
-    Complete,
-    Pruned,
-    Failed(String),
-    Diverged(String),
-    Interrupted,
-}
-
-impl std::fmt::Display for TrialState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TrialState::Failed(reason) | TrialState::Diverged(reason) => write!(f, "{} ({reason})", self.name()),
-            _ => f.write_str(self.name()),
-        }
-    }
-}
-
-impl TrialState {
-    /// The state's name, lower case, without its reason (as the page's `data-state` and the
-    /// race's record spell it).
-    pub fn name(&self) -> &'static str {
-        match self {
-            TrialState::Waiting => "waiting",
-            TrialState::Running => "running",
-            TrialState::Complete => "complete",
-            TrialState::Pruned => "pruned",
-            TrialState::Failed(_) => "failed",
-            TrialState::Diverged(_) => "diverged",
-            TrialState::Interrupted => "interrupted",
-        }
-    }
-
-    pub fn is_finished(&self) -> bool {
-        !matches!(self, TrialState::Waiting | TrialState::Running)
-    }
-}
-
 /// How a running trial ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -115,7 +63,14 @@ pub enum Outcome {
     /// Scored on every fold of a cross-validation: Complete with their mean (Failed if that is
     /// not a number), each fold's score kept on the trial.
     Folds(FoldScores),
-    /// Stopped early with its last value, having used `cost` of its reserved cost.
+    /// Trained to the end of its segment (`reached` epochs) with this score; its checkpoint is
+    /// kept for the method's decision.
+    Paused {
+        value: f64,
+        reached: u32,
+    },
+    /// Stopped early with its last value, its segment under way having used `cost` of what it
+    /// reserved (for a trial of one segment, of the trial's cost).
     Pruned {
         value: f64,
         cost: u64,
@@ -126,62 +81,6 @@ pub enum Outcome {
     Diverged(String),
     /// Stopped from outside (a worker lost, a page closed); it taught nothing.
     Interrupted,
-}
-
-/// A trial scored on each of k folds of a cross-validation: its score is their mean, and their
-/// spread is kept beside it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FoldScores {
-    pub scores: Vec<f64>,
-}
-
-impl FoldScores {
-    pub fn mean(&self) -> f64 {
-        self.scores.iter().sum::<f64>() / self.scores.len() as f64
-    }
-
-    /// The sample standard deviation of the folds' scores (0 for one fold).
-    pub fn spread(&self) -> f64 {
-        let n = self.scores.len();
-        if n < 2 {
-            return 0.0;
-        }
-        let mean = self.mean();
-        (self.scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Trial {
-    /// Its number, in the order trials were proposed (from 0).
-    pub id: usize,
-    /// The batch of proposals it came from.
-    pub batch: usize,
-    pub values: Vec<Value>,
-    /// The point of the unit cube that stands for `values` (the charts draw these).
-    pub unit: Vec<f64>,
-    pub state: TrialState,
-    /// The objective's value, for a Complete trial (its last value for a Pruned one).
-    pub score: Option<f64>,
-    /// Values reported along the way (per epoch, for the CNN; per epoch of every fold in turn
-    /// under k-fold cross-validation).
-    pub progress: Vec<f64>,
-    /// A cross-validated trial's score on each fold (its score is their mean).
-    pub folds: Option<FoldScores>,
-    /// The cost charged to the budget.
-    pub cost: u64,
-}
-
-impl Trial {
-    /// Complete with `score`, or Failed if it is not a number.
-    fn complete(&mut self, score: f64) {
-        if score.is_finite() {
-            self.state = TrialState::Complete;
-            self.score = Some(score);
-        } else {
-            self.state = TrialState::Failed(format!("its score is {score}, not a number"));
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -206,9 +105,31 @@ pub enum Ask {
 /// Prices a proposal in budget units.
 pub type CostFn = Box<dyn Fn(&[Value]) -> u64>;
 
+/// Where a trial handed out starts and stops (see `Study::segment`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    /// The trial whose checkpoint to resume (None: from scratch).
+    pub resume_from: Option<usize>,
+    /// Epochs trained already.
+    pub from: u32,
+    /// Pause after this many epochs (None: train to the end).
+    pub until: Option<u32>,
+    /// Median pruning's scores to reach, step by step (empty: none).
+    pub stop_below: Vec<Option<f64>>,
+}
+
+/// How a study's method chooses: by proposing points, or by acting inside training.
+enum Searcher {
+    Proposes(Box<dyn Strategy>),
+    Supervises(Box<dyn Supervisor>),
+}
+
 pub struct Study {
     space: SearchSpace,
-    strategy: Box<dyn Strategy>,
+    searcher: Searcher,
+    /// Epochs as a resource: what a supervised method's segments are priced in.
+    resource: Option<Resource>,
+    pruner: Option<MedianPruner>,
     config: StudyConfig,
     cost: CostFn,
     rng: Rng64,
@@ -239,7 +160,9 @@ impl Study {
         let config = StudyConfig { batch_size: config.batch_size.max(1), ..config };
         Self {
             space,
-            strategy,
+            searcher: Searcher::Proposes(strategy),
+            resource: None,
+            pruner: None,
             config,
             cost,
             rng: rng_for(config.seed, streams::TUNING),
@@ -252,6 +175,38 @@ impl Study {
         }
     }
 
+    /// A study whose method acts inside training, its segments priced in epochs of `resource`.
+    pub fn supervised(space: SearchSpace, supervisor: Box<dyn Supervisor>, config: StudyConfig, resource: Resource) -> Self {
+        let cost = resource.max as u64 * resource.unit_cost;
+        let mut study = Self::new(space, Box::new(super::random::RandomSearch), config, Box::new(move |_| cost));
+        study.searcher = Searcher::Supervises(supervisor);
+        study.resource = Some(resource);
+        study
+    }
+
+    /// The resource a supervised study's segments are measured in.
+    pub fn resource(&self) -> Option<Resource> {
+        self.resource
+    }
+
+    /// Stop trials by the median-stopping rule: each trial is handed out with the scores it must
+    /// reach step by step, from the complete trials of the earlier rounds.
+    pub fn with_pruner(mut self, pruner: MedianPruner) -> Self {
+        self.pruner = Some(pruner);
+        self
+    }
+
+    pub fn pruner(&self) -> Option<&MedianPruner> {
+        self.pruner.as_ref()
+    }
+
+    /// Where a trial handed out starts and stops.
+    pub fn segment(&self, id: usize) -> Option<Segment> {
+        let t = self.trials.get(id)?;
+        let from = if t.resume_from.is_some() { t.reached } else { 0 };
+        Some(Segment { resume_from: t.resume_from, from, until: t.until, stop_below: t.stop_below.clone() })
+    }
+
     pub fn space(&self) -> &SearchSpace {
         &self.space
     }
@@ -259,7 +214,10 @@ impl Study {
         &self.trials
     }
     pub fn method(&self) -> &'static str {
-        self.strategy.name()
+        match &self.searcher {
+            Searcher::Proposes(strategy) => strategy.name(),
+            Searcher::Supervises(supervisor) => supervisor.name(),
+        }
     }
     pub fn config(&self) -> &StudyConfig {
         &self.config
@@ -288,11 +246,14 @@ impl Study {
         if self.is_done() {
             return Ask::Done;
         }
-        if self.closed || !self.trials.iter().all(|t| t.state.is_finished()) {
+        if self.closed || !self.trials.iter().all(|t| t.state.is_finished() || t.state == TrialState::Paused) {
             return Ask::Wait;
         }
         // Either the batch has trials to hand out, or the study is now closed.
-        self.propose_batch();
+        match self.searcher {
+            Searcher::Proposes(_) => self.propose_batch(),
+            Searcher::Supervises(_) => self.supervise(),
+        }
         self.ask()
     }
 
@@ -307,7 +268,9 @@ impl Study {
 
     fn propose_batch(&mut self) {
         let history = self.history();
-        let proposals = self.strategy.ask(&self.space, &history, self.config.batch_size, &mut self.rng);
+        let stop_below = self.stop_below();
+        let Searcher::Proposes(strategy) = &mut self.searcher else { unreachable!("only a proposing method's study proposes batches") };
+        let proposals = strategy.ask(&self.space, &history, self.config.batch_size, &mut self.rng);
         let ran_dry = proposals.is_empty();
         for values in proposals {
             let cost = (self.cost)(&values);
@@ -320,17 +283,9 @@ impl Study {
             self.spent += cost;
             self.skipped_in_a_row = 0;
             self.proposals.push(Proposal::Trial(self.trials.len()));
-            self.trials.push(Trial {
-                id: self.trials.len(),
-                batch: self.batches,
-                values,
-                unit,
-                state: TrialState::Waiting,
-                score: None,
-                progress: Vec::new(),
-                folds: None,
-                cost,
-            });
+            let mut trial = self.new_trial(values, unit, cost);
+            trial.stop_below = stop_below.clone();
+            self.trials.push(trial);
         }
         // Ran dry, spent all, or wants only what it can no longer afford: a batch's worth in a
         // row (counted across batches, as an evolutionary method's last batch of a generation
@@ -339,6 +294,129 @@ impl Study {
             self.closed = true;
         }
         self.batches += 1;
+    }
+
+    fn new_trial(&self, values: Vec<Value>, unit: Vec<f64>, cost: u64) -> Trial {
+        Trial {
+            id: self.trials.len(),
+            batch: self.batches,
+            values,
+            unit,
+            state: TrialState::Waiting,
+            score: None,
+            progress: Vec::new(),
+            folds: None,
+            cost,
+            reached: 0,
+            until: None,
+            resume_from: None,
+            pauses: Vec::new(),
+            group: None,
+            lineage: Vec::new(),
+            stop_below: Vec::new(),
+            segment_cost: cost,
+        }
+    }
+
+    /// Under a median pruner, the scores a trial proposed now must reach step by step, from
+    /// every complete trial so far (all of them of earlier rounds: a round is proposed once the
+    /// one before has finished).
+    fn stop_below(&self) -> Vec<Option<f64>> {
+        let Some(pruner) = &self.pruner else { return Vec::new() };
+        let reference: Vec<&[f64]> = self.trials.iter().filter(|t| t.state == TrialState::Complete).map(|t| t.progress.as_slice()).collect();
+        let steps = reference.iter().map(|c| c.len()).max().unwrap_or(0);
+        let mut thresholds = pruner.thresholds(&reference, steps as u32);
+        // Oriented so that "below" means worse: a minimised score's thresholds are kept as they
+        // are, and `median_pruner::worse_than` reads them with the study's direction.
+        while thresholds.last() == Some(&None) {
+            thresholds.pop();
+        }
+        thresholds
+    }
+
+    /// A barrier of a supervised study: the method decides, and its decisions are applied in
+    /// order, each as far as the budget allows. Nothing to run afterwards closes the study, and
+    /// a trial still paused then ends Pruned.
+    fn supervise(&mut self) {
+        let resource = self.resource.expect("a supervised study has a resource");
+        let Searcher::Supervises(supervisor) = &mut self.searcher else { unreachable!("only a supervised study supervises") };
+        let barrier =
+            Barrier { space: &self.space, trials: &self.trials, direction: self.config.direction, resource, budget_left: self.config.budget - self.spent };
+        let decisions = supervisor.decide(&barrier, &mut self.rng);
+        let until_of = |until: u32| (until < resource.max).then_some(until);
+        // The trials paused at this barrier: a copy may take the checkpoint of one that an
+        // earlier decision already sent on.
+        let paused: Vec<bool> = self.trials.iter().map(|t| t.state == TrialState::Paused).collect();
+        for decision in decisions {
+            let left = self.config.budget - self.spent;
+            match decision {
+                Decision::Start { values, until, group } => {
+                    let until = until.clamp(1, resource.max);
+                    let cost = until as u64 * resource.unit_cost;
+                    let unit = self.space.unit_of(&values);
+                    if cost > left {
+                        self.proposals.push(Proposal::Skipped { values, unit });
+                        continue;
+                    }
+                    self.spent += cost;
+                    self.proposals.push(Proposal::Trial(self.trials.len()));
+                    let mut trial = self.new_trial(values, unit, cost);
+                    trial.until = until_of(until);
+                    trial.group = Some(group);
+                    self.trials.push(trial);
+                }
+                Decision::Continue { trial, until } => self.go_on(&paused, trial, trial, None, until, left, resource),
+                Decision::Inherit { trial, from, values, until } => self.go_on(&paused, trial, from, Some(values), until, left, resource),
+                Decision::Stop { trial } => self.stop_paused(trial),
+            }
+        }
+        if !self.trials.iter().any(|t| t.state == TrialState::Waiting) {
+            self.closed = true;
+            for id in 0..self.trials.len() {
+                self.stop_paused(id);
+            }
+        }
+        self.batches += 1;
+    }
+
+    /// A paused trial trains on to `until` from `from`'s checkpoint (with new values, for a
+    /// copy), if that fits what is left of the budget; else it stops.
+    #[allow(clippy::too_many_arguments)]
+    fn go_on(&mut self, paused: &[bool], id: usize, from: usize, values: Option<Vec<Value>>, until: u32, left: u64, resource: Resource) {
+        let was_paused = |id: usize| paused.get(id) == Some(&true);
+        if !was_paused(id) || !was_paused(from) || self.trials[id].state != TrialState::Paused {
+            return;
+        }
+        let reached = self.trials[from].reached;
+        let until = until.clamp(reached + 1, resource.max.max(reached + 1));
+        let cost = (until - reached) as u64 * resource.unit_cost;
+        if cost > left {
+            self.stop_paused(id);
+            return;
+        }
+        self.spent += cost;
+        let batch = self.batches;
+        let space = &self.space;
+        let trial = &mut self.trials[id];
+        if let Some(values) = values {
+            trial.unit = space.unit_of(&values);
+            trial.lineage.push(Inherited { epochs: reached, from, before: std::mem::replace(&mut trial.values, values.clone()), after: values });
+        }
+        trial.state = TrialState::Waiting;
+        trial.batch = batch;
+        trial.cost += cost;
+        trial.segment_cost = cost;
+        trial.reached = reached;
+        trial.resume_from = Some(from);
+        trial.until = (until < resource.max).then_some(until);
+    }
+
+    /// A paused trial ends, Pruned with its last score.
+    fn stop_paused(&mut self, id: usize) {
+        if let Some(trial) = self.trials.get_mut(id).filter(|t| t.state == TrialState::Paused) {
+            trial.state = TrialState::Pruned;
+            trial.score = trial.pauses.last().map(|p| p.1).filter(|s| s.is_finite());
+        }
     }
 
     /// What the method is shown of its proposals so far, in the order it made them: a complete
@@ -390,7 +468,14 @@ impl Study {
 
     /// How a running trial ended.
     pub fn tell(&mut self, id: usize, outcome: Outcome) -> Result<(), StudyError> {
+        let full = match (&self.searcher, self.resource) {
+            (Searcher::Supervises(_), Some(resource)) => Some(resource.max),
+            _ => None,
+        };
         let trial = self.running(id)?;
+        if let (Some(max), Outcome::Complete(_) | Outcome::Folds(_)) = (full, &outcome) {
+            trial.reached = max;
+        }
         let mut refund = 0;
         match outcome {
             Outcome::Complete(value) => trial.complete(value),
@@ -399,10 +484,15 @@ impl Study {
                 trial.folds = Some(scores);
                 trial.complete(mean);
             }
+            Outcome::Paused { value, reached } => {
+                trial.state = TrialState::Paused;
+                trial.reached = reached;
+                trial.pauses.push((reached, value));
+            }
             Outcome::Pruned { value, cost } => {
                 trial.state = TrialState::Pruned;
                 trial.score = value.is_finite().then_some(value);
-                refund = trial.cost.saturating_sub(cost);
+                refund = trial.segment_cost.saturating_sub(cost);
                 trial.cost -= refund;
             }
             Outcome::Failed(reason) => trial.state = TrialState::Failed(reason),
@@ -435,7 +525,8 @@ impl Study {
     /// batch would wait for it).
     pub fn optimize(&mut self, mut objective: impl FnMut(&mut TrialRun<'_>) -> Outcome, mut on_finished: impl FnMut(&Trial)) {
         while let Ask::Run { id, values } = self.ask() {
-            let mut run = TrialRun { id, values: &values, progress: Vec::new() };
+            let segment = self.segment(id).expect("the trial just asked");
+            let mut run = TrialRun { id, values: &values, segment, progress: Vec::new() };
             let outcome = objective(&mut run);
             for value in std::mem::take(&mut run.progress) {
                 self.report(id, value).expect("the trial optimize runs is running");
@@ -452,6 +543,8 @@ pub struct TrialRun<'a> {
     pub id: usize,
     /// The values to evaluate, in the space's order.
     pub values: &'a [Value],
+    /// Where it starts and stops.
+    pub segment: Segment,
     progress: Vec<f64>,
 }
 

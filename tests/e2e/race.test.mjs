@@ -28,7 +28,7 @@ after(async () => {
 });
 
 /** Open the page at 1280×720 and set up the test's race (not started) on `workers` workers. */
-async function setUpRace(workers, budget = BUDGET) {
+async function setUpRace(workers, budget = BUDGET, methods = METHODS) {
   const opened = await openPage(browser, server.url);
   const { page } = opened;
   await page.setViewportSize({ width: 1280, height: 720 });
@@ -36,7 +36,7 @@ async function setUpRace(workers, budget = BUDGET) {
   await page.fill('#race-workers', String(workers));
   await page.dispatchEvent('#race-workers', 'input');
   for (const box of await page.$$('input[name=race-method]')) {
-    const want = METHODS.includes(await box.getAttribute('value'));
+    const want = methods.includes(await box.getAttribute('value'));
     if ((await box.isChecked()) !== want) await box.click();
   }
   await page.selectOption('#race-space', 'seed-grid');
@@ -224,5 +224,49 @@ test('the native race on the same experiment agrees with the browser', () => {
       assert.equal(t.state, 'complete');
       assert.ok(Math.abs(t.score * 100 - browserScore) <= 1.0, `${study.method} #${t.id}: native ${t.score * 100}% vs browser ${browserScore}%`);
     });
+  }
+});
+
+test('the methods that act inside training race in the browser, and the race JSON holds their rungs, lineage and paths', async () => {
+  // 40 epoch-equivalents on the seed's space (5 to 20 epochs): Hyperband's most aggressive
+  // bracket (three configurations to 7 epochs, the best resumed to 20), PBT's population of two,
+  // and hypergradient runs.
+  const methods = ['hypergradient', 'hyperband', 'pbt'];
+  const { page, errors, close } = await setUpRace(2, 40, methods);
+  try {
+    await page.click('#race-start');
+    await page.waitForSelector('#race-status[data-state="done"]', { timeout: 600_000 });
+    await page.screenshot({ path: path.join(SHOTS, 'race-inside-training-1280x720.png') });
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#race-download')]);
+    const record = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
+    assert.equal(record.format, 'tunelab-race');
+    const study = (name) => record.studies.find((s) => s.method === name);
+    for (const s of record.studies) assert.ok(s.spent > 0 && s.spent <= s.budget, `${s.method}: ${s.spent} of ${s.budget}`);
+    // Hyperband: pruned trials stopped at their rung and paid for it only; a promoted trial
+    // resumed from its checkpoint (its epochs count on, 1 to 20, never retrained).
+    const hb = study('hyperband').trials;
+    const pruned = hb.filter((t) => t.state === 'pruned');
+    const complete = hb.filter((t) => t.state === 'complete');
+    assert.ok(pruned.length >= 1 && complete.length >= 1, JSON.stringify(hb.map((t) => [t.state, t.reached])));
+    for (const t of pruned) {
+      assert.equal(t.reached, t.pauses.at(-1).epochs);
+      assert.equal(t.cost, t.reached * 2000, `trial ${t.id} pays its ${t.reached} epochs`);
+    }
+    for (const t of complete) {
+      assert.equal(t.reached, 20);
+      assert.deepEqual(t.epochs.map((e) => e.epoch), Array.from({ length: 20 }, (_, i) => i + 1), `trial ${t.id}`);
+    }
+    assert.ok(record.largest_checkpoint_bytes > 100_000, `a checkpoint of ${record.largest_checkpoint_bytes} bytes`);
+    // PBT: every member is in the population, and copies are in the lineage.
+    const pbt = study('pbt').trials;
+    assert.ok(pbt.length >= 2 && pbt.every((t) => t.group !== undefined && t.pauses.length >= 1), JSON.stringify(pbt));
+    assert.ok(pbt.some((t) => t.lineage?.length > 0), 'the bottom member copies the top');
+    // Hypergradient trials carry the paths of their learning rate and L2.
+    for (const t of study('hypergradient').trials.filter((t) => t.state === 'complete')) {
+      assert.ok(t.paths.learning_rate.values.length > 10 && t.paths.l2.values.length > 1, `trial ${t.id}`);
+    }
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
   }
 });
