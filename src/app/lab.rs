@@ -35,6 +35,9 @@ pub struct RaceView {
     /// Page clock (ms) at Start, and when the race ended.
     pub started_ms: f64,
     pub ended_ms: Option<f64>,
+    /// Checkpoints of paused trials kept on the page now (count, bytes), and the largest seen.
+    pub checkpoints: (usize, usize),
+    pub largest_checkpoint: usize,
 }
 
 /// The most workers the page offers.
@@ -299,18 +302,26 @@ impl Lab {
             let race = e.race()?;
             let state = e.race_state()?;
             let studies = race.studies.iter().filter_map(|&s| e.study_summary(s)).collect();
-            Some((race.setup.clone(), state, studies))
+            Some((race.setup.clone(), state, studies, e.checkpoints_kept(), e.largest_checkpoint()))
         });
         // This machine's measured throughput: every complete trial, raced or trained on its own.
         let (images, seconds) =
             self.experiment.with_value(|e| e.runs().filter_map(LiveTrial::throughput).fold((0.0, 0.0), |(i, s), (a, b)| (i + a as f64, s + b)));
         self.throughput.set((seconds > 0.0).then(|| images / seconds));
-        let view = view.map(|(setup, state, studies)| {
+        let view = view.map(|(setup, state, studies, checkpoints, largest_checkpoint)| {
             let over = matches!(state, RaceState::Done | RaceState::Cancelled);
             if over && self.race_ended_ms.get_value().is_none() {
                 self.race_ended_ms.set_value(Some(now));
             }
-            RaceView { setup, state, studies, started_ms: self.race_started_ms.get_value(), ended_ms: self.race_ended_ms.get_value() }
+            RaceView {
+                setup,
+                state,
+                studies,
+                started_ms: self.race_started_ms.get_value(),
+                ended_ms: self.race_ended_ms.get_value(),
+                checkpoints,
+                largest_checkpoint,
+            }
         });
         self.race.set(view);
     }

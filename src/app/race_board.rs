@@ -45,7 +45,14 @@ pub fn RaceBar() -> impl IntoView {
                 }
                 _ => String::new(),
             };
-            Some((spent, budget, format!("{:.0}% of the budget · {} elapsed{left}", spent as f64 * 100.0 / budget.max(1) as f64, clock(elapsed))))
+            // The methods that pause trials keep their checkpoints on the page meanwhile.
+            let kept = match (r.checkpoints, r.largest_checkpoint) {
+                (_, 0) => String::new(),
+                ((count, bytes), largest) => {
+                    format!(" · checkpoints kept: {count} ({:.1} MB; each up to {:.1} MB)", bytes as f64 / 1e6, largest as f64 / 1e6)
+                }
+            };
+            Some((spent, budget, format!("{:.0}% of the budget · {} elapsed{left}{kept}", spent as f64 * 100.0 / budget.max(1) as f64, clock(elapsed))))
         })
     };
     view! {

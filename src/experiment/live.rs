@@ -502,12 +502,16 @@ fn shown_state(state: &TrialState, run: &LiveTrial) -> TrialState {
 }
 
 /// The configuration a trial trains: with the hypergradients switched on for a method that
-/// tunes by them (the learning rate's replacing any decay schedule, which it would fight).
+/// tunes by them (the learning rate's replacing any decay schedule, which it would fight; L2
+/// starting at the trial's value, brought into the range its hypergradient may move it in — an
+/// L2 of 0 has no logarithm to move).
 fn training_config(mut config: TrainConfig, hypergradients: bool) -> TrainConfig {
     if hypergradients {
+        let l2 = L2Hypergradient::default();
         config.lr_decay = LrDecay::None;
         config.lr_hypergradient = Some(LrHypergradient::for_optimizer(config.optimizer));
-        config.l2_hypergradient = Some(L2Hypergradient::default());
+        config.l2_hypergradient = Some(l2);
+        config.l2 = config.l2.clamp(l2.min, l2.max);
     }
     config
 }

@@ -13,6 +13,13 @@ Dev tooling, not a test and not part of `.ci/test` (Optuna's GP sampler needs Py
     /tmp/optuna-venv/bin/python tests/bench/compare_optuna.py --seeds 10
 
 The numbers it printed are in BENCHMARKS.md.
+
+With `--pruners`, it compares early stopping instead, on synthetic learning curves (below) at an
+equal number of steps: tunelab's random search with its median pruner and its Hyperband, through
+`tunelab ask-tell` (intermediate values; `--max-resource`), against Optuna's `RandomSampler` with
+its `MedianPruner` and its `HyperbandPruner`, and plain random search on both sides:
+
+    /tmp/optuna-venv/bin/python tests/bench/compare_optuna.py --pruners --seeds 10
 """
 import argparse
 import json
@@ -160,6 +167,126 @@ def optuna_samplers():
     }
 
 
+# --- Early stopping: synthetic learning curves. ---
+
+CURVE_STEPS = 27
+CURVE_SPACE = [{"name": "x0", "type": "float", "low": 0, "high": 1}, {"name": "x1", "type": "float", "low": 0, "high": 1}]
+
+
+def curve(p, step):
+    """A validation loss after `step` steps (1 to 27): it falls from about 1 + x0 toward its floor
+    (x0 − 0.3)² + (x1 − 0.7)², faster for small x1 — so the configurations that end best (x1 near
+    0.7) learn slowly and look worse early, as a small learning rate does."""
+    floor = (p["x0"] - 0.3) ** 2 + (p["x1"] - 0.7) ** 2
+    return floor + (1 + p["x0"]) * math.exp(-step / (1 + 8 * p["x1"]))
+
+
+def curve_optimum():
+    grid = np.linspace(0, 1, 401)
+    return min(curve({"x0": a, "x1": b}, CURVE_STEPS) for a in grid for b in grid)
+
+
+def pruned_tunelab(binary, space_file, method, seed, steps_budget, pruner):
+    """One tunelab study on the curves, through ask-tell, until `steps_budget` steps are spent;
+    the best loss among the trials trained to the end."""
+    args = [binary, "ask-tell", "--space", space_file, "--method", method, "--seed", str(seed)]
+    if method in ("hyperband", "successive-halving"):
+        args += ["--max-resource", str(CURVE_STEPS), "--budget", str(steps_budget)]
+    if pruner:
+        args += ["--pruner", "median"]
+    child = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+    say = lambda obj: (child.stdin.write(json.dumps(obj) + "\n"), child.stdin.flush())
+    best, spent, reached = math.inf, 0, {}
+    for line in child.stdout:
+        message = json.loads(line)
+        if "best" in message or spent >= steps_budget:
+            break
+        trial, p = message["trial"], message["params"]
+        if "resource" in message:
+            # Train on from where the trial stopped to the resource asked for.
+            until = message["resource"]
+            spent += until - reached.get(trial, 0)
+            reached[trial] = until
+            value = curve(p, until)
+            if until == CURVE_STEPS:
+                best = min(best, value)
+            say({"trial": trial, "value": value})
+            continue
+        pruned = False
+        for step in range(1, CURVE_STEPS + 1):
+            spent += 1
+            value = curve(p, step)
+            say({"trial": trial, "step": step, "value": value})
+            if json.loads(child.stdout.readline())["prune"]:
+                pruned = True
+                break
+            if spent >= steps_budget and step < CURVE_STEPS:
+                pruned = True
+                break
+        if not pruned:
+            best = min(best, value)
+            say({"trial": trial, "value": value})
+    child.stdin.close()
+    child.wait()
+    return best, spent
+
+
+def pruned_optuna(seed, steps_budget, pruner):
+    import optuna
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed), pruner=pruner)
+    spent = [0]
+    best = [math.inf]
+
+    def objective(trial):
+        p = {q["name"]: trial.suggest_float(q["name"], q["low"], q["high"]) for q in CURVE_SPACE}
+        for step in range(1, CURVE_STEPS + 1):
+            spent[0] += 1
+            value = curve(p, step)
+            trial.report(value, step)
+            if trial.should_prune() or (spent[0] >= steps_budget and step < CURVE_STEPS):
+                raise optuna.TrialPruned()
+        best[0] = min(best[0], value)
+        return value
+
+    def enough(study, _trial):
+        if spent[0] >= steps_budget:
+            study.stop()
+
+    study.optimize(objective, callbacks=[enough])
+    return best[0], spent[0]
+
+
+def compare_pruners(args):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    optimum = curve_optimum()
+    steps_budget = 30 * CURVE_STEPS
+    runs = {
+        "tunelab random": lambda s, space: pruned_tunelab(args.binary, space, "random", s, steps_budget, False),
+        "tunelab random + median pruner": lambda s, space: pruned_tunelab(args.binary, space, "random", s, steps_budget, True),
+        "tunelab Hyperband": lambda s, space: pruned_tunelab(args.binary, space, "hyperband", s, steps_budget, False),
+        "Optuna random": lambda s, space: pruned_optuna(s, steps_budget, optuna.pruners.NopPruner()),
+        "Optuna random + MedianPruner": lambda s, space: pruned_optuna(s, steps_budget, optuna.pruners.MedianPruner()),
+        "Optuna random + HyperbandPruner": lambda s, space: pruned_optuna(
+            s, steps_budget, optuna.pruners.HyperbandPruner(min_resource=1, max_resource=CURVE_STEPS, reduction_factor=3)
+        ),
+    }
+    print(f"Synthetic learning curves, {steps_budget} steps each ({steps_budget // CURVE_STEPS} full trials' worth), seeds 0–{args.seeds - 1}:")
+    print("regret of the best trial trained to the end (its final loss minus the best possible)\n")
+    print("| method | median regret | mean regret | steps spent (median) |")
+    print("| --- | ---: | ---: | ---: |")
+    with tempfile.TemporaryDirectory() as tmp:
+        space_file = os.path.join(tmp, "space.json")
+        with open(space_file, "w") as out:
+            json.dump({"params": CURVE_SPACE}, out)
+        for name, run in runs.items():
+            results = [run(s, space_file) for s in range(args.seeds)]
+            regrets = [best - optimum for best, _ in results]
+            print(f"| {name} | {statistics.median(regrets):.4f} | {statistics.mean(regrets):.4f} | {statistics.median(spent for _, spent in results):.0f} |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--binary", default=os.path.join(os.path.dirname(__file__), "..", "..", "target", "release", "tunelab"))
@@ -167,7 +294,10 @@ def main():
     parser.add_argument("--problems", default=",".join(PROBLEMS), help="comma-separated names")
     parser.add_argument("--ours", default="random,tpe,gp-ei,cma-es,genetic")
     parser.add_argument("--theirs", default="Optuna random,Optuna TPE,Optuna CMA-ES,Optuna GP")
+    parser.add_argument("--pruners", action="store_true", help="compare early stopping on synthetic learning curves instead")
     args = parser.parse_args()
+    if args.pruners:
+        return compare_pruners(args)
     ours = [m for m in args.ours.split(",") if m]
     samplers = optuna_samplers()
     theirs = [m for m in args.theirs.split(",") if m]
