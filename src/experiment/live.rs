@@ -291,7 +291,8 @@ impl LiveExperiment {
                 let trial = TrialRef { study: index, trial: id };
                 let segment = live.study.segment(id).expect("a trial just asked");
                 let checkpoint = segment.resume_from.map(|from| self.checkpoints.get(&TrialRef { study: index, trial: from }).cloned());
-                let config = apply(live.study.space(), &values, &live.base).map(|c| training_config(TrainConfig::clone(&c), live.hypergradients));
+                let config = apply(live.study.space(), &values, &live.base)
+                    .map(|c| training_config(TrainConfig::clone(&c), live.hypergradients.then(|| live.study.space())));
                 let failure = match (&config, &checkpoint) {
                     (Err(e), _) => Some(e.to_string()),
                     (_, Some(None)) => Some("the checkpoint it was to resume from was lost".to_string()),
@@ -502,14 +503,28 @@ fn shown_state(state: &TrialState, run: &LiveTrial) -> TrialState {
 }
 
 /// The configuration a trial trains: with the hypergradients switched on for a method that
-/// tunes by them (the learning rate's replacing any decay schedule, which it would fight; L2
-/// starting at the trial's value, brought into the range its hypergradient may move it in — an
+/// tunes by them in `space` (the learning rate's replacing any decay schedule, which it would
+/// fight). The learning rate and L2 move within the space's ranges for them where it searches
+/// them, as any other method's points stay inside the space: unbounded, the learning rate's
+/// hypergradient on a CNN with momentum drove a quarter of the runs from small rates up to where
+/// training collapsed (BENCHMARKS.md). L2 starts at the trial's value, brought into its range (an
 /// L2 of 0 has no logarithm to move).
-fn training_config(mut config: TrainConfig, hypergradients: bool) -> TrainConfig {
-    if hypergradients {
-        let l2 = L2Hypergradient::default();
+fn training_config(mut config: TrainConfig, hypergradients: Option<&SearchSpace>) -> TrainConfig {
+    if let Some(space) = hypergradients {
+        let range = |name: &str| {
+            let param = &space.params()[space.index_of(name)?];
+            Some((param.from_unit(0.0).as_f64()? as f32, param.from_unit(1.0).as_f64()? as f32))
+        };
+        let mut lr = LrHypergradient::for_optimizer(config.optimizer);
+        if let Some((_, high)) = range("learning_rate") {
+            lr.max = high;
+        }
+        let mut l2 = L2Hypergradient::default();
+        if let Some((low, high)) = range("l2").filter(|(low, _)| *low > 0.0) {
+            (l2.min, l2.max) = (low, high);
+        }
         config.lr_decay = LrDecay::None;
-        config.lr_hypergradient = Some(LrHypergradient::for_optimizer(config.optimizer));
+        config.lr_hypergradient = Some(lr);
         config.l2_hypergradient = Some(l2);
         config.l2 = config.l2.clamp(l2.min, l2.max);
     }

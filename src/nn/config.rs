@@ -141,6 +141,13 @@ pub struct LrHypergradient {
     /// α stays in [0, max]: a step that would leave that range (or make α not a number) is
     /// clamped, and counted in the run's report, rather than failing the trial.
     pub max: f32,
+    /// The most α may change in one step, as a fraction of itself (0: no limit, the paper's
+    /// rule). The hypergradient's size depends on the network: on the CNN with momentum, the
+    /// first steps' gradients, all pointing the same way, moved α tenfold within an epoch, and a
+    /// rate that rises under a full momentum buffer takes one huge step that kills the network
+    /// (BENCHMARKS.md). Limited, α can still double in about 70 steps.
+    #[serde(default)]
+    pub max_change: f32,
 }
 
 impl LrHypergradient {
@@ -152,7 +159,7 @@ impl LrHypergradient {
             OptimizerKind::Momentum { .. } => 1e-4,
             OptimizerKind::RmsProp { .. } | OptimizerKind::Adam { .. } => 1e-7,
         };
-        Self { step, max: 1.0 }
+        Self { step, max: 1.0, max_change: 0.01 }
     }
 }
 
@@ -281,6 +288,7 @@ impl TrainConfig {
         if let Some(h) = c.lr_hypergradient {
             check_f32("lr_hypergradient.step", h.step, h.step >= 0.0 && h.step <= 1.0, "in [0, 1]")?;
             check_f32("lr_hypergradient.max", h.max, h.max > 0.0 && h.max <= 10.0, "in (0, 10]")?;
+            check_f32("lr_hypergradient.max_change", h.max_change, (0.0..=1.0).contains(&h.max_change), "in [0, 1]")?;
             if c.lr_decay != LrDecay::None {
                 return Err(ConfigError::DecayWithHypergradient);
             }

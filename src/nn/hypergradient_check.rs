@@ -28,7 +28,7 @@ fn config(optimizer: OptimizerKind, learning_rate: f32, step: f32) -> ValidConfi
         dropout: 0.0,
         l2: 1e-2,
         optimizer,
-        lr_hypergradient: Some(LrHypergradient { step, max: 10.0 }),
+        lr_hypergradient: Some(LrHypergradient { step, max: 10.0, max_change: 0.0 }),
         ..TrainConfig::default()
     }
     .validate()
@@ -108,7 +108,7 @@ fn the_learning_rates_hypergradient_is_the_derivative_of_the_next_loss() {
 #[test]
 fn on_a_quadratic_the_learning_rate_rises_from_too_small_and_falls_from_too_large() {
     let run = |alpha: f32| {
-        let settings = LrHypergradient { step: 1e-3, max: 10.0 };
+        let settings = LrHypergradient { step: 1e-3, max: 10.0, max_change: 0.0 };
         let mut optimizer = Optimizer::new(OptimizerKind::Sgd, 0.0, 0.0);
         optimizer.record_directions();
         let mut adapted = AdaptedLr { alpha, trajectory: Vec::new(), clamped: 0 };
@@ -138,7 +138,7 @@ fn on_the_cnn_the_learning_rate_grows_from_far_too_small_to_better() {
     let train = |alpha: f32, step: Option<f32>| {
         let settings = TrainConfig {
             l2: 0.0,
-            lr_hypergradient: step.map(|step| LrHypergradient { step, max: 10.0 }),
+            lr_hypergradient: step.map(|step| LrHypergradient { step, max: 10.0, max_change: 0.0 }),
             ..TrainConfig::clone(&config(OptimizerKind::Sgd, alpha, 0.0))
         };
         let mut trainer = Trainer::new(&settings.validate().unwrap(), 1);

@@ -159,13 +159,18 @@ pub struct AdaptedLr {
 }
 
 impl AdaptedLr {
-    /// One step: α ← α + β·(g_t · d_{t−1}), kept in [0, max]; the α to step with.
+    /// One step: α ← α + β·(g_t · d_{t−1}), its change limited to `max_change` × α (if set)
+    /// and α kept in [0, max]; the α to step with.
     pub(super) fn step(&mut self, dot: f64, settings: LrHypergradient) -> f32 {
         let next = (self.alpha as f64 + settings.step as f64 * dot) as f32;
         if !next.is_finite() {
             self.clamped += 1;
         } else {
-            let kept = next.clamp(0.0, settings.max);
+            let limited = match settings.max_change {
+                0.0 => next,
+                c => next.clamp(self.alpha * (1.0 - c), self.alpha * (1.0 + c)),
+            };
+            let kept = limited.clamp(0.0, settings.max);
             self.clamped += u32::from(kept != next);
             self.alpha = kept;
         }

@@ -173,12 +173,17 @@ CURVE_STEPS = 27
 CURVE_SPACE = [{"name": "x0", "type": "float", "low": 0, "high": 1}, {"name": "x1", "type": "float", "low": 0, "high": 1}]
 
 
+CURVES = "crossing"
+
+
 def curve(p, step):
     """A validation loss after `step` steps (1 to 27): it falls from about 1 + x0 toward its floor
-    (x0 − 0.3)² + (x1 − 0.7)², faster for small x1 — so the configurations that end best (x1 near
-    0.7) learn slowly and look worse early, as a small learning rate does."""
+    (x0 − 0.3)² + (x1 − 0.7)². "crossing" curves fall faster for small x1 — so the configurations
+    that end best (x1 near 0.7) learn slowly and look worse early, as a small learning rate does;
+    "parallel" ones all fall at the same pace, so the early order is the final one."""
     floor = (p["x0"] - 0.3) ** 2 + (p["x1"] - 0.7) ** 2
-    return floor + (1 + p["x0"]) * math.exp(-step / (1 + 8 * p["x1"]))
+    pace = 1 + 8 * p["x1"] if CURVES == "crossing" else 4.0
+    return floor + (1 + p["x0"]) * math.exp(-step / pace)
 
 
 def curve_optimum():
@@ -226,6 +231,8 @@ def pruned_tunelab(binary, space_file, method, seed, steps_budget, pruner):
         if not pruned:
             best = min(best, value)
             say({"trial": trial, "value": value})
+        if spent >= steps_budget:
+            break
     child.stdin.close()
     child.wait()
     return best, spent
@@ -258,6 +265,13 @@ def pruned_optuna(seed, steps_budget, pruner):
 
 
 def compare_pruners(args):
+    global CURVES
+    for CURVES in ("crossing", "parallel"):
+        compare_pruners_on_curves(args)
+        print()
+
+
+def compare_pruners_on_curves(args):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -273,7 +287,7 @@ def compare_pruners(args):
             s, steps_budget, optuna.pruners.HyperbandPruner(min_resource=1, max_resource=CURVE_STEPS, reduction_factor=3)
         ),
     }
-    print(f"Synthetic learning curves, {steps_budget} steps each ({steps_budget // CURVE_STEPS} full trials' worth), seeds 0–{args.seeds - 1}:")
+    print(f"{CURVES.capitalize()} synthetic learning curves, {steps_budget} steps each ({steps_budget // CURVE_STEPS} full trials' worth), seeds 0–{args.seeds - 1}:")
     print("regret of the best trial trained to the end (its final loss minus the best possible)\n")
     print("| method | median regret | mean regret | steps spent (median) |")
     print("| --- | ---: | ---: | ---: |")

@@ -60,12 +60,20 @@ def main():
     rows = {}
     seconds = {}
     checkpoint_bytes = 0
+    # Hypergradient trial against random search's trial of the same id: the same starting point.
+    pairs = []
     for seed in range(1, a.seeds + 1):
         for label, methods, pruner in [("plain", ["random", "hypergradient", "successive-halving", "hyperband", "pbt"], False), ("pruned", ["random"], True)]:
             started = time.time()
             record = race(methods, seed, a.budget, a.workers, pruner)
             seconds[(label, seed)] = time.time() - started
             checkpoint_bytes = max(checkpoint_bytes, record.get("largest_checkpoint_bytes", 0))
+            by_method = {study["method"]: {t["id"]: t for t in study["trials"]} for study in record["studies"]}
+            if not pruner:
+                for i, fixed in by_method["random"].items():
+                    tuned = by_method["hypergradient"].get(i)
+                    if tuned and tuned["params"] == fixed["params"] and fixed["state"] == tuned["state"] == "complete":
+                        pairs.append((tuned["score"] - fixed["score"], fixed["params"]))
             for study in record["studies"]:
                 name = study["method"] + (" + median pruner" if pruner else "")
                 at = [best_within(study["trials"], study["budget"], s) for s in (0.25, 0.5, 1.0)]
@@ -87,6 +95,13 @@ def main():
         spent = statistics.median(r[3] for r in runs)
         print(f"| {name} | {cells[0]} | {cells[1]} | {cells[2]} | {trials:.0f} ({pruned:.0f}) | {spent * 100:.0f} % |")
     print(f"\nThe largest checkpoint: {checkpoint_bytes:,} bytes")
+    if pairs:
+        gains = [g for g, _ in pairs]
+        wins = sum(g > 0 for g in gains)
+        print(f"\nHypergradient runs against fixed-rate runs from the same starting points: {len(pairs)} pairs, "
+              f"tuned better in {wins}, median gain {statistics.median(gains) * 100:+.2f} points, mean {statistics.mean(gains) * 100:+.2f}")
+        for g, params in sorted(pairs, key=lambda p: p[1]["learning_rate"]):
+            print(f"- lr {params['learning_rate']:.4g}, l2 {params['l2']:.2g}, {params['epochs']} epochs, batch {params['batch_size']}: {g * 100:+.2f} points")
     print("\nPer seed (best at 100 %):")
     for name, runs in rows.items():
         print(f"- {name}: " + ", ".join("—" if r[0][2] is None else f"{r[0][2] * 100:.2f} %" for r in runs))

@@ -227,11 +227,11 @@ test('the native race on the same experiment agrees with the browser', () => {
   }
 });
 
-test('the methods that act inside training race in the browser, and the race JSON holds their rungs, lineage and paths', async () => {
+test('every method races in the browser, and the race JSON holds the rungs, lineage and paths of those that act inside training', async () => {
   // 40 epoch-equivalents on the seed's space (5 to 20 epochs): Hyperband's most aggressive
   // bracket (three configurations to 7 epochs, the best resumed to 20), PBT's population of two,
-  // and hypergradient runs.
-  const methods = ['hypergradient', 'hyperband', 'pbt'];
+  // hypergradient runs, and every other method of the registry beside them.
+  const methods = ['grid', 'random', 'tpe', 'gp-ei', 'cma-es', 'genetic', 'hypergradient', 'successive-halving', 'hyperband', 'pbt'];
   const { page, errors, close } = await setUpRace(2, 40, methods);
   try {
     await page.click('#race-start');
@@ -241,6 +241,7 @@ test('the methods that act inside training race in the browser, and the race JSO
     const record = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
     assert.equal(record.format, 'tunelab-race');
     const study = (name) => record.studies.find((s) => s.method === name);
+    assert.deepEqual(record.studies.map((s) => s.method), methods);
     for (const s of record.studies) assert.ok(s.spent > 0 && s.spent <= s.budget, `${s.method}: ${s.spent} of ${s.budget}`);
     // Hyperband: pruned trials stopped at their rung and paid for it only; a promoted trial
     // resumed from its checkpoint (its epochs count on, 1 to 20, never retrained).
