@@ -503,13 +503,15 @@ mod cli {
         let race = live.race().expect("a race ran");
         say!("");
         say!("ranking (best validation accuracy at 25%, 50% and 100% of each method's budget), {seconds:.0}s in all:");
-        say!("{:<8} {:>7} {:>9} {:>9} {:>9}", "method", "trials", "25%", "50%", "100%");
+        // The method column as wide as its longest name ("successive-halving").
+        let width = race.setup.methods.iter().map(String::len).max().unwrap_or(0).max("method".len());
+        say!("{:<width$} {:>7} {:>9} {:>9} {:>9}", "method", "trials", "25%", "50%", "100%");
         let mut winner: Option<(f64, tunelab::scheduler::TrialRef)> = None;
         for summary in race.studies.iter().filter_map(|&s| live.study_summary(s)) {
             let finished = finished_trials(live.runs(), summary.study, 0.0);
             let at = |share| best_within(&finished, budget, share).map_or("—".to_string(), |b| format!("{:.2}%", b * 100.0));
             let trials = live.runs().filter(|r| r.trial.study == summary.study).count();
-            say!("{:<8} {:>7} {:>9} {:>9} {:>9}", summary.method, trials, at(0.25), at(0.5), at(1.0));
+            say!("{:<width$} {:>7} {:>9} {:>9} {:>9}", summary.method, trials, at(0.25), at(0.5), at(1.0));
             if let Some((trial, score)) = summary.best {
                 if winner.is_none_or(|(best, _)| score > best) {
                     winner = Some((score, tunelab::scheduler::TrialRef { study: summary.study, trial }));
