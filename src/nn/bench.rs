@@ -182,7 +182,7 @@ pub fn run_benchmark(spec: &BenchSpec, data: ImagesRef<'_>, clock: &dyn Fn() -> 
 pub struct Calibration {
     /// Training images per second (Adam, batches of 64).
     pub train_images_per_second: f64,
-    /// Images scored per second (forward passes in batches of 256, as validation runs).
+    /// Images scored per second (forward passes in validation's batches, `EVAL_BATCH`).
     pub score_images_per_second: f64,
 }
 
@@ -195,7 +195,9 @@ pub fn calibrate(data: ImagesRef<'_>, clock: &dyn Fn() -> f64) -> Option<Calibra
     let arch = TrainConfig::default().architecture();
     Some(Calibration {
         train_images_per_second: training_throughput(&arch, data, 64, 256, 3, clock).images_per_second,
-        score_images_per_second: inference_throughput(&arch, data, INFERENCE_BATCH, 512, 3, clock).images_per_second,
+        // In validation's batches: larger ones would grow the worker's memory (which never
+        // shrinks) past what its trials need, for a figure validation does not reach.
+        score_images_per_second: inference_throughput(&arch, data, super::train::EVAL_BATCH, 512, 3, clock).images_per_second,
     })
 }
 
@@ -255,7 +257,7 @@ mod tests {
         assert_eq!(tp.images_per_second, 8000.0);
         assert!(tp.gflops() > 0.0);
         assert_eq!(median(vec![3.0, 1.0, 2.0, 10.0]), 2.5);
-        // 4 batches of 64 per run, 1 ms each; 2 batches of 256 per scoring run.
+        // 4 batches of 64 per run, 1 ms each; 512 images per scoring run, 1 ms each.
         assert_eq!(calibrate(data, &clock), Some(Calibration { train_images_per_second: 256_000.0, score_images_per_second: 512_000.0 }));
         assert_eq!(calibrate(ImagesRef { pixels: &[], labels: &[] }, &clock), None);
     }
