@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod drawn_digit;
 pub mod folds;
 pub mod idx;
 pub mod mnist;
