@@ -4,12 +4,13 @@
 //! where each method looked (coverage maps, rugs, distinct values per param); `param_axis`: a
 //! hyperparameter's axis on its own scale; `accuracy_scale`: the colour every race view gives an
 //! accuracy; `race_chart`: the best-so-far chart laid out; `parallel`: parallel coordinates of
-//! every trial, and the brushes that filter them.
+//! every trial, and the brushes that filter them; `confusion`: the final test's confusion matrix.
 
 #![forbid(unsafe_code)]
 
 pub mod accuracy_scale;
 pub mod best_so_far;
+pub mod confusion;
 pub mod coverage;
 pub mod parallel;
 pub mod param_axis;

@@ -13,19 +13,21 @@
 
 #![forbid(unsafe_code)]
 
+use crate::data::mnist::CLASSES;
 use crate::data::validation::TrainingSet;
 use crate::nn::bench::{BenchReport, BenchSpec, Calibration};
 use crate::nn::train::Diverged;
 use crate::nn::{EpochReport, TrainConfig};
 use serde::{Deserialize, Serialize};
 
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// The keys of the envelope every message travels in, for the page and the worker alike.
 pub mod envelope {
     /// The `ToWorker` or `FromWorker` message.
     pub const MESSAGE: &str = "message";
-    /// Beside `LoadData`: the images, `count × 784` bytes.
+    /// Beside `LoadData` and `LoadTest`: the images, `count × 784` bytes; beside `Read`, the
+    /// drawing's ink, `width × height` bytes.
     pub const IMAGES: &str = "images";
     /// Beside `LoadData`: the labels, `count` bytes.
     pub const LABELS: &str = "labels";
@@ -83,6 +85,15 @@ pub enum ToWorker {
     /// Stop that trial at the next batch boundary (answered by `Finished` with `Stopped`); the
     /// worker keeps its data and takes the next trial.
     Stop { trial: TrialKey },
+    /// The test file's 10,000 images follow as `LoadData`'s do; only a worker that retrains
+    /// and tests gets them.
+    LoadTest { count: u32 },
+    /// Retrain a configuration on the training file and test it (`experiment::final_eval`),
+    /// posting `Retraining` as it goes and `Retrained` at the end; the network stays in the
+    /// worker as model `id`, for `Read`.
+    Retrain { id: u32, request: RetrainRequest },
+    /// Read a drawing (its ink beside the message) with model `id`; answered by `Reading`.
+    Read { id: u32, drawing: u32, width: u32, height: u32 },
     /// Measure the engine's throughput on the loaded data (the benchmark command uses this).
     Benchmark { spec: BenchSpec },
     /// Report the worker's memory (`Memory`).
@@ -199,6 +210,108 @@ pub enum FromWorker {
     Memory {
         wasm_memory_bytes: f64,
     },
+    /// The test file arrived and was checked (or could not be used: `DataRejected`).
+    TestLoaded {
+        count: u32,
+    },
+    /// Where retraining model `id` stands (a few times a second).
+    Retraining {
+        id: u32,
+        progress: RetrainProgress,
+    },
+    /// Model `id` retrained and tested, or why it could not be.
+    Retrained {
+        id: u32,
+        result: Result<TestReport, String>,
+    },
+    /// Drawing `drawing` as model `id` read it, or why it could not (a blank canvas, a dot).
+    Reading {
+        id: u32,
+        drawing: u32,
+        result: Result<Reading, String>,
+    },
+}
+
+/// What to retrain: the configuration, how many of the training file's images (all 60,000, or
+/// a stratified subset for a quicker look), and the seed of its weights and shuffling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetrainRequest {
+    pub config: TrainConfig,
+    pub images: u32,
+    pub seed: u32,
+}
+
+/// The retrained network measured on the test images.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestReport {
+    pub test_accuracy: f32,
+    pub test_loss: f32,
+    pub train_images: u32,
+    pub epochs: u32,
+    /// `CLASSES × CLASSES` counts, row by true digit, column by predicted digit.
+    pub confusion: Vec<u32>,
+    /// Every test image it got wrong, in the test file's order.
+    pub misclassified: Vec<Misclassified>,
+}
+
+/// A test image the network got wrong.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Misclassified {
+    /// Its place in the test file.
+    pub index: u32,
+    pub truth: u8,
+    pub predicted: u8,
+    /// The probability the network gave its (wrong) answer.
+    pub confidence: f32,
+}
+
+impl TestReport {
+    /// How many test images of digit `truth` were taken for `predicted`.
+    pub fn count(&self, truth: usize, predicted: usize) -> u32 {
+        self.confusion[truth * CLASSES + predicted]
+    }
+
+    pub fn images_tested(&self) -> u32 {
+        self.confusion.iter().sum()
+    }
+}
+
+/// A drawing classified: the image the network saw and its ten probabilities.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reading {
+    pub prepared: Vec<u8>,
+    pub probabilities: Vec<f32>,
+}
+
+impl Reading {
+    /// The digit the network reads.
+    pub fn digit(&self) -> usize {
+        crate::nn::loss::argmax(&self.probabilities)
+    }
+}
+
+/// Where a retraining stands.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum RetrainProgress {
+    /// In epoch `epoch` (1-based) of `epochs`, `batches_done` of `batches` done.
+    Training { epoch: u32, epochs: u32, batches_done: u32, batches: u32 },
+    /// `done` of the `of` test images classified.
+    Testing { done: u32, of: u32 },
+}
+
+impl RetrainProgress {
+    /// The share done, from 0 to 1, the test counted as the last 5 % (forward passes over
+    /// 10,000 images cost little next to training).
+    pub fn fraction(&self) -> f64 {
+        match *self {
+            Self::Training { epoch, epochs, batches_done, batches } => {
+                let epochs_done = (epoch - 1) as f64 + batches_done as f64 / batches.max(1) as f64;
+                0.95 * epochs_done / epochs.max(1) as f64
+            }
+            Self::Testing { done, of } => 0.95 + 0.05 * done as f64 / of.max(1) as f64,
+        }
+    }
 }
 
 impl TrainRequest {

@@ -6,7 +6,7 @@
 use super::format;
 use leptos::prelude::*;
 use std::cell::Cell;
-use tunelab::data::{LabeledImages, Mnist, MnistFile};
+use tunelab::data::{Mnist, MnistFile};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{ReadableStreamDefaultReader, Response};
@@ -78,12 +78,12 @@ async fn fetch_file(url: &str, file: MnistFile, on_length: &mut dyn FnMut(u64), 
 
 /// Fetch the four MNIST files from `base` (a folder URL ending in `/`) and parse them,
 /// reporting each step in `status`; returns the training file's images.
-pub async fn load_mnist(base: &str, status: RwSignal<DatasetStatus>) -> Option<LabeledImages> {
+pub async fn load_mnist(base: &str, status: RwSignal<DatasetStatus>) -> Option<Mnist> {
     match fetch_and_parse(base, status).await {
         Ok(mnist) => {
             let (train, validation) = mnist.train_and_validation();
             status.set(DatasetStatus::Ready { train: train.len(), validation: validation.len(), test: mnist.test.len() });
-            Some(mnist.train_file)
+            Some(mnist)
         }
         Err(message) => {
             status.set(DatasetStatus::Failed(message));

@@ -6,6 +6,7 @@
 //! panels draw is copied out of them into signals after each change.
 
 use super::dataset::DatasetStatus;
+use super::final_worker::{FinalEvent, FinalWorker};
 use super::workers::{now_ms, WorkerHost};
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -13,10 +14,11 @@ use std::time::Duration;
 use tunelab::chart::accuracy_scale::AccuracyScale;
 use tunelab::chart::parallel::{passes, Brush};
 use tunelab::data::mnist::LabeledImages;
-use tunelab::experiment::live::{LiveExperiment, LiveTrial, RaceState, StudySummary};
+use tunelab::experiment::final_eval::Retrainings;
+use tunelab::experiment::live::{Candidate, LiveExperiment, LiveTrial, RaceState, StudySummary};
 use tunelab::experiment::race::{FieldError, RaceSetup};
 use tunelab::nn::bench::Calibration;
-use tunelab::protocol::TrainRequest;
+use tunelab::protocol::{FromWorker, Reading, ToWorker, TrainRequest};
 use tunelab::scheduler::{Event, TrialRef, WorkerStatus};
 
 /// The race's panels drawn one after another after Start (`Lab::race_staged`).
@@ -38,6 +40,25 @@ pub struct RaceView {
     /// Checkpoints of paused trials kept on the page now (count, bytes), and the largest seen.
     pub checkpoints: (usize, usize),
     pub largest_checkpoint: usize,
+}
+
+/// A drawing as the retrained network read it, and how long the page waited for the answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrawingRead {
+    pub model: u32,
+    pub result: Result<Reading, String>,
+    pub ms: f64,
+}
+
+/// The training file and the test images.
+type TrainAndTest = (Rc<LabeledImages>, Rc<LabeledImages>);
+
+/// The drawing being read in the final worker, and the latest one waiting for it to answer.
+#[derive(Default)]
+struct Reader {
+    next: u32,
+    in_flight: Option<(u32, f64)>,
+    waiting: Option<(u32, Vec<u8>, u32, u32)>,
 }
 
 /// The most workers the page offers.
@@ -80,6 +101,18 @@ pub struct Lab {
     redraw_due: StoredValue<bool>,
     race_started_ms: StoredValue<f64>,
     race_ended_ms: StoredValue<Option<f64>>,
+    /// Each method's best trial, the best first: what the final test may retrain.
+    candidates: RwSignal<Vec<Candidate>>,
+    retrainings: RwSignal<Retrainings>,
+    /// The retraining whose test the result panel shows, and whose network reads drawings.
+    final_shown: RwSignal<Option<u32>>,
+    reading: RwSignal<Option<DrawingRead>>,
+    /// A drawing is being read, or waits to be.
+    reading_pending: RwSignal<bool>,
+    reader: StoredValue<Reader, LocalStorage>,
+    final_worker: StoredValue<Option<FinalWorker>, LocalStorage>,
+    /// The training file and the test images, once loaded (the final worker gets copies).
+    images: StoredValue<Option<TrainAndTest>, LocalStorage>,
 }
 
 impl Lab {
@@ -102,6 +135,14 @@ impl Lab {
             redraw_due: StoredValue::new(false),
             race_started_ms: StoredValue::new(0.0),
             race_ended_ms: StoredValue::new(None),
+            candidates: RwSignal::new(Vec::new()),
+            retrainings: RwSignal::new(Retrainings::default()),
+            final_shown: RwSignal::new(None),
+            reading: RwSignal::new(None),
+            reading_pending: RwSignal::new(false),
+            reader: StoredValue::new_local(Reader::default()),
+            final_worker: StoredValue::new_local(None),
+            images: StoredValue::new_local(None),
         }
     }
 
@@ -238,9 +279,11 @@ impl Lab {
         self.clock.set(now_ms());
     }
 
-    /// Start the workers once the training images are here.
-    pub fn start_workers(&self, data: Rc<LabeledImages>) {
+    /// Start the workers once the images are here (the pool gets the training file; the final
+    /// worker, started when first needed, the test images too).
+    pub fn start_workers(&self, data: Rc<LabeledImages>, test: Rc<LabeledImages>) {
         let lab = *self;
+        self.images.set_value(Some((data.clone(), test)));
         let host = WorkerHost::start(self.worker_count.get_untracked(), data, Rc::new(move |event| lab.on_event(event)));
         self.host.set_value(Some(host));
         self.workers.set(self.host().map(|h| h.statuses()).unwrap_or_default());
@@ -324,6 +367,127 @@ impl Lab {
             }
         });
         self.race.set(view);
+        let candidates = self.experiment.with_value(LiveExperiment::candidates);
+        if candidates != self.candidates.get_untracked() {
+            self.candidates.set(candidates);
+        }
+    }
+
+    pub fn candidates(&self) -> Signal<Vec<Candidate>> {
+        self.candidates.into()
+    }
+
+    pub fn retrainings(&self) -> Signal<Retrainings> {
+        self.retrainings.into()
+    }
+
+    pub fn final_shown(&self) -> Signal<Option<u32>> {
+        self.final_shown.into()
+    }
+
+    pub fn show_final(&self, id: u32) {
+        self.final_shown.set(Some(id));
+    }
+
+    pub fn reading(&self) -> Signal<Option<DrawingRead>> {
+        self.reading.into()
+    }
+
+    pub fn reading_pending(&self) -> Signal<bool> {
+        self.reading_pending.into()
+    }
+
+    /// The test images (for the gallery of misclassified digits), once loaded.
+    pub fn test_images(&self) -> Option<Rc<LabeledImages>> {
+        self.images.with_value(|i| i.as_ref().map(|(_, test)| test.clone()))
+    }
+
+    /// Retrain `candidates` on `images` of the training file and test them, one after another
+    /// in the final worker; the first of them is shown once tested.
+    pub fn retrain(&self, candidates: &[Candidate], images: u32) {
+        let mut ids = Vec::new();
+        self.retrainings.update(|r| ids = r.enqueue(candidates, images));
+        if let Some(&first) = ids.first() {
+            self.final_shown.set(Some(first));
+        }
+        self.start_next_retraining();
+    }
+
+    fn start_next_retraining(&self) {
+        let Some((id, request)) = self.retrainings.try_update(Retrainings::start_next).flatten() else { return };
+        if let Err(reason) = self.send_to_final_worker(ToWorker::Retrain { id, request }, None) {
+            self.final_worker_lost(&reason);
+        }
+    }
+
+    /// Send to the final worker, starting it first if there is none.
+    fn send_to_final_worker(&self, message: ToWorker, beside: Option<Vec<u8>>) -> Result<(), String> {
+        if self.final_worker.with_value(Option::is_none) {
+            let (train, test) = self.images.with_value(Clone::clone).ok_or("the images have not been loaded yet")?;
+            let lab = *self;
+            let worker = FinalWorker::start(train, test, Rc::new(move |event| lab.on_final_event(event)))?;
+            self.final_worker.set_value(Some(worker));
+        }
+        self.final_worker.with_value(|w| w.as_ref().map_or(Err("no final worker".to_string()), |w| w.send(message, beside)))
+    }
+
+    fn on_final_event(&self, event: FinalEvent) {
+        match event {
+            FinalEvent::Message(FromWorker::Retraining { id, progress }) => self.retrainings.update(|r| r.on_progress(id, progress)),
+            FinalEvent::Message(FromWorker::Retrained { id, result }) => {
+                self.retrainings.update(|r| r.on_result(id, result));
+                self.start_next_retraining();
+            }
+            FinalEvent::Message(FromWorker::Reading { id, drawing, result }) => {
+                // An answer for a drawing not in flight is stale (its worker was replaced).
+                let (in_flight, waiting) = self.reader.with_value(|r| (r.in_flight, r.waiting.is_some()));
+                let Some((_, sent_ms)) = in_flight.filter(|(d, _)| *d == drawing) else { return };
+                self.reader.update_value(|r| r.in_flight = None);
+                self.reading.set(Some(DrawingRead { model: id, result, ms: now_ms() - sent_ms }));
+                if waiting {
+                    self.send_waiting_drawing();
+                } else {
+                    self.reading_pending.set(false);
+                }
+            }
+            FinalEvent::Message(_) => {}
+            FinalEvent::Lost(reason) => self.final_worker_lost(&reason),
+        }
+    }
+
+    fn final_worker_lost(&self, reason: &str) {
+        // Dropping the handle terminates the worker; the next retraining starts a fresh one.
+        self.final_worker.set_value(None);
+        self.retrainings.update(|r| r.on_worker_lost(reason));
+        self.reader.set_value(Reader::default());
+        self.reading_pending.set(false);
+        self.notices.update(|n| n.push(format!("The final test's worker was lost: {reason}")));
+    }
+
+    /// Read a drawing (`width` × `height` ink values) with the shown retrained network. One
+    /// drawing is read at a time; while it is, only the latest drawing waits.
+    pub fn read_drawing(&self, ink: Vec<u8>, width: u32, height: u32) {
+        let Some(model) = self.final_shown.get_untracked() else { return };
+        self.reader.update_value(|r| {
+            r.waiting = Some((model, ink, width, height));
+        });
+        self.reading_pending.set(true);
+        if self.reader.with_value(|r| r.in_flight.is_none()) {
+            self.send_waiting_drawing();
+        }
+    }
+
+    fn send_waiting_drawing(&self) {
+        let Some((model, ink, width, height)) = self.reader.try_update_value(|r| r.waiting.take()).flatten() else { return };
+        let drawing = self.reader.try_update_value(|r| {
+            r.next += 1;
+            r.in_flight = Some((r.next, now_ms()));
+            r.next
+        });
+        let Some(drawing) = drawing else { return };
+        if let Err(reason) = self.send_to_final_worker(ToWorker::Read { id: model, drawing, width, height }, Some(ink)) {
+            self.final_worker_lost(&reason);
+        }
     }
 
     /// Redraw soon: at most every `REDRAW_EVERY_MS`, however fast trials report.

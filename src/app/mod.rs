@@ -10,6 +10,8 @@ mod best_curves;
 mod chart;
 mod coverage_maps;
 mod dataset;
+mod draw_digit;
+mod final_worker;
 mod form;
 pub mod format;
 mod lab;
@@ -18,6 +20,7 @@ mod parallel_view;
 mod race_board;
 mod race_setup;
 mod race_table;
+mod result_panel;
 mod trials;
 // Shared with the worker; the page builds envelopes and never opens one.
 #[allow(dead_code)]
@@ -34,6 +37,7 @@ use parallel_view::ParallelView;
 use race_board::{RaceBar, RaceStanding};
 use race_setup::RaceSetupPanel;
 use race_table::RaceTrialsTable;
+use result_panel::ResultPanel;
 use std::rc::Rc;
 use std::time::Duration;
 use trials::{TrialDetail, TrialList};
@@ -47,8 +51,8 @@ pub fn App() -> impl IntoView {
 
     // Load MNIST once, then start the workers with the training images.
     leptos::task::spawn_local(async move {
-        if let Some(images) = load_mnist("./mnist/", dataset).await {
-            lab.start_workers(Rc::new(images));
+        if let Some(mnist) = load_mnist("./mnist/", dataset).await {
+            lab.start_workers(Rc::new(mnist.train_file), Rc::new(mnist.test));
         }
     });
     tick_while_training(lab);
@@ -68,6 +72,7 @@ pub fn App() -> impl IntoView {
             <DistinctStrip />
             <ParallelView />
             <RaceTrialsTable />
+            <ResultPanel />
             <section id="trial" class="panel wide">
                 <h2>"The trial in detail"</h2>
                 <TrialDetail />

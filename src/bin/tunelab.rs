@@ -526,17 +526,25 @@ mod cli {
         if a.final_test {
             match winner.and_then(|(_, t)| live.run(t)) {
                 Some(best) => {
-                    let config = best.config.validate().map_err(|e| e.to_string())?;
-                    let result = retrain_and_test(&config, mnist.train_file.as_ref(), mnist.test.as_ref(), a.seed as u64, &mut |_| true);
-                    match result {
-                        Ok(f) => say!(
-                            "the winner ({} trial {}) retrained on {} images for {} epochs: test accuracy {:.2}%",
-                            best.method,
-                            best.trial.trial,
-                            f.train_images,
-                            f.epochs,
-                            f.test_accuracy * 100.0
-                        ),
+                    let request = tunelab::protocol::RetrainRequest { config: best.config.clone(), images: mnist.train_file.len() as u32, seed: a.seed };
+                    match retrain_and_test(&request, mnist.train_file.as_ref(), mnist.test.as_ref(), &mut |_| true) {
+                        Ok((f, _)) => {
+                            say!(
+                                "the winner ({} trial {}) retrained on {} images for {} epochs: test accuracy {:.2}% ({} of {} test images wrong)",
+                                best.method,
+                                best.trial.trial,
+                                f.train_images,
+                                f.epochs,
+                                f.test_accuracy * 100.0,
+                                f.misclassified.len(),
+                                f.images_tested()
+                            );
+                            say!("confusion matrix (rows: true digit, columns: predicted):");
+                            say!("     {}", (0..10).map(|k| format!("{k:>5}")).collect::<String>());
+                            for truth in 0..10 {
+                                say!("  {truth}  {}", (0..10).map(|p| format!("{:>5}", f.count(truth, p))).collect::<String>());
+                            }
+                        }
                         Err(e) => say!("final evaluation failed: {e}"),
                     }
                 }

@@ -1,6 +1,8 @@
 //! The training worker: a Web Worker that receives the training file's 60,000 images once, then
 //! trains trials one at a time (`experiment::job`: hold-out, or every fold of a k-fold), posting
-//! a progress message after every epoch.
+//! a progress message after every epoch. The page's final worker also gets the test file: it
+//! retrains a configuration on the whole training file, tests it (`experiment::final_eval`) and
+//! keeps the network to read the digits a student draws.
 //!
 //! It speaks the versioned protocol in `tunelab::protocol`: it posts `Ready` once its message
 //! handler is installed (a message posted to a worker before its wasm has started is lost), and
@@ -25,8 +27,9 @@ mod worker {
     use super::wire;
     use std::cell::{Cell, RefCell};
     use tunelab::data::mnist::LabeledImages;
+    use tunelab::experiment::final_eval::{read_drawing, FinalJob, FinalStep};
     use tunelab::experiment::job::{Step, TrialJob};
-    use tunelab::protocol::{envelope, FromWorker, ToWorker, TrainRequest, TrialEnd, TrialKey, PROTOCOL_VERSION};
+    use tunelab::protocol::{envelope, FromWorker, RetrainProgress, ToWorker, TrainRequest, TrialEnd, TrialKey, PROTOCOL_VERSION};
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
     use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -41,6 +44,11 @@ mod worker {
 
     thread_local! {
         static IMAGES: RefCell<Option<LabeledImages>> = const { RefCell::new(None) };
+        static TEST: RefCell<Option<LabeledImages>> = const { RefCell::new(None) };
+        /// The retraining under way (its model id, the job, when progress is next due).
+        static RETRAINING: RefCell<Option<(u32, FinalJob, f64)>> = const { RefCell::new(None) };
+        /// The networks retrained and tested, by model id, kept to read drawings.
+        static MODELS: RefCell<Vec<(u32, FinalJob)>> = const { RefCell::new(Vec::new()) };
         static RUNNING: Cell<Option<TrialKey>> = const { Cell::new(None) };
         static ACTIVE: RefCell<Option<ActiveTrial>> = const { RefCell::new(None) };
         /// A trial the page asked to stop; honoured before its next slice.
@@ -82,6 +90,17 @@ mod worker {
         value.dyn_ref::<js_sys::ArrayBuffer>().map(|b| js_sys::Uint8Array::new(b).to_vec())
     }
 
+    /// The `count` images and labels that came beside a message, checked.
+    fn images_beside(data: &JsValue, count: u32) -> Result<LabeledImages, String> {
+        let images = bytes_of(&wire::field(data, envelope::IMAGES));
+        let labels = bytes_of(&wire::field(data, envelope::LABELS));
+        match (images, labels) {
+            (Some(images), Some(labels)) if labels.len() == count as usize => LabeledImages::from_parts(images, labels),
+            (Some(_), Some(labels)) => Err(format!("expected {count} labels, got {}", labels.len())),
+            _ => Err("the images or labels buffer is missing".into()),
+        }
+    }
+
     fn on_message(event: MessageEvent) {
         let data = event.data();
         let msg: ToWorker = match wire::open(&data) {
@@ -89,24 +108,15 @@ mod worker {
             Err(e) => return post(&FromWorker::ProtocolError { message: format!("cannot read the message: {e}") }),
         };
         match msg {
-            ToWorker::LoadData { count } => {
-                let images = bytes_of(&wire::field(&data, envelope::IMAGES));
-                let labels = bytes_of(&wire::field(&data, envelope::LABELS));
-                let reply = match (images, labels) {
-                    (Some(images), Some(labels)) if labels.len() == count as usize => match LabeledImages::from_parts(images, labels) {
-                        Ok(images) => {
-                            let performance = scope().performance().expect("workers have performance.now");
-                            let calibration = tunelab::nn::bench::calibrate(images.as_ref(), &|| performance.now());
-                            IMAGES.with(|p| *p.borrow_mut() = Some(images));
-                            FromWorker::DataLoaded { count, calibration }
-                        }
-                        Err(reason) => FromWorker::DataRejected { reason },
-                    },
-                    (Some(_), Some(labels)) => FromWorker::DataRejected { reason: format!("expected {count} labels, got {}", labels.len()) },
-                    _ => FromWorker::DataRejected { reason: "the images or labels buffer is missing".into() },
-                };
-                post(&reply);
-            }
+            ToWorker::LoadData { count } => post(&match images_beside(&data, count) {
+                Ok(images) => {
+                    let performance = scope().performance().expect("workers have performance.now");
+                    let calibration = tunelab::nn::bench::calibrate(images.as_ref(), &|| performance.now());
+                    IMAGES.with(|p| *p.borrow_mut() = Some(images));
+                    FromWorker::DataLoaded { count, calibration }
+                }
+                Err(reason) => FromWorker::DataRejected { reason },
+            }),
             ToWorker::Benchmark { spec } => {
                 let report = IMAGES.with(|p| {
                     p.borrow().as_ref().map(|images| {
@@ -121,6 +131,36 @@ mod worker {
                 }
             }
             ToWorker::ReportMemory => post(&FromWorker::Memory { wasm_memory_bytes: wasm_memory_bytes() }),
+            ToWorker::LoadTest { count } => post(&match images_beside(&data, count) {
+                Ok(images) => {
+                    TEST.with(|t| *t.borrow_mut() = Some(images));
+                    FromWorker::TestLoaded { count }
+                }
+                Err(reason) => FromWorker::DataRejected { reason: format!("the test images: {reason}") },
+            }),
+            ToWorker::Retrain { id, request } => {
+                let busy = ACTIVE.with(|a| a.borrow().is_some()) || RETRAINING.with(|r| r.borrow().is_some());
+                let started = match IMAGES.with(|p| p.borrow().as_ref().map(|images| FinalJob::start(&request, images.as_ref()))) {
+                    _ if busy => Err("this worker is already training".to_string()),
+                    None => Err("no training data has been loaded in this worker".to_string()),
+                    Some(started) => started,
+                };
+                match started {
+                    Ok(job) => {
+                        RETRAINING.with(|r| *r.borrow_mut() = Some((id, job, 0.0)));
+                        schedule_next_slice();
+                    }
+                    Err(reason) => post(&FromWorker::Retrained { id, result: Err(reason) }),
+                }
+            }
+            ToWorker::Read { id, drawing, width, height } => {
+                let ink = bytes_of(&wire::field(&data, envelope::IMAGES)).unwrap_or_default();
+                let result = MODELS.with(|m| match m.borrow_mut().iter_mut().find(|(model, _)| *model == id) {
+                    Some((_, job)) => read_drawing(job, &ink, width as usize, height as usize),
+                    None => Err(format!("model {id} is not in this worker: retrain it first")),
+                });
+                post(&FromWorker::Reading { id, drawing, result });
+            }
             ToWorker::Stop { trial } => {
                 // Only the trial running now; a stop for anything else is stale.
                 if RUNNING.with(|r| r.get()) == Some(trial) {
@@ -173,7 +213,7 @@ mod worker {
     /// Train a slice of the active trial; post each finished epoch, then schedule the next slice
     /// or finish.
     fn run_next_slice() {
-        let Some(mut active) = ACTIVE.with(|a| a.borrow_mut().take()) else { return };
+        let Some(mut active) = ACTIVE.with(|a| a.borrow_mut().take()) else { return run_retraining_slice() };
         if STOP.with(|s| s.take()) == Some(active.key) {
             RUNNING.with(|r| r.set(None));
             return post(&FromWorker::Finished { trial: active.key, end: TrialEnd::Stopped { epochs_done: active.job.epochs_done() } });
@@ -206,6 +246,51 @@ mod worker {
         };
         RUNNING.with(|r| r.set(None));
         post(&FromWorker::Finished { trial: active.key, end });
+    }
+
+    /// The most retrained networks a worker keeps (one per method of a race).
+    const MODELS_KEPT: usize = 12;
+
+    /// Retrain or test a slice of the retraining under way; post where it stands, then schedule
+    /// the next slice or post the result and keep the network.
+    fn run_retraining_slice() {
+        let Some((id, mut job, mut progress_due_ms)) = RETRAINING.with(|r| r.borrow_mut().take()) else { return };
+        let performance = scope().performance().expect("workers have performance.now");
+        let deadline = performance.now() + SLICE_MS;
+        let step = IMAGES.with(|p| {
+            TEST.with(|t| {
+                let (images, test) = (p.borrow(), t.borrow());
+                let images = images.as_ref().expect("a retraining starts only after the data arrived");
+                match test.as_ref() {
+                    Some(test) => job.step(images.as_ref(), test.as_ref(), &mut || performance.now() < deadline),
+                    None => FinalStep::Failed("no test images have been loaded in this worker".into()),
+                }
+            })
+        });
+        let epochs = job.epochs();
+        let progress = match step {
+            FinalStep::Training { epoch, batches_done, batches } => Some(RetrainProgress::Training { epoch, epochs, batches_done, batches }),
+            FinalStep::Epoch(report) => Some(RetrainProgress::Training { epoch: report.epoch, epochs, batches_done: 1, batches: 1 }),
+            FinalStep::Testing { done, of } => Some(RetrainProgress::Testing { done, of }),
+            FinalStep::Tested(report) => {
+                post(&FromWorker::Retrained { id, result: Ok(report) });
+                return MODELS.with(|m| {
+                    let mut models = m.borrow_mut();
+                    models.retain(|(model, _)| *model != id);
+                    if models.len() >= MODELS_KEPT {
+                        models.remove(0);
+                    }
+                    models.push((id, job));
+                });
+            }
+            FinalStep::Failed(reason) => return post(&FromWorker::Retrained { id, result: Err(reason) }),
+        };
+        if let Some(progress) = progress.filter(|_| performance.now() >= progress_due_ms) {
+            progress_due_ms = performance.now() + PROGRESS_EVERY_MS;
+            post(&FromWorker::Retraining { id, progress });
+        }
+        RETRAINING.with(|r| *r.borrow_mut() = Some((id, job, progress_due_ms)));
+        schedule_next_slice();
     }
 
     pub fn start() {

@@ -34,12 +34,7 @@ impl AccuracyScale {
 
     /// The colour of `accuracy`, interpolated between the stops, as `#rrggbb`.
     pub fn colour(&self, accuracy: f64) -> String {
-        let x = self.t(accuracy) * (STOPS.len() - 1) as f64;
-        let i = (x.floor() as usize).min(STOPS.len() - 2);
-        let f = x - i as f64;
-        let (a, b) = (rgb(STOPS[i]), rgb(STOPS[i + 1]));
-        let mix = |k: usize| (a[k] as f64 + (b[k] as f64 - a[k] as f64) * f).round() as u8;
-        format!("#{:02x}{:02x}{:02x}", mix(0), mix(1), mix(2))
+        ramp(self.t(accuracy))
     }
 
     /// The legend's labelled accuracies, inside the domain, with their places on the ramp.
@@ -60,6 +55,17 @@ pub fn percent_label(accuracy: f64) -> String {
     } else {
         format!("{p:.1}%")
     }
+}
+
+/// The ramp's colour at `t` in [0, 1] (0 palest, 1 darkest), interpolated between the stops,
+/// as `#rrggbb`.
+pub fn ramp(t: f64) -> String {
+    let x = t.clamp(0.0, 1.0) * (STOPS.len() - 1) as f64;
+    let i = (x.floor() as usize).min(STOPS.len() - 2);
+    let f = x - i as f64;
+    let (a, b) = (rgb(STOPS[i]), rgb(STOPS[i + 1]));
+    let mix = |k: usize| (a[k] as f64 + (b[k] as f64 - a[k] as f64) * f).round() as u8;
+    format!("#{:02x}{:02x}{:02x}", mix(0), mix(1), mix(2))
 }
 
 fn rgb(hex: &str) -> [u8; 3] {

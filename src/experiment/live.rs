@@ -424,6 +424,23 @@ impl LiveExperiment {
         self.studies.get(trial.study)?.runs.get(trial.trial)
     }
 
+    /// Each raced method's best complete trial, the best first: what the final test retrains.
+    pub fn candidates(&self) -> Vec<Candidate> {
+        let Some(race) = &self.race else { return Vec::new() };
+        let mut candidates: Vec<Candidate> = race
+            .studies
+            .iter()
+            .filter_map(|&study| {
+                let (trial, score) = self.study_summary(study)?.best?;
+                let run = self.run(TrialRef { study, trial })?;
+                Some(Candidate { trial: run.trial, method: run.method, score, config: run.config.clone(), seed: race.setup.seed })
+            })
+            .collect();
+        // Stable: equal scores keep the setup's order.
+        candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+        candidates
+    }
+
     /// Budget each study has reserved or spent, for the scheduler's dispatch.
     pub fn spent(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
         self.studies.iter().enumerate().map(|(i, s)| (i, s.study.spent()))
@@ -464,6 +481,18 @@ pub fn finished_trials<'a>(runs: impl IntoIterator<Item = &'a LiveTrial>, study:
             finished_s: (r.finished_ms.unwrap_or(started_ms) - started_ms) / 1000.0,
         })
         .collect()
+}
+
+/// A method's best trial, which the final test may retrain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub trial: TrialRef,
+    pub method: &'static str,
+    /// Its validation accuracy in the race.
+    pub score: f64,
+    pub config: TrainConfig,
+    /// The race's seed, which the retraining uses too.
+    pub seed: u32,
 }
 
 /// A study's method, budget and spend.
@@ -675,6 +704,28 @@ mod tests {
         let study = &lab.studies[0].study;
         assert_eq!(study.trials()[0].progress, vec![0.8f32 as f64, 0.9f32 as f64]);
         assert_eq!(lab.run(trial).unwrap().epochs.len(), 2);
+    }
+
+    #[test]
+    fn the_candidates_are_each_methods_best_complete_trial_the_best_first() {
+        let mut lab = LiveExperiment::default();
+        let setup = RaceSetup { methods: vec!["grid".into(), "random".into()], seed: 11, ..RaceSetup::default() };
+        lab.add_race(setup).unwrap();
+        let requests = lab.next_requests();
+        assert!(lab.candidates().is_empty(), "no trial has finished");
+        let complete =
+            |accuracy: f32| JobEnd::Finished(TrialEnd::Completed { validation_accuracy: accuracy, validation_loss: 0.3, fold_scores: vec![], paths: None });
+        let of = |study: usize| requests.iter().filter(move |(t, _)| t.study == study).map(|(t, _)| *t).collect::<Vec<_>>();
+        let (grid, random) = (of(0), of(1));
+        assert!(grid.len() >= 2 && !random.is_empty());
+        lab.on_event(&Event::Ended { trial: grid[0], end: complete(0.91) }, 1.0);
+        lab.on_event(&Event::Ended { trial: grid[1], end: complete(0.95) }, 2.0);
+        lab.on_event(&Event::Ended { trial: random[0], end: complete(0.97) }, 3.0);
+        let candidates = lab.candidates();
+        let got: Vec<(&str, TrialRef, f64)> = candidates.iter().map(|c| (c.method, c.trial, c.score)).collect();
+        assert_eq!(got, vec![("random", random[0], 0.97f32 as f64), ("grid", grid[1], 0.95f32 as f64)]);
+        assert_eq!(candidates[1].config, lab.run(grid[1]).unwrap().config);
+        assert_eq!(candidates[0].seed, 11);
     }
 
     #[test]

@@ -146,6 +146,10 @@ fn worker_main(data: &LabeledImages, inbox: &Receiver<ToWorker>, stop: &AtomicU6
             ToWorker::Benchmark { .. } | ToWorker::ReportMemory => {
                 post(FromWorker::ProtocolError { message: "the native worker does not run benchmarks (use tunelab bench)".into() })
             }
+            // The command line retrains the winner itself (`final_eval::retrain_and_test`).
+            ToWorker::LoadTest { .. } | ToWorker::Retrain { .. } | ToWorker::Read { .. } => {
+                post(FromWorker::ProtocolError { message: "the native worker does not retrain (tunelab race --final-test does)".into() })
+            }
         }
         if stop.load(Ordering::SeqCst) == STOP_ALL {
             return;

@@ -40,9 +40,34 @@ pub fn softmax_cross_entropy(logits: &[f32], labels: &[u8], classes: usize, grad
     ((total / batch.max(1) as f64) as f32, correct)
 }
 
+/// The index of the largest value (the first of equals).
+pub fn argmax(values: &[f32]) -> usize {
+    (1..values.len()).fold(0, |best, k| if values[k] > values[best] { k } else { best })
+}
+
+/// The probabilities of one row of logits (`out` as long as `row`), computed the stable way.
+pub fn softmax(row: &[f32], out: &mut [f32]) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for (o, &z) in out.iter_mut().zip(row) {
+        *o = (z - max).exp();
+        sum += *o;
+    }
+    for o in out.iter_mut() {
+        *o /= sum;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn softmax_sums_to_one_and_keeps_the_order() {
+        let mut p = [0.0; 3];
+        softmax(&[1000.0, 999.0, -5.0], &mut p);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6 && p[0] > p[1] && p[1] > p[2], "{p:?}");
+    }
 
     #[test]
     fn uniform_logits_give_ln_classes() {

@@ -433,6 +433,8 @@ impl Scheduler {
             }
             // The page never asks for these; the benchmark driver does.
             FromWorker::BenchmarkDone { .. } | FromWorker::Memory { .. } => return out,
+            // The pool's workers are never asked to retrain or read; the page's final worker is.
+            FromWorker::TestLoaded { .. } | FromWorker::Retraining { .. } | FromWorker::Retrained { .. } | FromWorker::Reading { .. } => return out,
         }
         out.push(Command::Event(Event::Workers));
         self.dispatch(&mut out);

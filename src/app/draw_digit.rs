@@ -1,0 +1,194 @@
+//! Draw a digit: a canvas a student draws on with a mouse, a finger or a pen, read live by the
+//! retrained network in the final worker (never on the page's thread). The page only sends the
+//! canvas's ink; the worker prepares it as MNIST's digits were (`data::drawn_digit`) and answers
+//! with the image the network saw and its ten probabilities, both shown here.
+
+use super::lab::Lab;
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use tunelab::data::mnist::IMAGE_SIDE;
+use wasm_bindgen::{Clamped, JsCast};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData, PointerEvent};
+
+/// The drawing canvas's size in its own pixels (it is shown at this size, or smaller on a phone).
+const SIDE: u32 = 280;
+/// The pen's width, in canvas pixels: MNIST's strokes are about a tenth of the digit's height.
+const PEN: f64 = 20.0;
+/// While the pen moves, how often at most the drawing is sent to be read.
+const READ_EVERY_MS: f64 = 80.0;
+
+fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+    canvas.get_context("2d").ok().flatten()?.dyn_into().ok()
+}
+
+/// Paint a 28 × 28 grey image (0 background, 255 ink) on `canvas`, dark ink on white.
+pub fn paint_digit(canvas: &HtmlCanvasElement, pixels: &[u8]) {
+    let Some(ctx) = context(canvas) else { return };
+    let rgba: Vec<u8> = pixels.iter().flat_map(|&p| [255 - p, 255 - p, 255 - p, 255]).collect();
+    if let Ok(image) = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), IMAGE_SIDE as u32, IMAGE_SIDE as u32) {
+        let _ = ctx.put_image_data(&image, 0.0, 0.0);
+    }
+}
+
+/// Where a pointer event falls on the canvas, in the canvas's own pixels (it may be drawn
+/// smaller than it is).
+fn point(canvas: &HtmlCanvasElement, e: &PointerEvent) -> (f64, f64) {
+    let rect = canvas.get_bounding_client_rect();
+    let scale = |size: f64| if size > 0.0 { SIDE as f64 / size } else { 1.0 };
+    ((e.client_x() as f64 - rect.left()) * scale(rect.width()), (e.client_y() as f64 - rect.top()) * scale(rect.height()))
+}
+
+/// The canvas's ink: the alpha of each pixel (strokes are opaque on a transparent canvas).
+fn ink(canvas: &HtmlCanvasElement) -> Option<Vec<u8>> {
+    let data = context(canvas)?.get_image_data(0.0, 0.0, SIDE as f64, SIDE as f64).ok()?.data();
+    Some(data.0.chunks_exact(4).map(|px| px[3]).collect())
+}
+
+#[component]
+pub fn DrawDigit() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let canvas = NodeRef::<Canvas>::new();
+    let prepared = NodeRef::<Canvas>::new();
+    let reading = lab.reading();
+    let ready = Memo::new(move |_| {
+        lab.final_shown().get().is_some_and(|id| {
+            lab.retrainings().with(|r| r.get(id).is_some_and(|r| matches!(r.state, tunelab::experiment::final_eval::RetrainState::Tested(_))))
+        })
+    });
+    // The pen is down (and where it was), and when the drawing was last sent.
+    let pen = StoredValue::new(None::<(f64, f64)>);
+    let last_read = StoredValue::new(f64::NEG_INFINITY);
+    let drawn = RwSignal::new(false);
+    let send = move || {
+        if let Some(c) = canvas.get_untracked() {
+            if let Some(ink) = ink(&c) {
+                last_read.set_value(super::workers::now_ms());
+                lab.read_drawing(ink, SIDE, SIDE);
+            }
+        }
+    };
+    let stroke = move |from: (f64, f64), to: (f64, f64)| {
+        let Some(ctx) = canvas.get_untracked().as_ref().and_then(context) else { return };
+        ctx.set_line_width(PEN);
+        ctx.set_line_cap("round");
+        ctx.set_line_join("round");
+        ctx.set_stroke_style_str("#000");
+        ctx.begin_path();
+        ctx.move_to(from.0, from.1);
+        ctx.line_to(to.0, to.1);
+        ctx.stroke();
+    };
+    let down = move |e: PointerEvent| {
+        let Some(c) = canvas.get_untracked() else { return };
+        e.prevent_default();
+        let _ = c.set_pointer_capture(e.pointer_id());
+        let p = point(&c, &e);
+        stroke(p, p);
+        pen.set_value(Some(p));
+        drawn.set(true);
+    };
+    let moved = move |e: PointerEvent| {
+        let (Some(c), Some(from)) = (canvas.get_untracked(), pen.get_value()) else { return };
+        e.prevent_default();
+        let to = point(&c, &e);
+        stroke(from, to);
+        pen.set_value(Some(to));
+        if super::workers::now_ms() - last_read.get_value() >= READ_EVERY_MS {
+            send();
+        }
+    };
+    let up = move |_e: PointerEvent| {
+        if pen.get_value().is_some() {
+            pen.set_value(None);
+            send();
+        }
+    };
+    let clear = move |_| {
+        if let Some(ctx) = canvas.get_untracked().as_ref().and_then(context) {
+            ctx.clear_rect(0.0, 0.0, SIDE as f64, SIDE as f64);
+        }
+        if let Some(p) = prepared.get_untracked() {
+            paint_digit(&p, &[0; IMAGE_SIDE * IMAGE_SIDE]);
+        }
+        drawn.set(false);
+        send();
+    };
+    // The image the network saw.
+    Effect::new(move |_| {
+        if let (Some(p), Some(Ok(r))) = (prepared.get(), reading.get().map(|r| r.result)) {
+            paint_digit(&p, &r.prepared);
+        }
+    });
+    let pending = lab.reading_pending();
+    let digit = move || reading.with(|r| r.as_ref().and_then(|r| r.result.as_ref().ok().map(|r| r.digit().to_string()))).filter(|_| ready.get());
+    let ms = move || reading.with(|r| r.as_ref().map(|r| format!("{:.1}", r.ms))).filter(|_| ready.get());
+    let prediction = move || {
+        let read = reading.get();
+        match (ready.get(), read) {
+            (false, _) => view! { <p class="hint">"Retrain and test a configuration above: its network then reads what you draw."</p> }.into_any(),
+            (true, None) => view! { <p class="hint">"Draw a digit from 0 to 9, as large as the box."</p> }.into_any(),
+            (true, Some(read)) => match read.result {
+                Err(why) => view! { <p class="hint">{capitalised(&why)}</p> }.into_any(),
+                Ok(r) => {
+                    let digit = r.digit();
+                    let bars = r
+                        .probabilities
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &p)| {
+                            view! {
+                                <li class:top=k == digit>
+                                    <span class="digit">{k}</span>
+                                    <span class="bar"><span style=format!("width:{:.1}%", p * 100.0)></span></span>
+                                    <span class="value">{format!("{:.0}%", p * 100.0)}</span>
+                                </li>
+                            }
+                        })
+                        .collect_view();
+                    view! {
+                        <p class="result">"The network reads a " <strong class="read-digit">{digit}</strong> " (" {format!("{:.0}%", r.probabilities[digit] * 100.0)} " sure)."</p>
+                        <ol class="probabilities" start="0" aria-label="the probability of each digit">{bars}</ol>
+                        <p class="hint">{format!("Read in {:.0} ms, in the worker.", read.ms)}</p>
+                    }
+                    .into_any()
+                }
+            },
+        }
+    };
+    view! {
+        <div class="draw" id="draw">
+            <h3>"Draw a digit"</h3>
+            <div class="draw-grid">
+                <div>
+                    <canvas
+                        id="draw-canvas"
+                        node_ref=canvas
+                        width=SIDE.to_string()
+                        height=SIDE.to_string()
+                        role="img"
+                        aria-label="A canvas to draw a digit on with the mouse, a finger or a pen"
+                        on:pointerdown=down
+                        on:pointermove=moved
+                        on:pointerup=up
+                        on:pointercancel=up
+                    ></canvas>
+                    <div class="actions">
+                        <button class="secondary" id="draw-clear" on:click=clear disabled=move || !drawn.get()>"Clear"</button>
+                    </div>
+                </div>
+                <figure class="prepared">
+                    <canvas node_ref=prepared width="28" height="28" role="img" aria-label="Your drawing as the network sees it: 28 × 28 pixels"></canvas>
+                    <figcaption class="hint">"What the network sees: your digit scaled into a 20 × 20 box and centred by its mass in 28 × 28, as MNIST's digits were."</figcaption>
+                </figure>
+                <div id="draw-prediction" role="status" data-digit=digit data-ms=ms data-pending=move || pending.get().then_some("true") aria-busy=move || pending.get().to_string()>
+                    {prediction}
+                </div>
+            </div>
+        </div>
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or(String::new(), |c| c.to_uppercase().chain(chars).collect())
+}
