@@ -4,7 +4,8 @@
 //! where each method looked (coverage maps, rugs, distinct values per param); `param_axis`: a
 //! hyperparameter's axis on its own scale; `accuracy_scale`: the colour every race view gives an
 //! accuracy; `race_chart`: the best-so-far chart laid out; `parallel`: parallel coordinates of
-//! every trial, and the brushes that filter them; `confusion`: the final test's confusion matrix.
+//! every trial, and the brushes that filter them; `confusion`: the final test's confusion matrix; `why_next`: what each
+//! method's "why this point next" panel draws for a round.
 
 #![forbid(unsafe_code)]
 
@@ -15,6 +16,7 @@ pub mod coverage;
 pub mod parallel;
 pub mod param_axis;
 pub mod race_chart;
+pub mod why_next;
 
 use crate::nn::EpochReport;
 use serde::{Deserialize, Serialize};

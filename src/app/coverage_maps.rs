@@ -9,6 +9,7 @@
 use super::lab::Lab;
 use super::methods::{self, Badge};
 use super::trials::state_tag;
+use super::why_next::WhyNextPanel;
 use leptos::prelude::*;
 use tunelab::chart::accuracy_scale::{AccuracyScale, STOPS};
 use tunelab::chart::coverage::{coverage, distinct_values, rug, CoveragePoint};
@@ -54,6 +55,15 @@ pub fn CoverageMaps() -> impl IntoView {
         }
     });
     let studies = Memo::new(move |_| race.with(|r| r.as_ref().map(|r| r.studies.iter().map(|s| (s.study, s.method)).collect::<Vec<_>>()).unwrap_or_default()));
+    // The method whose "why this point next" panel is open (one at a time, below the maps).
+    let why = RwSignal::new(None::<usize>);
+    // A new race closes it.
+    Effect::new(move |_| {
+        let open = why.get_untracked();
+        if open.is_some() && !studies.with(|s| s.iter().any(|(study, _)| Some(*study) == open)) {
+            why.set(None);
+        }
+    });
     let picker = move |id: &'static str, label: &'static str, chosen: RwSignal<usize>| {
         view! {
             <label class="field inline">
@@ -77,9 +87,12 @@ pub fn CoverageMaps() -> impl IntoView {
                 </div>
                 <div class="maps">
                     <For each=move || studies.get() key=|(study, _)| *study let:entry>
-                        <CoverageMap study=entry.0 method=entry.1 x_param=x_param.into() y_param=y_param.into() />
+                        <CoverageMap study=entry.0 method=entry.1 x_param=x_param.into() y_param=y_param.into() why=why />
                     </For>
                 </div>
+                {move || why.get().and_then(|study| studies.with(|s| s.iter().find(|(s, _)| *s == study).copied())).map(|(study, method)| view! {
+                    <WhyNextPanel study=study method=method x_param=x_param.into() y_param=y_param.into() on_close=Callback::new(move |()| why.set(None)) />
+                })}
             </Show>
         </section>
     }
@@ -87,7 +100,7 @@ pub fn CoverageMaps() -> impl IntoView {
 
 /// One method's map.
 #[component]
-fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_param: Signal<usize>) -> impl IntoView {
+fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_param: Signal<usize>, why: RwSignal<Option<usize>>) -> impl IntoView {
     let lab = expect_context::<Lab>();
     let (race, runs) = (lab.race(), lab.runs());
     let scale = AccuracyScale::default();
@@ -160,6 +173,9 @@ fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_par
             <figcaption>
                 <Badge method=method />
                 " " <span class="map-count">{header}</span>
+                <button class="secondary small why-button" data-method=method aria-expanded=move || (why.get() == Some(study)).to_string()
+                    title="why this point next: what the method knew when it chose each round"
+                    on:click=move |_| why.update(|w| *w = if *w == Some(study) { None } else { Some(study) })>"Why?"</button>
             </figcaption>
             <svg viewBox=format!("0 0 {MAP_WIDTH} {MAP_HEIGHT}") role="img" tabindex="0" on:keydown=on_key
                 aria-label=format!("{}: trials on the two chosen hyperparameters; the arrow keys step through them, Enter opens one", methods::label(method))>

@@ -13,6 +13,7 @@ use std::rc::Rc;
 use std::time::Duration;
 use tunelab::chart::accuracy_scale::AccuracyScale;
 use tunelab::chart::parallel::{passes, Brush};
+use tunelab::chart::why_next::{InsideTraining, WhyNext};
 use tunelab::data::mnist::LabeledImages;
 use tunelab::experiment::final_eval::Retrainings;
 use tunelab::experiment::live::{Candidate, LiveExperiment, LiveTrial, RaceState, StudySummary};
@@ -371,6 +372,39 @@ impl Lab {
         if candidates != self.candidates.get_untracked() {
             self.candidates.set(candidates);
         }
+    }
+
+    /// How many rounds `study`'s method has proposed (read while the trials change).
+    pub fn rounds(&self, study: usize) -> usize {
+        self.runs.track();
+        self.experiment.with_value(|e| e.study(study).map_or(0, |s| s.rounds().len()))
+    }
+
+    /// What `study`'s "why this point next" panel draws for `round` on params `x` and `y`.
+    pub fn why_next(&self, study: usize, round: usize, x: usize, y: usize) -> Option<WhyNext> {
+        self.experiment.with_value(|e| tunelab::chart::why_next::why_next(e.study(study)?, round, x, y))
+    }
+
+    /// What the panel of `study`'s method draws if it acts inside training (read while the
+    /// trials change); None for a method that proposes rounds.
+    pub fn inside_training(&self, study: usize) -> Option<InsideTraining> {
+        use tunelab::chart::why_next::{lineage, path_lines, rung_ladder};
+        self.runs.track();
+        self.experiment.with_value(|e| {
+            let s = e.study(study)?;
+            Some(match s.method() {
+                "hyperband" | "successive-halving" => InsideTraining::Ladder(rung_ladder(s.trials())),
+                "pbt" => InsideTraining::Lineage(lineage(s.trials())),
+                "hypergradient" => {
+                    let runs: Vec<&LiveTrial> = e.runs().filter(|r| r.trial.study == study).collect();
+                    let of = |pick: fn(&tunelab::protocol::Paths) -> Option<&tunelab::protocol::Path>| {
+                        path_lines(runs.iter().filter_map(|r| Some((r.trial.trial, r.score, pick(r.paths.as_ref()?)?))))
+                    };
+                    InsideTraining::Paths { learning_rate: of(|p| p.learning_rate.as_ref()), l2: of(|p| p.l2.as_ref()) }
+                }
+                _ => return None,
+            })
+        })
     }
 
     pub fn candidates(&self) -> Signal<Vec<Candidate>> {

@@ -22,6 +22,7 @@ mod race_setup;
 mod race_table;
 mod result_panel;
 mod trials;
+mod why_next;
 // Shared with the worker; the page builds envelopes and never opens one.
 #[allow(dead_code)]
 mod wire;

@@ -97,10 +97,42 @@ pub fn number_label(v: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// A value for a sentence: a real number to three significant digits (0.02392035 → "0.0239",
+/// 0.0001234 → "1.23e-4"), an integer or a choice as it is.
+pub fn value_label(value: &Value) -> String {
+    match *value {
+        Value::Float(x) if x != 0.0 && x.is_finite() => {
+            let e = x.abs().log10().floor() as i32;
+            if !(-3..5).contains(&e) {
+                let m = x / 10f64.powi(e);
+                return format!("{}e{e}", trimmed(format!("{m:.2}")));
+            }
+            let decimals = (2 - e).max(0) as usize;
+            trimmed(format!("{x:.decimals$}"))
+        }
+        ref other => other.to_string(),
+    }
+}
+
+fn trimmed(text: String) -> String {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::experiment::presets::wide;
+
+    #[test]
+    fn values_in_sentences_keep_three_significant_digits() {
+        let f = |x: f64| value_label(&Value::Float(x));
+        assert_eq!([f(0.02392035530012002), f(0.0001234), f(12.5), f(0.1), f(0.0)], ["0.0239", "1.23e-4", "12.5", "0.1", "0"]);
+        assert_eq!(value_label(&Value::Int(64)), "64");
+    }
 
     fn labels(param: &Param) -> Vec<String> {
         param_ticks(param).into_iter().map(|t| t.label).collect()

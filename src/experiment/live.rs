@@ -273,6 +273,11 @@ impl LiveExperiment {
         })
     }
 
+    /// The study itself (its rounds, for "why this point next").
+    pub fn study(&self, study: usize) -> Option<&Study> {
+        self.studies.get(study).map(|s| &s.study)
+    }
+
     /// The space a study searches.
     pub fn space(&self, study: usize) -> Option<&SearchSpace> {
         self.studies.get(study).map(|s| s.study.space())

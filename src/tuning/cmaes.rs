@@ -15,19 +15,12 @@
 //! are left out of their generation's ranking. `generations` exposes each generation's mean, step
 //! size and covariance for the charts.
 
+pub use super::snapshot::Generation;
+use super::snapshot::Snapshot;
 use super::space::{choice_at, choice_unit, Domain, SearchSpace, Value};
 use super::stats::{draw_index, standard_normal};
 use super::strategy::{GenerationQueue, Observation, Strategy};
 use crate::rng::Rng64;
-
-/// One generation's distribution, for the charts: over the numeric params, in cube units.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Generation {
-    pub mean: Vec<f64>,
-    pub sigma: f64,
-    /// `C`, row-major, `d × d` (the sampling covariance is σ²C).
-    pub covariance: Vec<f64>,
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct CmaEs {
@@ -315,6 +308,11 @@ impl Strategy for CmaEs {
             self.generations.push(state.snapshot());
         }
         state.queue.hand_out(space, n)
+    }
+
+    fn snapshot(&self) -> Option<Snapshot> {
+        let (state, generation) = (self.state.as_ref()?, self.generations.last()?);
+        Some(Snapshot::Cmaes { index: self.generations.len() - 1, generation: generation.clone(), numeric: state.numeric.clone() })
     }
 }
 

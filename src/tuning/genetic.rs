@@ -8,17 +8,12 @@
 //! left out of the population. `generations` exposes each population for the charts.
 
 use super::random::random_unit;
+pub use super::snapshot::Member;
+use super::snapshot::Snapshot;
 use super::space::{Domain, SearchSpace, Value};
 use super::stats::standard_normal;
 use super::strategy::{GenerationQueue, Observation, Strategy};
 use crate::rng::{below, unit_f64, Rng64};
-
-/// One member of a population: its point of the unit cube and its loss.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Member {
-    pub unit: Vec<f64>,
-    pub loss: f64,
-}
 
 #[derive(Debug, Clone)]
 pub struct Genetic {
@@ -101,6 +96,14 @@ impl Strategy for Genetic {
             self.queue.start(children);
         }
         self.queue.hand_out(space, n)
+    }
+
+    fn snapshot(&self) -> Option<Snapshot> {
+        // Generation 0 is drawn at random; later ones are bred from the population.
+        Some(match self.generations.len() {
+            index if index > 0 && self.population.len() >= 2 => Snapshot::Genetic { index, parents: self.population.clone(), elites: self.elites },
+            _ => Snapshot::Uniform { warming_up: None },
+        })
     }
 }
 

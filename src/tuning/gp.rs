@@ -18,6 +18,7 @@
 //! mean, deviation and acquisition the UI draws on a 2-D slice.
 
 use super::random::{random_unit, random_values};
+use super::snapshot::{Hyper, Snapshot};
 use super::space::{SearchSpace, Value};
 use super::stats::{normal_cdf, normal_pdf};
 use super::strategy::{Observation, Strategy};
@@ -34,6 +35,8 @@ pub struct GpEi {
     pub candidates: usize,
     /// The hyperparameters fitted for the previous batch: the next fit starts from them.
     last: Option<Hyper>,
+    /// What the last batch was based on.
+    snapshot: Option<Snapshot>,
 }
 
 impl Default for GpEi {
@@ -44,16 +47,8 @@ impl Default for GpEi {
 
 impl GpEi {
     pub fn new(startup: usize, candidates: usize) -> Self {
-        Self { startup, candidates, last: None }
+        Self { startup, candidates, last: None, snapshot: None }
     }
-}
-
-/// Kernel hyperparameters, in log space.
-#[derive(Debug, Clone, PartialEq)]
-struct Hyper {
-    log_lengths: Vec<f64>,
-    log_signal: f64,
-    log_noise: f64,
 }
 
 const LOG_LENGTH: (f64, f64) = (-4.6, 2.3); // 0.01 to 10 (the cube is 1 wide)
@@ -269,6 +264,13 @@ impl GpModel {
 }
 
 impl GpEi {
+    /// The posterior with the kernel hyperparameters `hyper` (a snapshot's) on `history`'s
+    /// scored trials: the model a batch was chosen with, exactly.
+    pub fn model_with(history: &[Observation], hyper: &Hyper) -> Option<GpModel> {
+        let scored: Vec<&Observation> = history.iter().filter(|o| o.loss.is_some()).collect();
+        GpModel::new(scored.iter().map(|o| o.unit.clone()).collect(), &scored.iter().map(|o| o.loss.unwrap()).collect::<Vec<_>>(), Some(hyper.clone()), None)
+    }
+
     /// The posterior fitted to `history`, once there are enough scored trials.
     pub fn model(&self, history: &[Observation]) -> Option<GpModel> {
         let scored: Vec<&Observation> = history.iter().filter(|o| o.loss.is_some()).collect();
@@ -326,9 +328,12 @@ impl Strategy for GpEi {
 
     fn ask(&mut self, space: &SearchSpace, history: &[Observation], n: usize, rng: &mut Rng64) -> Vec<Vec<Value>> {
         let Some(mut model) = self.model(history) else {
+            let scored = history.iter().filter(|o| o.loss.is_some()).count();
+            self.snapshot = Some(Snapshot::Uniform { warming_up: Some((scored, self.startup.max(2))) });
             return (0..n).map(|_| random_values(space, rng)).collect();
         };
         self.last = Some(model.hyper.clone());
+        self.snapshot = Some(Snapshot::Gp { hyper: model.hyper.clone() });
         let mut x = model.x.clone();
         let mut losses: Vec<f64> = history.iter().filter_map(|o| o.loss).collect();
         let liar = losses.iter().cloned().fold(f64::INFINITY, f64::min);
@@ -354,6 +359,10 @@ impl Strategy for GpEi {
             }
         }
         proposals
+    }
+
+    fn snapshot(&self) -> Option<Snapshot> {
+        self.snapshot.clone()
     }
 }
 

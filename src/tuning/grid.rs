@@ -4,6 +4,7 @@
 //! study's seed. It ignores the history and is exhausted after the last combination: the seed
 //! document's method, and the baseline every other one is measured against.
 
+use super::snapshot::Snapshot;
 use super::space::{SearchSpace, Value};
 use super::strategy::{Observation, Strategy};
 use crate::rng::{below, Rng64};
@@ -19,11 +20,13 @@ pub struct GridSearch {
     next: usize,
     /// With `shuffled`, the visiting order (drawn at the first ask).
     order: Option<Vec<usize>>,
+    /// What the last batch was based on.
+    snapshot: Option<Snapshot>,
 }
 
 impl GridSearch {
     pub fn new(points: usize, shuffled: bool) -> Self {
-        Self { points: points.max(1), shuffled, next: 0, order: None }
+        Self { points: points.max(1), shuffled, next: 0, order: None, snapshot: None }
     }
 
     /// Every param's grid values.
@@ -60,6 +63,7 @@ impl Strategy for GridSearch {
             self.order = Some(order);
         }
         let count = n.min(size - self.next);
+        self.snapshot = Some(Snapshot::Grid { before: self.next, cells: size });
         let proposals = (self.next..self.next + count)
             .map(|k| {
                 // Combination number → one index per axis, the last axis fastest.
@@ -74,5 +78,9 @@ impl Strategy for GridSearch {
             .collect();
         self.next += count;
         proposals
+    }
+
+    fn snapshot(&self) -> Option<Snapshot> {
+        self.snapshot.clone()
     }
 }

@@ -18,6 +18,7 @@ pub mod median_pruner;
 pub mod methods;
 pub mod pbt;
 pub mod random;
+pub mod snapshot;
 pub mod space;
 pub mod stats;
 pub mod strategy;

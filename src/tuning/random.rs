@@ -3,6 +3,7 @@
 //! for Hyper-Parameter Optimization": with few parameters that matter, it covers each of them
 //! far more densely than a grid of the same size). It ignores the history.
 
+use super::snapshot::Snapshot;
 use super::space::{SearchSpace, Value};
 use super::strategy::{Observation, Strategy};
 use crate::rng::{unit_f64, Rng64};
@@ -28,5 +29,9 @@ impl Strategy for RandomSearch {
 
     fn ask(&mut self, space: &SearchSpace, _history: &[Observation], n: usize, rng: &mut Rng64) -> Vec<Vec<Value>> {
         (0..n).map(|_| random_values(space, rng)).collect()
+    }
+
+    fn snapshot(&self) -> Option<Snapshot> {
+        Some(Snapshot::Uniform { warming_up: None })
     }
 }

@@ -4,6 +4,7 @@
 //! failed trials' scores, so a replay on any machine proposes the same points; a diverged trial
 //! they see as a result as bad as the worst (`study::TrialState` gives the rule).
 
+use super::snapshot::Snapshot;
 use super::space::{SearchSpace, Value};
 use crate::rng::Rng64;
 
@@ -30,6 +31,11 @@ pub trait Strategy {
     /// Fewer than `n` is allowed (an evolutionary method ending a generation); none means the
     /// method has nothing more to propose.
     fn ask(&mut self, space: &SearchSpace, history: &[Observation], n: usize, rng: &mut Rng64) -> Vec<Vec<Value>>;
+
+    /// What the last `ask` was based on, for "why this point next" (None: nothing to show).
+    fn snapshot(&self) -> Option<Snapshot> {
+        None
+    }
 }
 
 /// The bookkeeping of a method that proposes whole generations (CMA-ES, the genetic algorithm):

@@ -30,6 +30,7 @@
 //! `optimize` runs one to its end in this thread with an objective function.
 
 use super::median_pruner::MedianPruner;
+use super::snapshot::Round;
 use super::space::{SearchSpace, Value};
 use super::strategy::{Observation, Strategy};
 use super::supervisor::{Barrier, Decision, Resource, Supervisor};
@@ -136,6 +137,8 @@ pub struct Study {
     trials: Vec<Trial>,
     /// Every proposal, in the order the method made them (its history's order).
     proposals: Vec<Proposal>,
+    /// Each batch's proposals and the method's state behind them.
+    rounds: Vec<Round>,
     /// Reserved or spent so far.
     spent: u64,
     batches: usize,
@@ -168,6 +171,7 @@ impl Study {
             rng: rng_for(config.seed, streams::TUNING),
             trials: Vec::new(),
             proposals: Vec::new(),
+            rounds: Vec::new(),
             skipped_in_a_row: 0,
             spent: 0,
             batches: 0,
@@ -205,6 +209,12 @@ impl Study {
         let t = self.trials.get(id)?;
         let from = if t.resume_from.is_some() { t.reached } else { 0 };
         Some(Segment { resume_from: t.resume_from, from, until: t.until, stop_below: t.stop_below.clone() })
+    }
+
+    /// Each batch the method proposed, with the state it proposed it from ("why this point
+    /// next"); none for a method that acts inside training.
+    pub fn rounds(&self) -> &[Round] {
+        &self.rounds
     }
 
     pub fn space(&self) -> &SearchSpace {
@@ -271,6 +281,10 @@ impl Study {
         let stop_below = self.stop_below();
         let Searcher::Proposes(strategy) = &mut self.searcher else { unreachable!("only a proposing method's study proposes batches") };
         let proposals = strategy.ask(&self.space, &history, self.config.batch_size, &mut self.rng);
+        if let Some(snapshot) = strategy.snapshot().filter(|_| !proposals.is_empty()) {
+            let units = proposals.iter().map(|values| self.space.unit_of(values)).collect();
+            self.rounds.push(Round { batch: self.batches, seen: history.len(), proposals: units, snapshot });
+        }
         let ran_dry = proposals.is_empty();
         for values in proposals {
             let cost = (self.cost)(&values);
@@ -297,25 +311,7 @@ impl Study {
     }
 
     fn new_trial(&self, values: Vec<Value>, unit: Vec<f64>, cost: u64) -> Trial {
-        Trial {
-            id: self.trials.len(),
-            batch: self.batches,
-            values,
-            unit,
-            state: TrialState::Waiting,
-            score: None,
-            progress: Vec::new(),
-            folds: None,
-            cost,
-            reached: 0,
-            until: None,
-            resume_from: None,
-            pauses: Vec::new(),
-            group: None,
-            lineage: Vec::new(),
-            stop_below: Vec::new(),
-            segment_cost: cost,
-        }
+        Trial::waiting(self.trials.len(), self.batches, values, unit, cost)
     }
 
     /// Under a median pruner, the scores a trial proposed now must reach step by step, from
@@ -423,13 +419,25 @@ impl Study {
     /// trial's loss; for a diverged one, the worst complete trial's loss (none while no trial has
     /// completed); no loss for the others, nor for a skipped proposal (see `TrialState`).
     pub fn history(&self) -> Vec<Observation> {
+        self.history_seen(self.proposals.len())
+    }
+
+    /// The history as the method saw it when it had made `seen` proposals (a round's `seen`):
+    /// its first `seen` observations, a diverged trial's loss the worst among them.
+    pub fn history_seen(&self, seen: usize) -> Vec<Observation> {
+        let seen = &self.proposals[..seen.min(self.proposals.len())];
         let complete_loss = |t: &Trial| match (&t.state, t.score) {
             (TrialState::Complete, Some(score)) => Some(self.oriented(score)),
             _ => None,
         };
-        let worst = self.trials.iter().filter_map(complete_loss).reduce(f64::max);
-        self.proposals
+        let worst = seen
             .iter()
+            .filter_map(|p| match p {
+                Proposal::Trial(id) => complete_loss(&self.trials[*id]),
+                Proposal::Skipped { .. } => None,
+            })
+            .reduce(f64::max);
+        seen.iter()
             .map(|proposal| match proposal {
                 Proposal::Trial(id) => {
                     let t = &self.trials[*id];

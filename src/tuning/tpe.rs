@@ -19,6 +19,7 @@
 //! `densities` exposes each param's good and bad densities for the charts.
 
 use super::random::random_values;
+use super::snapshot::Snapshot;
 use super::space::{choice_at, choice_unit, Domain, SearchSpace, Value};
 use super::stats::{draw_index, normal_mass, standard_normal};
 use super::strategy::{Observation, Strategy};
@@ -30,11 +31,13 @@ pub struct Tpe {
     pub startup: usize,
     /// Candidates drawn from the good model per proposal.
     pub candidates: usize,
+    /// What the last batch was based on.
+    snapshot: Option<Snapshot>,
 }
 
 impl Default for Tpe {
     fn default() -> Self {
-        Self { startup: 10, candidates: 24 }
+        Self { startup: 10, candidates: 24, snapshot: None }
     }
 }
 
@@ -258,9 +261,12 @@ impl Strategy for Tpe {
 
     fn ask(&mut self, space: &SearchSpace, history: &[Observation], n: usize, rng: &mut Rng64) -> Vec<Vec<Value>> {
         if !self.uses_model(history) {
+            let scored = history.iter().filter(|o| o.loss.is_some()).count();
+            self.snapshot = Some(Snapshot::Uniform { warming_up: Some((scored, self.startup.max(2))) });
             return (0..n).map(|_| random_values(space, rng)).collect();
         }
         let (good, bad) = split(history);
+        self.snapshot = Some(Snapshot::Tpe { gamma: good.len() });
         let good_model = Mixture::fit(space, &good);
         let mut chosen: Vec<Vec<f64>> = Vec::with_capacity(n);
         for _ in 0..n {
@@ -278,6 +284,10 @@ impl Strategy for Tpe {
             chosen.push(best.expect("at least one candidate").1);
         }
         chosen.iter().map(|u| space.values_at(u)).collect()
+    }
+
+    fn snapshot(&self) -> Option<Snapshot> {
+        self.snapshot.clone()
     }
 }
 

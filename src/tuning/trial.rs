@@ -156,6 +156,29 @@ pub struct Inherited {
 }
 
 impl Trial {
+    /// Trial `id` of batch `batch`, waiting to run with these values at this cost.
+    pub(crate) fn waiting(id: usize, batch: usize, values: Vec<Value>, unit: Vec<f64>, cost: u64) -> Self {
+        Trial {
+            id,
+            batch,
+            values,
+            unit,
+            state: TrialState::Waiting,
+            score: None,
+            progress: Vec::new(),
+            folds: None,
+            cost,
+            reached: 0,
+            until: None,
+            resume_from: None,
+            pauses: Vec::new(),
+            group: None,
+            lineage: Vec::new(),
+            stop_below: Vec::new(),
+            segment_cost: cost,
+        }
+    }
+
     /// Complete with `score`, or Failed if it is not a number.
     pub(super) fn complete(&mut self, score: f64) {
         if score.is_finite() {

@@ -1,4 +1,5 @@
-// End-to-end: after a small race, as a student would — retrain the winner on the training file,
+// End-to-end: after a small race, as a student would — ask GP-EI and TPE why they chose their
+// points, stepping through the rounds; retrain the winner on the training file,
 // test it once on the 10,000 test images, read the confusion matrix and the misclassified digits,
 // then draw a "1" and a "0" with the mouse and have the retrained network (in its worker) read them.
 import { test, before, after } from 'node:test';
@@ -55,21 +56,63 @@ test('the winner retrained and tested: accuracy, confusion matrix, mistakes, and
     await page.fill('#race-workers', '2');
     await page.dispatchEvent('#race-workers', 'input');
     for (const box of await page.$$('input[name=race-method]')) {
-      const want = ['random', 'tpe'].includes(await box.getAttribute('value'));
+      const want = ['gp-ei', 'tpe'].includes(await box.getAttribute('value'));
       if ((await box.isChecked()) !== want) await box.click();
     }
-    await page.selectOption('#race-space', 'seed-grid');
-    await page.fill('#race-budget', '20');
+    // The seed's ranges with 1 or 2 epochs a trial: enough trials on a small budget for the
+    // Bayesian methods to warm up (10 trials) and then use their models.
+    await page.selectOption('#race-space', 'seed');
+    const epochs = page.locator('.space-row[data-param="epochs"]');
+    await epochs.locator('.param-low').fill('1');
+    await epochs.locator('.param-low').dispatchEvent('change');
+    await epochs.locator('.param-high').fill('2');
+    await epochs.locator('.param-high').dispatchEvent('change');
+    await page.fill('#race-budget', '30');
     await page.selectOption('#race-subset', '2000');
     await page.selectOption('#race-cv', 'holdout');
     await page.fill('#race-seed', '7');
     await page.click('#race-start:not([disabled])', { timeout: 60_000 });
     await page.waitForSelector('#race-status[data-state="done"]', { timeout: 600_000 });
 
-    // The winner is ticked by default; retrain it on 2,000 images to keep the test short.
+    // Why this point next: GP-EI's panel, at its last round, shows its model's three maps...
+    await page.click('.why-button[data-method="gp-ei"]');
+    const gp = page.locator('.why-next[data-method="gp-ei"]');
+    await gp.waitFor();
+    const rounds = Number(await gp.getAttribute('data-rounds'));
+    assert.ok(rounds >= 4, `GP-EI proposed ${rounds} rounds`);
+    assert.equal(Number(await gp.getAttribute('data-round')), rounds - 1);
+    assert.equal(await gp.locator('.heatmap').count(), 3);
+    assert.match(await gp.locator('.why-sentence').textContent(), /Expected improvement is highest at learning_rate = /);
+    assert.equal(await gp.locator('.length-scales li').count(), 5);
+    await gp.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SHOTS, 'why-next-gp-1280x720.png') });
+    // ... and stepping back to the first round shows it warming up, drawing at random.
+    for (let r = rounds - 1; r > 0; r--) await gp.locator('.round-prev').click();
+    assert.equal(await gp.getAttribute('data-round'), '0');
+    assert.match(await gp.locator('.why-sentence').textContent(), /Warming up: the model needs 10 scored trials and has 0/);
+    assert.equal(await gp.locator('.heatmap').count(), 0);
+    await gp.locator('.round-next').click();
+    assert.equal(await gp.getAttribute('data-round'), '1');
+    // TPE's panel: a good and a bad density per hyperparameter.
+    await page.click('.why-button[data-method="tpe"]');
+    const tpe = page.locator('.why-next[data-method="tpe"]');
+    await tpe.waitFor();
+    assert.equal(await gp.count(), 0, 'one panel at a time');
+    assert.equal(await tpe.locator('.density').count(), 5);
+    assert.equal(await tpe.locator('.density polyline.good').count(), 5);
+    assert.match(await tpe.locator('.why-sentence').textContent(), /TPE split the \d+ trials it had seen into the best \d+/);
+    await tpe.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SHOTS, 'why-next-tpe-1280x720.png') });
+    await tpe.locator('.round-slider').fill('1');
+    assert.equal(await tpe.getAttribute('data-round'), '0');
+    assert.match(await tpe.locator('.why-sentence').textContent(), /Warming up/);
+    await tpe.locator('.why-close').click();
+    assert.equal(await tpe.count(), 0);
+
+    // The winner is ticked by default; retrain it on 10,000 images to keep the test short.
     const ticked = await page.$$eval('.candidate-list input:checked', (b) => b.map((x) => x.dataset.method));
     assert.equal(ticked.length, 1, `the winner alone: ${ticked}`);
-    await page.selectOption('#retrain-images', '2000');
+    await page.selectOption('#retrain-images', '10000');
     await page.click('#retrain-winner');
     await page.waitForSelector('table.retrainings progress', { timeout: 30_000 });
     await page.waitForSelector('#test-accuracy', { timeout: 600_000 });

@@ -266,6 +266,21 @@ test('every method races in the browser, and the race JSON holds the rungs, line
     for (const t of study('hypergradient').trials.filter((t) => t.state === 'complete')) {
       assert.ok(t.paths.learning_rate.values.length > 10 && t.paths.l2.values.length > 1, `trial ${t.id}`);
     }
+    // Every method's "why this point next" panel opens from its map with a sentence and its
+    // own drawing: the grid's cells, a uniform density or a model warming up, the rung ladder,
+    // PBT's lineage, the hypergradients' paths.
+    const drawing = {
+      grid: '.grid-cells', 'successive-halving': '.ladder', hyperband: '.ladder', pbt: '.lineage svg circle', hypergradient: '.paths polyline',
+    };
+    for (const method of methods) {
+      await page.click(`.why-button[data-method="${method}"]`);
+      const panel = page.locator(`.why-next[data-method="${method}"]`);
+      await panel.waitFor();
+      assert.ok((await panel.locator('.why-sentence').first().textContent()).length > 40, method);
+      if (drawing[method]) assert.ok((await panel.locator(drawing[method]).count()) >= 1, `${method}: ${drawing[method]}`);
+    }
+    await page.locator('.why-next').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SHOTS, 'why-next-pbt-1280x720.png') });
     assert.deepEqual(errors, []);
   } finally {
     await close();

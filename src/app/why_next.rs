@@ -1,0 +1,556 @@
+//! "Why this point next": one panel per method, opened from its coverage map, drawn from the
+//! state each round's proposals came from (`tunelab::chart::why_next`): GP-EI's posterior and
+//! expected improvement, TPE's good and bad densities, CMA-ES's ellipses and step size, the
+//! genetic algorithm's parents and children, the grid's cells, random search's uniform draws.
+//! Step buttons and a slider move through the rounds; a sentence says what the method did.
+
+use super::format::percent;
+use super::lab::Lab;
+use super::methods::{self, Badge};
+use leptos::prelude::*;
+use tunelab::chart::accuracy_scale::ramp;
+use tunelab::chart::accuracy_scale::AccuracyScale;
+use tunelab::chart::param_axis::{number_label, param_ticks, value_label, Tick};
+use tunelab::chart::why_next::{Bracket, CmaView, GaView, GpView, Heatmap, InsideTraining, Member, PathLine, TpeParam, WhyNext};
+use tunelab::tuning::space::SearchSpace;
+
+/// A slice chart's plot and margins, in SVG units.
+const PLOT: f64 = 170.0;
+const LEFT: f64 = 42.0;
+const TOP: f64 = 8.0;
+const BOTTOM: f64 = 30.0;
+const WIDTH: f64 = LEFT + PLOT + 8.0;
+const HEIGHT: f64 = TOP + PLOT + BOTTOM;
+
+fn px(x: f64) -> f64 {
+    LEFT + x.clamp(0.0, 1.0) * PLOT
+}
+fn py(y: f64) -> f64 {
+    TOP + (1.0 - y.clamp(0.0, 1.0)) * PLOT
+}
+
+/// The panel of `study`'s method, on the coverage maps' two params.
+#[component]
+pub fn WhyNextPanel(study: usize, method: &'static str, x_param: Signal<usize>, y_param: Signal<usize>, on_close: Callback<()>) -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let rounds = Memo::new(move |_| lab.rounds(study));
+    // The round shown (None: follow the latest).
+    let chosen = RwSignal::new(None::<usize>);
+    let round = Memo::new(move |_| {
+        let n = rounds.get();
+        chosen.get().filter(|&r| r < n).unwrap_or(n.saturating_sub(1))
+    });
+    let space = Memo::new(move |_| lab.race().with(|r| r.as_ref().map(|r| r.setup.space.clone())));
+    let inside = Memo::new(move |_| if rounds.get() == 0 { lab.inside_training(study) } else { None });
+    let view_data = Memo::new(move |_| {
+        if rounds.get() == 0 {
+            return None;
+        }
+        lab.why_next(study, round.get(), x_param.get(), y_param.get())
+    });
+    let step = move |delta: i64| {
+        let n = rounds.get_untracked() as i64;
+        if n > 0 {
+            chosen.set(Some((round.get_untracked() as i64 + delta).clamp(0, n - 1) as usize));
+        }
+    };
+    let at_last = move || round.get() + 1 >= rounds.get();
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            on_close.run(());
+        }
+    };
+    view! {
+        <section class="why-next" data-method=method data-round=move || round.get().to_string() data-rounds=move || rounds.get().to_string() on:keydown=on_key
+            aria-label=format!("Why {} chose its next points", methods::label(method))>
+            <header class="why-head">
+                <h3><Badge method=method />" Why this point next? — " {methods::label(method)}</h3>
+                <div class="round-stepper" role="group" aria-label="rounds" class:hidden=move || rounds.get() == 0>
+                    <button class="secondary small round-prev" on:click=move |_| step(-1) disabled=move || round.get() == 0 aria-label="previous round">"◀"</button>
+                    <input type="range" class="round-slider" min="1" max=move || rounds.get().max(1).to_string() prop:value=move || (round.get() + 1).to_string()
+                        aria-label="round" on:input=move |e| chosen.set(event_target_value(&e).parse::<usize>().ok().map(|r| r.saturating_sub(1))) />
+                    <button class="secondary small round-next" on:click=move |_| step(1) disabled=at_last aria-label="next round">"▶"</button>
+                    <span class="round-label">{move || format!("round {} of {}", round.get() + 1, rounds.get())}</span>
+                </div>
+                <button class="secondary small why-close" on:click=move |_| on_close.run(()) aria-label="close">"✕"</button>
+            </header>
+            {move || match (view_data.get(), space.get()) {
+                (Some(data), Some(space)) => explain(data, &space, x_param.get_untracked(), y_param.get_untracked()).into_any(),
+                (None, Some(space)) if inside.with(Option::is_some) => inside_training(inside.get().expect("checked"), &space).into_any(),
+                _ if rounds.get() == 0 => view! { <p class="why-sentence">{no_rounds(method)}</p> }.into_any(),
+                _ => view! { <p class="why-sentence">"This round cannot be drawn on these two hyperparameters: choose two numeric ones above."</p> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+fn no_rounds(method: &str) -> String {
+    match method {
+        "hyperband" | "successive-halving" | "pbt" | "hypergradient" => format!("{} has not trained a trial yet.", methods::label(method)),
+        _ => "No round yet: the method proposes its first points when the race starts.".into(),
+    }
+}
+
+/// The panel of a method that acts inside training.
+fn inside_training(data: InsideTraining, space: &SearchSpace) -> impl IntoView {
+    match data {
+        InsideTraining::Ladder(brackets) => ladder(brackets).into_any(),
+        InsideTraining::Lineage(members) => lineage_tree(members, space).into_any(),
+        InsideTraining::Paths { learning_rate, l2 } => view! {
+            <p class="why-sentence">{paths_sentence(&learning_rate)}</p>
+            <div class="heatmaps">
+                {path_chart("Learning rate", &learning_rate)}
+                {(!l2.is_empty()).then(|| path_chart("L2 strength", &l2))}
+            </div>
+            <p class="hint">"Each line is a trial: it starts at a random value and moves by its hypergradient, the derivative of the loss with respect to the hyperparameter, after every step (Baydin et al. 2018; L2 on held-out images, Luketina et al. 2016). The best trial's line is the dark one."</p>
+        }
+        .into_any(),
+    }
+}
+
+/// A ladder chart's size.
+const LW: f64 = 260.0;
+const LH: f64 = 150.0;
+
+fn ladder(brackets: Vec<Bracket>) -> impl IntoView {
+    let sentence = "Hyperband starts many trials on few epochs, keeps the best third at each rung and trains them three times longer: cheap looks at many configurations, full training only for the promising. Brackets trade how many trials against how early they are judged.";
+    let scores: Vec<f64> = brackets.iter().flat_map(|b| b.rungs.iter().flat_map(|r| r.entries.iter().map(|e| e.score))).collect();
+    let (low, high) = (scores.iter().copied().fold(f64::INFINITY, f64::min), scores.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+    let y = move |s: f64| 12.0 + (1.0 - if high > low { (s - low) / (high - low) } else { 0.5 }) * (LH - 36.0);
+    let charts = brackets
+        .into_iter()
+        .map(|b| {
+            let n = b.rungs.len();
+            let x = move |r: usize| 40.0 + if n > 1 { r as f64 * (LW - 60.0) / (n - 1) as f64 } else { (LW - 60.0) / 2.0 };
+            let counts: Vec<String> =
+                b.rungs.iter().map(|r| format!("{} at {} epoch{}", r.entries.len(), r.epochs, if r.epochs == 1 { "" } else { "s" })).collect();
+            let caption = format!("Bracket {}: {}", b.group + 1, counts.join(" → "));
+            let mut links = Vec::new();
+            for (i, r) in b.rungs.iter().enumerate() {
+                for e in r.entries.iter().filter(|e| e.promoted) {
+                    if let Some(next) = b.rungs.get(i + 1).and_then(|n| n.entries.iter().find(|f| f.trial == e.trial)) {
+                        links.push((x(i), y(e.score), x(i + 1), y(next.score)));
+                    }
+                }
+            }
+            let scale = AccuracyScale::default();
+            view! {
+                <figure class="ladder" data-bracket=b.group.to_string()>
+                    <figcaption>{caption.clone()}</figcaption>
+                    <svg viewBox=format!("0 0 {LW} {LH}") role="img" aria-label=caption>
+                        {links.into_iter().map(|(x1, y1, x2, y2)| view! { <line class="promotion" x1=x1 y1=y1 x2=x2 y2=y2 /> }).collect_view()}
+                        {b.rungs.iter().enumerate().map(|(i, r)| view! {
+                            <text class="tick bottom" x=x(i) y=LH - 8.0>{format!("{} ep.", r.epochs)}</text>
+                            {r.entries.iter().map(|e| view! {
+                                <circle class="rung-entry" class:promoted=e.promoted cx=x(i) cy=y(e.score) r="4.5" fill=scale.colour(e.score)>
+                                    <title>{format!("trial #{}: {}", e.trial, percent(e.score as f32))}</title>
+                                </circle>
+                            }).collect_view()}
+                        }).collect_view()}
+                        <text class="tick left" x="34" y=y(high) + 3.0>{percent(high as f32)}</text>
+                        <text class="tick left" x="34" y=y(low) + 3.0>{percent(low as f32)}</text>
+                    </svg>
+                </figure>
+            }
+        })
+        .collect_view();
+    view! {
+        <p class="why-sentence">{sentence}</p>
+        <div class="heatmaps">{charts}</div>
+        <p class="hint">"Each column is a rung; a dot is a trial scored there (colour: its validation accuracy), a line one promoted to the next rung. The others stopped there and paid only for the epochs they trained."</p>
+    }
+}
+
+fn lineage_tree(members: Vec<Member>, space: &SearchSpace) -> impl IntoView {
+    let copies: usize = members.iter().map(|m| m.copies.len()).sum();
+    let example = members.iter().find_map(|m| m.copies.first().map(|c| (m.trial, c))).map(|(trial, c)| {
+        let changes: Vec<String> = c.changed.iter().map(|(p, a, b)| format!("{} {a} → {b}", name(space, *p))).collect();
+        format!(
+            " For example, at epoch {} trial #{trial} took trial #{}'s weights and values, then changed {}.",
+            c.epochs,
+            c.from,
+            if changes.is_empty() { "nothing".to_string() } else { changes.join(", ") }
+        )
+    });
+    let sentence = format!(
+        "Population-based training trains {} members side by side; after each interval the bottom quarter copies a member of the top quarter — its weights and its hyperparameters — and perturbs the hyperparameters. {copies} copies so far.{}",
+        members.len(),
+        example.unwrap_or_default()
+    );
+    let max_epochs = members.iter().flat_map(|m| m.scored.iter().map(|s| s.0)).max().unwrap_or(1).max(1) as f64;
+    let rows = members.len().max(1) as f64;
+    let height = 20.0 + rows * 22.0;
+    let x = move |e: u32| 50.0 + e as f64 * (LW * 1.6 - 70.0) / max_epochs;
+    let row_of = |trial: usize| members.iter().position(|m| m.trial == trial);
+    let y = move |row: usize| 14.0 + row as f64 * 22.0;
+    let scale = AccuracyScale::default();
+    let mut arrows = Vec::new();
+    for (row, m) in members.iter().enumerate() {
+        for c in &m.copies {
+            if let Some(from) = row_of(c.from) {
+                arrows.push((x(c.epochs), y(from), y(row)));
+            }
+        }
+    }
+    let width = LW * 1.6;
+    view! {
+        <p class="why-sentence">{sentence}</p>
+        <figure class="lineage">
+            <svg viewBox=format!("0 0 {width} {height}") role="img" aria-label=format!("{} members over {} epochs; {copies} copies drawn as arrows", members.len(), max_epochs)>
+                {members.iter().enumerate().map(|(row, m)| view! {
+                    <text class="tick left" x="44" y=y(row) + 3.0>{format!("#{}", m.trial)}</text>
+                    <line class="member-line" x1=x(0) x2=x(m.scored.last().map_or(0, |s| s.0)) y1=y(row) y2=y(row) />
+                    {m.scored.iter().map(|&(e, s)| view! { <circle class="member-score" cx=x(e) cy=y(row) r="5" fill=scale.colour(s)><title>{format!("epoch {e}: {}", percent(s as f32))}</title></circle> }).collect_view()}
+                }).collect_view()}
+                {arrows.into_iter().map(|(ax, y1, y2)| view! { <path class="copy-arrow" d=format!("M{ax} {y1}L{ax} {y2}M{} {}L{ax} {y2}L{} {}", ax - 3.0, y2 - 4.0 * (y2 - y1).signum(), ax + 3.0, y2 - 4.0 * (y2 - y1).signum()) /> }).collect_view()}
+            </svg>
+        </figure>
+        <p class="hint">"Each row is a member, each dot its validation accuracy at the end of an interval; an arrow shows a member copying another's checkpoint."</p>
+    }
+}
+
+fn paths_sentence(lines: &[PathLine]) -> String {
+    let best = lines.iter().filter(|l| l.score.is_some()).max_by(|a, b| a.score.unwrap().total_cmp(&b.score.unwrap()));
+    match best.and_then(|l| Some((l, l.points.first()?, l.points.last()?))) {
+        Some((l, first, last)) => format!(
+            "Hypergradient descent tunes the learning rate while the network trains, instead of between trials. The best trial, #{}, moved it from {} to {} over {} steps.",
+            l.trial,
+            number_label(first.1),
+            number_label(last.1),
+            last.0 as u64
+        ),
+        None => "Hypergradient descent tunes the learning rate while the network trains; the paths appear as its trials finish.".into(),
+    }
+}
+
+fn path_chart(title: &'static str, lines: &[PathLine]) -> impl IntoView {
+    let values: Vec<f64> = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).filter(|v| *v > 0.0).collect();
+    let (low, high) = (values.iter().copied().fold(f64::INFINITY, f64::min).log10(), values.iter().copied().fold(f64::NEG_INFINITY, f64::max).log10());
+    let steps = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).fold(1.0, f64::max);
+    let best = lines.iter().filter(|l| l.score.is_some()).max_by(|a, b| a.score.unwrap().total_cmp(&b.score.unwrap())).map(|l| l.trial);
+    let x = move |s: f64| 40.0 + s / steps * (LW - 50.0);
+    let y = move |v: f64| 10.0 + (1.0 - if high > low { (v.max(1e-12).log10() - low) / (high - low) } else { 0.5 }) * (LH - 34.0);
+    view! {
+        <figure class="paths">
+            <figcaption><strong>{title}</strong>" " <span class="hint">"over training steps, log scale"</span></figcaption>
+            <svg viewBox=format!("0 0 {LW} {LH}") role="img" aria-label=format!("{title} of {} trials over training steps", lines.len())>
+                {lines.iter().map(|l| {
+                    let points = l.points.iter().map(|&(s, v)| format!("{:.1},{:.1}", x(s), y(v))).collect::<Vec<_>>().join(" ");
+                    let is_best = Some(l.trial) == best;
+                    view! {
+                        <polyline class="path-line" class:best=is_best points=points>
+                            <title>{format!("trial #{}", l.trial)}</title>
+                        </polyline>
+                    }
+                }).collect_view()}
+                <text class="tick left" x="36" y=y(10f64.powf(high)) + 3.0>{number_label(10f64.powf(high))}</text>
+                <text class="tick left" x="36" y=y(10f64.powf(low)) + 3.0>{number_label(10f64.powf(low))}</text>
+                <text class="tick bottom" x=x(steps) y=LH - 8.0>{format!("{} steps", steps as u64)}</text>
+            </svg>
+        </figure>
+    }
+}
+
+fn name(space: &SearchSpace, param: usize) -> String {
+    space.params().get(param).map_or_else(String::new, |p| p.name.clone())
+}
+
+/// A param's value at a unit coordinate, as its axis labels it.
+fn value_at(space: &SearchSpace, param: usize, u: f64) -> String {
+    space.params().get(param).map_or_else(String::new, |p| value_label(&p.from_unit(u)))
+}
+
+fn explain(data: WhyNext, space: &SearchSpace, x: usize, y: usize) -> impl IntoView {
+    match data {
+        WhyNext::Uniform { warming_up: Some((have, need)), proposals } => view! {
+            <p class="why-sentence">{format!("Warming up: the model needs {need} scored trials and has {have}, so these {proposals} points are drawn at random, every point of the space equally likely.")}</p>
+        }
+        .into_any(),
+        WhyNext::Uniform { warming_up: None, proposals } => view! {
+            <p class="why-sentence">{format!("Random search ignores every earlier result: its {proposals} points are drawn uniformly, each hyperparameter on its own scale, so it never repeats a value and covers each range evenly.")}</p>
+            <UniformStrip />
+        }
+        .into_any(),
+        WhyNext::Grid { before, cells, proposals } => {
+            let left = cells.saturating_sub(before + proposals);
+            view! {
+                <p class="why-sentence">{format!("Grid search takes the next {proposals} cells of its grid in a fixed order, whatever earlier trials scored: {before} of its {cells} cells were tried before this round, {left} are left.")}</p>
+                <GridCells before=before proposals=proposals cells=cells />
+            }
+            .into_any()
+        }
+        WhyNext::Gp(v) => gp_panel(*v, space).into_any(),
+        WhyNext::Tpe(params) => tpe_panel(params, space).into_any(),
+        WhyNext::Cma(v) => cma_panel(v, space, x, y).into_any(),
+        WhyNext::Ga(v) => ga_panel(v, space, x, y).into_any(),
+    }
+}
+
+/// The slice's axes: ticks, grid lines and names.
+fn axes(space: &SearchSpace, x: usize, y: usize) -> impl IntoView {
+    let ticks = |p: usize| space.params().get(p).map(param_ticks).unwrap_or_default();
+    let (xt, yt): (Vec<Tick>, Vec<Tick>) = (ticks(x), ticks(y));
+    view! {
+        {xt.into_iter().map(|t| view! { <text class="tick bottom" x=px(t.position) y=TOP + PLOT + 11.0>{t.label}</text> }).collect_view()}
+        {yt.into_iter().map(|t| view! { <text class="tick left" x=LEFT - 3.0 y=py(t.position) + 3.0>{t.label}</text> }).collect_view()}
+        <text class="axis-label" x=LEFT + PLOT / 2.0 y=HEIGHT - 3.0>{name(space, x)}</text>
+        <text class="axis-label" transform=format!("translate(9 {}) rotate(-90)", TOP + PLOT / 2.0)>{name(space, y)}</text>
+    }
+}
+
+fn heatmap(title: &'static str, what: &'static str, map: &Heatmap, v: &GpView, space: &SearchSpace, label: String) -> impl IntoView {
+    let cell = PLOT / map.cells as f64;
+    let rects = (0..map.values.len())
+        .map(|k| {
+            let (col, row) = (k % map.cells, k / map.cells);
+            view! { <rect x=LEFT + col as f64 * cell y=TOP + PLOT - (row + 1) as f64 * cell width=cell + 0.3 height=cell + 0.3 fill=ramp(map.t(k)) /> }
+        })
+        .collect_view();
+    let observed = v.observed.iter().map(|&(x, y, _)| view! { <circle class="seen" cx=px(x) cy=py(y) r="3" /> }).collect_view();
+    let next = v
+        .next
+        .iter()
+        .enumerate()
+        .map(|(i, &(x, y))| view! { <path class=if i == 0 { "next first" } else { "next" } d=cross(px(x), py(y), if i == 0 { 7.0 } else { 5.0 }) /> })
+        .collect_view();
+    let (bx, by) = v.incumbent;
+    view! {
+        <figure class="slice">
+            <figcaption><strong>{title}</strong>" " <span class="hint">{what}</span></figcaption>
+            <svg class="heatmap" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label>
+                {rects}
+                {axes(space, v.x, v.y)}
+                {observed}
+                <path class="incumbent" d=star(px(bx), py(by), 7.0) />
+                {next}
+            </svg>
+        </figure>
+    }
+}
+
+fn cross(x: f64, y: f64, r: f64) -> String {
+    format!("M{} {}L{} {}M{} {}L{} {}", x - r, y - r, x + r, y + r, x - r, y + r, x + r, y - r)
+}
+
+fn star(x: f64, y: f64, r: f64) -> String {
+    let points: Vec<String> = (0..10)
+        .map(|k| {
+            let a = std::f64::consts::PI * k as f64 / 5.0 - std::f64::consts::FRAC_PI_2;
+            let radius = if k % 2 == 0 { r } else { r * 0.45 };
+            format!("{:.1} {:.1}", x + radius * a.cos(), y + radius * a.sin())
+        })
+        .collect();
+    format!("M{}Z", points.join("L"))
+}
+
+fn gp_panel(v: GpView, space: &SearchSpace) -> impl IntoView {
+    let (nx, ny) = v.next.first().copied().unwrap_or_default();
+    let unsure = v.next_deviation > v.median_deviation;
+    let good = v.next_mean >= v.best - 0.005;
+    let reason = match (unsure, good) {
+        (true, true) => "the model is unsure there and its mean is good",
+        (true, false) => "the model is unsure there: trying it teaches the most",
+        (false, _) => "its mean is the best the model predicts, close to the best trial",
+    };
+    let sentence = format!(
+        "Expected improvement is highest at {} = {}, {} = {}: {reason} (predicted {} ± {}, against the best so far, {}). It tries that point next.",
+        name(space, v.x),
+        value_at(space, v.x, nx),
+        name(space, v.y),
+        value_at(space, v.y, ny),
+        percent(v.next_mean as f32),
+        percent(v.next_deviation as f32),
+        percent(v.best as f32),
+    );
+    // Drawn as relevance: the shortest length-scale's bar is full, a long one's nearly empty.
+    let lengths = {
+        let shortest = v.length_scales.iter().copied().fold(f64::INFINITY, f64::min).max(1e-9);
+        let mut order: Vec<usize> = (0..v.length_scales.len()).collect();
+        order.sort_by(|&a, &b| v.length_scales[a].total_cmp(&v.length_scales[b]));
+        order
+            .into_iter()
+            .map(|p| {
+                let l = v.length_scales[p];
+                view! {
+                    <li>
+                        <span class="param">{name(space, p)}</span>
+                        <span class="bar"><span style=format!("width:{:.1}%", 100.0 * shortest / l.max(1e-9))></span></span>
+                        <span class="value" title="length-scale">{format!("ℓ = {}", number_label(l))}</span>
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    let summary = |what: &str| {
+        format!("{what} on {} across and {} up; trials seen as dots, the best as a star, the next points as crosses", name(space, v.x), name(space, v.y))
+    };
+    view! {
+        <p class="why-sentence">{sentence}</p>
+        <div class="heatmaps">
+            {heatmap("Mean", "predicted accuracy", &v.mean, &v, space, summary("The model's predicted accuracy"))}
+            {heatmap("Uncertainty", "its standard deviation", &v.deviation, &v, space, summary("The model's uncertainty"))}
+            {heatmap("Expected improvement", "how much it may beat the best", &v.improvement, &v, space, summary("Expected improvement"))}
+            <figure class="length-scales">
+                <figcaption><strong>"Which hyperparameters matter"</strong>" " <span class="hint">"the longer the bar, the shorter the fitted length-scale ℓ: the predicted accuracy changes fast along it"</span></figcaption>
+                <ul class="bars">{lengths}</ul>
+            </figure>
+        </div>
+        <p class="hint">"Darker is higher on every map. The other hyperparameters are held at the best trial so far. Dots: trials the model had seen; star: the best; crosses: this round's points (the first is the model's choice, the others follow by the constant liar)."</p>
+    }
+}
+
+/// A density chart's size.
+const DW: f64 = 220.0;
+const DH: f64 = 90.0;
+
+fn tpe_panel(params: Vec<TpeParam>, space: &SearchSpace) -> impl IntoView {
+    // The sentence: the param whose chosen value has the largest l/g against its median.
+    let first = params.first().map(|p| p.chosen.first().copied().unwrap_or(0.5));
+    let good = params.first().map_or(0, |p| p.good_trials.len());
+    let seen = params.first().map_or(0, |p| p.good_trials.len() + p.bad_trials.len());
+    let values: Vec<String> =
+        params.iter().map(|p| format!("{} = {}", name(space, p.param), value_at(space, p.param, p.chosen.first().copied().unwrap_or(0.5)))).collect();
+    let _ = first;
+    let sentence = format!(
+        "TPE split the {seen} trials it had seen into the best {good} (good) and the rest (bad), modelled each group's density, and drew candidates from the good one; it keeps the candidate where good/bad is highest: {}.",
+        values.join(", ")
+    );
+    let charts = params
+        .into_iter()
+        .map(|p| {
+            let top = p.good.iter().chain(&p.bad).copied().fold(1e-9, f64::max);
+            let ratio_top = p.ratio.iter().copied().filter(|r| r.is_finite()).fold(1e-9, f64::max);
+            let xy = |values: &[f64], top: f64| -> String {
+                p.at.iter().zip(values).map(|(&u, &v)| format!("{:.1},{:.1}", 30.0 + u * (DW - 36.0), 8.0 + (1.0 - (v / top).min(1.0)) * (DH - 24.0))).collect::<Vec<_>>().join(" ")
+            };
+            let x_at = |u: f64| 30.0 + u * (DW - 36.0);
+            let rug = |us: &[f64], class: &'static str, y: f64| us.iter().map(|&u| view! { <line class=class x1=x_at(u) x2=x_at(u) y1=y y2=y + 5.0 /> }).collect_view();
+            let label = format!("{}: the good density (solid), the bad density (dashed) and their ratio (shaded); the chosen value marked", name(space, p.param));
+            view! {
+                <figure class="density" data-param=name(space, p.param)>
+                    <figcaption>{name(space, p.param)}</figcaption>
+                    <svg viewBox=format!("0 0 {DW} {DH}") role="img" aria-label=label>
+                        <polyline class="ratio" points=format!("30,{} {} {},{}", DH - 16.0, xy(&p.ratio, ratio_top), DW - 6.0, DH - 16.0) />
+                        <polyline class="good" points=xy(&p.good, top) />
+                        <polyline class="bad" points=xy(&p.bad, top) />
+                        {rug(&p.good_trials, "rug-good", DH - 14.0)}
+                        {rug(&p.bad_trials, "rug-bad", DH - 8.0)}
+                        {p.chosen.iter().enumerate().map(|(i, &u)| view! { <line class=if i == 0 { "chosen first" } else { "chosen" } x1=x_at(u) x2=x_at(u) y1="4" y2=DH - 16.0 /> }).collect_view()}
+                        <text class="tick" x="30" y=DH - 1.0>{value_at(space, p.param, 0.0)}</text>
+                        <text class="tick left-end" x=DW - 6.0 y=DH - 1.0 text-anchor="end">{value_at(space, p.param, 1.0)}</text>
+                    </svg>
+                </figure>
+            }
+        })
+        .collect_view();
+    view! {
+        <p class="why-sentence">{sentence}</p>
+        <div class="densities">{charts}</div>
+        <p class="hint">"Solid: l(x), where the good trials are; dashed: g(x), where the rest are; shaded: l/g, highest where good trials are dense and bad ones rare. Ticks below: good (upper) and bad (lower) trials. Vertical lines: this round's choices."</p>
+    }
+}
+
+fn cma_panel(v: CmaView, space: &SearchSpace, x: usize, y: usize) -> impl IntoView {
+    let n = v.generations.len();
+    let sigma = v.sigmas.last().copied().unwrap_or(0.0);
+    let first_sigma = v.sigmas.first().copied().unwrap_or(sigma);
+    let sentence = format!(
+        "CMA-ES samples generation {n} from a normal distribution around its mean; after each generation it moves the mean toward the best points and reshapes the ellipse along the directions that paid. Its step size σ is {:.3} ({} from {:.3} at the start).",
+        sigma,
+        if sigma < first_sigma { "narrowing" } else { "widening" },
+        first_sigma
+    );
+    let outlines = v
+        .generations
+        .iter()
+        .enumerate()
+        .map(|(g, e)| {
+            let ((mx, my), outline) = (e.mean, &e.outline);
+            let points = outline.iter().map(|&(a, b)| format!("{:.1},{:.1}", px(a), py(b))).collect::<Vec<_>>().join(" ");
+            let opacity = 0.25 + 0.75 * (g + 1) as f64 / n as f64;
+            view! {
+                <polyline class="ellipse" class:current=g + 1 == n points=points style=format!("opacity:{opacity:.2}") />
+                <circle class="mean" cx=px(mx) cy=py(my) r="2.5" style=format!("opacity:{opacity:.2}") />
+            }
+        })
+        .collect_view();
+    let sigmas = {
+        let top = v.sigmas.iter().copied().fold(1e-9, f64::max);
+        v.sigmas
+            .iter()
+            .enumerate()
+            .map(|(g, s)| format!("{:.1},{:.1}", 30.0 + g as f64 * (DW - 36.0) / (n.max(2) - 1) as f64, 8.0 + (1.0 - s / top) * (DH - 24.0)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let label = format!("CMA-ES's mean and 2-σ ellipse per generation on {} and {}; the newest darkest", name(space, x), name(space, y));
+    view! {
+        <p class="why-sentence">{sentence}</p>
+        <div class="heatmaps">
+            <figure class="slice">
+                <figcaption><strong>"Its distribution, generation by generation"</strong></figcaption>
+                <svg class="cma" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label>
+                    <rect class="plot-area" x=LEFT y=TOP width=PLOT height=PLOT />
+                    {axes(space, x, y)}
+                    {outlines}
+                    {v.next.iter().map(|&(a, b)| view! { <path class="next" d=cross(px(a), py(b), 4.0) /> }).collect_view()}
+                </svg>
+            </figure>
+            <figure class="density">
+                <figcaption><strong>"Step size σ"</strong>" " <span class="hint">"per generation"</span></figcaption>
+                <svg viewBox=format!("0 0 {DW} {DH}") role="img" aria-label=format!("σ over {n} generations, now {sigma:.3}")>
+                    <polyline class="good" points=sigmas />
+                    <text class="tick" x="30" y=DH - 1.0>"1"</text>
+                    <text class="tick" x=DW - 6.0 y=DH - 1.0 text-anchor="end">{n.to_string()}</text>
+                </svg>
+            </figure>
+        </div>
+    }
+}
+
+fn ga_panel(v: GaView, space: &SearchSpace, x: usize, y: usize) -> impl IntoView {
+    let sentence = format!(
+        "Generation {}: the {} best trials so far are the parents (the top 2 survive unchanged); each child takes every hyperparameter from one of two parents picked by tournament, and a few are mutated. This round's {} children are the crosses.",
+        v.generation + 1,
+        v.parents.len(),
+        v.children.len()
+    );
+    let label = format!("The genetic algorithm's parents (dots, elites ringed) and children (crosses) on {} and {}", name(space, x), name(space, y));
+    view! {
+        <p class="why-sentence">{sentence}</p>
+        <figure class="slice">
+            <svg class="ga" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label>
+                <rect class="plot-area" x=LEFT y=TOP width=PLOT height=PLOT />
+                {axes(space, x, y)}
+                {v.parents.iter().map(|&(a, b, s, elite)| view! {
+                    <circle class="parent" class:elite=elite cx=px(a) cy=py(b) r=if elite { 6.0 } else { 4.0 }><title>{percent(s as f32)}</title></circle>
+                }).collect_view()}
+                {v.children.iter().map(|&(a, b)| view! { <path class="next" d=cross(px(a), py(b), 5.0) /> }).collect_view()}
+            </svg>
+        </figure>
+    }
+}
+
+/// Random search's density: flat.
+#[component]
+fn UniformStrip() -> impl IntoView {
+    view! {
+        <svg class="uniform" viewBox=format!("0 0 {DW} 40") role="img" aria-label="a flat density: every value equally likely">
+            <rect x="30" y="10" width=DW - 36.0 height="20" class="uniform-band" />
+            <text class="tick" x="30" y="39">"low"</text>
+            <text class="tick" x=DW - 6.0 y="39" text-anchor="end">"high"</text>
+        </svg>
+    }
+}
+
+/// The grid's cells as a bar: tried before, this round, left.
+#[component]
+fn GridCells(before: usize, proposals: usize, cells: usize) -> impl IntoView {
+    let share = |n: usize| 100.0 * n as f64 / cells.max(1) as f64;
+    view! {
+        <div class="grid-cells" role="img" aria-label=format!("{before} cells tried before, {proposals} now, of {cells}")>
+            <span class="before" style=format!("width:{:.1}%", share(before))></span>
+            <span class="now" style=format!("width:{:.1}%", share(proposals))></span>
+        </div>
+    }
+}
