@@ -228,7 +228,7 @@ pub enum FromWorker {
     Reading {
         id: u32,
         drawing: u32,
-        result: Result<Reading, String>,
+        result: Result<Reading, ReadFailure>,
     },
 }
 
@@ -288,6 +288,18 @@ impl Reading {
     pub fn digit(&self) -> usize {
         crate::nn::loss::argmax(&self.probabilities)
     }
+}
+
+/// Why a drawing could not be read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum ReadFailure {
+    /// Nothing is drawn.
+    Blank,
+    /// The drawing is too small to read.
+    TooSmall,
+    /// Anything else, in a sentence (a network no longer in the worker, a canvas of the wrong size).
+    Other(String),
 }
 
 /// Where a retraining stands.

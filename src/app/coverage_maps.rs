@@ -10,11 +10,13 @@ use super::lab::Lab;
 use super::methods::{self, Badge};
 use super::trials::state_tag;
 use super::why_next::WhyNextPanel;
+use super::words::Words;
 use leptos::prelude::*;
 use tunelab::chart::accuracy_scale::{AccuracyScale, STOPS};
 use tunelab::chart::coverage::{coverage, distinct_values, rug, CoveragePoint};
 use tunelab::chart::param_axis::param_ticks;
 use tunelab::experiment::live::LiveTrial;
+use tunelab::text::Key;
 use tunelab::tuning::study::TrialState;
 
 /// A map's size in SVG units: the plot, and room for the rugs (top, left) and tick labels.
@@ -102,6 +104,7 @@ pub fn CoverageMaps() -> impl IntoView {
 #[component]
 fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_param: Signal<usize>, why: RwSignal<Option<usize>>) -> impl IntoView {
     let lab = expect_context::<Lab>();
+    let words = expect_context::<Words>();
     let (race, runs) = (lab.race(), lab.runs());
     let scale = AccuracyScale::default();
     let mine = Memo::new(move |_| runs.with(|r| r.iter().filter(|t| t.trial.study == study).cloned().collect::<Vec<LiveTrial>>()));
@@ -174,8 +177,8 @@ fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_par
                 <Badge method=method />
                 " " <span class="map-count">{header}</span>
                 <button class="secondary small why-button" data-method=method aria-expanded=move || (why.get() == Some(study)).to_string()
-                    title="why this point next: what the method knew when it chose each round"
-                    on:click=move |_| why.update(|w| *w = if *w == Some(study) { None } else { Some(study) })>"Why?"</button>
+                    title=words.t(Key::WhyButtonTitle)
+                    on:click=move |_| why.update(|w| *w = if *w == Some(study) { None } else { Some(study) })>{words.t(Key::WhyButton)}</button>
             </figcaption>
             <svg viewBox=format!("0 0 {MAP_WIDTH} {MAP_HEIGHT}") role="img" tabindex="0" on:keydown=on_key
                 aria-label=format!("{}: trials on the two chosen hyperparameters; the arrow keys step through them, Enter opens one", methods::label(method))>

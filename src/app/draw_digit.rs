@@ -4,9 +4,12 @@
 //! with the image the network saw and its ten probabilities, both shown here.
 
 use super::lab::Lab;
+use super::words::Words;
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use tunelab::data::mnist::IMAGE_SIDE;
+use tunelab::protocol::ReadFailure;
+use tunelab::text::Key;
 use wasm_bindgen::{Clamped, JsCast};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData, PointerEvent};
 
@@ -47,6 +50,7 @@ fn ink(canvas: &HtmlCanvasElement) -> Option<Vec<u8>> {
 #[component]
 pub fn DrawDigit() -> impl IntoView {
     let lab = expect_context::<Lab>();
+    let words = expect_context::<Words>();
     let canvas = NodeRef::<Canvas>::new();
     let prepared = NodeRef::<Canvas>::new();
     let reading = lab.reading();
@@ -125,10 +129,12 @@ pub fn DrawDigit() -> impl IntoView {
     let prediction = move || {
         let read = reading.get();
         match (ready.get(), read) {
-            (false, _) => view! { <p class="hint">"Retrain and test a configuration above: its network then reads what you draw."</p> }.into_any(),
-            (true, None) => view! { <p class="hint">"Draw a digit from 0 to 9, as large as the box."</p> }.into_any(),
+            (false, _) => view! { <p class="hint">{words.t(Key::DrawNeedsModel)}</p> }.into_any(),
+            (true, None) => view! { <p class="hint">{words.t(Key::DrawPrompt)}</p> }.into_any(),
             (true, Some(read)) => match read.result {
-                Err(why) => view! { <p class="hint">{capitalised(&why)}</p> }.into_any(),
+                Err(ReadFailure::Blank) => view! { <p class="hint">{words.t(Key::DrawBlank)}</p> }.into_any(),
+                Err(ReadFailure::TooSmall) => view! { <p class="hint">{words.t(Key::DrawTooSmall)}</p> }.into_any(),
+                Err(ReadFailure::Other(why)) => view! { <p class="hint">{capitalised(&why)}</p> }.into_any(),
                 Ok(r) => {
                     let digit = r.digit();
                     let bars = r
@@ -140,15 +146,15 @@ pub fn DrawDigit() -> impl IntoView {
                                 <li class:top=k == digit>
                                     <span class="digit">{k}</span>
                                     <span class="bar"><span style=format!("width:{:.1}%", p * 100.0)></span></span>
-                                    <span class="value">{format!("{:.0}%", p * 100.0)}</span>
+                                    <span class="value">{words.lang().percent_with(p as f64, 0)}</span>
                                 </li>
                             }
                         })
                         .collect_view();
                     view! {
-                        <p class="result">"The network reads a " <strong class="read-digit">{digit}</strong> " (" {format!("{:.0}%", r.probabilities[digit] * 100.0)} " sure)."</p>
-                        <ol class="probabilities" start="0" aria-label="the probability of each digit">{bars}</ol>
-                        <p class="hint">{format!("Read in {:.0} ms, in the worker.", read.ms)}</p>
+                        <p class="result">{reads(words, digit, r.probabilities[digit] as f64)}</p>
+                        <ol class="probabilities" start="0" aria-label=words.t(Key::DrawProbabilities)>{bars}</ol>
+                        <p class="hint">{words.fill(Key::DrawReadIn, &[("ms", &format!("{:.0}", read.ms))])}</p>
                     }
                     .into_any()
                 }
@@ -157,7 +163,7 @@ pub fn DrawDigit() -> impl IntoView {
     };
     view! {
         <div class="draw" id="draw">
-            <h3>"Draw a digit"</h3>
+            <h3>{words.t(Key::DrawTitle)}</h3>
             <div class="draw-grid">
                 <div>
                     <canvas
@@ -166,19 +172,19 @@ pub fn DrawDigit() -> impl IntoView {
                         width=SIDE.to_string()
                         height=SIDE.to_string()
                         role="img"
-                        aria-label="A canvas to draw a digit on with the mouse, a finger or a pen"
+                        aria-label=words.t(Key::DrawCanvasLabel)
                         on:pointerdown=down
                         on:pointermove=moved
                         on:pointerup=up
                         on:pointercancel=up
                     ></canvas>
                     <div class="actions">
-                        <button class="secondary" id="draw-clear" on:click=clear disabled=move || !drawn.get()>"Clear"</button>
+                        <button class="secondary" id="draw-clear" on:click=clear disabled=move || !drawn.get()>{words.t(Key::Clear)}</button>
                     </div>
                 </div>
                 <figure class="prepared">
-                    <canvas node_ref=prepared width="28" height="28" role="img" aria-label="Your drawing as the network sees it: 28 × 28 pixels"></canvas>
-                    <figcaption class="hint">"What the network sees: your digit scaled into a 20 × 20 box and centred by its mass in 28 × 28, as MNIST's digits were."</figcaption>
+                    <canvas node_ref=prepared width="28" height="28" role="img" aria-label=words.t(Key::PreparedLabel)></canvas>
+                    <figcaption class="hint">{words.t(Key::PreparedCaption)}</figcaption>
                 </figure>
                 <div id="draw-prediction" role="status" data-digit=digit data-ms=ms data-pending=move || pending.get().then_some("true") aria-busy=move || pending.get().to_string()>
                     {prediction}
@@ -186,6 +192,13 @@ pub fn DrawDigit() -> impl IntoView {
             </div>
         </div>
     }
+}
+
+/// "The network reads a 7 (98% sure)", the digit in large type.
+fn reads(words: Words, digit: usize, sure: f64) -> impl IntoView {
+    let text = words.fill(Key::DrawReads, &[("sure", &words.lang().percent_with(sure, 0))]);
+    let (before, after) = text.split_once("{digit}").unwrap_or((&text, ""));
+    view! { {before.to_string()} <strong class="read-digit">{digit}</strong> {after.to_string()} }
 }
 
 fn capitalised(text: &str) -> String {

@@ -7,6 +7,7 @@
 
 use super::dataset::DatasetStatus;
 use super::final_worker::{FinalEvent, FinalWorker};
+use super::words::Words;
 use super::workers::{now_ms, WorkerHost};
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -19,8 +20,9 @@ use tunelab::experiment::final_eval::Retrainings;
 use tunelab::experiment::live::{Candidate, LiveExperiment, LiveTrial, RaceState, StudySummary};
 use tunelab::experiment::race::{FieldError, RaceSetup};
 use tunelab::nn::bench::Calibration;
-use tunelab::protocol::{FromWorker, Reading, ToWorker, TrainRequest};
+use tunelab::protocol::{FromWorker, ReadFailure, Reading, ToWorker, TrainRequest};
 use tunelab::scheduler::{Event, TrialRef, WorkerStatus};
+use tunelab::text::Key;
 
 /// The race's panels drawn one after another after Start (`Lab::race_staged`).
 pub const RACE_PANELS: u8 = 6;
@@ -47,7 +49,7 @@ pub struct RaceView {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DrawingRead {
     pub model: u32,
-    pub result: Result<Reading, String>,
+    pub result: Result<Reading, ReadFailure>,
     pub ms: f64,
 }
 
@@ -78,6 +80,8 @@ pub fn default_workers() -> usize {
 
 #[derive(Clone, Copy)]
 pub struct Lab {
+    /// The page's language, for the text the handle makes itself (notices).
+    words: Words,
     dataset: RwSignal<DatasetStatus>,
     workers: RwSignal<Vec<WorkerStatus>>,
     worker_count: RwSignal<usize>,
@@ -117,8 +121,9 @@ pub struct Lab {
 }
 
 impl Lab {
-    pub fn new(dataset: RwSignal<DatasetStatus>) -> Self {
+    pub fn new(dataset: RwSignal<DatasetStatus>, words: Words) -> Self {
         Self {
+            words,
             dataset,
             workers: RwSignal::new(Vec::new()),
             worker_count: RwSignal::new(default_workers()),
@@ -495,7 +500,8 @@ impl Lab {
         self.retrainings.update(|r| r.on_worker_lost(reason));
         self.reader.set_value(Reader::default());
         self.reading_pending.set(false);
-        self.notices.update(|n| n.push(format!("The final test's worker was lost: {reason}")));
+        let notice = self.words.lang_now().fill(Key::FinalWorkerLost, &[("why", reason)]);
+        self.notices.update(|n| n.push(notice));
     }
 
     /// Read a drawing (`width` × `height` ink values) with the shown retrained network. One

@@ -23,6 +23,7 @@ mod race_table;
 mod result_panel;
 mod trials;
 mod why_next;
+mod words;
 // Shared with the worker; the page builds envelopes and never opens one.
 #[allow(dead_code)]
 mod wire;
@@ -43,11 +44,15 @@ use std::rc::Rc;
 use std::time::Duration;
 use trials::{TrialDetail, TrialList};
 use tunelab::scheduler::{TrialRef, WorkerState, WorkerStatus};
+use tunelab::text::Key;
+use words::{LanguagePicker, Words};
 
 #[component]
 pub fn App() -> impl IntoView {
     let dataset = RwSignal::new(DatasetStatus::Downloading(Progress::starting()));
-    let lab = Lab::new(dataset);
+    let words = Words::new();
+    provide_context(words);
+    let lab = Lab::new(dataset, words);
     provide_context(lab);
 
     // Load MNIST once, then start the workers with the training images.
@@ -61,8 +66,9 @@ pub fn App() -> impl IntoView {
     view! {
         <header>
             <h1>"tunelab"</h1>
-            <p class="tagline">"Race hyperparameter tuning methods on the same budget, training small CNNs on MNIST in your browser."</p>
-            <p class="data-chip" role="status">{move || data_chip(&lab.dataset().get())}</p>
+            <p class="tagline">{words.t(Key::Tagline)}</p>
+            <p class="data-chip" role="status">{move || words.get(data_chip(&lab.dataset().get()))}</p>
+            <LanguagePicker />
         </header>
         <main>
             <RaceSetupPanel />
@@ -98,11 +104,11 @@ pub fn App() -> impl IntoView {
 }
 
 /// The data's state in a few words, for the header.
-fn data_chip(status: &DatasetStatus) -> String {
+fn data_chip(status: &DatasetStatus) -> Key {
     match status {
-        DatasetStatus::Ready { .. } => "MNIST loaded".into(),
-        DatasetStatus::Failed(_) => "MNIST could not be loaded: see Data below".into(),
-        _ => "loading MNIST… (see Data below)".into(),
+        DatasetStatus::Ready { .. } => Key::DataLoaded,
+        DatasetStatus::Failed(_) => Key::DataFailed,
+        _ => Key::DataLoading,
     }
 }
 

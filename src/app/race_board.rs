@@ -6,18 +6,20 @@
 use super::format::{clock, percent, thousands};
 use super::lab::{Lab, RaceView};
 use super::methods::{self, Badge};
+use super::words::Words;
 use leptos::prelude::*;
 use tunelab::chart::best_so_far::best_within;
 use tunelab::experiment::live::{finished_trials, LiveTrial, RaceState};
 use tunelab::experiment::race::estimate_seconds;
+use tunelab::text::Key;
 use wasm_bindgen::JsCast;
 
-fn state_sentence(view: &RaceView) -> &'static str {
+fn state_sentence(view: &RaceView) -> Key {
     match view.state {
-        RaceState::Running => "running",
-        RaceState::Paused => "paused: running trials finish, no new one starts",
-        RaceState::Done => "done: every method has spent its budget",
-        RaceState::Cancelled => "cancelled: the finished trials are kept",
+        RaceState::Running => Key::RaceRunning,
+        RaceState::Paused => Key::RacePaused,
+        RaceState::Done => Key::RaceDone,
+        RaceState::Cancelled => Key::RaceCancelled,
     }
 }
 
@@ -25,6 +27,7 @@ fn state_sentence(view: &RaceView) -> &'static str {
 #[component]
 pub fn RaceBar() -> impl IntoView {
     let lab = expect_context::<Lab>();
+    let words = expect_context::<Words>();
     let race = lab.race();
     let clock_now = lab.clock();
     let state = move || race.with(|r| r.as_ref().map_or("idle", |r| r.state.tag()));
@@ -41,7 +44,7 @@ pub fn RaceBar() -> impl IntoView {
             let left = match r.state {
                 RaceState::Running | RaceState::Paused => {
                     estimate_seconds(budget.saturating_sub(spent), lab.rate_for(&r.setup).map(|(rate, _)| rate), lab.worker_count().get())
-                        .map_or(" · time left: measuring".to_string(), |s| format!(" · ≈ {} left", clock(s)))
+                        .map_or(words.get(Key::RaceTimeMeasuring).to_string(), |s| words.fill(Key::RaceTimeLeft, &[("left", &clock(s))]))
                 }
                 _ => String::new(),
             };
@@ -49,32 +52,34 @@ pub fn RaceBar() -> impl IntoView {
             let kept = match (r.checkpoints, r.largest_checkpoint) {
                 (_, 0) => String::new(),
                 ((count, bytes), largest) => {
-                    format!(" · checkpoints kept: {count} ({:.1} MB; each up to {:.1} MB)", bytes as f64 / 1e6, largest as f64 / 1e6)
+                    let mb = |b: usize| format!("{} MB", words.lang().number(b as f64 / 1e6, 1));
+                    words.fill(Key::RaceCheckpoints, &[("count", &count.to_string()), ("size", &mb(bytes)), ("largest", &mb(largest))])
                 }
             };
-            Some((spent, budget, format!("{:.0}% of the budget · {} elapsed{left}{kept}", spent as f64 * 100.0 / budget.max(1) as f64, clock(elapsed))))
+            let share = words.lang().percent_with(spent as f64 / budget.max(1) as f64, 0);
+            Some((spent, budget, format!("{}{left}{kept}", words.fill(Key::RaceBudgetLine, &[("share", &share), ("elapsed", &clock(elapsed))]))))
         })
     };
     view! {
         <section id="race-board" class="panel wide" class:live=move || race.with(Option::is_some)>
             <div class="race-bar">
                 <p id="race-status" data-state=state>
-                    <strong>"Race: "</strong>
-                    {move || race.with(|r| r.as_ref().map_or("not started — set it up above and press Start", state_sentence))}
+                    <strong>{words.t(Key::RaceLabel)}</strong>
+                    {move || words.get(race.with(|r| r.as_ref().map_or(Key::RaceNotStarted, state_sentence)))}
                 </p>
                 {move || overall().map(|(spent, budget, text)| view! {
                 <div class="overall">
-                    <progress id="race-progress" max=budget value=spent data-spent=spent data-budget=budget aria-label="budget spent, all methods"></progress>
+                    <progress id="race-progress" max=budget value=spent data-spent=spent data-budget=budget aria-label=words.t(Key::RaceProgressLabel)></progress>
                     <span class="overall-text">{text}</span>
                 </div>
                 })}
 
-                <button id="race-pause" class="secondary" prop:disabled=move || !running() on:click=move |_| lab.set_paused(true) title="Running trials finish; no new trial starts">"Pause"</button>
-                <button id="race-resume" class="secondary" prop:disabled=move || !paused() on:click=move |_| lab.set_paused(false)>"Resume"</button>
-                <button id="race-cancel" class="secondary danger" prop:disabled=move || !(running() || paused()) on:click=move |_| confirm_cancel.set(true)>"Cancel"</button>
+                <button id="race-pause" class="secondary" prop:disabled=move || !running() on:click=move |_| lab.set_paused(true) title=words.t(Key::PauseTitle)>{words.t(Key::Pause)}</button>
+                <button id="race-resume" class="secondary" prop:disabled=move || !paused() on:click=move |_| lab.set_paused(false)>{words.t(Key::Resume)}</button>
+                <button id="race-cancel" class="secondary danger" prop:disabled=move || !(running() || paused()) on:click=move |_| confirm_cancel.set(true)>{words.t(Key::Cancel)}</button>
                 <a id="race-download" class="button secondary" download="tunelab-race.json" href="#"
                     class:hidden=move || race.with(Option::is_none)
-                    title="Every trial with its scores, epochs, rungs, lineage and hypergradient paths, as tunelab race --out writes it"
+                    title=words.t(Key::DownloadRaceTitle)
                     on:click=move |ev| {
                         // The file is made when asked for, from the race as it stands.
                         let json = lab.race_json().unwrap_or_default();
@@ -82,12 +87,12 @@ pub fn RaceBar() -> impl IntoView {
                         if let Some(link) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
                             let _ = link.set_attribute("href", &href);
                         }
-                    }>"Download the race (JSON)"</a>
+                    }>{words.t(Key::DownloadRace)}</a>
                 <Show when=move || confirm_cancel.get() && (running() || paused())>
-                    <span class="confirm" role="alertdialog" aria-label="cancel the race?">
-                        "Cancel the race? Finished trials are kept. "
-                        <button id="race-cancel-confirm" class="danger" on:click=move |_| { confirm_cancel.set(false); lab.cancel_race(); }>"Cancel the race"</button>
-                        <button class="secondary" on:click=move |_| confirm_cancel.set(false)>"Keep racing"</button>
+                    <span class="confirm" role="alertdialog" aria-label=words.t(Key::CancelQuestion)>
+                        {words.t(Key::CancelQuestion)}
+                        <button id="race-cancel-confirm" class="danger" on:click=move |_| { confirm_cancel.set(false); lab.cancel_race(); }>{words.t(Key::CancelConfirm)}</button>
+                        <button class="secondary" on:click=move |_| confirm_cancel.set(false)>{words.t(Key::KeepRacing)}</button>
                     </span>
                 </Show>
             </div>

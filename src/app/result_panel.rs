@@ -4,9 +4,10 @@
 //! digits it got wrong, and a canvas where a student draws a digit for it to read.
 
 use super::draw_digit::{paint_digit, DrawDigit};
-use super::format::{config_summary, percent, thousands};
+use super::format::config_summary;
 use super::lab::Lab;
 use super::methods::{self, Badge};
+use super::words::Words;
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use tunelab::chart::confusion::{cells, worst_mistake};
@@ -14,16 +15,13 @@ use tunelab::data::mnist::PIXELS_PER_IMAGE;
 use tunelab::experiment::final_eval::{RetrainState, Retraining};
 use tunelab::protocol::TestReport;
 use tunelab::scheduler::TrialRef;
+use tunelab::text::Key;
 
 /// The test accuracy the course reports for its best configuration.
-pub const COURSE_TEST_ACCURACY: f32 = 0.985;
+pub const COURSE_TEST_ACCURACY: f64 = 0.985;
 
 /// The training file's sizes the panel offers to retrain on (all of it is the course's).
-const RETRAIN_SIZES: [(u32, &str); 3] = [
-    (60_000, "all 60,000 training images (as the course)"),
-    (10_000, "10,000 images (quicker, a little less accurate)"),
-    (2_000, "2,000 images (a quick look)"),
-];
+const RETRAIN_SIZES: [(u32, Key); 3] = [(60_000, Key::RetrainAll), (10_000, Key::Retrain10k), (2_000, Key::Retrain2k)];
 
 /// Misclassified digits shown at first, and added by "Show more".
 const GALLERY_PAGE: usize = 48;
@@ -31,6 +29,7 @@ const GALLERY_PAGE: usize = 48;
 #[component]
 pub fn ResultPanel() -> impl IntoView {
     let lab = expect_context::<Lab>();
+    let words = expect_context::<Words>();
     let candidates = lab.candidates();
     let retrainings = lab.retrainings();
     let shown = lab.final_shown();
@@ -65,28 +64,27 @@ pub fn ResultPanel() -> impl IntoView {
     });
     view! {
         <section id="result" class="panel wide">
-            <h2>"The winner, tested"</h2>
-            <p class="hint">
-                "Validation picked the winner, so its validation score flatters it a little. The fair measure is one test on the 10,000 test images no trial has seen, "
-                "after retraining the configuration on the whole training file (training and validation images together), as the course did."
-            </p>
+            <h2>{words.t(Key::ResultTitle)}</h2>
+            <p class="hint">{words.t(Key::ResultIntro)}</p>
             <Show
                 when=move || candidates.with(|c| !c.is_empty())
-                fallback=|| view! { <p class="empty" id="result-empty">"No trial has completed yet: when one has, its configuration can be retrained and tested here."</p> }
+                fallback=move || view! { <p class="empty" id="result-empty">{words.t(Key::ResultEmpty)}</p> }
             >
                 <fieldset class="candidates">
-                    <legend>"Retrain each method's best configuration"</legend>
+                    <legend>{words.t(Key::RetrainLegend)}</legend>
                     <ul class="candidate-list">
                         <For each=move || candidates.get() key=|c| (c.trial, c.score.to_bits()) let:c>
                             {
                                 let trial = c.trial;
                                 let summary = config_summary(&c.config, &tunelab::data::TrainingSet { images: 60_000, validation: tunelab::data::CrossValidation::Holdout }, c.seed);
+                                let (method, score) = (c.method, c.score);
+                                let label = move || words.fill(Key::CandidateScore, &[("method", methods::label(method)), ("score", &words.percent(score))]);
                                 view! {
                                     <li>
                                         <label>
                                             <input type="checkbox" data-method=c.method prop:checked=move || ticked(trial) on:change=move |_| toggle(trial) />
                                             <Badge method=c.method />
-                                            " " {methods::label(c.method)} ": " {percent(c.score as f32)} " on validation"
+                                            " " {label}
                                         </label>
                                         <span class="hint">" · " {summary}</span>
                                     </li>
@@ -96,13 +94,13 @@ pub fn ResultPanel() -> impl IntoView {
                     </ul>
                     <div class="actions">
                         <label class="field inline">
-                            "Train on"
+                            {words.t(Key::RetrainOn)}
                             <select id="retrain-images" on:change=move |e| images.set(event_target_value(&e).parse().unwrap_or(RETRAIN_SIZES[0].0))>
-                                {RETRAIN_SIZES.map(|(n, label)| view! { <option value=n.to_string() selected=move || images.get() == n>{label}</option> }).to_vec()}
+                                {RETRAIN_SIZES.map(|(n, label)| view! { <option value=n.to_string() selected=move || images.get() == n>{words.t(label)}</option> }).to_vec()}
                             </select>
                         </label>
                         <button id="retrain-winner" on:click=go disabled=move || busy() || none_ticked()>
-                            {move || if busy() { "Retraining…" } else { "Retrain and test" }}
+                            {move || words.get(if busy() { Key::Retraining } else { Key::RetrainButton })}
                         </button>
                     </div>
                 </fieldset>
@@ -118,38 +116,41 @@ pub fn ResultPanel() -> impl IntoView {
 #[component]
 fn RetrainingList() -> impl IntoView {
     let lab = expect_context::<Lab>();
+    let words = expect_context::<Words>();
     let retrainings = lab.retrainings();
     let shown = lab.final_shown();
     let rows = move || retrainings.with(|r| r.list.clone());
     view! {
         <Show when=move || retrainings.with(|r| !r.list.is_empty())>
             <table class="retrainings">
-                <caption class="hint">"Retrained and tested; the course reported " {percent(COURSE_TEST_ACCURACY)} " on the test images."</caption>
-                <thead><tr><th scope="col">"Method"</th><th scope="col">"Trained on"</th><th scope="col">"Validation (race)"</th><th scope="col">"Test"</th><th scope="col"></th></tr></thead>
+                <caption class="hint">{move || words.fill(Key::RetrainCaption, &[("course", &words.percent(COURSE_TEST_ACCURACY))])}</caption>
+                <thead><tr>
+                    <th scope="col">{words.t(Key::ColMethod)}</th><th scope="col">{words.t(Key::ColTrainedOn)}</th>
+                    <th scope="col">{words.t(Key::ColValidation)}</th><th scope="col">{words.t(Key::ColTest)}</th><th scope="col"></th>
+                </tr></thead>
                 <tbody>
                     <For each=rows key=|r| (r.id, state_key(&r.state)) let:r>
                         {
                             let id = r.id;
-                            let state = match &r.state {
-                                RetrainState::Queued => view! { <span class="hint">"waiting"</span> }.into_any(),
+                            let state = match r.state.clone() {
+                                RetrainState::Queued => view! { <span class="hint">{words.t(Key::RetrainWaiting)}</span> }.into_any(),
                                 RetrainState::Running(progress) => {
-                                    let (value, text) = match progress {
-                                        None => (0.0, "starting".to_string()),
-                                        Some(p) => (p.fraction(), progress_text(p)),
-                                    };
-                                    view! { <span><progress max="1" value=value.to_string() aria-label="retraining"></progress>" " {text}</span> }.into_any()
+                                    let value = progress.map_or(0.0, |p| p.fraction());
+                                    let text = move || progress.map_or_else(|| words.get(Key::RetrainStarting).to_string(), |p| progress_text(words, &p));
+                                    view! { <span><progress max="1" value=value.to_string() aria-label=words.t(Key::RetrainProgressLabel)></progress>" " {text}</span> }.into_any()
                                 }
-                                RetrainState::Tested(t) => view! { <strong>{percent(t.test_accuracy)}</strong> }.into_any(),
-                                RetrainState::Failed(why) => view! { <span class="error">{why.clone()}</span> }.into_any(),
+                                RetrainState::Tested(t) => view! { <strong>{move || words.percent(t.test_accuracy as f64)}</strong> }.into_any(),
+                                RetrainState::Failed(why) => view! { <span class="error">{why}</span> }.into_any(),
                             };
+                            let (images, validation) = (r.request.images as u64, r.validation);
                             let tested = matches!(r.state, RetrainState::Tested(_));
                             view! {
                                 <tr class:shown=move || shown.get() == Some(id)>
                                     <td><Badge method=r.method />" " {methods::label(r.method)}</td>
-                                    <td>{thousands(r.request.images as u64)}</td>
-                                    <td>{percent(r.validation as f32)}</td>
+                                    <td>{move || words.thousands(images)}</td>
+                                    <td>{move || words.percent(validation)}</td>
                                     <td>{state}</td>
-                                    <td>{tested.then(|| view! { <button class="secondary small" on:click=move |_| lab.show_final(id) disabled=move || shown.get() == Some(id)>"Show"</button> })}</td>
+                                    <td>{tested.then(|| view! { <button class="secondary small" on:click=move |_| lab.show_final(id) disabled=move || shown.get() == Some(id)>{words.t(Key::Show)}</button> })}</td>
                                 </tr>
                             }
                         }
@@ -169,37 +170,47 @@ fn state_key(state: &RetrainState) -> String {
     }
 }
 
-fn progress_text(p: &tunelab::protocol::RetrainProgress) -> String {
+fn progress_text(words: Words, p: &tunelab::protocol::RetrainProgress) -> String {
     match *p {
-        tunelab::protocol::RetrainProgress::Training { epoch, epochs, .. } => format!("training, epoch {epoch} of {epochs}"),
-        tunelab::protocol::RetrainProgress::Testing { done, of } => format!("testing, {} of {} images", thousands(done as u64), thousands(of as u64)),
+        tunelab::protocol::RetrainProgress::Training { epoch, epochs, .. } => {
+            words.fill(Key::RetrainTraining, &[("epoch", &epoch.to_string()), ("epochs", &epochs.to_string())])
+        }
+        tunelab::protocol::RetrainProgress::Testing { done, of } => {
+            words.fill(Key::RetrainTesting, &[("done", &words.thousands(done as u64)), ("of", &words.thousands(of as u64))])
+        }
     }
 }
 
 /// The shown retraining's test: accuracy, confusion matrix and the digits it got wrong.
 #[component]
 fn TestResult(retraining: Retraining) -> impl IntoView {
+    let words = expect_context::<Words>();
     match retraining.state {
         RetrainState::Tested(report) => {
             let report = StoredValue::new(report);
             // The confusion matrix cell clicked: the gallery shows only its digits.
             let filter = RwSignal::new(None::<(u8, u8)>);
-            let accuracy = report.with_value(|r| r.test_accuracy);
+            let accuracy = report.with_value(|r| r.test_accuracy) as f64;
             let gap = accuracy - COURSE_TEST_ACCURACY;
-            let comparison = if gap.abs() < 0.0005 {
-                "the course's own figure".to_string()
-            } else {
-                format!("{:.1} points {} the course's {}", gap.abs() * 100.0, if gap > 0.0 { "above" } else { "below" }, percent(COURSE_TEST_ACCURACY))
+            let comparison = move || {
+                if gap.abs() < 0.0005 {
+                    return words.get(Key::CourseSame).to_string();
+                }
+                let points = words.lang().number(gap.abs() * 100.0, 1);
+                words
+                    .fill(if gap > 0.0 { Key::CourseAbove } else { Key::CourseBelow }, &[("points", &points), ("course", &words.percent(COURSE_TEST_ACCURACY))])
             };
+            let (method, images, validation) = (retraining.method, retraining.request.images, retraining.validation);
+            let lead = move || words.fill(Key::TestAccuracyLead, &[("method", methods::label(method)), ("images", &words.thousands(images as u64))]);
             view! {
                 <div class="test-result">
                     <p class="result">
-                        <Badge method=retraining.method />" " {methods::label(retraining.method)} "'s best, retrained on " {thousands(retraining.request.images as u64)} " images: test accuracy "
-                        <span id="test-accuracy">{percent(accuracy)}</span>
+                        <Badge method=method />" " {lead}
+                        <span id="test-accuracy">{move || words.percent(accuracy)}</span>
                     </p>
                     <p class="hint">
-                        {comparison} "; in the race it scored " {percent(retraining.validation as f32)} " on validation. "
-                        {(retraining.request.images < 60_000).then_some("Trained on fewer images than the course, it is expected to score a little lower.")}
+                        {comparison} {move || words.fill(Key::RaceScored, &[("validation", &words.percent(validation))])}
+                        {(images < 60_000).then_some(words.t(Key::FewerImages))}
                     </p>
                     <div class="result-grid">
                         <ConfusionMatrix report=report filter=filter />
@@ -209,23 +220,31 @@ fn TestResult(retraining: Retraining) -> impl IntoView {
             }
             .into_any()
         }
-        RetrainState::Failed(why) => view! { <p class="error" role="alert">{format!("The retraining failed: {why}")}</p> }.into_any(),
-        _ => view! { <p class="hint">"The test result appears here when the retraining is done."</p> }.into_any(),
+        RetrainState::Failed(why) => view! { <p class="error" role="alert">{move || words.fill(Key::RetrainFailed, &[("why", &why)])}</p> }.into_any(),
+        _ => view! { <p class="hint">{words.t(Key::TestPending)}</p> }.into_any(),
     }
 }
 
 #[component]
 fn ConfusionMatrix(report: StoredValue<TestReport>, filter: RwSignal<Option<(u8, u8)>>) -> impl IntoView {
+    let words = expect_context::<Words>();
     let cells = report.with_value(cells);
-    let summary = report.with_value(|r| {
-        let worst = worst_mistake(r).map_or("no mistakes".to_string(), |(t, p, n)| format!("the most frequent mistake: {t} read as {p}, {n} times"));
-        format!(
-            "{} of {} test images right ({}); {worst}.",
-            thousands((r.images_tested() as usize - r.misclassified.len()) as u64),
-            thousands(r.images_tested() as u64),
-            percent(r.test_accuracy)
-        )
-    });
+    let summary = move || {
+        report.with_value(|r| {
+            let worst = worst_mistake(r).map_or(words.get(Key::NoMistakes).to_string(), |(t, p, n)| {
+                words.fill(Key::WorstMistake, &[("truth", &t.to_string()), ("predicted", &p.to_string()), ("count", &n.to_string())])
+            });
+            words.fill(
+                Key::ConfusionSummary,
+                &[
+                    ("right", &words.thousands((r.images_tested() as usize - r.misclassified.len()) as u64)),
+                    ("total", &words.thousands(r.images_tested() as u64)),
+                    ("accuracy", &words.percent(r.test_accuracy as f64)),
+                    ("worst", &worst),
+                ],
+            )
+        })
+    };
     let rows = (0..10u8)
         .map(|truth| {
             let row: Vec<_> = cells.iter().filter(|c| c.truth == truth).cloned().collect();
@@ -236,7 +255,12 @@ fn ConfusionMatrix(report: StoredValue<TestReport>, filter: RwSignal<Option<(u8,
                         .into_iter()
                         .map(|c| {
                             let key = (c.truth, c.predicted);
-                            let label = format!("true {}, read as {}: {} images ({:.1} % of the {}s)", c.truth, c.predicted, c.count, c.share * 100.0, c.truth);
+                            let label = move || {
+                                words.fill(
+                                    Key::CellLabel,
+                                    &[("truth", &c.truth.to_string()), ("predicted", &c.predicted.to_string()), ("count", &c.count.to_string()), ("share", &words.lang().percent_with(c.share, 1))],
+                                )
+                            };
                             let style = format!("background:{};color:{}", c.fill, if c.light_text { "#fff" } else { "#1d2330" });
                             let mistake = c.truth != c.predicted && c.count > 0;
                             view! {
@@ -248,7 +272,7 @@ fn ConfusionMatrix(report: StoredValue<TestReport>, filter: RwSignal<Option<(u8,
                                         data-cell=format!("{}-{}", c.truth, c.predicted)
                                         data-count=c.count.to_string()
                                         style=style
-                                        title=label.clone()
+                                        title=label
                                         aria-label=label
                                         aria-pressed=move || (filter.get() == Some(key)).to_string()
                                         disabled=!mistake
@@ -267,11 +291,11 @@ fn ConfusionMatrix(report: StoredValue<TestReport>, filter: RwSignal<Option<(u8,
     view! {
         <figure class="confusion">
             <table id="confusion-matrix" aria-describedby="confusion-summary">
-                <caption>"Confusion matrix: rows are the true digit, columns what the network read. Click a mistake to see its digits."</caption>
-                <thead><tr><th scope="col">"true ↓ read →"</th>{(0..10).map(|p| view! { <th scope="col">{p}</th> }).collect_view()}</tr></thead>
+                <caption>{words.t(Key::ConfusionCaption)}</caption>
+                <thead><tr><th scope="col">{words.t(Key::ConfusionCorner)}</th>{(0..10).map(|p| view! { <th scope="col">{p}</th> }).collect_view()}</tr></thead>
                 <tbody>{rows}</tbody>
             </table>
-            <figcaption id="confusion-summary" class="hint">{summary} " Colour: the share of the true digit's images, on a log scale (pale: a few, dark: most)."</figcaption>
+            <figcaption id="confusion-summary" class="hint">{summary} {words.t(Key::ConfusionColour)}</figcaption>
         </figure>
     }
 }
@@ -279,6 +303,7 @@ fn ConfusionMatrix(report: StoredValue<TestReport>, filter: RwSignal<Option<(u8,
 #[component]
 fn MisclassifiedGallery(report: StoredValue<TestReport>, filter: RwSignal<Option<(u8, u8)>>) -> impl IntoView {
     let lab = expect_context::<Lab>();
+    let words = expect_context::<Words>();
     let test = StoredValue::new_local(lab.test_images());
     let shown_count = RwSignal::new(GALLERY_PAGE);
     // The most confident mistakes first: they are the instructive ones.
@@ -296,10 +321,10 @@ fn MisclassifiedGallery(report: StoredValue<TestReport>, filter: RwSignal<Option
         <div id="misclassified" class="gallery">
             <p class="hint">
                 {move || match filter.get() {
-                    Some((t, p)) => format!("{} test images of a {t} read as {p}, the most confident first. ", total()),
-                    None => format!("{} test images read wrong, the most confident first. Each shows the true digit → what the network read, and its confidence.", total()),
+                    Some((t, p)) => words.fill(Key::GalleryFiltered, &[("count", &total().to_string()), ("truth", &t.to_string()), ("predicted", &p.to_string())]),
+                    None => words.fill(Key::GalleryAll, &[("count", &total().to_string())]),
                 }}
-                {move || filter.get().is_some().then(|| view! { <button class="secondary small" on:click=move |_| filter.set(None)>"Show every mistake"</button> })}
+                {move || filter.get().is_some().then(|| view! { <button class="secondary small" on:click=move |_| filter.set(None)>{words.t(Key::ShowEveryMistake)}</button> })}
             </p>
             <ul class="digits">
                 <For each=visible key=|m| m.index let:m>
@@ -311,8 +336,14 @@ fn MisclassifiedGallery(report: StoredValue<TestReport>, filter: RwSignal<Option
                                 paint_digit(&c, p);
                             }
                         });
-                        let text = format!("{} → {} · {}", m.truth, m.predicted, percent(m.confidence));
-                        let label = format!("test image {}: a {} read as {} with {} confidence", m.index, m.truth, m.predicted, percent(m.confidence));
+                        let confidence = m.confidence as f64;
+                        let text = move || format!("{} → {} · {}", m.truth, m.predicted, words.lang().percent_with(confidence, 1));
+                        let label = move || {
+                            words.fill(
+                                Key::DigitLabel,
+                                &[("index", &m.index.to_string()), ("truth", &m.truth.to_string()), ("predicted", &m.predicted.to_string()), ("confidence", &words.percent(confidence))],
+                            )
+                        };
                         view! {
                             <li data-index=m.index.to_string() data-truth=m.truth.to_string() data-predicted=m.predicted.to_string()>
                                 <canvas node_ref=canvas width="28" height="28" role="img" aria-label=label></canvas>
@@ -323,7 +354,7 @@ fn MisclassifiedGallery(report: StoredValue<TestReport>, filter: RwSignal<Option
                 </For>
             </ul>
             {move || (total() > shown_count.get()).then(|| view! {
-                <button class="secondary small" on:click=move |_| shown_count.update(|n| *n += GALLERY_PAGE)>{format!("Show more ({} left)", total() - shown_count.get())}</button>
+                <button class="secondary small" on:click=move |_| shown_count.update(|n| *n += GALLERY_PAGE)>{move || words.fill(Key::ShowMore, &[("left", &(total() - shown_count.get()).to_string())])}</button>
             })}
         </div>
     }

@@ -4,14 +4,15 @@
 //! genetic algorithm's parents and children, the grid's cells, random search's uniform draws.
 //! Step buttons and a slider move through the rounds; a sentence says what the method did.
 
-use super::format::percent;
 use super::lab::Lab;
 use super::methods::{self, Badge};
+use super::words::Words;
 use leptos::prelude::*;
 use tunelab::chart::accuracy_scale::ramp;
 use tunelab::chart::accuracy_scale::AccuracyScale;
 use tunelab::chart::param_axis::{number_label, param_ticks, value_label, Tick};
 use tunelab::chart::why_next::{Bracket, CmaView, GaView, GpView, Heatmap, InsideTraining, Member, PathLine, TpeParam, WhyNext};
+use tunelab::text::Key;
 use tunelab::tuning::space::SearchSpace;
 
 /// A slice chart's plot and margins, in SVG units.
@@ -33,6 +34,7 @@ fn py(y: f64) -> f64 {
 #[component]
 pub fn WhyNextPanel(study: usize, method: &'static str, x_param: Signal<usize>, y_param: Signal<usize>, on_close: Callback<()>) -> impl IntoView {
     let lab = expect_context::<Lab>();
+    let w = expect_context::<Words>();
     let rounds = Memo::new(move |_| lab.rounds(study));
     // The round shown (None: follow the latest).
     let chosen = RwSignal::new(None::<usize>);
@@ -62,47 +64,47 @@ pub fn WhyNextPanel(study: usize, method: &'static str, x_param: Signal<usize>, 
     };
     view! {
         <section class="why-next" data-method=method data-round=move || round.get().to_string() data-rounds=move || rounds.get().to_string() on:keydown=on_key
-            aria-label=format!("Why {} chose its next points", methods::label(method))>
+            aria-label=move || w.fill(Key::WhyPanelLabel, &[("method", methods::label(method))])>
             <header class="why-head">
-                <h3><Badge method=method />" Why this point next? — " {methods::label(method)}</h3>
-                <div class="round-stepper" role="group" aria-label="rounds" class:hidden=move || rounds.get() == 0>
-                    <button class="secondary small round-prev" on:click=move |_| step(-1) disabled=move || round.get() == 0 aria-label="previous round">"◀"</button>
+                <h3><Badge method=method />{w.t(Key::WhyTitle)} {methods::label(method)}</h3>
+                <div class="round-stepper" role="group" aria-label=w.t(Key::RoundsLabel) class:hidden=move || rounds.get() == 0>
+                    <button class="secondary small round-prev" on:click=move |_| step(-1) disabled=move || round.get() == 0 aria-label=w.t(Key::PreviousRound)>"◀"</button>
                     <input type="range" class="round-slider" min="1" max=move || rounds.get().max(1).to_string() prop:value=move || (round.get() + 1).to_string()
-                        aria-label="round" on:input=move |e| chosen.set(event_target_value(&e).parse::<usize>().ok().map(|r| r.saturating_sub(1))) />
-                    <button class="secondary small round-next" on:click=move |_| step(1) disabled=at_last aria-label="next round">"▶"</button>
-                    <span class="round-label">{move || format!("round {} of {}", round.get() + 1, rounds.get())}</span>
+                        aria-label=w.t(Key::RoundLabel) on:input=move |e| chosen.set(event_target_value(&e).parse::<usize>().ok().map(|r| r.saturating_sub(1))) />
+                    <button class="secondary small round-next" on:click=move |_| step(1) disabled=at_last aria-label=w.t(Key::NextRound)>"▶"</button>
+                    <span class="round-label">{move || w.fill(Key::RoundOf, &[("round", &(round.get() + 1).to_string()), ("rounds", &rounds.get().to_string())])}</span>
                 </div>
-                <button class="secondary small why-close" on:click=move |_| on_close.run(()) aria-label="close">"✕"</button>
+                <button class="secondary small why-close" on:click=move |_| on_close.run(()) aria-label=w.t(Key::Close)>"✕"</button>
             </header>
             {move || match (view_data.get(), space.get()) {
-                (Some(data), Some(space)) => explain(data, &space, x_param.get_untracked(), y_param.get_untracked()).into_any(),
-                (None, Some(space)) if inside.with(Option::is_some) => inside_training(inside.get().expect("checked"), &space).into_any(),
-                _ if rounds.get() == 0 => view! { <p class="why-sentence">{no_rounds(method)}</p> }.into_any(),
-                _ => view! { <p class="why-sentence">"This round cannot be drawn on these two hyperparameters: choose two numeric ones above."</p> }.into_any(),
+                (Some(data), Some(space)) => explain(w, data, &space, x_param.get_untracked(), y_param.get_untracked()).into_any(),
+                (None, Some(space)) if inside.with(Option::is_some) => inside_training(w, inside.get().expect("checked"), &space).into_any(),
+                _ if rounds.get() == 0 => view! { <p class="why-sentence">{no_rounds(w, method)}</p> }.into_any(),
+                _ => view! { <p class="why-sentence">{w.t(Key::WhyNotOnSlice)}</p> }.into_any(),
             }}
         </section>
     }
 }
 
-fn no_rounds(method: &str) -> String {
+fn no_rounds(w: Words, method: &str) -> String {
     match method {
-        "hyperband" | "successive-halving" | "pbt" | "hypergradient" => format!("{} has not trained a trial yet.", methods::label(method)),
-        _ => "No round yet: the method proposes its first points when the race starts.".into(),
+        "hyperband" | "successive-halving" | "pbt" | "hypergradient" => w.fill(Key::WhyNotTrainedYet, &[("method", methods::label(method))]),
+        _ => w.get(Key::WhyNoRoundYet).into(),
     }
 }
 
 /// The panel of a method that acts inside training.
-fn inside_training(data: InsideTraining, space: &SearchSpace) -> impl IntoView {
+fn inside_training(w: Words, data: InsideTraining, space: &SearchSpace) -> impl IntoView {
     match data {
-        InsideTraining::Ladder(brackets) => ladder(brackets).into_any(),
-        InsideTraining::Lineage(members) => lineage_tree(members, space).into_any(),
+        InsideTraining::Ladder(brackets) => ladder(w, brackets).into_any(),
+        InsideTraining::Lineage(members) => lineage_tree(w, members, space).into_any(),
         InsideTraining::Paths { learning_rate, l2 } => view! {
-            <p class="why-sentence">{paths_sentence(&learning_rate)}</p>
+            <p class="why-sentence">{paths_sentence(w, &learning_rate)}</p>
             <div class="heatmaps">
-                {path_chart("Learning rate", &learning_rate)}
-                {(!l2.is_empty()).then(|| path_chart("L2 strength", &l2))}
+                {path_chart(w, Key::PathsLearningRate, &learning_rate)}
+                {(!l2.is_empty()).then(|| path_chart(w, Key::PathsL2, &l2))}
             </div>
-            <p class="hint">"Each line is a trial: it starts at a random value and moves by its hypergradient, the derivative of the loss with respect to the hyperparameter, after every step (Baydin et al. 2018; L2 on held-out images, Luketina et al. 2016). The best trial's line is the dark one."</p>
+            <p class="hint">{w.get(Key::PathsHint)}</p>
         }
         .into_any(),
     }
@@ -112,8 +114,8 @@ fn inside_training(data: InsideTraining, space: &SearchSpace) -> impl IntoView {
 const LW: f64 = 260.0;
 const LH: f64 = 150.0;
 
-fn ladder(brackets: Vec<Bracket>) -> impl IntoView {
-    let sentence = "Hyperband starts many trials on few epochs, keeps the best third at each rung and trains them three times longer: cheap looks at many configurations, full training only for the promising. Brackets trade how many trials against how early they are judged.";
+fn ladder(w: Words, brackets: Vec<Bracket>) -> impl IntoView {
+    let sentence = w.get(Key::LadderSentence);
     let scores: Vec<f64> = brackets.iter().flat_map(|b| b.rungs.iter().flat_map(|r| r.entries.iter().map(|e| e.score))).collect();
     let (low, high) = (scores.iter().copied().fold(f64::INFINITY, f64::min), scores.iter().copied().fold(f64::NEG_INFINITY, f64::max));
     let y = move |s: f64| 12.0 + (1.0 - if high > low { (s - low) / (high - low) } else { 0.5 }) * (LH - 36.0);
@@ -123,8 +125,8 @@ fn ladder(brackets: Vec<Bracket>) -> impl IntoView {
             let n = b.rungs.len();
             let x = move |r: usize| 40.0 + if n > 1 { r as f64 * (LW - 60.0) / (n - 1) as f64 } else { (LW - 60.0) / 2.0 };
             let counts: Vec<String> =
-                b.rungs.iter().map(|r| format!("{} at {} epoch{}", r.entries.len(), r.epochs, if r.epochs == 1 { "" } else { "s" })).collect();
-            let caption = format!("Bracket {}: {}", b.group + 1, counts.join(" → "));
+                b.rungs.iter().map(|r| w.fill(Key::LadderRung, &[("count", &r.entries.len().to_string()), ("epochs", &r.epochs.to_string())])).collect();
+            let caption = w.fill(Key::LadderBracket, &[("bracket", &(b.group + 1).to_string()), ("rungs", &counts.join(" → "))]);
             let mut links = Vec::new();
             for (i, r) in b.rungs.iter().enumerate() {
                 for e in r.entries.iter().filter(|e| e.promoted) {
@@ -140,15 +142,15 @@ fn ladder(brackets: Vec<Bracket>) -> impl IntoView {
                     <svg viewBox=format!("0 0 {LW} {LH}") role="img" aria-label=caption>
                         {links.into_iter().map(|(x1, y1, x2, y2)| view! { <line class="promotion" x1=x1 y1=y1 x2=x2 y2=y2 /> }).collect_view()}
                         {b.rungs.iter().enumerate().map(|(i, r)| view! {
-                            <text class="tick bottom" x=x(i) y=LH - 8.0>{format!("{} ep.", r.epochs)}</text>
+                            <text class="tick bottom" x=x(i) y=LH - 8.0>{w.fill(Key::LadderEpochs, &[("epochs", &r.epochs.to_string())])}</text>
                             {r.entries.iter().map(|e| view! {
                                 <circle class="rung-entry" class:promoted=e.promoted cx=x(i) cy=y(e.score) r="4.5" fill=scale.colour(e.score)>
-                                    <title>{format!("trial #{}: {}", e.trial, percent(e.score as f32))}</title>
+                                    <title>{w.fill(Key::LadderEntry, &[("trial", &e.trial.to_string()), ("score", &w.percent(e.score))])}</title>
                                 </circle>
                             }).collect_view()}
                         }).collect_view()}
-                        <text class="tick left" x="34" y=y(high) + 3.0>{percent(high as f32)}</text>
-                        <text class="tick left" x="34" y=y(low) + 3.0>{percent(low as f32)}</text>
+                        <text class="tick left" x="34" y=y(high) + 3.0>{w.percent(high)}</text>
+                        <text class="tick left" x="34" y=y(low) + 3.0>{w.percent(low)}</text>
                     </svg>
                 </figure>
             }
@@ -157,26 +159,20 @@ fn ladder(brackets: Vec<Bracket>) -> impl IntoView {
     view! {
         <p class="why-sentence">{sentence}</p>
         <div class="heatmaps">{charts}</div>
-        <p class="hint">"Each column is a rung; a dot is a trial scored there (colour: its validation accuracy), a line one promoted to the next rung. The others stopped there and paid only for the epochs they trained."</p>
+        <p class="hint">{w.get(Key::LadderHint)}</p>
     }
 }
 
-fn lineage_tree(members: Vec<Member>, space: &SearchSpace) -> impl IntoView {
+fn lineage_tree(w: Words, members: Vec<Member>, space: &SearchSpace) -> impl IntoView {
     let copies: usize = members.iter().map(|m| m.copies.len()).sum();
     let example = members.iter().find_map(|m| m.copies.first().map(|c| (m.trial, c))).map(|(trial, c)| {
-        let changes: Vec<String> = c.changed.iter().map(|(p, a, b)| format!("{} {a} → {b}", name(space, *p))).collect();
-        format!(
-            " For example, at epoch {} trial #{trial} took trial #{}'s weights and values, then changed {}.",
-            c.epochs,
-            c.from,
-            if changes.is_empty() { "nothing".to_string() } else { changes.join(", ") }
-        )
+        let changes: Vec<String> =
+            c.changed.iter().map(|(p, a, b)| format!("{} {} → {}", name(space, *p), w.lang().localise(a), w.lang().localise(b))).collect();
+        let changes = if changes.is_empty() { w.get(Key::PbtNothing).to_string() } else { changes.join(", ") };
+        w.fill(Key::PbtExample, &[("epochs", &c.epochs.to_string()), ("trial", &trial.to_string()), ("from", &c.from.to_string()), ("changes", &changes)])
     });
-    let sentence = format!(
-        "Population-based training trains {} members side by side; after each interval the bottom quarter copies a member of the top quarter — its weights and its hyperparameters — and perturbs the hyperparameters. {copies} copies so far.{}",
-        members.len(),
-        example.unwrap_or_default()
-    );
+    let sentence =
+        format!("{}{}", w.fill(Key::PbtSentence, &[("members", &members.len().to_string()), ("copies", &copies.to_string())]), example.unwrap_or_default());
     let max_epochs = members.iter().flat_map(|m| m.scored.iter().map(|s| s.0)).max().unwrap_or(1).max(1) as f64;
     let rows = members.len().max(1) as f64;
     let height = 20.0 + rows * 22.0;
@@ -196,34 +192,38 @@ fn lineage_tree(members: Vec<Member>, space: &SearchSpace) -> impl IntoView {
     view! {
         <p class="why-sentence">{sentence}</p>
         <figure class="lineage">
-            <svg viewBox=format!("0 0 {width} {height}") role="img" aria-label=format!("{} members over {} epochs; {copies} copies drawn as arrows", members.len(), max_epochs)>
+            <svg viewBox=format!("0 0 {width} {height}") role="img"
+                aria-label=w.fill(Key::PbtLabel, &[("members", &members.len().to_string()), ("epochs", &max_epochs.to_string()), ("copies", &copies.to_string())])>
                 {members.iter().enumerate().map(|(row, m)| view! {
                     <text class="tick left" x="44" y=y(row) + 3.0>{format!("#{}", m.trial)}</text>
                     <line class="member-line" x1=x(0) x2=x(m.scored.last().map_or(0, |s| s.0)) y1=y(row) y2=y(row) />
-                    {m.scored.iter().map(|&(e, s)| view! { <circle class="member-score" cx=x(e) cy=y(row) r="5" fill=scale.colour(s)><title>{format!("epoch {e}: {}", percent(s as f32))}</title></circle> }).collect_view()}
+                    {m.scored.iter().map(|&(e, s)| view! { <circle class="member-score" cx=x(e) cy=y(row) r="5" fill=scale.colour(s)><title>{w.fill(Key::PbtEpoch, &[("epochs", &e.to_string()), ("score", &w.percent(s))])}</title></circle> }).collect_view()}
                 }).collect_view()}
                 {arrows.into_iter().map(|(ax, y1, y2)| view! { <path class="copy-arrow" d=format!("M{ax} {y1}L{ax} {y2}M{} {}L{ax} {y2}L{} {}", ax - 3.0, y2 - 4.0 * (y2 - y1).signum(), ax + 3.0, y2 - 4.0 * (y2 - y1).signum()) /> }).collect_view()}
             </svg>
         </figure>
-        <p class="hint">"Each row is a member, each dot its validation accuracy at the end of an interval; an arrow shows a member copying another's checkpoint."</p>
+        <p class="hint">{w.get(Key::PbtHint)}</p>
     }
 }
 
-fn paths_sentence(lines: &[PathLine]) -> String {
+fn paths_sentence(w: Words, lines: &[PathLine]) -> String {
     let best = lines.iter().filter(|l| l.score.is_some()).max_by(|a, b| a.score.unwrap().total_cmp(&b.score.unwrap()));
     match best.and_then(|l| Some((l, l.points.first()?, l.points.last()?))) {
-        Some((l, first, last)) => format!(
-            "Hypergradient descent tunes the learning rate while the network trains, instead of between trials. The best trial, #{}, moved it from {} to {} over {} steps.",
-            l.trial,
-            number_label(first.1),
-            number_label(last.1),
-            last.0 as u64
+        Some((l, first, last)) => w.fill(
+            Key::PathsSentence,
+            &[
+                ("trial", &l.trial.to_string()),
+                ("from", &w.lang().localise(&number_label(first.1))),
+                ("to", &w.lang().localise(&number_label(last.1))),
+                ("steps", &w.thousands(last.0 as u64)),
+            ],
         ),
-        None => "Hypergradient descent tunes the learning rate while the network trains; the paths appear as its trials finish.".into(),
+        None => w.get(Key::PathsPending).into(),
     }
 }
 
-fn path_chart(title: &'static str, lines: &[PathLine]) -> impl IntoView {
+fn path_chart(w: Words, title: Key, lines: &[PathLine]) -> impl IntoView {
+    let title = w.get(title);
     let values: Vec<f64> = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).filter(|v| *v > 0.0).collect();
     let (low, high) = (values.iter().copied().fold(f64::INFINITY, f64::min).log10(), values.iter().copied().fold(f64::NEG_INFINITY, f64::max).log10());
     let steps = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).fold(1.0, f64::max);
@@ -232,20 +232,20 @@ fn path_chart(title: &'static str, lines: &[PathLine]) -> impl IntoView {
     let y = move |v: f64| 10.0 + (1.0 - if high > low { (v.max(1e-12).log10() - low) / (high - low) } else { 0.5 }) * (LH - 34.0);
     view! {
         <figure class="paths">
-            <figcaption><strong>{title}</strong>" " <span class="hint">"over training steps, log scale"</span></figcaption>
-            <svg viewBox=format!("0 0 {LW} {LH}") role="img" aria-label=format!("{title} of {} trials over training steps", lines.len())>
+            <figcaption><strong>{title}</strong>" " <span class="hint">{w.get(Key::PathsOverSteps)}</span></figcaption>
+            <svg viewBox=format!("0 0 {LW} {LH}") role="img" aria-label=w.fill(Key::PathsLabel, &[("what", title), ("count", &lines.len().to_string())])>
                 {lines.iter().map(|l| {
                     let points = l.points.iter().map(|&(s, v)| format!("{:.1},{:.1}", x(s), y(v))).collect::<Vec<_>>().join(" ");
                     let is_best = Some(l.trial) == best;
                     view! {
                         <polyline class="path-line" class:best=is_best points=points>
-                            <title>{format!("trial #{}", l.trial)}</title>
+                            <title>{w.fill(Key::TrialNumber, &[("trial", &l.trial.to_string())])}</title>
                         </polyline>
                     }
                 }).collect_view()}
-                <text class="tick left" x="36" y=y(10f64.powf(high)) + 3.0>{number_label(10f64.powf(high))}</text>
-                <text class="tick left" x="36" y=y(10f64.powf(low)) + 3.0>{number_label(10f64.powf(low))}</text>
-                <text class="tick bottom" x=x(steps) y=LH - 8.0>{format!("{} steps", steps as u64)}</text>
+                <text class="tick left" x="36" y=y(10f64.powf(high)) + 3.0>{w.lang().localise(&number_label(10f64.powf(high)))}</text>
+                <text class="tick left" x="36" y=y(10f64.powf(low)) + 3.0>{w.lang().localise(&number_label(10f64.powf(low)))}</text>
+                <text class="tick bottom" x=x(steps) y=LH - 8.0>{w.fill(Key::PathsSteps, &[("steps", &w.thousands(steps as u64))])}</text>
             </svg>
         </figure>
     }
@@ -256,49 +256,50 @@ fn name(space: &SearchSpace, param: usize) -> String {
 }
 
 /// A param's value at a unit coordinate, as its axis labels it.
-fn value_at(space: &SearchSpace, param: usize, u: f64) -> String {
-    space.params().get(param).map_or_else(String::new, |p| value_label(&p.from_unit(u)))
+fn value_at(w: Words, space: &SearchSpace, param: usize, u: f64) -> String {
+    space.params().get(param).map_or_else(String::new, |p| w.lang().localise(&value_label(&p.from_unit(u))))
 }
 
-fn explain(data: WhyNext, space: &SearchSpace, x: usize, y: usize) -> impl IntoView {
+fn explain(w: Words, data: WhyNext, space: &SearchSpace, x: usize, y: usize) -> impl IntoView {
+    let n = |v: usize| v.to_string();
     match data {
         WhyNext::Uniform { warming_up: Some((have, need)), proposals } => view! {
-            <p class="why-sentence">{format!("Warming up: the model needs {need} scored trials and has {have}, so these {proposals} points are drawn at random, every point of the space equally likely.")}</p>
+            <p class="why-sentence">{w.fill(Key::WhyWarmingUp, &[("need", &n(need)), ("have", &n(have)), ("count", &n(proposals))])}</p>
         }
         .into_any(),
         WhyNext::Uniform { warming_up: None, proposals } => view! {
-            <p class="why-sentence">{format!("Random search ignores every earlier result: its {proposals} points are drawn uniformly, each hyperparameter on its own scale, so it never repeats a value and covers each range evenly.")}</p>
+            <p class="why-sentence">{w.fill(Key::WhyRandom, &[("count", &n(proposals))])}</p>
             <UniformStrip />
         }
         .into_any(),
         WhyNext::Grid { before, cells, proposals } => {
             let left = cells.saturating_sub(before + proposals);
             view! {
-                <p class="why-sentence">{format!("Grid search takes the next {proposals} cells of its grid in a fixed order, whatever earlier trials scored: {before} of its {cells} cells were tried before this round, {left} are left.")}</p>
+                <p class="why-sentence">{w.fill(Key::WhyGrid, &[("count", &n(proposals)), ("before", &n(before)), ("cells", &n(cells)), ("left", &n(left))])}</p>
                 <GridCells before=before proposals=proposals cells=cells />
             }
             .into_any()
         }
-        WhyNext::Gp(v) => gp_panel(*v, space).into_any(),
-        WhyNext::Tpe(params) => tpe_panel(params, space).into_any(),
-        WhyNext::Cma(v) => cma_panel(v, space, x, y).into_any(),
-        WhyNext::Ga(v) => ga_panel(v, space, x, y).into_any(),
+        WhyNext::Gp(v) => gp_panel(w, *v, space).into_any(),
+        WhyNext::Tpe(params) => tpe_panel(w, params, space).into_any(),
+        WhyNext::Cma(v) => cma_panel(w, v, space, x, y).into_any(),
+        WhyNext::Ga(v) => ga_panel(w, v, space, x, y).into_any(),
     }
 }
 
 /// The slice's axes: ticks, grid lines and names.
-fn axes(space: &SearchSpace, x: usize, y: usize) -> impl IntoView {
+fn axes(w: Words, space: &SearchSpace, x: usize, y: usize) -> impl IntoView {
     let ticks = |p: usize| space.params().get(p).map(param_ticks).unwrap_or_default();
     let (xt, yt): (Vec<Tick>, Vec<Tick>) = (ticks(x), ticks(y));
     view! {
-        {xt.into_iter().map(|t| view! { <text class="tick bottom" x=px(t.position) y=TOP + PLOT + 11.0>{t.label}</text> }).collect_view()}
-        {yt.into_iter().map(|t| view! { <text class="tick left" x=LEFT - 3.0 y=py(t.position) + 3.0>{t.label}</text> }).collect_view()}
+        {xt.into_iter().map(|t| view! { <text class="tick bottom" x=px(t.position) y=TOP + PLOT + 11.0>{w.lang().localise(&t.label)}</text> }).collect_view()}
+        {yt.into_iter().map(|t| view! { <text class="tick left" x=LEFT - 3.0 y=py(t.position) + 3.0>{w.lang().localise(&t.label)}</text> }).collect_view()}
         <text class="axis-label" x=LEFT + PLOT / 2.0 y=HEIGHT - 3.0>{name(space, x)}</text>
         <text class="axis-label" transform=format!("translate(9 {}) rotate(-90)", TOP + PLOT / 2.0)>{name(space, y)}</text>
     }
 }
 
-fn heatmap(title: &'static str, what: &'static str, map: &Heatmap, v: &GpView, space: &SearchSpace, label: String) -> impl IntoView {
+fn heatmap(w: Words, title: &'static str, what: &'static str, map: &Heatmap, v: &GpView, space: &SearchSpace, label: String) -> impl IntoView {
     let cell = PLOT / map.cells as f64;
     let rects = (0..map.values.len())
         .map(|k| {
@@ -319,7 +320,7 @@ fn heatmap(title: &'static str, what: &'static str, map: &Heatmap, v: &GpView, s
             <figcaption><strong>{title}</strong>" " <span class="hint">{what}</span></figcaption>
             <svg class="heatmap" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label>
                 {rects}
-                {axes(space, v.x, v.y)}
+                {axes(w, space, v.x, v.y)}
                 {observed}
                 <path class="incumbent" d=star(px(bx), py(by), 7.0) />
                 {next}
@@ -343,24 +344,27 @@ fn star(x: f64, y: f64, r: f64) -> String {
     format!("M{}Z", points.join("L"))
 }
 
-fn gp_panel(v: GpView, space: &SearchSpace) -> impl IntoView {
+fn gp_panel(w: Words, v: GpView, space: &SearchSpace) -> impl IntoView {
     let (nx, ny) = v.next.first().copied().unwrap_or_default();
     let unsure = v.next_deviation > v.median_deviation;
     let good = v.next_mean >= v.best - 0.005;
-    let reason = match (unsure, good) {
-        (true, true) => "the model is unsure there and its mean is good",
-        (true, false) => "the model is unsure there: trying it teaches the most",
-        (false, _) => "its mean is the best the model predicts, close to the best trial",
-    };
-    let sentence = format!(
-        "Expected improvement is highest at {} = {}, {} = {}: {reason} (predicted {} ± {}, against the best so far, {}). It tries that point next.",
-        name(space, v.x),
-        value_at(space, v.x, nx),
-        name(space, v.y),
-        value_at(space, v.y, ny),
-        percent(v.next_mean as f32),
-        percent(v.next_deviation as f32),
-        percent(v.best as f32),
+    let reason = w.get(match (unsure, good) {
+        (true, true) => Key::GpReasonUnsureGood,
+        (true, false) => Key::GpReasonUnsure,
+        (false, _) => Key::GpReasonMean,
+    });
+    let sentence = w.fill(
+        Key::GpSentence,
+        &[
+            ("x", &name(space, v.x)),
+            ("x_value", &value_at(w, space, v.x, nx)),
+            ("y", &name(space, v.y)),
+            ("y_value", &value_at(w, space, v.y, ny)),
+            ("reason", reason),
+            ("mean", &w.percent(v.next_mean)),
+            ("deviation", &w.percent(v.next_deviation)),
+            ("best", &w.percent(v.best)),
+        ],
     );
     // Drawn as relevance: the shortest length-scale's bar is full, a long one's nearly empty.
     let lengths = {
@@ -375,27 +379,25 @@ fn gp_panel(v: GpView, space: &SearchSpace) -> impl IntoView {
                     <li>
                         <span class="param">{name(space, p)}</span>
                         <span class="bar"><span style=format!("width:{:.1}%", 100.0 * shortest / l.max(1e-9))></span></span>
-                        <span class="value" title="length-scale">{format!("ℓ = {}", number_label(l))}</span>
+                        <span class="value" title=w.get(Key::GpLengthScale)>{format!("ℓ = {}", w.lang().localise(&number_label(l)))}</span>
                     </li>
                 }
             })
             .collect_view()
     };
-    let summary = |what: &str| {
-        format!("{what} on {} across and {} up; trials seen as dots, the best as a star, the next points as crosses", name(space, v.x), name(space, v.y))
-    };
+    let summary = |what: Key| w.fill(Key::GpSliceLabel, &[("what", w.get(what)), ("x", &name(space, v.x)), ("y", &name(space, v.y))]);
     view! {
         <p class="why-sentence">{sentence}</p>
         <div class="heatmaps">
-            {heatmap("Mean", "predicted accuracy", &v.mean, &v, space, summary("The model's predicted accuracy"))}
-            {heatmap("Uncertainty", "its standard deviation", &v.deviation, &v, space, summary("The model's uncertainty"))}
-            {heatmap("Expected improvement", "how much it may beat the best", &v.improvement, &v, space, summary("Expected improvement"))}
+            {heatmap(w, w.get(Key::GpMean), w.get(Key::GpMeanWhat), &v.mean, &v, space, summary(Key::GpMeanLabel))}
+            {heatmap(w, w.get(Key::GpUncertainty), w.get(Key::GpUncertaintyWhat), &v.deviation, &v, space, summary(Key::GpUncertaintyLabel))}
+            {heatmap(w, w.get(Key::GpImprovement), w.get(Key::GpImprovementWhat), &v.improvement, &v, space, summary(Key::GpImprovementLabel))}
             <figure class="length-scales">
-                <figcaption><strong>"Which hyperparameters matter"</strong>" " <span class="hint">"the longer the bar, the shorter the fitted length-scale ℓ: the predicted accuracy changes fast along it"</span></figcaption>
+                <figcaption><strong>{w.get(Key::GpMatters)}</strong>" " <span class="hint">{w.get(Key::GpMattersWhat)}</span></figcaption>
                 <ul class="bars">{lengths}</ul>
             </figure>
         </div>
-        <p class="hint">"Darker is higher on every map. The other hyperparameters are held at the best trial so far. Dots: trials the model had seen; star: the best; crosses: this round's points (the first is the model's choice, the others follow by the constant liar)."</p>
+        <p class="hint">{w.get(Key::GpHint)}</p>
     }
 }
 
@@ -403,18 +405,12 @@ fn gp_panel(v: GpView, space: &SearchSpace) -> impl IntoView {
 const DW: f64 = 220.0;
 const DH: f64 = 90.0;
 
-fn tpe_panel(params: Vec<TpeParam>, space: &SearchSpace) -> impl IntoView {
-    // The sentence: the param whose chosen value has the largest l/g against its median.
-    let first = params.first().map(|p| p.chosen.first().copied().unwrap_or(0.5));
+fn tpe_panel(w: Words, params: Vec<TpeParam>, space: &SearchSpace) -> impl IntoView {
     let good = params.first().map_or(0, |p| p.good_trials.len());
     let seen = params.first().map_or(0, |p| p.good_trials.len() + p.bad_trials.len());
     let values: Vec<String> =
-        params.iter().map(|p| format!("{} = {}", name(space, p.param), value_at(space, p.param, p.chosen.first().copied().unwrap_or(0.5)))).collect();
-    let _ = first;
-    let sentence = format!(
-        "TPE split the {seen} trials it had seen into the best {good} (good) and the rest (bad), modelled each group's density, and drew candidates from the good one; it keeps the candidate where good/bad is highest: {}.",
-        values.join(", ")
-    );
+        params.iter().map(|p| format!("{} = {}", name(space, p.param), value_at(w, space, p.param, p.chosen.first().copied().unwrap_or(0.5)))).collect();
+    let sentence = w.fill(Key::TpeSentence, &[("seen", &seen.to_string()), ("good", &good.to_string()), ("values", &values.join(", "))]);
     let charts = params
         .into_iter()
         .map(|p| {
@@ -425,7 +421,7 @@ fn tpe_panel(params: Vec<TpeParam>, space: &SearchSpace) -> impl IntoView {
             };
             let x_at = |u: f64| 30.0 + u * (DW - 36.0);
             let rug = |us: &[f64], class: &'static str, y: f64| us.iter().map(|&u| view! { <line class=class x1=x_at(u) x2=x_at(u) y1=y y2=y + 5.0 /> }).collect_view();
-            let label = format!("{}: the good density (solid), the bad density (dashed) and their ratio (shaded); the chosen value marked", name(space, p.param));
+            let label = w.fill(Key::TpeDensityLabel, &[("param", &name(space, p.param))]);
             view! {
                 <figure class="density" data-param=name(space, p.param)>
                     <figcaption>{name(space, p.param)}</figcaption>
@@ -436,8 +432,8 @@ fn tpe_panel(params: Vec<TpeParam>, space: &SearchSpace) -> impl IntoView {
                         {rug(&p.good_trials, "rug-good", DH - 14.0)}
                         {rug(&p.bad_trials, "rug-bad", DH - 8.0)}
                         {p.chosen.iter().enumerate().map(|(i, &u)| view! { <line class=if i == 0 { "chosen first" } else { "chosen" } x1=x_at(u) x2=x_at(u) y1="4" y2=DH - 16.0 /> }).collect_view()}
-                        <text class="tick" x="30" y=DH - 1.0>{value_at(space, p.param, 0.0)}</text>
-                        <text class="tick left-end" x=DW - 6.0 y=DH - 1.0 text-anchor="end">{value_at(space, p.param, 1.0)}</text>
+                        <text class="tick" x="30" y=DH - 1.0>{value_at(w, space, p.param, 0.0)}</text>
+                        <text class="tick left-end" x=DW - 6.0 y=DH - 1.0 text-anchor="end">{value_at(w, space, p.param, 1.0)}</text>
                     </svg>
                 </figure>
             }
@@ -446,19 +442,22 @@ fn tpe_panel(params: Vec<TpeParam>, space: &SearchSpace) -> impl IntoView {
     view! {
         <p class="why-sentence">{sentence}</p>
         <div class="densities">{charts}</div>
-        <p class="hint">"Solid: l(x), where the good trials are; dashed: g(x), where the rest are; shaded: l/g, highest where good trials are dense and bad ones rare. Ticks below: good (upper) and bad (lower) trials. Vertical lines: this round's choices."</p>
+        <p class="hint">{w.get(Key::TpeHint)}</p>
     }
 }
 
-fn cma_panel(v: CmaView, space: &SearchSpace, x: usize, y: usize) -> impl IntoView {
+fn cma_panel(w: Words, v: CmaView, space: &SearchSpace, x: usize, y: usize) -> impl IntoView {
     let n = v.generations.len();
     let sigma = v.sigmas.last().copied().unwrap_or(0.0);
     let first_sigma = v.sigmas.first().copied().unwrap_or(sigma);
-    let sentence = format!(
-        "CMA-ES samples generation {n} from a normal distribution around its mean; after each generation it moves the mean toward the best points and reshapes the ellipse along the directions that paid. Its step size σ is {:.3} ({} from {:.3} at the start).",
-        sigma,
-        if sigma < first_sigma { "narrowing" } else { "widening" },
-        first_sigma
+    let sentence = w.fill(
+        Key::CmaSentence,
+        &[
+            ("generation", &n.to_string()),
+            ("sigma", &w.lang().number(sigma, 3)),
+            ("trend", w.get(if sigma < first_sigma { Key::CmaNarrowing } else { Key::CmaWidening })),
+            ("first", &w.lang().number(first_sigma, 3)),
+        ],
     );
     let outlines = v
         .generations
@@ -483,22 +482,22 @@ fn cma_panel(v: CmaView, space: &SearchSpace, x: usize, y: usize) -> impl IntoVi
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let label = format!("CMA-ES's mean and 2-σ ellipse per generation on {} and {}; the newest darkest", name(space, x), name(space, y));
+    let label = w.fill(Key::CmaSliceLabel, &[("x", &name(space, x)), ("y", &name(space, y))]);
     view! {
         <p class="why-sentence">{sentence}</p>
         <div class="heatmaps">
             <figure class="slice">
-                <figcaption><strong>"Its distribution, generation by generation"</strong></figcaption>
+                <figcaption><strong>{w.get(Key::CmaDistribution)}</strong></figcaption>
                 <svg class="cma" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label>
                     <rect class="plot-area" x=LEFT y=TOP width=PLOT height=PLOT />
-                    {axes(space, x, y)}
+                    {axes(w, space, x, y)}
                     {outlines}
                     {v.next.iter().map(|&(a, b)| view! { <path class="next" d=cross(px(a), py(b), 4.0) /> }).collect_view()}
                 </svg>
             </figure>
             <figure class="density">
-                <figcaption><strong>"Step size σ"</strong>" " <span class="hint">"per generation"</span></figcaption>
-                <svg viewBox=format!("0 0 {DW} {DH}") role="img" aria-label=format!("σ over {n} generations, now {sigma:.3}")>
+                <figcaption><strong>{w.get(Key::CmaSigma)}</strong>" " <span class="hint">{w.get(Key::CmaPerGeneration)}</span></figcaption>
+                <svg viewBox=format!("0 0 {DW} {DH}") role="img" aria-label=w.fill(Key::CmaSigmaLabel, &[("count", &n.to_string()), ("sigma", &w.lang().number(sigma, 3))])>
                     <polyline class="good" points=sigmas />
                     <text class="tick" x="30" y=DH - 1.0>"1"</text>
                     <text class="tick" x=DW - 6.0 y=DH - 1.0 text-anchor="end">{n.to_string()}</text>
@@ -508,22 +507,20 @@ fn cma_panel(v: CmaView, space: &SearchSpace, x: usize, y: usize) -> impl IntoVi
     }
 }
 
-fn ga_panel(v: GaView, space: &SearchSpace, x: usize, y: usize) -> impl IntoView {
-    let sentence = format!(
-        "Generation {}: the {} best trials so far are the parents (the top 2 survive unchanged); each child takes every hyperparameter from one of two parents picked by tournament, and a few are mutated. This round's {} children are the crosses.",
-        v.generation + 1,
-        v.parents.len(),
-        v.children.len()
+fn ga_panel(w: Words, v: GaView, space: &SearchSpace, x: usize, y: usize) -> impl IntoView {
+    let sentence = w.fill(
+        Key::GaSentence,
+        &[("generation", &(v.generation + 1).to_string()), ("parents", &v.parents.len().to_string()), ("children", &v.children.len().to_string())],
     );
-    let label = format!("The genetic algorithm's parents (dots, elites ringed) and children (crosses) on {} and {}", name(space, x), name(space, y));
+    let label = w.fill(Key::GaSliceLabel, &[("x", &name(space, x)), ("y", &name(space, y))]);
     view! {
         <p class="why-sentence">{sentence}</p>
         <figure class="slice">
             <svg class="ga" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label>
                 <rect class="plot-area" x=LEFT y=TOP width=PLOT height=PLOT />
-                {axes(space, x, y)}
+                {axes(w, space, x, y)}
                 {v.parents.iter().map(|&(a, b, s, elite)| view! {
-                    <circle class="parent" class:elite=elite cx=px(a) cy=py(b) r=if elite { 6.0 } else { 4.0 }><title>{percent(s as f32)}</title></circle>
+                    <circle class="parent" class:elite=elite cx=px(a) cy=py(b) r=if elite { 6.0 } else { 4.0 }><title>{w.percent(s)}</title></circle>
                 }).collect_view()}
                 {v.children.iter().map(|&(a, b)| view! { <path class="next" d=cross(px(a), py(b), 5.0) /> }).collect_view()}
             </svg>
@@ -534,11 +531,12 @@ fn ga_panel(v: GaView, space: &SearchSpace, x: usize, y: usize) -> impl IntoView
 /// Random search's density: flat.
 #[component]
 fn UniformStrip() -> impl IntoView {
+    let w = expect_context::<Words>();
     view! {
-        <svg class="uniform" viewBox=format!("0 0 {DW} 40") role="img" aria-label="a flat density: every value equally likely">
+        <svg class="uniform" viewBox=format!("0 0 {DW} 40") role="img" aria-label=w.t(Key::WhyUniformLabel)>
             <rect x="30" y="10" width=DW - 36.0 height="20" class="uniform-band" />
-            <text class="tick" x="30" y="39">"low"</text>
-            <text class="tick" x=DW - 6.0 y="39" text-anchor="end">"high"</text>
+            <text class="tick" x="30" y="39">{w.t(Key::WhyLow)}</text>
+            <text class="tick" x=DW - 6.0 y="39" text-anchor="end">{w.t(Key::WhyHigh)}</text>
         </svg>
     }
 }
@@ -546,9 +544,11 @@ fn UniformStrip() -> impl IntoView {
 /// The grid's cells as a bar: tried before, this round, left.
 #[component]
 fn GridCells(before: usize, proposals: usize, cells: usize) -> impl IntoView {
+    let w = expect_context::<Words>();
     let share = |n: usize| 100.0 * n as f64 / cells.max(1) as f64;
     view! {
-        <div class="grid-cells" role="img" aria-label=format!("{before} cells tried before, {proposals} now, of {cells}")>
+        <div class="grid-cells" role="img"
+            aria-label=move || w.fill(Key::WhyGridCells, &[("before", &before.to_string()), ("count", &proposals.to_string()), ("cells", &cells.to_string())])>
             <span class="before" style=format!("width:{:.1}%", share(before))></span>
             <span class="now" style=format!("width:{:.1}%", share(proposals))></span>
         </div>

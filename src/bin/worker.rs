@@ -29,7 +29,7 @@ mod worker {
     use tunelab::data::mnist::LabeledImages;
     use tunelab::experiment::final_eval::{read_drawing, FinalJob, FinalStep};
     use tunelab::experiment::job::{Step, TrialJob};
-    use tunelab::protocol::{envelope, FromWorker, RetrainProgress, ToWorker, TrainRequest, TrialEnd, TrialKey, PROTOCOL_VERSION};
+    use tunelab::protocol::{envelope, FromWorker, ReadFailure, RetrainProgress, ToWorker, TrainRequest, TrialEnd, TrialKey, PROTOCOL_VERSION};
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
     use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -157,7 +157,7 @@ mod worker {
                 let ink = bytes_of(&wire::field(&data, envelope::IMAGES)).unwrap_or_default();
                 let result = MODELS.with(|m| match m.borrow_mut().iter_mut().find(|(model, _)| *model == id) {
                     Some((_, job)) => read_drawing(job, &ink, width as usize, height as usize),
-                    None => Err(format!("model {id} is not in this worker: retrain it first")),
+                    None => Err(ReadFailure::Other(format!("model {id} is not in this worker: retrain it first"))),
                 });
                 post(&FromWorker::Reading { id, drawing, result });
             }

@@ -16,7 +16,7 @@ use crate::nn::layer::Pass;
 use crate::nn::loss::{argmax, softmax, softmax_cross_entropy};
 use crate::nn::train::{Slice, Trainer, EVAL_BATCH};
 use crate::nn::{EpochReport, TrainingData, ValidConfig};
-use crate::protocol::{Misclassified, Reading, RetrainProgress, RetrainRequest, TestReport};
+use crate::protocol::{Misclassified, ReadFailure, Reading, RetrainProgress, RetrainRequest, TestReport};
 use crate::rng::{rng_for, streams, Rng64};
 use crate::scheduler::TrialRef;
 
@@ -168,9 +168,13 @@ impl FinalJob {
 }
 
 /// Prepare a `width` × `height` canvas of ink as MNIST's digits were, and classify it.
-pub fn read_drawing(job: &mut FinalJob, ink: &[u8], width: usize, height: usize) -> Result<Reading, String> {
-    let prepared = drawn_digit::prepare(ink, width, height).map_err(|e| e.to_string())?;
-    let probabilities = job.classify(&prepared)?;
+pub fn read_drawing(job: &mut FinalJob, ink: &[u8], width: usize, height: usize) -> Result<Reading, ReadFailure> {
+    let prepared = drawn_digit::prepare(ink, width, height).map_err(|e| match e {
+        drawn_digit::DrawingError::Blank => ReadFailure::Blank,
+        drawn_digit::DrawingError::TooSmall(_) => ReadFailure::TooSmall,
+        other => ReadFailure::Other(other.to_string()),
+    })?;
+    let probabilities = job.classify(&prepared).map_err(ReadFailure::Other)?;
     Ok(Reading { prepared, probabilities })
 }
 

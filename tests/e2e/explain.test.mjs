@@ -150,6 +150,28 @@ test('the winner retrained and tested: accuracy, confusion matrix, mistakes, and
     // A cleared canvas is refused with a sentence.
     await page.click('#draw-clear');
     await page.waitForFunction(() => /blank/.test(document.querySelector('#draw-prediction').textContent));
+
+    // In Spanish: <html lang> follows, numbers are written the Spanish way, the race bar, the
+    // result and the panels speak Spanish, and the choice survives a reload.
+    await page.selectOption('#lang', 'es');
+    assert.equal(await page.getAttribute('html', 'lang'), 'es');
+    assert.equal(await page.textContent('#result h2'), 'El ganador, a prueba');
+    assert.match(await page.textContent('#test-accuracy'), /^\d+,\d\d\u00a0%$/);
+    assert.match(await page.textContent('#draw-prediction'), /El lienzo está en blanco/);
+    assert.match(await page.textContent('#confusion-summary'), /imágenes de prueba acertadas/);
+    await page.click('.why-button[data-method="gp-ei"]');
+    const sentence = await page.locator('.why-next[data-method="gp-ei"] .why-sentence').textContent();
+    assert.match(sentence, /^La mejora esperada es máxima en learning_rate = \d+,\d+/);
+    const english = /\b(the|and|of|with|trials?|accuracy|budget|elapsed|round|Pause|Resume|Cancel|Download|Expected|improvement|Mean)\b/;
+    for (const view of ['#race-board', '.why-next .why-head', '.why-next .why-sentence', '.why-next .hint', '#confusion-summary', '#misclassified > p']) {
+      assert.doesNotMatch(await page.locator(view).first().innerText(), english, view);
+    }
+    await page.screenshot({ path: path.join(SHOTS, 'why-next-gp-es-1280x720.png') });
+    await page.reload();
+    await waitForDataset(page, 'ready');
+    assert.equal(await page.getAttribute('html', 'lang'), 'es');
+    assert.equal(await page.inputValue('#lang'), 'es');
+    assert.match(await page.textContent('#result-empty'), /Aún no ha terminado ningún ensayo/);
     assert.deepEqual(errors, []);
   } finally {
     await close();
