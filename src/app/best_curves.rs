@@ -2,17 +2,21 @@
 //! compute spent (epoch-equivalents, the fair axis), trials finished, or wall time. Laid out by
 //! the core (`tunelab::chart::race_chart`); drawn here.
 
+use super::explain::{Explain, Topic};
 use super::lab::Lab;
 use super::methods;
+use super::words::Words;
 use leptos::prelude::*;
 use tunelab::chart::accuracy_scale::AccuracyScale;
 use tunelab::chart::best_so_far::Along;
 use tunelab::chart::race_chart::{best_so_far_chart, MethodCurve, BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH};
 use tunelab::experiment::live::finished_trials;
+use tunelab::text::Key;
 
 #[component]
 pub fn BestSoFar() -> impl IntoView {
     let lab = expect_context::<Lab>();
+    let words = expect_context::<Words>();
     let (race, runs, now) = (lab.race_staged(2), lab.runs(), lab.clock());
     let along = RwSignal::new(Along::Compute);
     let chart = Memo::new(move |_| {
@@ -53,29 +57,33 @@ pub fn BestSoFar() -> impl IntoView {
     };
     view! {
         <section id="best-so-far-panel" class="panel">
-            <h2>"Best so far"</h2>
+            <div class="view-title"><h2>{words.t(Key::BestTitle)}</h2><Explain topic=Topic::BestSoFar /></div>
             <label class="field inline">
-                <span>"along"</span>
+                <span>{words.t(Key::BestAlong)}</span>
                 <select id="best-along" on:change=choose>
-                    <option value="compute">"compute spent (fair: equal cost)"</option>
-                    <option value="trials">"trials (≠ equal cost)"</option>
-                    <option value="wall">"wall time (≠ equal cost)"</option>
+                    <option value="compute">{words.t(Key::BestCompute)}</option>
+                    <option value="trials">{words.t(Key::BestTrials)}</option>
+                    <option value="wall">{words.t(Key::BestWall)}</option>
                 </select>
             </label>
-            <svg id="best-so-far" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label="best validation accuracy so far, per method">
+            <svg id="best-so-far" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=words.t(Key::BestLabel)>
                 <rect class="plot-area" x=x0 y=y0 width=x1 - x0 height=y1 - y0 />
                 {move || chart.get().map(|c| view! {
                     {c.y_ticks.into_iter().map(|t| view! {
                         <line class="grid" x1=x0 x2=x1 y1=t.at y2=t.at />
-                        <text class="tick left" x=x0 - 4.0 y=t.at + 3.0>{t.label}</text>
+                        <text class="tick left" x=x0 - 4.0 y=t.at + 3.0>{words.lang().localise(&t.label)}</text>
                     }).collect_view()}
-                    {c.x_ticks.into_iter().map(|t| view! { <text class="tick bottom" x=t.at y=y1 + 13.0>{t.label}</text> }).collect_view()}
+                    {c.x_ticks.into_iter().map(|t| view! { <text class="tick bottom" x=t.at y=y1 + 13.0>{words.lang().localise(&t.label)}</text> }).collect_view()}
                     {c.guides.into_iter().map(|g| view! {
                         <line class="guide" x1=g.at x2=g.at y1=y0 y2=y1 />
                         <text class="guide-label" x=g.at y=y0 + 10.0>{g.label}</text>
                     }).collect_view()}
-                    <text class="axis-label" x=(x0 + x1) / 2.0 y=HEIGHT - 6.0>{c.x_label}</text>
-                    <text class="axis-label" transform=format!("translate(12 {}) rotate(-90)", (y0 + y1) / 2.0)>"best validation accuracy"</text>
+                    <text class="axis-label" x=(x0 + x1) / 2.0 y=HEIGHT - 6.0>{words.get(match along.get() {
+                        Along::Compute => Key::BestAxisCompute,
+                        Along::Trials => Key::BestAxisTrials,
+                        Along::WallTime => Key::BestAxisWall,
+                    })}</text>
+                    <text class="axis-label" transform=format!("translate(12 {}) rotate(-90)", (y0 + y1) / 2.0)>{words.get(Key::BestAxisY)}</text>
                     {c.lines.into_iter().map(|line| {
                         let colour = methods::colour(&line.method);
                         let points = line.svg_points();

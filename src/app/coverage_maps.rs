@@ -6,8 +6,11 @@
 //! The geometry comes from the core (`tunelab::chart::{coverage, param_axis, accuracy_scale}`);
 //! this file draws it.
 
+use super::explain::{Explain, Topic};
 use super::lab::Lab;
 use super::methods::{self, Badge};
+use super::params::param_label;
+use super::race_table::state_name;
 use super::trials::state_tag;
 use super::why_next::WhyNextPanel;
 use super::words::Words;
@@ -16,7 +19,7 @@ use tunelab::chart::accuracy_scale::{AccuracyScale, STOPS};
 use tunelab::chart::coverage::{coverage, distinct_values, rug, CoveragePoint};
 use tunelab::chart::param_axis::param_ticks;
 use tunelab::experiment::live::LiveTrial;
-use tunelab::text::Key;
+use tunelab::text::{Key, Lang};
 use tunelab::tuning::study::TrialState;
 
 /// A map's size in SVG units: the plot, and room for the rugs (top, left) and tick labels.
@@ -38,9 +41,11 @@ fn py(y: f64) -> f64 {
 #[component]
 pub fn CoverageMaps() -> impl IntoView {
     let lab = expect_context::<Lab>();
+    let words = expect_context::<Words>();
     let race = lab.race_staged(1);
-    let params =
-        Memo::new(move |_| race.with(|r| r.as_ref().map(|r| r.setup.space.params().iter().map(|p| p.name.clone()).collect::<Vec<_>>()).unwrap_or_default()));
+    let params = Memo::new(move |_| {
+        race.with(|r| r.as_ref().map(|r| r.setup.space.params().iter().map(|p| param_label(words.lang(), &p.name)).collect::<Vec<_>>()).unwrap_or_default())
+    });
     let x_param = RwSignal::new(0usize);
     let y_param = RwSignal::new(1usize);
     // A new race may search other params: keep the choices inside it, on two different params.
@@ -66,10 +71,10 @@ pub fn CoverageMaps() -> impl IntoView {
             why.set(None);
         }
     });
-    let picker = move |id: &'static str, label: &'static str, chosen: RwSignal<usize>| {
+    let picker = move |id: &'static str, label: Key, chosen: RwSignal<usize>| {
         view! {
             <label class="field inline">
-                <span>{label}</span>
+                <span>{words.t(label)}</span>
                 <select id=id on:change=move |ev| chosen.set(event_target_value(&ev).parse().unwrap_or(0))>
                     {move || params.get().into_iter().enumerate().map(|(i, name)| view! { <option value=i selected=move || chosen.get() == i>{name}</option> }).collect_view()}
                 </select>
@@ -78,12 +83,12 @@ pub fn CoverageMaps() -> impl IntoView {
     };
     view! {
         <section id="coverage" class="panel wide">
-            <h2>"Where each method looked"</h2>
-            <Show when=move || race.with(Option::is_some) fallback=|| view! { <p class="hint">"Each method's trials appear here as the race runs: one map per method, the same two hyperparameters on every map."</p> }>
+            <div class="view-title"><h2>{words.t(Key::MapTitle)}</h2><Explain topic=Topic::CoverageMaps /></div>
+            <Show when=move || race.with(Option::is_some) fallback=move || view! { <p class="hint">{words.t(Key::MapEmpty)}</p> }>
                 <div class="map-controls">
-                    {picker("map-x", "across", x_param)}
-                    {picker("map-y", "up", y_param)}
-                    <button class="secondary" title="swap the axes" on:click=move |_| { let x = x_param.get(); x_param.set(y_param.get()); y_param.set(x); }>"⇄ swap"</button>
+                    {picker("map-x", Key::MapAcross, x_param)}
+                    {picker("map-y", Key::MapUp, y_param)}
+                    <button class="secondary" title=words.t(Key::MapSwapTitle) on:click=move |_| { let x = x_param.get(); x_param.set(y_param.get()); y_param.set(x); }>{words.t(Key::MapSwap)}</button>
                     <AccuracyLegend />
                     <StateLegend />
                 </div>
@@ -124,16 +129,16 @@ fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_par
             let r = r.as_ref()?;
             let params = r.setup.space.params();
             let (x, y) = (params.get(x_param.get())?, params.get(y_param.get())?);
-            Some((param_ticks(x), param_ticks(y), x.name.clone(), y.name.clone()))
+            Some((param_ticks(x), param_ticks(y), param_label(words.lang(), &x.name), param_label(words.lang(), &y.name)))
         })
     });
     let header = move || {
         mine.with(|t| {
             let complete = t.iter().filter(|t| t.state == TrialState::Complete).count();
             let running = t.iter().filter(|t| t.is_active()).count();
-            let best = best.get().map(|(_, b)| format!(" · best {:.2}%", b * 100.0)).unwrap_or_default();
-            let running = if running > 0 { format!(" (+{running} running)") } else { String::new() };
-            format!("{complete} scored{running}{best}")
+            let best = best.get().map(|(_, b)| words.fill(Key::MapBest, &[("score", &words.percent(b))])).unwrap_or_default();
+            let running = if running > 0 { words.fill(Key::MapRunning, &[("count", &running.to_string())]) } else { String::new() };
+            format!("{}{running}{best}", words.fill(Key::MapScored, &[("count", &complete.to_string())]))
         })
     };
     // The keyboard: arrows step through the trials in the order they were proposed; Enter opens one.
@@ -169,7 +174,8 @@ fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_par
     };
     let marks = move || {
         let kept: Vec<bool> = mine.with(|t| t.iter().map(|t| lab.passes(t)).collect());
-        points.with(|p| p.iter().map(|p| (p.clone(), kept.get(p.trial).copied().unwrap_or(true))).collect::<Vec<_>>())
+        let lang = words.lang();
+        points.with(|p| p.iter().map(|p| (p.clone(), kept.get(p.trial).copied().unwrap_or(true), lang)).collect::<Vec<_>>())
     };
     view! {
         <figure class="coverage-map" data-method=method>
@@ -181,7 +187,7 @@ fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_par
                     on:click=move |_| why.update(|w| *w = if *w == Some(study) { None } else { Some(study) })>{words.t(Key::WhyButton)}</button>
             </figcaption>
             <svg viewBox=format!("0 0 {MAP_WIDTH} {MAP_HEIGHT}") role="img" tabindex="0" on:keydown=on_key
-                aria-label=format!("{}: trials on the two chosen hyperparameters; the arrow keys step through them, Enter opens one", methods::label(method))>
+                aria-label=move || words.fill(Key::MapLabel, &[("method", methods::label(words.lang(), method))])>
                 <rect class="plot-area" x=PAD_LEFT y=PAD_TOP width=PLOT height=PLOT />
                 {move || axes.get().map(|(xt, yt, xn, yn)| view! {
                     {xt.into_iter().map(|t| view! {
@@ -204,8 +210,8 @@ fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_par
                     </g>
                 }}}
                 // Keyed by everything a mark shows, so a redraw touches only the marks that changed.
-                <For each=marks key=|(p, kept)| (p.trial, state_tag(&p.state), p.score.map(f64::to_bits), p.best, p.stack, *kept, p.x.to_bits(), p.y.to_bits())
-                    children=move |(p, kept)| mark(&p, &scale, kept) />
+                <For each=marks key=|(p, kept, lang)| (p.trial, state_tag(&p.state), p.score.map(f64::to_bits), p.best, p.stack, *kept, p.x.to_bits(), p.y.to_bits(), *lang)
+                    children=move |(p, kept, lang)| mark(lang, &p, &scale, kept) />
                 {move || focused.get().and_then(|i| points.with(|p| p.iter().find(|p| p.trial == i).map(|p| (px(p.x), py(p.y), p.trial)))).map(|(x, y, trial)| view! {
                     <circle class="focus-ring" cx=x cy=y r=9 />
                     <text class="tick" x=PAD_LEFT + 2.0 y=PAD_TOP + 10.0>{format!("#{trial}")}</text>
@@ -216,13 +222,13 @@ fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_par
 }
 
 /// A trial's mark: shape for its state, fill for its accuracy.
-fn mark(p: &CoveragePoint, scale: &AccuracyScale, kept: bool) -> impl IntoView {
+fn mark(lang: Lang, p: &CoveragePoint, scale: &AccuracyScale, kept: bool) -> impl IntoView {
     let (x, y) = (px(p.x), py(p.y));
     let tag = state_tag(&p.state);
     let score = p.score.map(|s| format!("{s}"));
     let title = match (&p.state, p.score) {
-        (TrialState::Complete, Some(s)) => format!("#{} · {:.2}%{}", p.trial, s * 100.0, if p.best { " · best" } else { "" }),
-        (state, _) => format!("#{} · {state}", p.trial),
+        (TrialState::Complete, Some(s)) => format!("#{} · {}{}", p.trial, lang.percent(s), if p.best { lang.text(Key::MapMarkBest) } else { "" }),
+        (state, _) => format!("#{} · {}", p.trial, state_name(lang, state)),
     };
     let fill = p.score.map(|s| scale.colour(s)).unwrap_or_else(|| "none".into());
     let shape = match (&p.state, p.best) {
@@ -257,28 +263,30 @@ fn star(x: f64, y: f64, r: f64) -> String {
 
 #[component]
 fn AccuracyLegend() -> impl IntoView {
+    let words = expect_context::<Words>();
     let scale = AccuracyScale::default();
     let stops = STOPS.iter().enumerate().map(|(i, c)| view! { <stop offset=format!("{}%", i as f64 * 12.5) stop-color=*c /> }).collect_view();
     view! {
-        <svg class="legend-scale" viewBox="0 0 220 34" role="img" aria-label="colour: validation accuracy, pale is worse, dark is better">
+        <svg class="legend-scale" viewBox="0 0 220 34" role="img" aria-label=words.t(Key::MapLegendLabel)>
             <defs><linearGradient id="accuracy-ramp">{stops}</linearGradient></defs>
-            <text class="tick" x=0 y=9>"validation accuracy"</text>
+            <text class="tick" x=0 y=9>{words.t(Key::MapLegendTitle)}</text>
             <rect x=0 y=12 width=220 height=9 fill="url(#accuracy-ramp)" />
-            {scale.ticks().into_iter().map(|(t, label)| view! { <text class="tick bottom" x=t * 210.0 + 5.0 y=32>{label}</text> }).collect_view()}
+            {scale.ticks().into_iter().map(|(t, label)| view! { <text class="tick bottom" x=t * 210.0 + 5.0 y=32>{move || words.lang().localise(&label)}</text> }).collect_view()}
         </svg>
     }
 }
 
 #[component]
 fn StateLegend() -> impl IntoView {
+    let words = expect_context::<Words>();
     view! {
-        <svg class="legend-states" viewBox="0 0 330 20" role="img" aria-label="shapes: trial states">
-            <circle class="mark complete" cx=8 cy=10 r=5 fill="#21918C" /><text class="tick" x=16 y=14>"scored"</text>
-            <polygon class="mark best" points=star(70.0, 10.0, 8.0) fill="#440154" /><text class="tick" x=80 y=14>"best"</text>
-            <circle class="mark running" cx=118 cy=10 r=5 /><text class="tick" x=126 y=14>"running"</text>
-            <path class="mark diverged" d="M170 6l8 8m0 -8l-8 8" /><text class="tick" x=182 y=14>"diverged"</text>
-            <rect class="mark failed" x=228 y=5.5 width=9 height=9 /><text class="tick" x=241 y=14>"failed"</text>
-            <circle class="mark interrupted" cx=282 cy=10 r=3 /><text class="tick" x=288 y=14>"stopped"</text>
+        <svg class="legend-states" viewBox="0 0 330 20" role="img" aria-label=words.t(Key::MapStatesLabel)>
+            <circle class="mark complete" cx=8 cy=10 r=5 fill="#21918C" /><text class="tick" x=16 y=14>{words.t(Key::MapStateScored)}</text>
+            <polygon class="mark best" points=star(70.0, 10.0, 8.0) fill="#440154" /><text class="tick" x=80 y=14>{words.t(Key::MapStateBest)}</text>
+            <circle class="mark running" cx=118 cy=10 r=5 /><text class="tick" x=126 y=14>{words.t(Key::MapStateRunning)}</text>
+            <path class="mark diverged" d="M170 6l8 8m0 -8l-8 8" /><text class="tick" x=182 y=14>{words.t(Key::MapStateDiverged)}</text>
+            <rect class="mark failed" x=228 y=5.5 width=9 height=9 /><text class="tick" x=241 y=14>{words.t(Key::MapStateFailed)}</text>
+            <circle class="mark interrupted" cx=282 cy=10 r=3 /><text class="tick" x=288 y=14>{words.t(Key::MapStateStopped)}</text>
         </svg>
     }
 }
@@ -288,11 +296,12 @@ fn StateLegend() -> impl IntoView {
 #[component]
 pub fn DistinctStrip() -> impl IntoView {
     let lab = expect_context::<Lab>();
+    let words = expect_context::<Words>();
     let (race, runs) = (lab.race_staged(4), lab.runs());
     let table = Memo::new(move |_| {
         race.with(|r| {
             let r = r.as_ref()?;
-            let names: Vec<String> = r.setup.space.params().iter().map(|p| p.name.clone()).collect();
+            let names: Vec<String> = r.setup.space.params().iter().map(|p| param_label(words.lang(), &p.name)).collect();
             let rows = runs.with(|runs| {
                 r.studies
                     .iter()
@@ -309,11 +318,11 @@ pub fn DistinctStrip() -> impl IntoView {
     const W: f64 = 120.0;
     view! {
         <section id="distinct" class="panel wide">
-        <h2>"Distinct values per hyperparameter"</h2>
+        <div class="view-title"><h2>{words.t(Key::DistinctTitle)}</h2><Explain topic=Topic::DistinctValues /></div>
         {move || table.get().map(|(names, rows)| view! {
             <table id="distinct-values" class="strip">
-                <caption>"Distinct values tried per hyperparameter — each tick a value, the count beside it"</caption>
-                <thead><tr><th>"method"</th>{names.into_iter().map(|n| view! { <th>{n}</th> }).collect_view()}</tr></thead>
+                <caption>{words.t(Key::DistinctCaption)}</caption>
+                <thead><tr><th>{words.t(Key::ColMethodLower)}</th>{names.into_iter().map(|n| view! { <th>{n}</th> }).collect_view()}</tr></thead>
                 <tbody>
                     {rows.into_iter().map(|(method, tried, params)| view! {
                         <tr data-method=method>

@@ -4,9 +4,11 @@
 //! connection, a corrupt file) comes back as a sentence to show the user.
 
 use super::format;
+use super::words::Words;
 use leptos::prelude::*;
 use std::cell::Cell;
 use tunelab::data::{Mnist, MnistFile};
+use tunelab::text::{Key, Lang};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{ReadableStreamDefaultReader, Response};
@@ -24,7 +26,48 @@ pub enum DatasetStatus {
         validation: usize,
         test: usize,
     },
-    Failed(String),
+    Failed(LoadError),
+}
+
+/// What went wrong loading MNIST; told in the page's language (the browser's and the core's
+/// own explanations stay as they come).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadError {
+    NoWindow,
+    /// A file could not be fetched: its name and the browser's reason.
+    NotDownloaded {
+        file: String,
+        why: String,
+    },
+    ServerAnswered {
+        file: String,
+        status: u16,
+        text: String,
+    },
+    NoBody {
+        file: String,
+    },
+    BrokeOff {
+        file: String,
+        why: String,
+    },
+    /// A file arrived but is not what MNIST should be (the core's sentence).
+    Other(String),
+}
+
+impl LoadError {
+    pub fn text(&self, lang: Lang) -> String {
+        match self {
+            LoadError::NoWindow => lang.text(Key::DataNoWindow).to_string(),
+            LoadError::NotDownloaded { file, why } => lang.fill(Key::DataNotDownloaded, &[("file", file), ("why", why)]),
+            LoadError::ServerAnswered { file, status, text } => {
+                lang.fill(Key::DataServerAnswered, &[("file", file), ("status", &status.to_string()), ("text", text)])
+            }
+            LoadError::NoBody { file } => lang.fill(Key::DataNoBody, &[("file", file)]),
+            LoadError::BrokeOff { file, why } => lang.fill(Key::DataBrokeOff, &[("file", file), ("why", why)]),
+            LoadError::Other(message) => message.clone(),
+        }
+    }
 }
 
 /// Bytes fetched so far and the total expected, over all four files.
@@ -47,26 +90,26 @@ fn js_text(e: &wasm_bindgen::JsValue) -> String {
 
 /// Fetch one file into memory, calling `on_bytes` with the bytes received in each chunk and
 /// `on_length` once with the length the server announced (if it did).
-async fn fetch_file(url: &str, file: MnistFile, on_length: &mut dyn FnMut(u64), on_bytes: &mut dyn FnMut(u64)) -> Result<Vec<u8>, String> {
-    let window = web_sys::window().ok_or("no window")?;
+async fn fetch_file(url: &str, file: MnistFile, on_length: &mut dyn FnMut(u64), on_bytes: &mut dyn FnMut(u64)) -> Result<Vec<u8>, LoadError> {
+    let window = web_sys::window().ok_or(LoadError::NoWindow)?;
     let response: Response =
-        JsFuture::from(window.fetch_with_str(url)).await.map_err(|e| format!("{file} could not be downloaded: {}", js_text(&e)))?.unchecked_into();
+        JsFuture::from(window.fetch_with_str(url)).await.map_err(|e| LoadError::NotDownloaded { file: file.to_string(), why: js_text(&e) })?.unchecked_into();
     if !response.ok() {
-        return Err(format!("{file} could not be downloaded: the server answered {} {}", response.status(), response.status_text()));
+        return Err(LoadError::ServerAnswered { file: file.to_string(), status: response.status(), text: response.status_text() });
     }
     if let Some(length) = response.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<u64>().ok()) {
         on_length(length);
     }
-    let body = response.body().ok_or_else(|| format!("{file} arrived without a body"))?;
+    let body = response.body().ok_or_else(|| LoadError::NoBody { file: file.to_string() })?;
     let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let mut bytes = Vec::new();
     loop {
-        let chunk = JsFuture::from(reader.read()).await.map_err(|e| format!("{file}: the download broke off: {}", js_text(&e)))?;
+        let chunk = JsFuture::from(reader.read()).await.map_err(|e| LoadError::BrokeOff { file: file.to_string(), why: js_text(&e) })?;
         let done = js_sys::Reflect::get(&chunk, &"done".into()).map(|v| v.is_truthy()).unwrap_or(true);
         if done {
             break;
         }
-        let value = js_sys::Reflect::get(&chunk, &"value".into()).map_err(|e| js_text(&e))?;
+        let value = js_sys::Reflect::get(&chunk, &"value".into()).map_err(|e| LoadError::Other(js_text(&e)))?;
         let array: js_sys::Uint8Array = value.unchecked_into();
         let start = bytes.len();
         bytes.resize(start + array.length() as usize, 0);
@@ -104,19 +147,19 @@ async fn next_frame() {
     }
 }
 
-async fn fetch_and_parse(base: &str, status: RwSignal<DatasetStatus>) -> Result<Mnist, String> {
+async fn fetch_and_parse(base: &str, status: RwSignal<DatasetStatus>) -> Result<Mnist, LoadError> {
     let files = fetch_files(base, move |p| status.set(DatasetStatus::Downloading(p))).await?;
     status.set(DatasetStatus::Parsing { done: 0, steps: 2 });
     next_frame().await;
-    let train_file = Mnist::training_from_files(&files[0], &files[1]).map_err(|e| e.to_string())?;
+    let train_file = Mnist::training_from_files(&files[0], &files[1]).map_err(|e| LoadError::Other(e.to_string()))?;
     status.set(DatasetStatus::Parsing { done: 1, steps: 2 });
     next_frame().await;
-    let test = Mnist::test_from_files(&files[2], &files[3]).map_err(|e| e.to_string())?;
+    let test = Mnist::test_from_files(&files[2], &files[3]).map_err(|e| LoadError::Other(e.to_string()))?;
     Ok(Mnist { train_file, test })
 }
 
 /// Fetch the four MNIST files from `base`.
-async fn fetch_files(base: &str, on_progress: impl Fn(Progress)) -> Result<Vec<Vec<u8>>, String> {
+async fn fetch_files(base: &str, on_progress: impl Fn(Progress)) -> Result<Vec<Vec<u8>>, LoadError> {
     // Totals start from the files' known sizes and are corrected by the server's Content-Length.
     let expected: Vec<Cell<u64>> = MnistFile::ALL.iter().map(|f| Cell::new(f.expected_gz_bytes())).collect();
     let loaded = Cell::new(0u64);
@@ -139,38 +182,46 @@ async fn fetch_files(base: &str, on_progress: impl Fn(Progress)) -> Result<Vec<V
 /// The data panel: download progress, the checking step, the split, or what went wrong.
 #[component]
 pub fn DatasetPanel(status: Signal<DatasetStatus>) -> impl IntoView {
+    let words = expect_context::<Words>();
     move || {
+        let lang = words.lang();
         match status.get() {
-        DatasetStatus::Downloading(p) => {
-            let pct = if p.total > 0 { (p.loaded as f64 / p.total as f64 * 100.0).min(100.0) } else { 0.0 };
-            view! {
-                <div id="dataset-status" data-state="downloading">
-                    <progress id="dataset-progress" max=p.total.max(1) value=p.loaded></progress>
-                    <p id="dataset-progress-text">{format!("Downloading MNIST: {} of {} ({pct:.0}%)", format::megabytes(p.loaded), format::megabytes(p.total))}</p>
+            DatasetStatus::Downloading(p) => {
+                let share = if p.total > 0 { (p.loaded as f64 / p.total as f64).min(1.0) } else { 0.0 };
+                let megabytes = |bytes| lang.localise(&format::megabytes(bytes));
+                let text = lang
+                    .fill(Key::DataDownloading, &[("loaded", &megabytes(p.loaded)), ("total", &megabytes(p.total)), ("share", &lang.percent_with(share, 0))]);
+                view! {
+                    <div id="dataset-status" data-state="downloading">
+                        <progress id="dataset-progress" max=p.total.max(1) value=p.loaded></progress>
+                        <p id="dataset-progress-text">{text}</p>
+                    </div>
+                }
+                .into_any()
+            }
+            DatasetStatus::Parsing { done, steps } => view! {
+                <div id="dataset-status" data-state="parsing">
+                    <progress id="dataset-progress" max=steps value=done></progress>
+                    <p id="dataset-progress-text">{lang.fill(Key::DataParsing, &[("done", &done.to_string()), ("steps", &steps.to_string())])}</p>
                 </div>
             }
-            .into_any()
+            .into_any(),
+            DatasetStatus::Ready { train, validation, test } => {
+                let count = |n: usize| lang.thousands(n as u64);
+                view! {
+                    <div id="dataset-status" data-state="ready">
+                        <p>{lang.fill(Key::DataReady, &[("train", &count(train)), ("validation", &count(validation)), ("test", &count(test))])}</p>
+                    </div>
+                }
+                .into_any()
+            }
+            DatasetStatus::Failed(error) => view! {
+                <div id="dataset-status" data-state="failed" class="error" role="alert">
+                    <p><strong>{lang.text(Key::DataCouldNotLoad)}</strong>{error.text(lang)}</p>
+                    <p class="hint">{lang.text(Key::DataReloadHint)}</p>
+                </div>
+            }
+            .into_any(),
         }
-        DatasetStatus::Parsing { done, steps } => view! {
-            <div id="dataset-status" data-state="parsing">
-                <progress id="dataset-progress" max=steps value=done></progress>
-                <p id="dataset-progress-text">{format!("Checking and unpacking MNIST: {} of {steps} parts done (training images, test images)", done)}</p>
-            </div>
-        }
-        .into_any(),
-        DatasetStatus::Ready { train, validation, test } => view! {
-            <div id="dataset-status" data-state="ready">
-                <p>{format!("MNIST ready: {} training, {} validation and {} test images.", format::thousands(train as u64), format::thousands(validation as u64), format::thousands(test as u64))}</p>
-            </div>
-        }
-        .into_any(),
-        DatasetStatus::Failed(message) => view! {
-            <div id="dataset-status" data-state="failed" class="error" role="alert">
-                <p><strong>"MNIST could not be loaded. "</strong>{message}</p>
-                <p class="hint">"Reload the page to try again. If it keeps failing, the files under mnist/ on this server are damaged or missing."</p>
-            </div>
-        }
-        .into_any(),
-    }
     }
 }

@@ -3,6 +3,7 @@
 //! canvas's ink; the worker prepares it as MNIST's digits were (`data::drawn_digit`) and answers
 //! with the image the network saw and its ten probabilities, both shown here.
 
+use super::explain::{Explain, Topic};
 use super::lab::Lab;
 use super::words::Words;
 use leptos::html::Canvas;
@@ -163,7 +164,7 @@ pub fn DrawDigit() -> impl IntoView {
     };
     view! {
         <div class="draw" id="draw">
-            <h3>{words.t(Key::DrawTitle)}</h3>
+            <div class="view-title"><h3>{words.t(Key::DrawTitle)}</h3><Explain topic=Topic::DrawDigit /></div>
             <div class="draw-grid">
                 <div>
                     <canvas

@@ -3,10 +3,64 @@
 //! core's `TrainConfig::validate` then judges the values. Train runs it as a study of one trial.
 
 use super::lab::Lab;
+use super::words::Words;
 use leptos::prelude::*;
 use tunelab::data::{CrossValidation, TrainingSet, SUBSET_SIZES};
 use tunelab::nn::{LrDecay, OptimizerKind, TrainConfig};
 use tunelab::protocol::TrainRequest;
+use tunelab::text::{Key, Lang};
+
+/// A text on the form: a field's name, an option.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Name {
+    Text(Key),
+    /// The same in both languages: "L2", "dropout", "Adam".
+    Same(&'static str),
+    /// A number of conv layers.
+    Number(u32),
+    /// A subset's size: "5,000 images".
+    Images(u32),
+    /// The filters of layer n (from 1), on the form…
+    FiltersLayer(usize),
+    /// …and in an error message.
+    FiltersIn(usize),
+}
+
+impl Name {
+    fn text(self, lang: Lang) -> String {
+        match self {
+            Name::Text(key) => lang.text(key).to_string(),
+            Name::Same(text) => text.to_string(),
+            Name::Number(n) => n.to_string(),
+            Name::Images(n) => lang.fill(Key::ImagesCount, &[("count", &lang.thousands(n as u64))]),
+            Name::FiltersLayer(layer) => lang.fill(Key::SingleFiltersLayer, &[("layer", &layer.to_string())]),
+            Name::FiltersIn(layer) => lang.fill(Key::SingleFiltersName, &[("layer", &layer.to_string())]),
+        }
+    }
+}
+
+/// What was wrong with the form, shown in the page's language.
+#[derive(Clone, Debug, PartialEq)]
+enum FormError {
+    /// A box whose text is not a number: the field and the text.
+    NotANumber(Name, String),
+    UnknownOptimizer(String),
+    /// The core's verdict on the values (in English, the core's words).
+    Invalid(String),
+    /// The lab refused the request (its own message).
+    Refused(String),
+}
+
+impl FormError {
+    fn text(&self, lang: Lang) -> String {
+        match self {
+            FormError::NotANumber(name, text) => lang.fill(Key::SingleNotANumber, &[("label", &name.text(lang)), ("text", text)]),
+            FormError::UnknownOptimizer(name) => lang.fill(Key::SingleUnknownOptimizer, &[("name", name)]),
+            FormError::Invalid(why) => lang.fill(Key::SingleInvalid, &[("why", why)]),
+            FormError::Refused(message) => message.clone(),
+        }
+    }
+}
 
 /// The form's fields, as the text in each box.
 #[derive(Clone, Copy)]
@@ -67,56 +121,56 @@ impl Form {
     }
 
     /// Parse the form into a request; the error names the field.
-    fn to_request(self) -> Result<TrainRequest, String> {
-        fn num<T: std::str::FromStr>(label: &str, s: RwSignal<String>) -> Result<T, String> {
+    fn to_request(self) -> Result<TrainRequest, FormError> {
+        fn num<T: std::str::FromStr>(name: Name, s: RwSignal<String>) -> Result<T, FormError> {
             let raw = s.get_untracked();
-            raw.trim().parse::<T>().map_err(|_| format!("{label}: “{}” is not a valid number", raw.trim()))
+            raw.trim().parse::<T>().map_err(|_| FormError::NotANumber(name, raw.trim().to_string()))
         }
+        use Name::{Same, Text};
         let optimizer_name = self.optimizer.get_untracked();
-        let mut optimizer = OptimizerKind::from_name(&optimizer_name).ok_or_else(|| format!("optimizer: unknown “{optimizer_name}”"))?;
+        let mut optimizer = OptimizerKind::from_name(&optimizer_name).ok_or_else(|| FormError::UnknownOptimizer(optimizer_name.clone()))?;
         if let OptimizerKind::Momentum { momentum } = &mut optimizer {
-            *momentum = num("momentum", self.momentum)?;
+            *momentum = num(Text(Key::SingleMomentum), self.momentum)?;
         }
         let lr_decay = match self.decay.get_untracked().as_str() {
-            "step" => LrDecay::Step { every_epochs: num("decay every (epochs)", self.decay_every)?, factor: num("decay factor", self.decay_factor)? },
-            "exponential" => LrDecay::Exponential { factor: num("decay factor", self.decay_factor)? },
+            "step" => LrDecay::Step {
+                every_epochs: num(Text(Key::SingleDecayEveryName), self.decay_every)?,
+                factor: num(Text(Key::SingleDecayFactor), self.decay_factor)?,
+            },
+            "exponential" => LrDecay::Exponential { factor: num(Text(Key::SingleDecayFactor), self.decay_factor)? },
             _ => LrDecay::None,
         };
-        let conv_layers: u32 = num("conv layers", self.conv_layers)?;
+        let conv_layers: u32 = num(Text(Key::SingleConvLayers), self.conv_layers)?;
         // Only the layers in use need a filter count; the others' boxes are hidden.
-        let conv_filters = self
-            .filters
-            .iter()
-            .take(conv_layers as usize)
-            .enumerate()
-            .map(|(i, f)| num(&format!("filters in conv layer {}", i + 1), *f))
-            .collect::<Result<Vec<u32>, _>>()?;
+        let conv_filters =
+            self.filters.iter().take(conv_layers as usize).enumerate().map(|(i, f)| num(Name::FiltersIn(i + 1), *f)).collect::<Result<Vec<u32>, _>>()?;
         let config = TrainConfig {
-            learning_rate: num("learning rate", self.learning_rate)?,
+            learning_rate: num(Text(Key::SingleLearningRate), self.learning_rate)?,
             lr_decay,
-            epochs: num("epochs", self.epochs)?,
-            batch_size: num("batch size", self.batch_size)?,
+            epochs: num(Text(Key::SingleEpochs), self.epochs)?,
+            batch_size: num(Text(Key::SingleBatchSize), self.batch_size)?,
             conv_layers,
             conv_filters,
-            dense_units: num("dense units", self.dense_units)?,
-            dropout: num("dropout", self.dropout)?,
-            l2: num("L2", self.l2)?,
-            l1: num("L1", self.l1)?,
+            dense_units: num(Text(Key::SingleDenseUnits), self.dense_units)?,
+            dropout: num(Same("dropout"), self.dropout)?,
+            l2: num(Same("L2"), self.l2)?,
+            l1: num(Same("L1"), self.l1)?,
             optimizer,
             lr_hypergradient: None,
             l2_hypergradient: None,
         };
-        config.validate().map_err(|e| format!("invalid configuration: {e}"))?;
-        let data = TrainingSet { images: num("training images", self.subset)?, validation: CrossValidation::Holdout };
-        Ok(TrainRequest { config, data, seed: num("seed", self.seed)?, stage: Default::default(), checkpoint: None })
+        config.validate().map_err(|e| FormError::Invalid(e.to_string()))?;
+        let data = TrainingSet { images: num(Text(Key::SingleImages), self.subset)?, validation: CrossValidation::Holdout };
+        Ok(TrainRequest { config, data, seed: num(Text(Key::SingleSeed), self.seed)?, stage: Default::default(), checkpoint: None })
     }
 }
 
 #[component]
-fn Field(label: &'static str, id: &'static str, value: RwSignal<String>, #[prop(optional)] hint: &'static str) -> impl IntoView {
+fn Field(label: Name, id: &'static str, value: RwSignal<String>, #[prop(optional)] hint: Option<Key>) -> impl IntoView {
+    let words = expect_context::<Words>();
     view! {
-        <label class="field" title=hint>
-            <span>{label}</span>
+        <label class="field" title=move || hint.map(|k| words.get(k))>
+            <span>{move || label.text(words.lang())}</span>
             <input id=id type="text" inputmode="decimal" autocomplete="off" spellcheck="false"
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev)) />
@@ -125,14 +179,15 @@ fn Field(label: &'static str, id: &'static str, value: RwSignal<String>, #[prop(
 }
 
 #[component]
-fn Choice(label: &'static str, id: &'static str, value: RwSignal<String>, options: Vec<(String, String)>) -> impl IntoView {
+fn Choice(label: Name, id: &'static str, value: RwSignal<String>, options: Vec<(String, Name)>) -> impl IntoView {
+    let words = expect_context::<Words>();
     view! {
         <label class="field">
-            <span>{label}</span>
+            <span>{move || label.text(words.lang())}</span>
             <select id=id on:change=move |ev| value.set(event_target_value(&ev))>
                 {options.into_iter().map(|(v, text)| {
                     let chosen = v.clone();
-                    view! { <option value=v selected=move || value.get() == chosen>{text}</option> }
+                    view! { <option value=v selected=move || value.get() == chosen>{move || text.text(words.lang())}</option> }
                 }).collect_view()}
             </select>
         </label>
@@ -144,54 +199,56 @@ fn Choice(label: &'static str, id: &'static str, value: RwSignal<String>, option
 #[allow(unused_parens)]
 #[component]
 fn ConfigForm(form: Form) -> impl IntoView {
+    use Name::{Same, Text};
+    let words = expect_context::<Words>();
     let layers = move || form.conv_layers.get().parse::<usize>().unwrap_or(0);
-    let subset_options: Vec<(String, String)> =
-        SUBSET_SIZES.iter().map(|&n| (n.to_string(), format!("{} images", crate::app::format::thousands(n as u64)))).collect();
-    let options = |list: &[(&str, &str)]| list.iter().map(|(v, t)| (v.to_string(), t.to_string())).collect::<Vec<_>>();
+    let subset_options: Vec<(String, Name)> = SUBSET_SIZES.iter().map(|&n| (n.to_string(), Name::Images(n as u32))).collect();
+    let options = |list: &[(&str, Name)]| list.iter().map(|(v, t)| (v.to_string(), *t)).collect::<Vec<_>>();
     view! {
         <div class="form-grid">
             <fieldset>
-                <legend>"Learning"</legend>
-                <Field label="learning rate" id="f-lr" value=form.learning_rate hint="step size of each update; must be > 0" />
-                <Choice label="decay" id="f-decay" value=form.decay options=options(&[("none", "none"), ("step", "step"), ("exponential", "exponential")]) />
+                <legend>{words.t(Key::SingleLearning)}</legend>
+                <Field label=Text(Key::SingleLearningRate) id="f-lr" value=form.learning_rate hint=Key::SingleLearningRateHint />
+                <Choice label=Text(Key::SingleDecay) id="f-decay" value=form.decay
+                    options=options(&[("none", Text(Key::SingleDecayNone)), ("step", Text(Key::SingleDecayStep)), ("exponential", Text(Key::SingleDecayExponential))]) />
                 <Show when=move || form.decay.get() == "step">
-                    <Field label="every (epochs)" id="f-decay-every" value=form.decay_every />
+                    <Field label=Text(Key::SingleDecayEvery) id="f-decay-every" value=form.decay_every />
                 </Show>
                 <Show when=move || form.decay.get() != "none">
-                    <Field label="decay factor" id="f-decay-factor" value=form.decay_factor hint="multiplies the rate; in (0, 1]" />
+                    <Field label=Text(Key::SingleDecayFactor) id="f-decay-factor" value=form.decay_factor hint=Key::SingleDecayFactorHint />
                 </Show>
-                <Field label="epochs" id="f-epochs" value=form.epochs />
-                <Field label="batch size" id="f-batch" value=form.batch_size />
+                <Field label=Text(Key::SingleEpochs) id="f-epochs" value=form.epochs />
+                <Field label=Text(Key::SingleBatchSize) id="f-batch" value=form.batch_size />
             </fieldset>
             <fieldset>
-                <legend>"Regularization"</legend>
-                <Field label="L2" id="f-l2" value=form.l2 hint="adds λ·w to each weight's gradient" />
-                <Field label="L1" id="f-l1" value=form.l1 hint="adds λ·sign(w) to each weight's gradient" />
-                <Field label="dropout" id="f-dropout" value=form.dropout hint="fraction of features dropped before the output layer; in [0, 1)" />
+                <legend>{words.t(Key::SingleRegularization)}</legend>
+                <Field label=Same("L2") id="f-l2" value=form.l2 hint=Key::SingleL2Hint />
+                <Field label=Same("L1") id="f-l1" value=form.l1 hint=Key::SingleL1Hint />
+                <Field label=Same("dropout") id="f-dropout" value=form.dropout hint=Key::SingleDropoutHint />
             </fieldset>
             <fieldset>
-                <legend>"Architecture"</legend>
-                <Choice label="conv layers" id="f-conv" value=form.conv_layers options=(1..=4).map(|k| (k.to_string(), k.to_string())).collect() />
+                <legend>{words.t(Key::SingleArchitecture)}</legend>
+                <Choice label=Text(Key::SingleConvLayers) id="f-conv" value=form.conv_layers options=(1..=4).map(|k: u32| (k.to_string(), Name::Number(k))).collect() />
                 {(0..4).map(|i| view! {
                     <Show when=move || (i < layers())>
-                        <Field label=["filters, layer 1", "filters, layer 2", "filters, layer 3", "filters, layer 4"][i]
+                        <Field label=Name::FiltersLayer(i + 1)
                             id=["f-filters-1", "f-filters-2", "f-filters-3", "f-filters-4"][i] value=form.filters[i] />
                     </Show>
                 }).collect_view()}
-                <Field label="dense units" id="f-dense" value=form.dense_units hint="hidden dense layer width; 0 for none" />
+                <Field label=Text(Key::SingleDenseUnits) id="f-dense" value=form.dense_units hint=Key::SingleDenseUnitsHint />
             </fieldset>
             <fieldset>
-                <legend>"Optimization"</legend>
-                <Choice label="optimizer" id="f-optimizer" value=form.optimizer
-                    options=options(&[("sgd", "SGD"), ("momentum", "SGD + momentum"), ("rmsprop", "RMSprop"), ("adam", "Adam")]) />
+                <legend>{words.t(Key::SingleOptimization)}</legend>
+                <Choice label=Text(Key::SingleOptimizer) id="f-optimizer" value=form.optimizer
+                    options=options(&[("sgd", Same("SGD")), ("momentum", Text(Key::SingleMomentumOption)), ("rmsprop", Same("RMSprop")), ("adam", Same("Adam"))]) />
                 <Show when=move || form.optimizer.get() == "momentum">
-                    <Field label="momentum" id="f-momentum" value=form.momentum />
+                    <Field label=Text(Key::SingleMomentum) id="f-momentum" value=form.momentum />
                 </Show>
             </fieldset>
             <fieldset>
-                <legend>"Data"</legend>
-                <Choice label="training images" id="f-subset" value=form.subset options=subset_options />
-                <Field label="seed" id="f-seed" value=form.seed hint="same seed, same subset, same weights, same result" />
+                <legend>{words.t(Key::SectionData)}</legend>
+                <Choice label=Text(Key::SingleImages) id="f-subset" value=form.subset options=subset_options />
+                <Field label=Text(Key::SingleSeed) id="f-seed" value=form.seed hint=Key::SingleSeedHint />
             </fieldset>
         </div>
     }
@@ -201,20 +258,21 @@ fn ConfigForm(form: Form) -> impl IntoView {
 #[component]
 pub fn SingleConfigPanel() -> impl IntoView {
     let lab = expect_context::<Lab>();
+    let words = expect_context::<Words>();
     let form = Form::new(&TrainConfig::default());
-    let error = RwSignal::new(None::<String>);
-    let train = move |_| match form.to_request().and_then(|request| lab.train(request)) {
+    let error = RwSignal::new(None::<FormError>);
+    let train = move |_| match form.to_request().and_then(|request| lab.train(request).map_err(FormError::Refused)) {
         Ok(()) => error.set(None),
-        Err(message) => error.set(Some(message)),
+        Err(e) => error.set(Some(e)),
     };
     view! {
         <section id="config" class="panel wide">
-            <h2>"Train one configuration"</h2>
-            <p class="hint">"Outside the race: set every hyperparameter yourself and watch one network train, epoch by epoch."</p>
+            <h2>{words.t(Key::SingleTitle)}</h2>
+            <p class="hint">{words.t(Key::SingleHint)}</p>
             <ConfigForm form=form />
             <div class="actions">
-                <button id="train-button" on:click=train disabled=move || !lab.is_ready()>"Train"</button>
-                {move || error.get().map(|e| view! { <p id="form-error" class="error" role="alert">{e}</p> })}
+                <button id="train-button" on:click=train disabled=move || !lab.is_ready()>{words.t(Key::SingleTrain)}</button>
+                {move || error.get().map(|e| view! { <p id="form-error" class="error" role="alert">{e.text(words.lang())}</p> })}
             </div>
         </section>
     }

@@ -1,26 +1,10 @@
 //! Number formatting for the page.
 
-/// 50000 → "50,000".
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
+use tunelab::text::{Key, Lang};
 
 /// Bytes as megabytes with one decimal.
 pub fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1_000_000.0)
-}
-
-/// 0.9734 → "97.34%".
-pub fn percent(v: f32) -> String {
-    format!("{:.2}%", v * 100.0)
 }
 
 /// A rate such as a learning rate, to four significant digits without float noise:
@@ -39,18 +23,25 @@ pub fn rate(v: f32) -> String {
     }
 }
 
-/// One line about what a trial trains.
-pub fn config_summary(c: &tunelab::nn::TrainConfig, data: &tunelab::data::TrainingSet, seed: u32) -> String {
-    format!(
-        "{} images ({}), seed {seed} · learning rate {}, {} epochs, batch {}, {} conv layers, L2 {}, {}",
-        thousands(data.images as u64),
-        data.validation.label(),
-        rate(c.learning_rate),
-        c.epochs,
-        c.batch_size,
-        c.conv_layers,
-        rate(c.l2),
-        c.optimizer.name()
+/// One line about what a trial trains, in `lang`.
+pub fn config_summary(lang: Lang, c: &tunelab::nn::TrainConfig, data: &tunelab::data::TrainingSet, seed: u32) -> String {
+    let validation = match data.validation {
+        tunelab::data::CrossValidation::Holdout => lang.text(Key::HoldoutShort).to_string(),
+        tunelab::data::CrossValidation::KFold { k } => lang.fill(Key::KFoldShort, &[("k", &k.to_string())]),
+    };
+    lang.fill(
+        Key::ConfigSummary,
+        &[
+            ("images", &lang.thousands(data.images as u64)),
+            ("validation", &validation),
+            ("seed", &seed.to_string()),
+            ("learning_rate", &lang.localise(&rate(c.learning_rate))),
+            ("epochs", &c.epochs.to_string()),
+            ("batch", &c.batch_size.to_string()),
+            ("layers", &c.conv_layers.to_string()),
+            ("l2", &lang.localise(&rate(c.l2))),
+            ("optimizer", c.optimizer.name()),
+        ],
     )
 }
 

@@ -1,5 +1,8 @@
 //! How the page marks a method: its colour (one job: "which method"; colour-blind-safe
-//! Okabe–Ito order, RACE-SCREEN.md §3.1) and its short badge, so colour is never the only cue.
+//! Okabe–Ito order, RACE-SCREEN.md §3.1) and its short badge, so colour is never the only cue;
+//! its label and summary in the page's language.
+
+use tunelab::text::{Key, Lang};
 
 /// The method's colour, by registry name.
 pub fn colour(method: &str) -> &'static str {
@@ -44,9 +47,37 @@ pub fn badge(method: &str) -> String {
     }
 }
 
-/// The method's label from the registry (its name for one that is not there).
-pub fn label(method: &str) -> &'static str {
-    tunelab::tuning::methods::by_name(method).map_or("one configuration", |m| m.label)
+/// The method's label, in `lang` (one configuration trained on its own has no method).
+pub fn label(lang: Lang, method: &str) -> &'static str {
+    lang.text(match method {
+        "grid" => Key::MethodGrid,
+        "random" => Key::MethodRandom,
+        "tpe" => Key::MethodTpe,
+        "gp-ei" => Key::MethodGp,
+        "cma-es" => Key::MethodCma,
+        "genetic" => Key::MethodGenetic,
+        "hypergradient" => Key::MethodHypergradient,
+        "successive-halving" => Key::MethodHalving,
+        "hyperband" => Key::MethodHyperband,
+        "pbt" => Key::MethodPbt,
+        _ => Key::MethodSingle,
+    })
+}
+
+/// What the method does, in a sentence, in `lang`.
+pub fn summary(lang: Lang, method: &str) -> &'static str {
+    lang.text(match method {
+        "grid" => Key::SummaryGrid,
+        "random" => Key::SummaryRandom,
+        "tpe" => Key::SummaryTpe,
+        "gp-ei" => Key::SummaryGp,
+        "cma-es" => Key::SummaryCma,
+        "genetic" => Key::SummaryGenetic,
+        "hypergradient" => Key::SummaryHypergradient,
+        "successive-halving" => Key::SummaryHalving,
+        "hyperband" => Key::SummaryHyperband,
+        _ => Key::SummaryPbt,
+    })
 }
 
 /// A method's badge: its short name on its colour.

@@ -11,12 +11,14 @@ mod chart;
 mod coverage_maps;
 mod dataset;
 mod draw_digit;
+mod explain;
 mod final_worker;
 mod form;
 pub mod format;
 mod lab;
 mod methods;
 mod parallel_view;
+mod params;
 mod race_board;
 mod race_setup;
 mod race_table;
@@ -32,6 +34,7 @@ mod workers;
 use best_curves::BestSoFar;
 use coverage_maps::{CoverageMaps, DistinctStrip};
 use dataset::{load_mnist, DatasetPanel, DatasetStatus, Progress};
+use explain::{Explain, Topic};
 use form::SingleConfigPanel;
 use lab::Lab;
 use leptos::prelude::*;
@@ -44,7 +47,7 @@ use std::rc::Rc;
 use std::time::Duration;
 use trials::{TrialDetail, TrialList};
 use tunelab::scheduler::{TrialRef, WorkerState, WorkerStatus};
-use tunelab::text::Key;
+use tunelab::text::{Key, Lang};
 use words::{LanguagePicker, Words};
 
 #[component]
@@ -81,24 +84,24 @@ pub fn App() -> impl IntoView {
             <RaceTrialsTable />
             <ResultPanel />
             <section id="trial" class="panel wide">
-                <h2>"The trial in detail"</h2>
+                <div class="view-title"><h2>{words.t(Key::SectionTrialDetail)}</h2><Explain topic=Topic::TrainingCurves /></div>
                 <TrialDetail />
             </section>
             <SingleConfigPanel />
             <section id="trials" class="panel wide">
-                <h2>"Configurations trained on their own"</h2>
+                <h2>{words.t(Key::SectionSingle)}</h2>
                 <TrialList />
             </section>
             <section id="dataset" class="panel">
-                <h2>"Data"</h2>
+                <h2>{words.t(Key::SectionData)}</h2>
                 <DatasetPanel status=lab.dataset() />
             </section>
             <WorkersPanel />
         </main>
         <footer>
-            <p>"MNIST database of handwritten digits by Yann LeCun, Corinna Cortes and Christopher J.C. Burges, used under "
+            <p>{words.t(Key::FooterBefore)}
                <a href="https://creativecommons.org/licenses/by-sa/3.0/">"CC BY-SA 3.0"</a>
-               ". Training split: 50,000 images; validation: the last 10,000 of the training file; test: the 10,000 test images."</p>
+               {words.t(Key::FooterAfter)}</p>
         </footer>
     }
 }
@@ -135,14 +138,15 @@ fn tick_while_training(lab: Lab) {
 #[component]
 fn WorkersPanel() -> impl IntoView {
     let lab = expect_context::<Lab>();
+    let words = expect_context::<Words>();
     let workers = lab.workers();
     let notices = lab.notices();
     let slots = move || workers.with(|ws| ws.iter().map(|w| w.slot).collect::<Vec<_>>());
     let notice_list = move || notices.get().into_iter().enumerate().collect::<Vec<_>>();
     view! {
         <section id="workers" class="panel">
-            <h2>"Workers"</h2>
-            <p class="hint">"Each worker trains one trial at a time in the background; set how many in the race's panel."</p>
+            <h2>{words.t(Key::SectionWorkers)}</h2>
+            <p class="hint">{words.t(Key::WorkerHint)}</p>
             <ul class="worker-list">
                 <For each=slots key=|slot| *slot let:slot>
                     <WorkerRow status=Signal::derive(move || workers.with(|ws| ws.iter().find(|w| w.slot == slot).cloned())) />
@@ -158,10 +162,12 @@ fn WorkersPanel() -> impl IntoView {
 #[component]
 fn WorkerRow(status: Signal<Option<WorkerStatus>>) -> impl IntoView {
     let runs = expect_context::<Lab>().runs();
+    let words = expect_context::<Words>();
     move || {
+        let lang = words.lang();
         status.get().map(|w| {
-            let label = |trial: TrialRef| runs.with(|r| r.iter().find(|t| t.trial == trial).map(trials::trial_label)).unwrap_or_default();
-            view! { <li class=format!("worker {}", worker_tag(&w.state)) data-state=worker_tag(&w.state)>{describe_worker(&w, label)}</li> }
+            let label = |trial: TrialRef| runs.with(|r| r.iter().find(|t| t.trial == trial).map(|t| trials::trial_label(lang, t))).unwrap_or_default();
+            view! { <li class=format!("worker {}", worker_tag(&w.state)) data-state=worker_tag(&w.state)>{describe_worker(lang, &w, label)}</li> }
         })
     }
 }
@@ -178,17 +184,18 @@ fn worker_tag(state: &WorkerState) -> &'static str {
     }
 }
 
-fn describe_worker(w: &WorkerStatus, label: impl Fn(TrialRef) -> String) -> String {
+/// The worker's state in a sentence, in `lang` (why it crashed or broke is the lab's English).
+fn describe_worker(lang: Lang, w: &WorkerStatus, label: impl Fn(TrialRef) -> String) -> String {
     let state = match &w.state {
-        WorkerState::Starting => "starting".to_string(),
-        WorkerState::LoadingData => "receiving the training images".to_string(),
-        WorkerState::Idle => "ready".to_string(),
-        WorkerState::Training(trial) => format!("training {}", label(*trial)),
-        WorkerState::Stopping { trial, .. } => format!("stopping {}", label(*trial)),
-        WorkerState::Restarting { reason, .. } => format!("restarting after a crash ({reason})"),
-        WorkerState::Broken(why) => format!("out of service: {why}"),
-        WorkerState::Retired => "retired".to_string(),
+        WorkerState::Starting => lang.text(Key::WorkerStarting).to_string(),
+        WorkerState::LoadingData => lang.text(Key::WorkerLoading).to_string(),
+        WorkerState::Idle => lang.text(Key::WorkerReady).to_string(),
+        WorkerState::Training(trial) => lang.fill(Key::WorkerTraining, &[("trial", &label(*trial))]),
+        WorkerState::Stopping { trial, .. } => lang.fill(Key::WorkerStopping, &[("trial", &label(*trial))]),
+        WorkerState::Restarting { reason, .. } => lang.fill(Key::WorkerRestarting, &[("reason", reason)]),
+        WorkerState::Broken(why) => lang.fill(Key::WorkerBroken, &[("why", why)]),
+        WorkerState::Retired => lang.text(Key::WorkerRetired).to_string(),
     };
-    let restarts = if w.restarts > 0 { format!(" (restarted {}×)", w.restarts) } else { String::new() };
-    format!("worker {}: {state}{restarts}", w.slot + 1)
+    let restarts = if w.restarts > 0 { lang.fill(Key::WorkerRestarts, &[("count", &w.restarts.to_string())]) } else { String::new() };
+    lang.fill(Key::WorkerLine, &[("worker", &(w.slot + 1).to_string()), ("state", &state), ("restarts", &restarts)])
 }

@@ -2,17 +2,31 @@
 //! along an axis to hold a range (a brush); the coverage maps and the trials table then show
 //! only the trials inside every brush. Laid out by the core (`tunelab::chart::parallel`).
 
+use super::explain::{Explain, Topic};
 use super::lab::Lab;
 use super::methods;
+use super::params::param_label;
+use super::words::Words;
 use leptos::prelude::*;
 use tunelab::chart::accuracy_scale::AccuracyScale;
 use tunelab::chart::parallel::{parallel_coordinates, unit_of_y, Brush, BOTTOM, HEIGHT, LANE, TOP, WIDTH};
 use tunelab::experiment::live::LiveTrial;
+use tunelab::text::Key;
 use wasm_bindgen::JsCast;
+
+/// An axis's name: a hyperparameter's label, or the last axis, the score.
+fn axis_name(lang: tunelab::text::Lang, score: bool, name: &str) -> String {
+    if score {
+        lang.text(Key::MapLegendTitle).to_string()
+    } else {
+        param_label(lang, name)
+    }
+}
 
 #[component]
 pub fn ParallelView() -> impl IntoView {
     let lab = expect_context::<Lab>();
+    let words = expect_context::<Words>();
     let (race, runs, brushes) = (lab.race_staged(5), lab.runs(), lab.brushes());
     let by_accuracy = RwSignal::new(false);
     let chart = Memo::new(move |_| {
@@ -42,15 +56,15 @@ pub fn ParallelView() -> impl IntoView {
     let scale = AccuracyScale::default();
     view! {
         <section id="parallel" class="panel wide">
-            <h2>"Every trial across every hyperparameter"</h2>
+            <div class="view-title"><h2>{words.t(Key::ParTitle)}</h2><Explain topic=Topic::ParallelCoordinates /></div>
             <div class="map-controls">
                 <label class="field inline"><input type="checkbox" id="pc-by-accuracy" prop:checked=move || by_accuracy.get() on:change=move |ev| by_accuracy.set(event_target_checked(&ev)) />
-                    <span>"colour by accuracy (else by method)"</span></label>
-                <span class="hint">"Drag along an axis to keep only the trials in that range; the maps and the table follow."</span>
-                <button class="secondary" id="clear-brushes" prop:disabled=move || brushes.with(Vec::is_empty) on:click=move |_| lab.set_brushes(Vec::new())>"Show all trials"</button>
+                    <span>{words.t(Key::ParByAccuracy)}</span></label>
+                <span class="hint">{words.t(Key::ParHint)}</span>
+                <button class="secondary" id="clear-brushes" prop:disabled=move || brushes.with(Vec::is_empty) on:click=move |_| lab.set_brushes(Vec::new())>{words.t(Key::ParShowAll)}</button>
             </div>
             {move || shown.get().then(|| view! {
-                <svg id="parallel-coordinates" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label="parallel coordinates: one line per trial">
+                <svg id="parallel-coordinates" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=words.t(Key::ParLabel)>
                     // Keyed by everything a line shows, so a redraw touches only the lines that changed.
                     <For each=lines key=|(l, by_accuracy)| (l.method.clone(), l.trial, l.selected, l.score.map(f64::to_bits), *by_accuracy)
                         children=move |(l, by_accuracy)| {
@@ -63,13 +77,13 @@ pub fn ParallelView() -> impl IntoView {
                         view! {
                             <g class="pc-axis" data-axis=k>
                                 <line class="pc-axis-line" x1=x x2=x y1=TOP y2=HEIGHT - BOTTOM />
-                                {a.ticks.into_iter().map(|(y, label)| view! { <text class="tick left" x=x - 4.0 y=y + 3.0>{label}</text> }).collect_view()}
-                                <text class="axis-label" x=x y=HEIGHT - 6.0>{a.name.clone()}</text>
-                                {(k + 1 == n_axes).then(|| view! { <text class="tick left" x=x - 4.0 y=HEIGHT - BOTTOM + LANE + 3.0>"no score"</text> })}
+                                {a.ticks.into_iter().map(|(y, label)| view! { <text class="tick left" x=x - 4.0 y=y + 3.0>{words.lang().localise(&label)}</text> }).collect_view()}
+                                <text class="axis-label" x=x y=HEIGHT - 6.0>{axis_name(words.lang(), k + 1 == n_axes, &a.name)}</text>
+                                {(k + 1 == n_axes).then(|| view! { <text class="tick left" x=x - 4.0 y=HEIGHT - BOTTOM + LANE + 3.0>{words.get(Key::ParNoScore)}</text> })}
                                 {move || held().map(|b| view! { <rect class="pc-brush" x=x - 7.0 y=TOP + (HEIGHT - TOP - BOTTOM) * (1.0 - b.high) width=14 height=(HEIGHT - TOP - BOTTOM) * (b.high - b.low) /> })}
                                 {move || drag.get().filter(|d| d.0 == k).map(|(_, a, b)| view! { <rect class="pc-brush dragging" x=x - 7.0 y=TOP + (HEIGHT - TOP - BOTTOM) * (1.0 - a.max(b)) width=14 height=(HEIGHT - TOP - BOTTOM) * (a - b).abs() /> })}
                                 <rect class="pc-grab" x=x - 12.0 y=TOP - 4.0 width=24 height=HEIGHT - TOP - BOTTOM + 8.0
-                                    tabindex="0" aria-label=format!("{}: drag, or press the up and down arrows, to hold a range; Escape lets go", a.name)
+                                    tabindex="0" aria-label=words.fill(Key::ParAxisLabel, &[("param", &axis_name(words.lang(), k + 1 == n_axes, &a.name))])
                                     on:keydown=move |ev| {
                                         // The keyboard's brush: a fifth of the axis, moved a tenth at a time.
                                         let held = brushes.get_untracked().into_iter().find(|b| b.axis == k);

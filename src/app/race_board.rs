@@ -3,7 +3,8 @@
 //! the ranking at equal compute — each method's best validation accuracy at 25, 50 and 100 % of
 //! its budget (`RaceStanding`).
 
-use super::format::{clock, percent, thousands};
+use super::explain::{Explain, Topic};
+use super::format::clock;
 use super::lab::{Lab, RaceView};
 use super::methods::{self, Badge};
 use super::words::Words;
@@ -104,10 +105,11 @@ pub fn RaceBar() -> impl IntoView {
 #[component]
 pub fn RaceStanding() -> impl IntoView {
     let race = expect_context::<Lab>().race_staged(3);
+    let words = expect_context::<Words>();
     view! {
         <section id="race-standing" class="panel">
-            <h2>"Standing"</h2>
-            <Show when=move || race.with(Option::is_some) fallback=|| view! { <p class="hint">"Each method's budget spent and its rank at equal compute appear here."</p> }>
+            <div class="view-title"><h2>{words.t(Key::StandTitle)}</h2><Explain topic=Topic::Standing /></div>
+            <Show when=move || race.with(Option::is_some) fallback=move || view! { <p class="hint">{words.t(Key::StandEmpty)}</p> }>
                 <MethodBoard />
                 <Ranking />
             </Show>
@@ -120,6 +122,7 @@ pub fn RaceStanding() -> impl IntoView {
 #[component]
 fn MethodBoard() -> impl IntoView {
     let lab = expect_context::<Lab>();
+    let words = expect_context::<Words>();
     let (race, runs) = (lab.race(), lab.runs());
     let rows = move || {
         race.with(|r| {
@@ -140,13 +143,16 @@ fn MethodBoard() -> impl IntoView {
     };
     view! {
         <table id="method-board" class="board">
-            <caption>"Budget spent per method"</caption>
-            <thead><tr><th>"method"</th><th>"spent"</th><th>"epoch-equivalents"</th><th>"trials"</th><th>"best so far"</th></tr></thead>
+            <caption>{words.t(Key::StandCaption)}</caption>
+            <thead><tr>
+                <th>{words.t(Key::ColMethodLower)}</th><th>{words.t(Key::StandSpent)}</th><th>{words.t(Key::StandEpochs)}</th>
+                <th>{words.t(Key::StandTrials)}</th><th>{words.t(Key::StandBest)}</th>
+            </tr></thead>
             <tbody>
                 {move || rows().into_iter().map(|(s, count, running, best, per_epoch)| {
                     let width = |v: u64| format!("{:.1}%", v as f64 * 100.0 / s.budget.max(1) as f64);
                     let skipped = (s.skipped > 0).then(|| view! {
-                        <span class="skipped" title="proposals skipped: their epochs no longer fit what was left of the budget">{format!(" +{} skipped", s.skipped)}</span>
+                        <span class="skipped" title=words.get(Key::StandSkippedTitle)>{words.fill(Key::StandSkipped, &[("count", &s.skipped.to_string())])}</span>
                     });
                     view! {
                         <tr data-method=s.method data-spent=s.spent data-budget=s.budget>
@@ -157,9 +163,9 @@ fn MethodBoard() -> impl IntoView {
                                     <span class="committed" style=format!("width:{}", width(running))></span>
                                 </span>
                             </td>
-                            <td>{format!("{:.0} / {:.0}", s.spent as f64 / per_epoch, s.budget as f64 / per_epoch)}{s.over.then_some(" ✓ done")}</td>
+                            <td>{format!("{:.0} / {:.0}", s.spent as f64 / per_epoch, s.budget as f64 / per_epoch)}{s.over.then(|| words.get(Key::StandDone))}</td>
                             <td>{count}{skipped}</td>
-                            <td class="best">{best.map(|b| percent(b as f32)).unwrap_or_else(|| "—".into())}</td>
+                            <td class="best">{best.map(|b| words.percent(b)).unwrap_or_else(|| "—".into())}</td>
                         </tr>
                     }
                 }).collect_view()}
@@ -172,6 +178,7 @@ fn MethodBoard() -> impl IntoView {
 #[component]
 fn Ranking() -> impl IntoView {
     let lab = expect_context::<Lab>();
+    let words = expect_context::<Words>();
     let (race, runs) = (lab.race(), lab.runs());
     let table = move || {
         race.with(|r| {
@@ -189,8 +196,11 @@ fn Ranking() -> impl IntoView {
     };
     view! {
         <table id="ranking" class="board">
-            <caption>"Ranking at equal compute: best validation accuracy within a share of each budget"</caption>
-            <thead><tr><th>"method"</th><th>"at 25%"</th><th>"at 50%"</th><th>"at 100%"</th></tr></thead>
+            <caption>{words.t(Key::RankCaption)}</caption>
+            <thead><tr>
+                <th>{words.t(Key::ColMethodLower)}</th>
+                {[0.25, 0.5, 1.0].map(|share| view! { <th>{move || words.fill(Key::RankAt, &[("share", &words.lang().percent_with(share, 0))])}</th> }).to_vec()}
+            </tr></thead>
             <tbody>
                 {move || table().unwrap_or_default().into_iter().map(|(method, cols)| view! {
                     <tr data-method=method>
@@ -198,7 +208,7 @@ fn Ranking() -> impl IntoView {
                         {cols.into_iter().map(|(best, rank)| view! {
                             <td data-rank=rank.map(|r| r.to_string()).unwrap_or_default()>
                                 {match (best, rank) {
-                                    (Some(b), Some(r)) => format!("{} (#{r})", percent(b as f32)),
+                                    (Some(b), Some(r)) => format!("{} (#{r})", words.percent(b)),
                                     _ => "—".into(),
                                 }}
                             </td>
@@ -207,6 +217,6 @@ fn Ranking() -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
-        <p class="hint">{move || race.with(|r| r.as_ref().map(|r| format!("Budget per method: {} epoch-equivalents = {} training images.", r.setup.budget_epochs, thousands(r.setup.budget_images()))))}</p>
+        <p class="hint">{move || race.with(|r| r.as_ref().map(|r| words.fill(Key::RankBudget, &[("budget", &r.setup.budget_epochs.to_string()), ("images", &words.thousands(r.setup.budget_images()))])))}</p>
     }
 }

@@ -4,9 +4,12 @@
 //! core (`RaceSetup::problems`, `space_form::build`); a bad field is marked where it is, with the
 //! reason in the form's words, and Start stays disabled until the whole experiment can run.
 
-use super::format::{clock, thousands};
+use super::explain::{Explain, Topic};
+use super::format::clock;
 use super::lab::{cores, Lab, MAX_WORKERS};
 use super::methods::{self, Badge};
+use super::params::param_label;
+use super::words::Words;
 use leptos::prelude::*;
 use tunelab::data::{CrossValidation, TrainingSet, SUBSET_SIZES};
 use tunelab::experiment::live::RaceState;
@@ -14,11 +17,11 @@ use tunelab::experiment::presets;
 use tunelab::experiment::race::{estimate_seconds, Field, RaceSetup};
 use tunelab::experiment::space_form::{build, grid_size, rows_of, ParamRow};
 use tunelab::nn::TrainConfig;
+use tunelab::text::{Key, Lang};
 use tunelab::tuning::methods as registry;
 
 /// The search-space presets, as (value, label).
-const PRESETS: [(&str, &str); 3] =
-    [("seed-grid", "the seed's grid (243 points)"), ("seed", "the seed's ranges, continuous"), ("wide", "wide: every hyperparameter")];
+const PRESETS: [(&str, Key); 3] = [("seed-grid", Key::PresetSeedGrid), ("seed", Key::PresetSeed), ("wide", Key::PresetWide)];
 
 fn preset_rows(preset: &str) -> Vec<ParamRow> {
     let space = match preset {
@@ -78,18 +81,18 @@ impl SetupForm {
     }
 
     /// The experiment, or every problem with it.
-    fn parse(&self) -> Result<RaceSetup, Problems> {
+    fn parse(&self, lang: Lang) -> Result<RaceSetup, Problems> {
         let mut p = Problems::default();
-        let whole = |p: &mut Problems, key: &'static str, text: String, what: &str| -> u32 {
+        let whole = |p: &mut Problems, key: &'static str, text: String, what: Key| -> u32 {
             text.trim().parse::<u32>().unwrap_or_else(|_| {
-                p.fields.push((key, format!("{what}: “{}” is not a whole number", text.trim())));
+                p.fields.push((key, lang.fill(Key::NotWhole, &[("what", lang.text(what)), ("text", text.trim())])));
                 0
             })
         };
-        let budget = whole(&mut p, "budget", self.budget.get(), "budget");
-        let images = whole(&mut p, "subset", self.subset.get(), "training images");
-        let seed = whole(&mut p, "seed", self.seed.get(), "seed");
-        let proposals = whole(&mut p, "proposals", self.proposals.get(), "proposals per round");
+        let budget = whole(&mut p, "budget", self.budget.get(), Key::WhatBudget);
+        let images = whole(&mut p, "subset", self.subset.get(), Key::WhatImages);
+        let seed = whole(&mut p, "seed", self.seed.get(), Key::WhatSeed);
+        let proposals = whole(&mut p, "proposals", self.proposals.get(), Key::WhatProposals);
         let validation = match self.cv.get().as_str() {
             "holdout" => CrossValidation::Holdout,
             k => CrossValidation::KFold { k: k.parse().unwrap_or(0) },
@@ -137,6 +140,14 @@ impl SetupForm {
     }
 }
 
+/// The validation scheme in a few words ("hold-out", "5-fold").
+fn validation_short(lang: Lang, validation: CrossValidation) -> String {
+    match validation {
+        CrossValidation::Holdout => lang.text(Key::HoldoutShort).to_string(),
+        CrossValidation::KFold { k } => lang.fill(Key::KFoldShort, &[("k", &k.to_string())]),
+    }
+}
+
 /// A field's error, under it, tied to its input for screen readers.
 fn field_error(problems: Memo<Problems>, key: &'static str) -> impl IntoView {
     move || problems.with(|p| p.of(key)).map(|m| view! { <p class="field-error" id=format!("{key}-error") role="alert">{m}</p> })
@@ -145,8 +156,9 @@ fn field_error(problems: Memo<Problems>, key: &'static str) -> impl IntoView {
 #[component]
 pub fn RaceSetupPanel() -> impl IntoView {
     let lab = expect_context::<Lab>();
+    let words = expect_context::<Words>();
     let form = SetupForm::new();
-    let parsed = Memo::new(move |_| form.parse());
+    let parsed = Memo::new(move |_| form.parse(words.lang()));
     let problems = Memo::new(move |_| parsed.with(|r| r.as_ref().err().cloned().unwrap_or_default()));
     let race = lab.race();
     let busy = Memo::new(move |_| race.with(|r| r.as_ref().is_some_and(|r| matches!(r.state, RaceState::Running | RaceState::Paused))));
@@ -154,7 +166,7 @@ pub fn RaceSetupPanel() -> impl IntoView {
     let most_workers = (cores() + 4).min(MAX_WORKERS);
     let worker_error = Memo::new(move |_| match worker_text.get().trim().parse::<usize>() {
         Ok(n) if (1..=most_workers).contains(&n) => None,
-        _ => Some(format!("workers: a whole number from 1 to {most_workers} (this machine's {} cores + 4)", cores())),
+        _ => Some(words.fill(Key::WorkersError, &[("most", &most_workers.to_string()), ("cores", &cores().to_string())])),
     });
     let on_workers = move |ev| {
         worker_text.set(event_target_value(&ev));
@@ -181,19 +193,20 @@ pub fn RaceSetupPanel() -> impl IntoView {
         let rate = lab.rate_for(&setup);
         let eta = match (rate, estimate_seconds(total, rate.map(|(r, _)| r), workers)) {
             (Some((_, measured)), Some(s)) => {
-                let how = if measured { "measured on the trials so far" } else { "from the workers' speed test; refined as trials finish" };
-                let plural = if workers == 1 { "" } else { "s" };
-                format!("≈ {} on this machine with {workers} worker{plural} ({how})", clock(s))
+                let how = words.get(if measured { Key::HowMeasured } else { Key::HowSpeedTest });
+                let count =
+                    if workers == 1 { words.get(Key::WorkersOne).to_string() } else { words.fill(Key::WorkersMany, &[("count", &workers.to_string())]) };
+                words.fill(Key::EtaLine, &[("time", &clock(s)), ("workers", &count), ("how", how)])
             }
-            _ => "the time estimate appears once the workers have measured their speed".to_string(),
+            _ => words.get(Key::EtaPending).to_string(),
         };
-        Some(format!("= {} training images per method, {} in all · {eta}", thousands(per_method), thousands(total)))
+        Some(words.fill(Key::CostLine, &[("per_method", &words.thousands(per_method)), ("total", &words.thousands(total)), ("eta", &eta)]))
     };
     let grid_line = move || {
         let setup = parsed.get().ok()?;
         let (sizes, total) = grid_size(&setup.space);
         let sizes: Vec<String> = sizes.iter().map(usize::to_string).collect();
-        Some(format!("grid search: {} = {total} points", sizes.join(" × ")))
+        Some(words.fill(Key::GridSize, &[("sizes", &sizes.join(" × ")), ("total", &words.thousands(total as u64))]))
     };
     let disabled = move || busy.get();
     // After Start the panel folds into a line, so the race fills the screen; it opens again on demand.
@@ -207,14 +220,16 @@ pub fn RaceSetupPanel() -> impl IntoView {
         race.with(|r| {
             r.as_ref().map(|r| {
                 let s = &r.setup;
-                format!(
-                    "{} · {} epoch-equivalents each · {} images, {} · seed {} · {} proposals per round",
-                    s.methods.iter().map(|m| methods::badge(m)).collect::<Vec<_>>().join(" "),
-                    s.budget_epochs,
-                    thousands(s.data.images as u64),
-                    s.data.validation.label(),
-                    s.seed,
-                    s.proposals
+                words.fill(
+                    Key::SetupSummary,
+                    &[
+                        ("methods", &s.methods.iter().map(|m| methods::badge(m)).collect::<Vec<_>>().join(" ")),
+                        ("budget", &s.budget_epochs.to_string()),
+                        ("images", &words.thousands(s.data.images as u64)),
+                        ("validation", &validation_short(words.lang(), s.data.validation)),
+                        ("seed", &s.seed.to_string()),
+                        ("proposals", &s.proposals.to_string()),
+                    ],
                 )
             })
         })
@@ -222,16 +237,17 @@ pub fn RaceSetupPanel() -> impl IntoView {
     view! {
         <section id="race-setup" class="panel wide" class:folded=move || !expanded.get()>
             <div class="setup-head">
-                <h2>"The race: set up an experiment"</h2>
+                <h2>{words.t(Key::SetupTitle)}</h2>
                 {move || (!expanded.get()).then(|| view! { <span class="setup-summary">{summary}</span> })}
                 <button class="secondary" id="race-setup-toggle" aria-expanded=move || expanded.get().to_string()
-                    on:click=move |_| expanded.update(|e| *e = !*e)>{move || if expanded.get() { "hide" } else { "show the experiment" }}</button>
+                    on:click=move |_| expanded.update(|e| *e = !*e)>{move || words.get(if expanded.get() { Key::SetupHide } else { Key::SetupShow })}</button>
             </div>
             <div class="setup-grid" class:hidden=move || !expanded.get()>
                 <fieldset id="race-methods" aria-describedby="methods-error">
-                    <legend>"1 · Methods to race"</legend>
+                    <legend>{words.t(Key::LegendMethods)}</legend>
                     {registry::all().iter().map(|m| {
                         let name = m.name.to_string();
+                        let name_of = m.name;
                         let checked = { let name = name.clone(); move || form.methods.with(|ms| ms.contains(&name)) };
                         let toggle = { let name = name.clone(); move |ev| {
                             let on = event_target_checked(&ev);
@@ -245,89 +261,94 @@ pub fn RaceSetupPanel() -> impl IntoView {
                             });
                         }};
                         view! {
-                            <label class="method-choice" title=m.summary>
+                            <label class="method-choice" title=move || methods::summary(words.lang(), name_of)>
                                 <input type="checkbox" name="race-method" value=m.name prop:checked=checked on:change=toggle prop:disabled=disabled />
                                 <Badge method=m.name />
-                                <span class="method-label">{m.label}</span>
+                                <span class="method-label">{move || methods::label(words.lang(), name_of)}</span>
                             </label>
+                            {Topic::for_method(name_of).map(|topic| view! { <Explain topic=topic /> })}
                         }
                     }).collect_view()}
                     {field_error(problems, "methods")}
                 </fieldset>
                 <fieldset id="race-space-fields">
-                    <legend>"2 · Search space"</legend>
+                    <legend>{words.t(Key::LegendSpace)}</legend>
                     <label class="field">
-                        <span>"preset"</span>
+                        <span>{words.t(Key::PresetLabel)}</span>
                         <select id="race-space" prop:disabled=disabled on:change=move |ev| {
                             let preset = event_target_value(&ev);
                             form.rows.set(preset_rows(&preset));
                             form.preset.set(preset);
                         }>
-                            {PRESETS.iter().map(|(v, text)| view! { <option value=*v selected=move || form.preset.get() == *v>{*text}</option> }).collect_view()}
+                            {PRESETS.iter().map(|&(v, text)| view! { <option value=v selected=move || form.preset.get() == v>{words.t(text)}</option> }).collect_view()}
                         </select>
                     </label>
+                    <Explain topic=Topic::SearchSpace />
                     <SpaceRows form=form problems=problems disabled=Signal::derive(disabled) />
                     <p class="hint" id="grid-size">{grid_line}</p>
                     {field_error(problems, "space")}
                 </fieldset>
                 <fieldset>
-                    <legend>"3 · Budget and data"</legend>
+                    <legend>{words.t(Key::LegendBudget)}</legend>
                     <label class="field">
-                        <span>"budget per method (epoch-equivalents of the training subset)"</span>
+                        <span>{words.t(Key::BudgetLabel)}</span>
                         <input id="race-budget" type="number" min="1" prop:value=move || form.budget.get() prop:disabled=disabled
                             aria-invalid=move || problems.with(|p| p.of("budget").is_some()).to_string()
                             on:input=move |ev| form.budget.set(event_target_value(&ev)) />
                     </label>
+                    <Explain topic=Topic::Budget />
                     <p class="hint" id="race-cost">{cost_line}</p>
                     {field_error(problems, "budget")}
                     <label class="field">
-                        <span>"training subset"</span>
+                        <span>{words.t(Key::SubsetLabel)}</span>
                         <select id="race-subset" prop:disabled=disabled on:change=move |ev| form.subset.set(event_target_value(&ev))>
                             {SUBSET_SIZES.iter().map(|&n| {
                                 let v = n.to_string();
                                 let chosen = v.clone();
-                                view! { <option value=v selected=move || form.subset.get() == chosen>{format!("{} images", thousands(n as u64))}</option> }
+                                view! { <option value=v selected=move || form.subset.get() == chosen>{move || words.fill(Key::ImagesCount, &[("count", &words.thousands(n as u64))])}</option> }
                             }).collect_view()}
                         </select>
                     </label>
                     {field_error(problems, "subset")}
                     <label class="field">
-                        <span>"validation"</span>
+                        <span>{words.t(Key::ValidationLabel)}</span>
                         <select id="race-cv" prop:disabled=disabled on:change=move |ev| form.cv.set(event_target_value(&ev))>
-                            <option value="holdout" selected=move || form.cv.get() == "holdout">"hold-out (the 10,000 validation images)"</option>
-                            <option value="3" selected=move || form.cv.get() == "3">"stratified 3-fold"</option>
-                            <option value="5" selected=move || form.cv.get() == "5">"stratified 5-fold"</option>
-                            <option value="10" selected=move || form.cv.get() == "10">"stratified 10-fold"</option>
+                            <option value="holdout" selected=move || form.cv.get() == "holdout">{words.t(Key::HoldoutOption)}</option>
+                            {["3", "5", "10"].map(|k| view! {
+                                <option value=k selected=move || form.cv.get() == k>{move || words.fill(Key::KFoldOption, &[("k", k)])}</option>
+                            }).to_vec()}
                         </select>
                     </label>
+                    <Explain topic=Topic::CrossValidation />
                     {field_error(problems, "cv")}
                     <label class="field">
-                        <span>"experiment seed"</span>
+                        <span>{words.t(Key::SeedLabel)}</span>
                         <input id="race-seed" type="text" inputmode="numeric" prop:value=move || form.seed.get() prop:disabled=disabled
                             on:input=move |ev| form.seed.set(event_target_value(&ev)) />
                     </label>
                     {field_error(problems, "seed")}
                 </fieldset>
                 <fieldset>
-                    <legend>"4 · Run"</legend>
+                    <legend>{words.t(Key::LegendRun)}</legend>
                     <label class="field">
-                        <span>"proposals per round"</span>
+                        <span>{words.t(Key::ProposalsLabel)}</span>
                         <input id="race-proposals" type="number" min="1" prop:value=move || form.proposals.get() prop:disabled=disabled
                             on:input=move |ev| form.proposals.set(event_target_value(&ev)) />
                     </label>
                     {field_error(problems, "proposals")}
-                    <label class="check" title="Optuna's MedianPruner: after each epoch, a trial whose best validation accuracy so far is below the median of the earlier rounds' complete trials at that epoch stops, and pays only for the epochs it trained. Hyperband and PBT have their own rule.">
+                    <label class="check" title=words.t(Key::MedianPruningTitle)>
                         <input id="race-median-pruning" type="checkbox" prop:checked=move || form.median_pruning.get() prop:disabled=disabled
                             on:change=move |ev| form.median_pruning.set(event_target_checked(&ev)) />
-                        " stop poor trials early (median rule)"
+                        {words.t(Key::MedianPruning)}
                     </label>
+                    <Explain topic=Topic::MedianPruning />
                     <label class="field">
-                        <span>"workers (they change how fast, never what)"</span>
+                        <span>{words.t(Key::WorkersLabel)}</span>
                         <input id="race-workers" type="number" min="1" max=most_workers prop:value=move || worker_text.get() on:input=on_workers />
                     </label>
                     {move || worker_error.get().map(|m| view! { <p class="field-error" id="workers-error" role="alert">{m}</p> })}
-                    <button id="race-start" class="start" on:click=start prop:disabled=move || !can_start()>"Start the race"</button>
-                    {move || (!lab.is_ready()).then(|| view! { <p class="hint">"Start waits for the training images to load."</p> })}
+                    <button id="race-start" class="start" on:click=start prop:disabled=move || !can_start()>{words.t(Key::StartRace)}</button>
+                    {move || (!lab.is_ready()).then(|| view! { <p class="hint">{words.t(Key::StartWaits)}</p> })}
                     {move || start_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                 </fieldset>
             </div>
@@ -338,6 +359,7 @@ pub fn RaceSetupPanel() -> impl IntoView {
 /// One row per hyperparameter of the chosen preset: searched or fixed, range, scale, grid values.
 #[component]
 fn SpaceRows(form: SetupForm, problems: Memo<Problems>, disabled: Signal<bool>) -> impl IntoView {
+    let words = expect_context::<Words>();
     let count = move || form.rows.with(Vec::len);
     let row_error = move |i: usize| problems.with(|p| p.rows.iter().filter(|(r, _)| *r == i).map(|(_, m)| m.clone()).collect::<Vec<_>>().join("; "));
     let edit = move |i: usize, f: fn(&mut ParamRow, String)| {
@@ -348,10 +370,14 @@ fn SpaceRows(form: SetupForm, problems: Memo<Problems>, disabled: Signal<bool>) 
     };
     view! {
         <table class="space-rows">
-            <thead><tr><th>"search"</th><th>"hyperparameter"</th><th>"from"</th><th>"to"</th><th>"scale"</th><th>"grid values / fixed at"</th></tr></thead>
+            <thead><tr>
+                <th>{words.t(Key::ColSearch)}</th><th>{words.t(Key::ColHyperparameter)}</th><th>{words.t(Key::ColFrom)}</th>
+                <th>{words.t(Key::ColTo)}</th><th>{words.t(Key::ColScale)}</th><th>{words.t(Key::ColGrid)}</th>
+            </tr></thead>
             <tbody>
                 {move || (0..count()).map(|i| {
                     let row = form.rows.with(|r| r[i].clone());
+                    let name = row.name.clone();
                     let categorical = !row.choices.is_empty();
                     let on = row.on;
                     let error = row_error(i);
@@ -359,7 +385,8 @@ fn SpaceRows(form: SetupForm, problems: Memo<Problems>, disabled: Signal<bool>) 
                         <tr class="space-row" data-param=row.name.clone() class:off=!on class:bad=!error.is_empty()>
                             <td><input type="checkbox" class="param-on" prop:checked=on prop:disabled=disabled
                                 on:change=move |ev| { let v = event_target_checked(&ev); form.rows.update(|rows| rows[i].on = v) } /></td>
-                            <td class="param-name">{row.name.clone()}</td>
+                            <td class="param-name" title=row.name.clone()>{move || param_label(words.lang(), &name)}
+                                {Topic::for_param(&row.name).map(|topic| view! { <Explain topic=topic /> })}</td>
                             {if categorical {
                                 view! { <td colspan="3" class="choices">{row.choices.join(" · ")}</td> }.into_any()
                             } else {
@@ -368,13 +395,13 @@ fn SpaceRows(form: SetupForm, problems: Memo<Problems>, disabled: Signal<bool>) 
                                     <td><input class="param-high" type="text" prop:value=row.high.clone() prop:disabled=move || disabled.get() || !on on:change=edit(i, |r, v| r.high = v) /></td>
                                     <td><select class="param-scale" prop:disabled=move || disabled.get() || !on
                                         on:change=move |ev| { let log = event_target_value(&ev) == "log"; form.rows.update(|rows| rows[i].log = log) }>
-                                        <option value="lin" selected=!row.log>"linear"</option>
-                                        <option value="log" selected=row.log>"log"</option>
+                                        <option value="lin" selected=!row.log>{words.t(Key::ScaleLinear)}</option>
+                                        <option value="log" selected=row.log>{words.t(Key::ScaleLog)}</option>
                                     </select></td>
                                 }.into_any()
                             }}
                             <td>{if on {
-                                view! { <input class="param-grid" type="text" placeholder=if categorical { "every choice" } else { "evenly spaced" }
+                                view! { <input class="param-grid" type="text" placeholder=words.t(if categorical { Key::EveryChoice } else { Key::EvenlySpaced })
                                     prop:value=row.grid.clone() prop:disabled=move || disabled.get() || categorical on:change=edit(i, |r, v| r.grid = v) /> }.into_any()
                             } else {
                                 view! { <input class="param-fixed" type="text" prop:value=row.fixed.clone() prop:disabled=disabled on:change=edit(i, |r, v| r.fixed = v) /> }.into_any()

@@ -2,16 +2,35 @@
 //! folds' spread under k-fold), cost and time; sortable by any column, paged so that a race of
 //! a thousand trials stays quick; a row opens the trial below (its curves, folds, configuration).
 
-use super::format::{percent, rate};
+use super::explain::{Explain, Topic};
+use super::format::rate;
 use super::lab::Lab;
 use super::methods::Badge;
+use super::params::param_label;
 use super::trials::state_tag;
+use super::words::Words;
 use leptos::prelude::*;
 use std::cmp::Ordering;
 use tunelab::experiment::live::LiveTrial;
+use tunelab::text::{Key, Lang};
 use tunelab::tuning::space::Value;
+use tunelab::tuning::study::TrialState;
 
 const PAGE: usize = 50;
+
+/// A trial's state in a word, in `lang`.
+pub fn state_name(lang: Lang, state: &TrialState) -> &'static str {
+    lang.text(match state {
+        TrialState::Waiting => Key::StateWaiting,
+        TrialState::Running => Key::StateRunning,
+        TrialState::Paused => Key::StatePaused,
+        TrialState::Complete => Key::StateComplete,
+        TrialState::Pruned => Key::StatePruned,
+        TrialState::Failed(_) => Key::StateFailed,
+        TrialState::Diverged(_) => Key::StateDiverged,
+        TrialState::Interrupted => Key::StateInterrupted,
+    })
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum SortBy {
@@ -59,11 +78,13 @@ fn show_value(v: &Value) -> String {
 #[component]
 pub fn RaceTrialsTable() -> impl IntoView {
     let lab = expect_context::<Lab>();
+    let words = expect_context::<Words>();
     let (race, runs, now) = (lab.race_staged(6), lab.runs(), lab.clock());
     let sort = RwSignal::new((SortBy::Method, true));
     let page = RwSignal::new(0usize);
-    let names =
-        Memo::new(move |_| race.with(|r| r.as_ref().map(|r| r.setup.space.params().iter().map(|p| p.name.clone()).collect::<Vec<_>>()).unwrap_or_default()));
+    let names = Memo::new(move |_| {
+        race.with(|r| r.as_ref().map(|r| r.setup.space.params().iter().map(|p| param_label(words.lang(), &p.name)).collect::<Vec<_>>()).unwrap_or_default())
+    });
     let per_epoch = Memo::new(move |_| race.with(|r| r.as_ref().map_or(1.0, |r| r.setup.data.images as f64)));
     let rows = Memo::new(move |_| {
         let studies: Vec<usize> = race.with(|r| r.as_ref().map(|r| r.studies.iter().map(|s| s.study).collect()).unwrap_or_default());
@@ -91,7 +112,7 @@ pub fn RaceTrialsTable() -> impl IntoView {
         let p = page.get().min(pages() - 1);
         rows.with(|r| r.iter().skip(p * PAGE).take(PAGE).cloned().collect::<Vec<_>>())
     };
-    let header = move |label: String, by: SortBy| {
+    let header_with = move |label: Box<dyn Fn() -> String + Send + Sync>, by: SortBy| {
         let arrow = move || match sort.get() {
             (b, true) if b == by => " ▲",
             (b, false) if b == by => " ▼",
@@ -105,33 +126,35 @@ pub fn RaceTrialsTable() -> impl IntoView {
         view! {
             <th aria-sort=aria>
                 <button class="sort" on:click=move |_| sort.update(|(b, asc)| { if *b == by { *asc = !*asc } else { *b = by; *asc = by == SortBy::Method } })>
-                    {label}{arrow}
+                    {move || label()}{arrow}
                 </button>
             </th>
         }
     };
+    let header = move |key: Key, by: SortBy| header_with(Box::new(move || words.get(key).to_string()), by);
+    let param_header = move |name: String, by: SortBy| header_with(Box::new(move || name.clone()), by);
     let selected = lab.selected();
     let started_ms = move || race.with(|r| r.as_ref().map_or(0.0, |r| r.started_ms));
     view! {
         <section id="race-trials" class="panel wide">
-            <h2>"Trials"</h2>
-            <Show when=move || any.get() fallback=|| view! { <p class="hint">"The race's trials are listed here as methods propose them."</p> }>
+            <div class="view-title"><h2>{words.t(Key::TableTitle)}</h2><Explain topic=Topic::TrialsTable /></div>
+            <Show when=move || any.get() fallback=move || view! { <p class="hint">{words.t(Key::TableEmpty)}</p> }>
                 <table id="trials-table">
                     <thead><tr>
-                        {header("method".into(), SortBy::Method)}
+                        {header(Key::ColMethodLower, SortBy::Method)}
                         <th>"#"</th>
-                        {move || names.get().into_iter().enumerate().map(|(i, n)| header(n, SortBy::Param(i))).collect_view()}
-                        {header("state".into(), SortBy::State)}
-                        {header("validation accuracy".into(), SortBy::Score)}
-                        {header("cost (ep-eq)".into(), SortBy::Cost)}
-                        {header("time".into(), SortBy::Time)}
+                        {move || names.get().into_iter().enumerate().map(|(i, n)| param_header(n, SortBy::Param(i))).collect_view()}
+                        {header(Key::TableState, SortBy::State)}
+                        {header(Key::TableAccuracy, SortBy::Score)}
+                        {header(Key::TableCost, SortBy::Cost)}
+                        {header(Key::TableTime, SortBy::Time)}
                     </tr></thead>
                     <tbody>
                         {move || shown().into_iter().map(|t| {
                             let trial = t.trial;
                             let score = match (&t.folds, t.score) {
-                                (Some(f), Some(s)) => format!("{} ± {:.2}", percent(s as f32), f.spread() * 100.0),
-                                (None, Some(s)) => percent(s as f32),
+                                (Some(f), Some(s)) => format!("{} ± {}", words.lang().percent(s), words.lang().number(f.spread() * 100.0, 2)),
+                                (None, Some(s)) => words.lang().percent(s),
                                 _ => String::new(),
                             };
                             let time = t.seconds(now.get_untracked()).map(|s| format!("{s:.1} s")).unwrap_or_default();
@@ -148,7 +171,7 @@ pub fn RaceTrialsTable() -> impl IntoView {
                                     <td><Badge method=t.method /></td>
                                     <td>{t.trial.trial}</td>
                                     {t.values.iter().map(|v| view! { <td>{show_value(v)}</td> }).collect_view()}
-                                    <td class="trial-state" title=why>{state_tag(&t.state)}
+                                    <td class="trial-state" title=why>{state_name(words.lang(), &t.state)}
                                         {t.epoch_progress.map(|(_, _, done, of)| view! { <progress class="epoch-progress" max=of value=done></progress> })}
                                     </td>
                                     <td class="score">{score}</td>
@@ -160,10 +183,11 @@ pub fn RaceTrialsTable() -> impl IntoView {
                     </tbody>
                 </table>
                 <div class="pager">
-                    <button class="secondary" prop:disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>"◀ previous"</button>
-                    <span id="trials-page">{move || format!("page {} of {} · {} trials{}", page.get().min(pages() - 1) + 1, pages(), rows.with(Vec::len),
-                        if lab.brushes().with(Vec::is_empty) { "" } else { " inside the ranges held on the parallel coordinates" })}</span>
-                    <button class="secondary" prop:disabled=on_last_page on:click=move |_| page.update(|p| *p += 1)>"next ▶"</button>
+                    <button class="secondary" prop:disabled=move || page.get() == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>{words.t(Key::TablePrevious)}</button>
+                    <span id="trials-page">{move || format!("{}{}",
+                        words.fill(Key::TablePage, &[("page", &(page.get().min(pages() - 1) + 1).to_string()), ("pages", &pages().to_string()), ("count", &rows.with(Vec::len).to_string())]),
+                        if lab.brushes().with(Vec::is_empty) { "" } else { words.get(Key::TableInsideBrushes) })}</span>
+                    <button class="secondary" prop:disabled=on_last_page on:click=move |_| page.update(|p| *p += 1)>{words.t(Key::TableNext)}</button>
                 </div>
             </Show>
         </section>

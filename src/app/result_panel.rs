@@ -4,6 +4,7 @@
 //! digits it got wrong, and a canvas where a student draws a digit for it to read.
 
 use super::draw_digit::{paint_digit, DrawDigit};
+use super::explain::{Explain, Topic};
 use super::format::config_summary;
 use super::lab::Lab;
 use super::methods::{self, Badge};
@@ -64,7 +65,7 @@ pub fn ResultPanel() -> impl IntoView {
     });
     view! {
         <section id="result" class="panel wide">
-            <h2>{words.t(Key::ResultTitle)}</h2>
+            <div class="view-title"><h2>{words.t(Key::ResultTitle)}</h2><Explain topic=Topic::ValidationVsTest /></div>
             <p class="hint">{words.t(Key::ResultIntro)}</p>
             <Show
                 when=move || candidates.with(|c| !c.is_empty())
@@ -76,9 +77,10 @@ pub fn ResultPanel() -> impl IntoView {
                         <For each=move || candidates.get() key=|c| (c.trial, c.score.to_bits()) let:c>
                             {
                                 let trial = c.trial;
-                                let summary = config_summary(&c.config, &tunelab::data::TrainingSet { images: 60_000, validation: tunelab::data::CrossValidation::Holdout }, c.seed);
+                                let (config, seed) = (c.config.clone(), c.seed);
+                                let summary = move || config_summary(words.lang(), &config, &tunelab::data::TrainingSet { images: 60_000, validation: tunelab::data::CrossValidation::Holdout }, seed);
                                 let (method, score) = (c.method, c.score);
-                                let label = move || words.fill(Key::CandidateScore, &[("method", methods::label(method)), ("score", &words.percent(score))]);
+                                let label = move || words.fill(Key::CandidateScore, &[("method", methods::label(words.lang(), method)), ("score", &words.percent(score))]);
                                 view! {
                                     <li>
                                         <label>
@@ -146,7 +148,7 @@ fn RetrainingList() -> impl IntoView {
                             let tested = matches!(r.state, RetrainState::Tested(_));
                             view! {
                                 <tr class:shown=move || shown.get() == Some(id)>
-                                    <td><Badge method=r.method />" " {methods::label(r.method)}</td>
+                                    <td><Badge method=r.method />" " {move || methods::label(words.lang(), r.method)}</td>
                                     <td>{move || words.thousands(images)}</td>
                                     <td>{move || words.percent(validation)}</td>
                                     <td>{state}</td>
@@ -201,7 +203,8 @@ fn TestResult(retraining: Retraining) -> impl IntoView {
                     .fill(if gap > 0.0 { Key::CourseAbove } else { Key::CourseBelow }, &[("points", &points), ("course", &words.percent(COURSE_TEST_ACCURACY))])
             };
             let (method, images, validation) = (retraining.method, retraining.request.images, retraining.validation);
-            let lead = move || words.fill(Key::TestAccuracyLead, &[("method", methods::label(method)), ("images", &words.thousands(images as u64))]);
+            let lead =
+                move || words.fill(Key::TestAccuracyLead, &[("method", methods::label(words.lang(), method)), ("images", &words.thousands(images as u64))]);
             view! {
                 <div class="test-result">
                     <p class="result">
@@ -290,6 +293,7 @@ fn ConfusionMatrix(report: StoredValue<TestReport>, filter: RwSignal<Option<(u8,
         .collect_view();
     view! {
         <figure class="confusion">
+            <Explain topic=Topic::ConfusionMatrix />
             <table id="confusion-matrix" aria-describedby="confusion-summary">
                 <caption>{words.t(Key::ConfusionCaption)}</caption>
                 <thead><tr><th scope="col">{words.t(Key::ConfusionCorner)}</th>{(0..10).map(|p| view! { <th scope="col">{p}</th> }).collect_view()}</tr></thead>
@@ -319,6 +323,7 @@ fn MisclassifiedGallery(report: StoredValue<TestReport>, filter: RwSignal<Option
     let total = move || matching().len();
     view! {
         <div id="misclassified" class="gallery">
+            <Explain topic=Topic::Misclassified />
             <p class="hint">
                 {move || match filter.get() {
                     Some((t, p)) => words.fill(Key::GalleryFiltered, &[("count", &total().to_string()), ("truth", &t.to_string()), ("predicted", &p.to_string())]),

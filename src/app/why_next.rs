@@ -4,8 +4,10 @@
 //! genetic algorithm's parents and children, the grid's cells, random search's uniform draws.
 //! Step buttons and a slider move through the rounds; a sentence says what the method did.
 
+use super::explain::{Explain, Topic};
 use super::lab::Lab;
 use super::methods::{self, Badge};
+use super::params::param_label;
 use super::words::Words;
 use leptos::prelude::*;
 use tunelab::chart::accuracy_scale::ramp;
@@ -64,9 +66,9 @@ pub fn WhyNextPanel(study: usize, method: &'static str, x_param: Signal<usize>, 
     };
     view! {
         <section class="why-next" data-method=method data-round=move || round.get().to_string() data-rounds=move || rounds.get().to_string() on:keydown=on_key
-            aria-label=move || w.fill(Key::WhyPanelLabel, &[("method", methods::label(method))])>
+            aria-label=move || w.fill(Key::WhyPanelLabel, &[("method", methods::label(w.lang(), method))])>
             <header class="why-head">
-                <h3><Badge method=method />{w.t(Key::WhyTitle)} {methods::label(method)}</h3>
+                <h3><Badge method=method />{w.t(Key::WhyTitle)} {move || methods::label(w.lang(), method)}</h3>
                 <div class="round-stepper" role="group" aria-label=w.t(Key::RoundsLabel) class:hidden=move || rounds.get() == 0>
                     <button class="secondary small round-prev" on:click=move |_| step(-1) disabled=move || round.get() == 0 aria-label=w.t(Key::PreviousRound)>"◀"</button>
                     <input type="range" class="round-slider" min="1" max=move || rounds.get().max(1).to_string() prop:value=move || (round.get() + 1).to_string()
@@ -74,6 +76,8 @@ pub fn WhyNextPanel(study: usize, method: &'static str, x_param: Signal<usize>, 
                     <button class="secondary small round-next" on:click=move |_| step(1) disabled=at_last aria-label=w.t(Key::NextRound)>"▶"</button>
                     <span class="round-label">{move || w.fill(Key::RoundOf, &[("round", &(round.get() + 1).to_string()), ("rounds", &rounds.get().to_string())])}</span>
                 </div>
+                <Explain topic=Topic::WhyNext />
+                {Topic::for_method(method).map(|topic| view! { <Explain topic=topic /> })}
                 <button class="secondary small why-close" on:click=move |_| on_close.run(()) aria-label=w.t(Key::Close)>"✕"</button>
             </header>
             {move || match (view_data.get(), space.get()) {
@@ -88,7 +92,7 @@ pub fn WhyNextPanel(study: usize, method: &'static str, x_param: Signal<usize>, 
 
 fn no_rounds(w: Words, method: &str) -> String {
     match method {
-        "hyperband" | "successive-halving" | "pbt" | "hypergradient" => w.fill(Key::WhyNotTrainedYet, &[("method", methods::label(method))]),
+        "hyperband" | "successive-halving" | "pbt" | "hypergradient" => w.fill(Key::WhyNotTrainedYet, &[("method", methods::label(w.lang(), method))]),
         _ => w.get(Key::WhyNoRoundYet).into(),
     }
 }
@@ -252,7 +256,8 @@ fn path_chart(w: Words, title: Key, lines: &[PathLine]) -> impl IntoView {
 }
 
 fn name(space: &SearchSpace, param: usize) -> String {
-    space.params().get(param).map_or_else(String::new, |p| p.name.clone())
+    let lang = expect_context::<Words>().lang();
+    space.params().get(param).map_or_else(String::new, |p| param_label(lang, &p.name))
 }
 
 /// A param's value at a unit coordinate, as its axis labels it.

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT, serve, launch, openPage, waitForDataset } from './harness.mjs';
+import { ROOT, serve, launch, openPage, waitForDataset, setRange, drawStroke } from './harness.mjs';
 
 const SHOTS = path.join(ROOT, 'target', 'e2e-screenshots');
 
@@ -22,21 +22,12 @@ after(async () => {
   await server?.close();
 });
 
-/** Draw a stroke through `points` (canvas pixels of the 280 × 280 canvas) with the mouse. */
-async function stroke(page, points) {
-  const box = await page.locator('#draw-canvas').boundingBox();
-  const at = ([x, y]) => [box.x + (x * box.width) / 280, box.y + (y * box.height) / 280];
-  await page.mouse.move(...at(points[0]));
-  await page.mouse.down();
-  for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 2 });
-  await page.mouse.up();
-}
 
 /** Draw, wait for the reading, and return the digit read. */
 async function drawAndRead(page, points) {
   if (await page.isEnabled('#draw-clear')) await page.click('#draw-clear');
   await page.waitForSelector('#draw-prediction:not([data-digit]):not([data-pending])');
-  await stroke(page, points);
+  await drawStroke(page, points);
   // The last reading: the one of the whole stroke, with none waiting after it.
   const el = await page.waitForSelector('#draw-prediction[data-digit]:not([data-pending])', { timeout: 10_000 }).catch(async (e) => {
     throw new Error(`${e.message}\n#draw-prediction: ${await page.$eval('#draw-prediction', (d) => d.outerHTML)}`);
@@ -62,11 +53,7 @@ test('the winner retrained and tested: accuracy, confusion matrix, mistakes, and
     // The seed's ranges with 1 or 2 epochs a trial: enough trials on a small budget for the
     // Bayesian methods to warm up (10 trials) and then use their models.
     await page.selectOption('#race-space', 'seed');
-    const epochs = page.locator('.space-row[data-param="epochs"]');
-    await epochs.locator('.param-low').fill('1');
-    await epochs.locator('.param-low').dispatchEvent('change');
-    await epochs.locator('.param-high').fill('2');
-    await epochs.locator('.param-high').dispatchEvent('change');
+    await setRange(page, 'epochs', 1, 2);
     await page.fill('#race-budget', '30');
     await page.selectOption('#race-subset', '2000');
     await page.selectOption('#race-cv', 'holdout');
@@ -82,7 +69,7 @@ test('the winner retrained and tested: accuracy, confusion matrix, mistakes, and
     assert.ok(rounds >= 4, `GP-EI proposed ${rounds} rounds`);
     assert.equal(Number(await gp.getAttribute('data-round')), rounds - 1);
     assert.equal(await gp.locator('.heatmap').count(), 3);
-    assert.match(await gp.locator('.why-sentence').textContent(), /Expected improvement is highest at learning_rate = /);
+    assert.match(await gp.locator('.why-sentence').textContent(), /Expected improvement is highest at learning rate = /);
     assert.equal(await gp.locator('.length-scales li').count(), 5);
     await gp.scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(SHOTS, 'why-next-gp-1280x720.png') });
@@ -161,12 +148,32 @@ test('the winner retrained and tested: accuracy, confusion matrix, mistakes, and
     assert.match(await page.textContent('#confusion-summary'), /imágenes de prueba acertadas/);
     await page.click('.why-button[data-method="gp-ei"]');
     const sentence = await page.locator('.why-next[data-method="gp-ei"] .why-sentence').textContent();
-    assert.match(sentence, /^La mejora esperada es máxima en learning_rate = \d+,\d+/);
+    assert.match(sentence, /^La mejora esperada es máxima en tasa de aprendizaje = \d+,\d+/);
     const english = /\b(the|and|of|with|trials?|accuracy|budget|elapsed|round|Pause|Resume|Cancel|Download|Expected|improvement|Mean)\b/;
     for (const view of ['#race-board', '.why-next .why-head', '.why-next .why-sentence', '.why-next .hint', '#confusion-summary', '#misclassified > p']) {
       assert.doesNotMatch(await page.locator(view).first().innerText(), english, view);
     }
     await page.screenshot({ path: path.join(SHOTS, 'why-next-gp-es-1280x720.png') });
+    // Every view, opened as a student would, holds no English: the experiment panel unfolded, a
+    // trial opened with its configuration, a why panel, the result, the drawing, the data and
+    // the workers. Names that read the same in both languages are left out first.
+    await page.click('#race-setup-toggle');
+    await page.click('#trials-table tbody tr');
+    await page.click('#trial details summary');
+    // (The configuration's JSON is data, keyed by field names, not words.)
+    const everything = await page.evaluate(() => {
+      const json = document.querySelector('#config-json');
+      const kept = json?.textContent;
+      if (json) json.textContent = '';
+      const text = document.body.innerText;
+      if (json) json.textContent = kept;
+      return text;
+    });
+    const spanishAlike = /tunelab|MNIST|GRID|RAND|TPE|GP|CMA-ES|CMA|GA|HG|SH|HB|PBT|Hyperband|SGD|RMSprop|Adam|JSON|CC BY-SA 3\.0|Yann LeCun|Corinna Cortes|Christopher J\.C\. Burges|tunelab train --config|Baydin et al\.|Luketina et al\.|Optuna|MedianPruner|Escape/g;
+    const cleaned = everything.replace(spanishAlike, ' ');
+    const left = cleaned.match(/\b(the|and|of|with|from|for|is|are|trials?|accuracy|epochs?|budget|methods?|workers?|best|rounds?|validation|training|images|loss|learning|rate|batch|layers?|show|hide|start|pause|resume|cancel|download|clear|draw|retrain|waiting|running|complete|failed|seed|search|space|scored|to|in|on|not|yet|left|per|each|this|that|here|appear|values?|test|network|skipped|done)\b/gi);
+    const where = (word) => { const i = cleaned.indexOf(word); return cleaned.slice(Math.max(0, i - 60), i + 60).replace(/\s+/g, ' '); };
+    assert.equal(left, null, `English left in Spanish: ${[...new Set(left ?? [])].map((w) => `${w} in “${where(w)}”`).join('; ')}`);
     await page.reload();
     await waitForDataset(page, 'ready');
     assert.equal(await page.getAttribute('html', 'lang'), 'es');

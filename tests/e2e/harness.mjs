@@ -83,6 +83,25 @@ export async function waitForDataset(page, state, timeout = 60_000) {
   return page.textContent('#dataset-status');
 }
 
+/** Set the range of hyperparameter `param` in the race's search space. */
+export async function setRange(page, param, low, high) {
+  const row = page.locator(`.space-row[data-param="${param}"]`);
+  for (const [field, value] of [['.param-low', low], ['.param-high', high]]) {
+    await row.locator(field).fill(String(value));
+    await row.locator(field).dispatchEvent('change');
+  }
+}
+
+/** Draw a stroke through `points` (pixels of the 280 × 280 drawing canvas) with the mouse. */
+export async function drawStroke(page, points) {
+  const box = await page.locator('#draw-canvas').boundingBox();
+  const at = ([x, y]) => [box.x + (x * box.width) / 280, box.y + (y * box.height) / 280];
+  await page.mouse.move(...at(points[0]));
+  await page.mouse.down();
+  for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 2 });
+  await page.mouse.up();
+}
+
 /** Set a text field of the configuration form. */
 export async function setField(page, id, value) {
   await page.fill(`#${id}`, String(value));
