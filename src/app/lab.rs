@@ -109,6 +109,8 @@ pub struct Lab {
     /// Each method's best trial, the best first: what the final test may retrain.
     candidates: RwSignal<Vec<Candidate>>,
     retrainings: RwSignal<Retrainings>,
+    /// How many training images a retraining uses (the result panel's choice).
+    retrain_images: RwSignal<u32>,
     /// The retraining whose test the result panel shows, and whose network reads drawings.
     final_shown: RwSignal<Option<u32>>,
     reading: RwSignal<Option<DrawingRead>>,
@@ -143,6 +145,7 @@ impl Lab {
             race_ended_ms: StoredValue::new(None),
             candidates: RwSignal::new(Vec::new()),
             retrainings: RwSignal::new(Retrainings::default()),
+            retrain_images: RwSignal::new(60_000),
             final_shown: RwSignal::new(None),
             reading: RwSignal::new(None),
             reading_pending: RwSignal::new(false),
@@ -414,6 +417,14 @@ impl Lab {
 
     pub fn candidates(&self) -> Signal<Vec<Candidate>> {
         self.candidates.into()
+    }
+
+    pub fn retrain_images(&self) -> Signal<u32> {
+        self.retrain_images.into()
+    }
+
+    pub fn set_retrain_images(&self, images: u32) {
+        self.retrain_images.set(images);
     }
 
     pub fn retrainings(&self) -> Signal<Retrainings> {

@@ -36,7 +36,7 @@ pub fn ResultPanel() -> impl IntoView {
     let shown = lab.final_shown();
     // The methods ticked to retrain (None: the winner alone).
     let chosen = RwSignal::new(None::<Vec<TrialRef>>);
-    let images = RwSignal::new(RETRAIN_SIZES[0].0);
+    let images = lab.retrain_images();
     let ticked = move |trial: TrialRef| {
         chosen.with(|c| match c {
             Some(c) => c.contains(&trial),
@@ -97,7 +97,7 @@ pub fn ResultPanel() -> impl IntoView {
                     <div class="actions">
                         <label class="field inline">
                             {words.t(Key::RetrainOn)}
-                            <select id="retrain-images" on:change=move |e| images.set(event_target_value(&e).parse().unwrap_or(RETRAIN_SIZES[0].0))>
+                            <select id="retrain-images" on:change=move |e| lab.set_retrain_images(event_target_value(&e).parse().unwrap_or(RETRAIN_SIZES[0].0))>
                                 {RETRAIN_SIZES.map(|(n, label)| view! { <option value=n.to_string() selected=move || images.get() == n>{words.t(label)}</option> }).to_vec()}
                             </select>
                         </label>

@@ -166,6 +166,14 @@ fn TrialSummary(run: LiveTrial) -> impl IntoView {
         }
     });
     let config_json = serde_json::to_string_pretty(&run.config).unwrap_or_default();
+    // A complete trial can be retrained and tested like a method's best.
+    let retrain = final_accuracy.map(|score| tunelab::experiment::live::Candidate {
+        trial: run.trial,
+        method: run.method,
+        score,
+        config: run.config.clone(),
+        seed: run.seed,
+    });
     let copy = {
         let text = config_json.clone();
         move |_| {
@@ -207,6 +215,14 @@ fn TrialSummary(run: LiveTrial) -> impl IntoView {
                     {line}
                 </p>
             }})}
+            {retrain.map(|candidate| view! {
+                <button id="retrain-trial" class="secondary" title=words.t(Key::RetrainThisTitle) on:click=move |_| {
+                    lab.retrain(std::slice::from_ref(&candidate), lab.retrain_images().get_untracked());
+                    if let Some(result) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("result")) {
+                        result.scroll_into_view();
+                    }
+                }>{words.t(Key::RetrainThis)}</button>
+            })}
             <details class="config-json">
                 <summary>{words.t(Key::TrialJsonSummary)} <code>"tunelab train --config"</code> ")"</summary>
                 <pre id="config-json">{config_json}</pre>

@@ -497,5 +497,8 @@ pub(super) fn text(key: Key) -> &'static str {
         TeachSearchSpaceBody => "The search space is the range each hyperparameter may take. A log scale gives every order of magnitude the same room: from 0.001 to 0.1, values between 0.001 and 0.01 are as likely as values between 0.01 and 0.1, which suits the learning rate and L2, whose effect depends on their order of magnitude. A hyperparameter that is not searched stays fixed at one value for every trial.",
 
         ParNoScore => "no score",
+
+        RetrainThis => "Retrain and test this configuration",
+        RetrainThisTitle => "Retrain it on the training file, as chosen in “The winner, tested”, and test it once on the 10,000 test images",
     }
 }

@@ -497,5 +497,8 @@ pub(super) fn text(key: Key) -> &'static str {
         TeachSearchSpaceBody => "El espacio de búsqueda es el rango que puede tomar cada hiperparámetro. Una escala logarítmica da a cada orden de magnitud el mismo espacio: de 0,001 a 0,1, los valores entre 0,001 y 0,01 son tan probables como los que hay entre 0,01 y 0,1, lo que conviene a la tasa de aprendizaje y a L2, cuyo efecto depende de su orden de magnitud. Un hiperparámetro que no se busca queda fijo en un valor para todos los ensayos.",
 
         ParNoScore => "sin puntuación",
+
+        RetrainThis => "Reentrenar y evaluar esta configuración",
+        RetrainThisTitle => "Reentrénala con el fichero de entrenamiento, como se haya elegido en «El ganador, a prueba», y evalúala una vez en las 10 000 imágenes de prueba",
     }
 }

@@ -648,6 +648,8 @@ keys! {
     TeachSearchSpaceTitle,
     TeachSearchSpaceBody,
     ParNoScore,
+    RetrainThis,
+    RetrainThisTitle,
 }
 
 #[cfg(test)]

@@ -159,6 +159,9 @@ test('the winner retrained and tested: accuracy, confusion matrix, mistakes, and
     // the workers. Names that read the same in both languages are left out first.
     await page.click('#race-setup-toggle');
     await page.click('#trials-table tbody tr');
+    // A complete trial can be retrained on its own.
+    const complete = (await page.getAttribute('#trials-table tbody tr', 'data-state')) === 'complete';
+    assert.equal(await page.locator('#retrain-trial').count(), complete ? 1 : 0);
     await page.click('#trial details summary');
     // (The configuration's JSON is data, keyed by field names, not words.)
     const everything = await page.evaluate(() => {
@@ -174,6 +177,13 @@ test('the winner retrained and tested: accuracy, confusion matrix, mistakes, and
     const left = cleaned.match(/\b(the|and|of|with|from|for|is|are|trials?|accuracy|epochs?|budget|methods?|workers?|best|rounds?|validation|training|images|loss|learning|rate|batch|layers?|show|hide|start|pause|resume|cancel|download|clear|draw|retrain|waiting|running|complete|failed|seed|search|space|scored|to|in|on|not|yet|left|per|each|this|that|here|appear|values?|test|network|skipped|done)\b/gi);
     const where = (word) => { const i = cleaned.indexOf(word); return cleaned.slice(Math.max(0, i - 60), i + 60).replace(/\s+/g, ' '); };
     assert.equal(left, null, `English left in Spanish: ${[...new Set(left ?? [])].map((w) => `${w} in “${where(w)}”`).join('; ')}`);
+    // On a phone in portrait, nothing runs off the side of the page (wide tables scroll in place).
+    await page.setViewportSize({ width: 390, height: 844 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await page.$eval('#result', (r) => r.scrollIntoView());
+    await page.screenshot({ path: path.join(SHOTS, 'result-phone-390x844.png') });
+    assert.ok(overflow <= 0, `the page is ${overflow} px wider than a 390 px phone`);
+    await page.setViewportSize({ width: 1280, height: 720 });
     await page.reload();
     await waitForDataset(page, 'ready');
     assert.equal(await page.getAttribute('html', 'lang'), 'es');
