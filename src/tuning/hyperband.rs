@@ -16,6 +16,7 @@
 use super::hyperband_schedule::{brackets, Bracket, ScheduleError};
 use super::random::random_values;
 use super::supervisor::{Barrier, Decision, Supervisor};
+use super::trial::TrialState;
 use crate::rng::Rng64;
 
 /// Successive halving's and Hyperband's reduction factor, as in the paper.
@@ -105,7 +106,7 @@ impl Supervisor for Hyperband {
         if let Some(running) = &mut self.current {
             // The rung just trained: its paused trials, best first (failed and diverged ones
             // are out).
-            let paused: Vec<usize> = running.trials.iter().copied().filter(|&id| barrier.paused().contains(&id)).collect();
+            let paused: Vec<usize> = running.trials.iter().copied().filter(|&id| barrier.trials[id].state == TrialState::Paused).collect();
             let next = running.rung + 1;
             if next < running.epochs.len() && !paused.is_empty() {
                 let ranked = barrier.ranked(paused);
