@@ -222,7 +222,7 @@ pub enum FromWorker {
     /// Model `id` retrained and tested, or why it could not be.
     Retrained {
         id: u32,
-        result: Result<TestReport, String>,
+        result: Result<TestReport, RetrainFailure>,
     },
     /// Drawing `drawing` as model `id` read it, or why it could not (a blank canvas, a dot).
     Reading {
@@ -348,6 +348,30 @@ impl TrialEnd {
             None => diverged.to_string(),
         }
     }
+}
+
+/// Why a retraining has no test result: kept as data, so that the page can say it in its
+/// language (`text::problems`); `Display` is the command line's English.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RetrainFailure {
+    #[error("invalid configuration: {why}")]
+    Invalid { why: String },
+    #[error("no training data has been loaded")]
+    NoTrainingImages,
+    #[error("this worker is already training")]
+    Busy,
+    #[error("no test images have been loaded")]
+    NoTestImages,
+    #[error("retrain on 1 to {} images, not {images}", crate::data::validation::TRAINING_FILE_IMAGES)]
+    Images { images: u32 },
+    #[error("the retraining diverged: {diverged}")]
+    Diverged { diverged: Diverged },
+    /// The test loss is not a number: the network learned nothing usable.
+    #[error("the retrained network gives a test loss of {loss}: it learned nothing usable")]
+    NoTestLoss { loss: String },
+    #[error("the retraining was stopped after epoch {epoch}")]
+    Stopped { epoch: u32 },
 }
 
 #[cfg(test)]

@@ -9,14 +9,13 @@
 use super::explain::{Explain, Topic};
 use super::lab::Lab;
 use super::methods::{self, Badge};
-use super::params::param_label;
 use super::race_table::state_name;
 use super::trials::state_tag;
 use super::why_next::WhyNextPanel;
 use super::words::Words;
 use leptos::prelude::*;
 use tunelab::chart::accuracy_scale::{AccuracyScale, STOPS};
-use tunelab::chart::coverage::{coverage, distinct_values, rug, CoveragePoint};
+use tunelab::chart::coverage::{coverage, distinct_values, path_on_map, rug, CoveragePoint};
 use tunelab::chart::param_axis::param_ticks;
 use tunelab::experiment::live::LiveTrial;
 use tunelab::text::{Key, Lang};
@@ -44,7 +43,7 @@ pub fn CoverageMaps() -> impl IntoView {
     let words = expect_context::<Words>();
     let race = lab.race_staged(1);
     let params = Memo::new(move |_| {
-        race.with(|r| r.as_ref().map(|r| r.setup.space.params().iter().map(|p| param_label(words.lang(), &p.name)).collect::<Vec<_>>()).unwrap_or_default())
+        race.with(|r| r.as_ref().map(|r| r.setup.space.params().iter().map(|p| words.lang().param(&p.name)).collect::<Vec<_>>()).unwrap_or_default())
     });
     let x_param = RwSignal::new(0usize);
     let y_param = RwSignal::new(1usize);
@@ -129,7 +128,7 @@ fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_par
             let r = r.as_ref()?;
             let params = r.setup.space.params();
             let (x, y) = (params.get(x_param.get())?, params.get(y_param.get())?);
-            Some((param_ticks(x), param_ticks(y), param_label(words.lang(), &x.name), param_label(words.lang(), &y.name)))
+            Some((param_ticks(x), param_ticks(y), words.lang().param(&x.name), words.lang().param(&y.name)))
         })
     });
     let header = move || {
@@ -166,6 +165,23 @@ fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_par
         ev.prevent_default();
         focused.set(Some(next));
     };
+    // A hypergradient trial moves its learning rate and L2 as it trains: its path across the map.
+    let hg_paths = Memo::new(move |_| {
+        if method != "hypergradient" {
+            return Vec::new();
+        }
+        let (x, y) = (x_param.get(), y_param.get());
+        race.with(|r| {
+            let Some(r) = r.as_ref() else { return Vec::new() };
+            mine.with(|trials| {
+                trials
+                    .iter()
+                    .filter_map(|t| path_on_map(&r.setup.space, &t.unit, t.paths.as_ref()?, x, y))
+                    .map(|line| line.iter().map(|&(a, b)| format!("{:.1},{:.1}", px(a), py(b))).collect::<Vec<_>>().join(" "))
+                    .collect::<Vec<String>>()
+            })
+        })
+    });
     let rugs = move || {
         points.with(|p| {
             let done: Vec<&CoveragePoint> = p.iter().filter(|p| p.state.is_finished()).collect();
@@ -209,6 +225,7 @@ fn CoverageMap(study: usize, method: &'static str, x_param: Signal<usize>, y_par
                         {ry.into_iter().map(|t| view! { <line x1=PAD_LEFT x2=PAD_LEFT + (5.0 + 3.0 * t.count as f64).min(24.0) y1=py(t.position) y2=py(t.position) /> }).collect_view()}
                     </g>
                 }}}
+                <g class="hg-paths">{move || hg_paths.get().into_iter().map(|points| view! { <polyline class="hg-path" points=points /> }).collect_view()}</g>
                 // Keyed by everything a mark shows, so a redraw touches only the marks that changed.
                 <For each=marks key=|(p, kept, lang)| (p.trial, state_tag(&p.state), p.score.map(f64::to_bits), p.best, p.stack, *kept, p.x.to_bits(), p.y.to_bits(), *lang)
                     children=move |(p, kept, lang)| mark(lang, &p, &scale, kept) />
@@ -301,7 +318,7 @@ pub fn DistinctStrip() -> impl IntoView {
     let table = Memo::new(move |_| {
         race.with(|r| {
             let r = r.as_ref()?;
-            let names: Vec<String> = r.setup.space.params().iter().map(|p| param_label(words.lang(), &p.name)).collect();
+            let names: Vec<String> = r.setup.space.params().iter().map(|p| words.lang().param(&p.name)).collect();
             let rows = runs.with(|runs| {
                 r.studies
                     .iter()

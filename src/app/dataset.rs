@@ -7,7 +7,7 @@ use super::format;
 use super::words::Words;
 use leptos::prelude::*;
 use std::cell::Cell;
-use tunelab::data::{Mnist, MnistFile};
+use tunelab::data::{DataError, Mnist, MnistFile};
 use tunelab::text::{Key, Lang};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -51,7 +51,9 @@ pub enum LoadError {
         file: String,
         why: String,
     },
-    /// A file arrived but is not what MNIST should be (the core's sentence).
+    /// A file arrived but is not what MNIST should be.
+    Corrupt(DataError),
+    /// The browser's words for what went wrong while reading a download.
     Other(String),
 }
 
@@ -65,6 +67,7 @@ impl LoadError {
             }
             LoadError::NoBody { file } => lang.fill(Key::DataNoBody, &[("file", file)]),
             LoadError::BrokeOff { file, why } => lang.fill(Key::DataBrokeOff, &[("file", file), ("why", why)]),
+            LoadError::Corrupt(e) => lang.data_error(e),
             LoadError::Other(message) => message.clone(),
         }
     }
@@ -151,10 +154,10 @@ async fn fetch_and_parse(base: &str, status: RwSignal<DatasetStatus>) -> Result<
     let files = fetch_files(base, move |p| status.set(DatasetStatus::Downloading(p))).await?;
     status.set(DatasetStatus::Parsing { done: 0, steps: 2 });
     next_frame().await;
-    let train_file = Mnist::training_from_files(&files[0], &files[1]).map_err(|e| LoadError::Other(e.to_string()))?;
+    let train_file = Mnist::training_from_files(&files[0], &files[1]).map_err(LoadError::Corrupt)?;
     status.set(DatasetStatus::Parsing { done: 1, steps: 2 });
     next_frame().await;
-    let test = Mnist::test_from_files(&files[2], &files[3]).map_err(|e| LoadError::Other(e.to_string()))?;
+    let test = Mnist::test_from_files(&files[2], &files[3]).map_err(LoadError::Corrupt)?;
     Ok(Mnist { train_file, test })
 }
 

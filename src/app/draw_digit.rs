@@ -1,4 +1,4 @@
-//! Draw a digit: a canvas a student draws on with a mouse, a finger or a pen, read live by the
+//! Draw a digit: a canvas a student draws on with a mouse, a finger, a pen or the keyboard, read live by the
 //! retrained network in the final worker (never on the page's thread). The page only sends the
 //! canvas's ink; the worker prepares it as MNIST's digits were (`data::drawn_digit`) and answers
 //! with the image the network saw and its ten probabilities, both shown here.
@@ -20,6 +20,9 @@ const SIDE: u32 = 280;
 const PEN: f64 = 20.0;
 /// While the pen moves, how often at most the drawing is sent to be read.
 const READ_EVERY_MS: f64 = 80.0;
+/// The keyboard pen's step, in canvas pixels (with Shift, a finer one).
+const KEY_STEP: f64 = 14.0;
+const FINE_STEP: f64 = 4.0;
 
 fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
     canvas.get_context("2d").ok().flatten()?.dyn_into().ok()
@@ -108,7 +111,10 @@ pub fn DrawDigit() -> impl IntoView {
             send();
         }
     };
-    let clear = move |_| {
+    // The keyboard's pen: arrows move it, Space or Enter puts it down or lifts it, Delete clears.
+    let cursor = RwSignal::new((SIDE as f64 / 2.0, SIDE as f64 / 2.0));
+    let key_pen = RwSignal::new(false);
+    let clear = move || {
         if let Some(ctx) = canvas.get_untracked().as_ref().and_then(context) {
             ctx.clear_rect(0.0, 0.0, SIDE as f64, SIDE as f64);
         }
@@ -116,8 +122,54 @@ pub fn DrawDigit() -> impl IntoView {
             paint_digit(&p, &[0; IMAGE_SIDE * IMAGE_SIDE]);
         }
         drawn.set(false);
+        key_pen.set(false);
         send();
     };
+    let on_key = move |e: leptos::ev::KeyboardEvent| {
+        let step = if e.shift_key() { FINE_STEP } else { KEY_STEP };
+        let (dx, dy) = match e.key().as_str() {
+            "ArrowLeft" => (-step, 0.0),
+            "ArrowRight" => (step, 0.0),
+            "ArrowUp" => (0.0, -step),
+            "ArrowDown" => (0.0, step),
+            " " | "Enter" => {
+                e.prevent_default();
+                let down = !key_pen.get_untracked();
+                key_pen.set(down);
+                if down {
+                    let p = cursor.get_untracked();
+                    stroke(p, p);
+                    drawn.set(true);
+                }
+                send();
+                return;
+            }
+            "Escape" => {
+                if key_pen.get_untracked() {
+                    key_pen.set(false);
+                    send();
+                }
+                return;
+            }
+            "Delete" | "Backspace" => {
+                e.prevent_default();
+                clear();
+                return;
+            }
+            _ => return,
+        };
+        e.prevent_default();
+        let from = cursor.get_untracked();
+        let to = ((from.0 + dx).clamp(0.0, SIDE as f64), (from.1 + dy).clamp(0.0, SIDE as f64));
+        cursor.set(to);
+        if key_pen.get_untracked() {
+            stroke(from, to);
+            if super::workers::now_ms() - last_read.get_value() >= READ_EVERY_MS {
+                send();
+            }
+        }
+    };
+    let focused = RwSignal::new(false);
     // The image the network saw.
     Effect::new(move |_| {
         if let (Some(p), Some(Ok(r))) = (prepared.get(), reading.get().map(|r| r.result)) {
@@ -167,20 +219,30 @@ pub fn DrawDigit() -> impl IntoView {
             <div class="view-title"><h3>{words.t(Key::DrawTitle)}</h3><Explain topic=Topic::DrawDigit /></div>
             <div class="draw-grid">
                 <div>
-                    <canvas
-                        id="draw-canvas"
-                        node_ref=canvas
-                        width=SIDE.to_string()
-                        height=SIDE.to_string()
-                        role="img"
-                        aria-label=words.t(Key::DrawCanvasLabel)
-                        on:pointerdown=down
-                        on:pointermove=moved
-                        on:pointerup=up
-                        on:pointercancel=up
-                    ></canvas>
+                    <div class="draw-surface">
+                        <canvas
+                            id="draw-canvas"
+                            node_ref=canvas
+                            width=SIDE.to_string()
+                            height=SIDE.to_string()
+                            tabindex="0"
+                            role="application"
+                            aria-label=words.t(Key::DrawCanvasLabel)
+                            aria-describedby="draw-keys"
+                            on:pointerdown=down
+                            on:pointermove=moved
+                            on:pointerup=up
+                            on:pointercancel=up
+                            on:keydown=on_key
+                            on:focus=move |_| focused.set(true)
+                            on:blur=move |_| focused.set(false)
+                        ></canvas>
+                        <span class="key-pen" class:down=move || key_pen.get() class:hidden=move || !focused.get() aria-hidden="true"
+                            style=move || { let (x, y) = cursor.get(); format!("left:{:.2}%;top:{:.2}%", 100.0 * x / SIDE as f64, 100.0 * y / SIDE as f64) }></span>
+                    </div>
+                    <p class="hint" id="draw-keys">{words.t(Key::DrawKeys)}</p>
                     <div class="actions">
-                        <button class="secondary" id="draw-clear" on:click=clear disabled=move || !drawn.get()>{words.t(Key::Clear)}</button>
+                        <button class="secondary" id="draw-clear" on:click=move |_| clear() disabled=move || !drawn.get()>{words.t(Key::Clear)}</button>
                     </div>
                 </div>
                 <figure class="prepared">

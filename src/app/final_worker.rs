@@ -10,6 +10,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use tunelab::data::mnist::LabeledImages;
 use tunelab::protocol::{envelope, FromWorker, ToWorker, PROTOCOL_VERSION};
+use tunelab::scheduler::Fault;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
@@ -18,7 +19,7 @@ use web_sys::{ErrorEvent, MessageEvent, Worker};
 pub enum FinalEvent {
     Message(FromWorker),
     /// It is gone (a crash, a refused image file, another protocol): why, in a sentence.
-    Lost(String),
+    Lost(Fault),
 }
 
 /// A started final worker; messages sent before it is ready wait in `waiting`.
@@ -35,8 +36,8 @@ struct Waiting(Option<Vec<(ToWorker, Option<Vec<u8>>)>>);
 
 impl FinalWorker {
     /// Start a worker with the training file and the test images; `on_event` hears it.
-    pub fn start(train: Rc<LabeledImages>, test: Rc<LabeledImages>, on_event: Rc<dyn Fn(FinalEvent)>) -> Result<Self, String> {
-        let worker = Worker::new("./worker_loader.js").map_err(|e| format!("could not start a worker: {e:?}"))?;
+    pub fn start(train: Rc<LabeledImages>, test: Rc<LabeledImages>, on_event: Rc<dyn Fn(FinalEvent)>) -> Result<Self, Fault> {
+        let worker = Worker::new("./worker_loader.js").map_err(|e| Fault::NoStart(format!("{e:?}")))?;
         let state = Rc::new(RefCell::new(Waiting(Some(Vec::new()))));
         let (w, s, events) = (worker.clone(), state.clone(), on_event.clone());
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| match wire::decode::<FromWorker>(e.data()) {
@@ -50,20 +51,17 @@ impl FinalWorker {
                     events(FinalEvent::Lost(reason));
                 }
             }
-            Ok(FromWorker::Ready { protocol_version }) => {
-                events(FinalEvent::Lost(format!("the worker speaks protocol {protocol_version} and this page {PROTOCOL_VERSION}: reload the page")))
-            }
-            Ok(FromWorker::DataRejected { reason }) => events(FinalEvent::Lost(format!("the worker refused the images: {reason}"))),
-            Ok(FromWorker::Panicked { message, .. }) => events(FinalEvent::Lost(format!("the worker panicked: {message}"))),
-            Ok(FromWorker::ProtocolError { message }) => events(FinalEvent::Lost(format!("the worker could not read a message: {message}"))),
+            Ok(FromWorker::Ready { protocol_version }) => events(FinalEvent::Lost(Fault::Protocol { worker: protocol_version, page: PROTOCOL_VERSION })),
+            Ok(FromWorker::DataRejected { reason }) => events(FinalEvent::Lost(Fault::RefusedImages(reason))),
+            Ok(FromWorker::Panicked { message, .. }) => events(FinalEvent::Lost(Fault::Panicked(message))),
+            Ok(FromWorker::ProtocolError { message }) => events(FinalEvent::Lost(Fault::CouldNotRead(message))),
             Ok(message) => events(FinalEvent::Message(message)),
-            Err(e) => events(FinalEvent::Lost(format!("the worker sent a message this page cannot read: {e}"))),
+            Err(e) => events(FinalEvent::Lost(Fault::Unreadable(e))),
         });
         let events = on_event;
         let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |e: ErrorEvent| {
             e.prevent_default();
-            let text = if e.message().is_empty() { "the worker stopped with an error".to_string() } else { e.message() };
-            events(FinalEvent::Lost(text));
+            events(FinalEvent::Lost(Fault::Error(Some(e.message()).filter(|m| !m.is_empty()))));
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
@@ -72,7 +70,7 @@ impl FinalWorker {
 
     /// Send `message`, with `beside` (a drawing's ink) as a transferred buffer; it waits if the
     /// worker is not ready yet.
-    pub fn send(&self, message: ToWorker, beside: Option<Vec<u8>>) -> Result<(), String> {
+    pub fn send(&self, message: ToWorker, beside: Option<Vec<u8>>) -> Result<(), Fault> {
         if let Some(waiting) = self.state.borrow_mut().0.as_mut() {
             waiting.push((message, beside));
             return Ok(());
@@ -87,8 +85,8 @@ impl Drop for FinalWorker {
     }
 }
 
-fn post(worker: &Worker, message: &ToWorker, beside: Option<&[u8]>) -> Result<(), String> {
-    let envelope = wire::envelope_of(message)?;
+fn post(worker: &Worker, message: &ToWorker, beside: Option<&[u8]>) -> Result<(), Fault> {
+    let envelope = wire::envelope_of(message).map_err(Fault::NotSent)?;
     let sent = match beside {
         Some(bytes) => {
             let buffer = js_sys::Uint8Array::from(bytes).buffer();
@@ -97,16 +95,16 @@ fn post(worker: &Worker, message: &ToWorker, beside: Option<&[u8]>) -> Result<()
         }
         None => worker.post_message(&envelope.into()),
     };
-    sent.map_err(|e| format!("could not send a message to the final worker: {e:?}"))
+    sent.map_err(|e| Fault::NotSent(format!("{e:?}")))
 }
 
 /// The images and their labels beside `message`, both transferred (fresh copies: the page keeps
 /// its own).
-fn post_images(worker: &Worker, message: &ToWorker, images: &LabeledImages) -> Result<(), String> {
+fn post_images(worker: &Worker, message: &ToWorker, images: &LabeledImages) -> Result<(), Fault> {
     let (pixels, labels) = (js_sys::Uint8Array::from(&images.pixels[..]), js_sys::Uint8Array::from(&images.labels[..]));
-    let envelope = wire::envelope_of(message)?;
+    let envelope = wire::envelope_of(message).map_err(Fault::ImagesNotSent)?;
     wire::put(&envelope, envelope::IMAGES, &pixels.buffer());
     wire::put(&envelope, envelope::LABELS, &labels.buffer());
     let transfer = js_sys::Array::of2(&pixels.buffer(), &labels.buffer());
-    worker.post_message_with_transfer(&envelope, &transfer).map_err(|e| format!("could not send the images to the final worker: {e:?}"))
+    worker.post_message_with_transfer(&envelope, &transfer).map_err(|e| Fault::ImagesNotSent(format!("{e:?}")))
 }

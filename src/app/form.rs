@@ -6,6 +6,8 @@ use super::lab::Lab;
 use super::words::Words;
 use leptos::prelude::*;
 use tunelab::data::{CrossValidation, TrainingSet, SUBSET_SIZES};
+use tunelab::experiment::live::SingleError;
+use tunelab::nn::config::ConfigError;
 use tunelab::nn::{LrDecay, OptimizerKind, TrainConfig};
 use tunelab::protocol::TrainRequest;
 use tunelab::text::{Key, Lang};
@@ -45,10 +47,10 @@ enum FormError {
     /// A box whose text is not a number: the field and the text.
     NotANumber(Name, String),
     UnknownOptimizer(String),
-    /// The core's verdict on the values (in English, the core's words).
-    Invalid(String),
-    /// The lab refused the request (its own message).
-    Refused(String),
+    /// The core's verdict on the values.
+    Invalid(ConfigError),
+    /// The lab refused the request.
+    Refused(SingleError),
 }
 
 impl FormError {
@@ -56,8 +58,9 @@ impl FormError {
         match self {
             FormError::NotANumber(name, text) => lang.fill(Key::SingleNotANumber, &[("label", &name.text(lang)), ("text", text)]),
             FormError::UnknownOptimizer(name) => lang.fill(Key::SingleUnknownOptimizer, &[("name", name)]),
-            FormError::Invalid(why) => lang.fill(Key::SingleInvalid, &[("why", why)]),
-            FormError::Refused(message) => message.clone(),
+            FormError::Invalid(why) => lang.fill(Key::SingleInvalid, &[("why", &lang.config_error(why))]),
+            FormError::Refused(SingleError::Config(why)) => lang.fill(Key::SingleInvalid, &[("why", &lang.config_error(why))]),
+            FormError::Refused(SingleError::Data(why)) => lang.set_error(why),
         }
     }
 }
@@ -159,7 +162,7 @@ impl Form {
             lr_hypergradient: None,
             l2_hypergradient: None,
         };
-        config.validate().map_err(|e| FormError::Invalid(e.to_string()))?;
+        config.validate().map_err(FormError::Invalid)?;
         let data = TrainingSet { images: num(Text(Key::SingleImages), self.subset)?, validation: CrossValidation::Holdout };
         Ok(TrainRequest { config, data, seed: num(Text(Key::SingleSeed), self.seed)?, stage: Default::default(), checkpoint: None })
     }

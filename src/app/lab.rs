@@ -7,22 +7,21 @@
 
 use super::dataset::DatasetStatus;
 use super::final_worker::{FinalEvent, FinalWorker};
-use super::words::Words;
 use super::workers::{now_ms, WorkerHost};
 use leptos::prelude::*;
 use std::rc::Rc;
 use std::time::Duration;
 use tunelab::chart::accuracy_scale::AccuracyScale;
 use tunelab::chart::parallel::{passes, Brush};
-use tunelab::chart::why_next::{InsideTraining, WhyNext};
+use tunelab::chart::why_next::{InsideTraining, MedianView, WhyNext};
 use tunelab::data::mnist::LabeledImages;
 use tunelab::experiment::final_eval::Retrainings;
-use tunelab::experiment::live::{Candidate, LiveExperiment, LiveTrial, RaceState, StudySummary};
+use tunelab::experiment::live::{Candidate, LiveExperiment, LiveTrial, RaceState, SingleError, StudySummary};
 use tunelab::experiment::race::{FieldError, RaceSetup};
 use tunelab::nn::bench::Calibration;
 use tunelab::protocol::{FromWorker, ReadFailure, Reading, ToWorker, TrainRequest};
-use tunelab::scheduler::{Event, TrialRef, WorkerStatus};
-use tunelab::text::Key;
+use tunelab::scheduler::{Event, Fault, Notice, TrialRef, WorkerStatus};
+use tunelab::text::{Key, Lang};
 
 /// The race's panels drawn one after another after Start (`Lab::race_staged`).
 pub const RACE_PANELS: u8 = 6;
@@ -78,14 +77,29 @@ pub fn default_workers() -> usize {
     cores().saturating_sub(1).clamp(1, MAX_WORKERS)
 }
 
+/// A sentence for the page that is not about one trial.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PageNotice {
+    Workers(Notice),
+    /// The final test's worker was lost: the worker's or the browser's words.
+    FinalWorkerLost(Fault),
+}
+
+impl PageNotice {
+    pub fn text(&self, lang: Lang) -> String {
+        match self {
+            PageNotice::Workers(notice) => lang.notice(notice),
+            PageNotice::FinalWorkerLost(why) => lang.fill(Key::FinalWorkerLost, &[("why", &lang.fault(why))]),
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 pub struct Lab {
-    /// The page's language, for the text the handle makes itself (notices).
-    words: Words,
     dataset: RwSignal<DatasetStatus>,
     workers: RwSignal<Vec<WorkerStatus>>,
     worker_count: RwSignal<usize>,
-    notices: RwSignal<Vec<String>>,
+    notices: RwSignal<Vec<PageNotice>>,
     runs: RwSignal<Vec<LiveTrial>>,
     race: RwSignal<Option<RaceView>>,
     /// Ranges held on the parallel coordinates: the views show only the trials inside.
@@ -123,9 +137,8 @@ pub struct Lab {
 }
 
 impl Lab {
-    pub fn new(dataset: RwSignal<DatasetStatus>, words: Words) -> Self {
+    pub fn new(dataset: RwSignal<DatasetStatus>) -> Self {
         Self {
-            words,
             dataset,
             workers: RwSignal::new(Vec::new()),
             worker_count: RwSignal::new(default_workers()),
@@ -260,7 +273,7 @@ impl Lab {
     pub fn worker_count(&self) -> Signal<usize> {
         self.worker_count.into()
     }
-    pub fn notices(&self) -> Signal<Vec<String>> {
+    pub fn notices(&self) -> Signal<Vec<PageNotice>> {
         self.notices.into()
     }
     pub fn runs(&self) -> Signal<Vec<LiveTrial>> {
@@ -299,7 +312,7 @@ impl Lab {
     }
 
     /// Train one configuration: a study of one trial.
-    pub fn train(&self, request: TrainRequest) -> Result<(), String> {
+    pub fn train(&self, request: TrainRequest) -> Result<(), SingleError> {
         let study = self
             .experiment
             .try_update_value(|e| e.add_single(request.config, request.data, request.seed))
@@ -393,6 +406,15 @@ impl Lab {
         self.experiment.with_value(|e| tunelab::chart::why_next::why_next(e.study(study)?, round, x, y))
     }
 
+    /// The median rule behind `study`'s round `round`, if the race stops trials by it.
+    pub fn median(&self, study: usize, round: usize) -> Option<MedianView> {
+        self.runs.track();
+        self.experiment.with_value(|e| {
+            let planned = |trial: usize| e.runs().find(|r| r.trial == TrialRef { study, trial }).map_or(0, |r| r.config.epochs);
+            tunelab::chart::why_next::median_view(e.study(study)?, round, planned)
+        })
+    }
+
     /// What the panel of `study`'s method draws if it acts inside training (read while the
     /// trials change); None for a method that proposes rounds.
     pub fn inside_training(&self, study: usize) -> Option<InsideTraining> {
@@ -471,14 +493,14 @@ impl Lab {
     }
 
     /// Send to the final worker, starting it first if there is none.
-    fn send_to_final_worker(&self, message: ToWorker, beside: Option<Vec<u8>>) -> Result<(), String> {
+    fn send_to_final_worker(&self, message: ToWorker, beside: Option<Vec<u8>>) -> Result<(), Fault> {
         if self.final_worker.with_value(Option::is_none) {
-            let (train, test) = self.images.with_value(Clone::clone).ok_or("the images have not been loaded yet")?;
+            let (train, test) = self.images.with_value(Clone::clone).ok_or(Fault::NoImages)?;
             let lab = *self;
             let worker = FinalWorker::start(train, test, Rc::new(move |event| lab.on_final_event(event)))?;
             self.final_worker.set_value(Some(worker));
         }
-        self.final_worker.with_value(|w| w.as_ref().map_or(Err("no final worker".to_string()), |w| w.send(message, beside)))
+        self.final_worker.with_value(|w| w.as_ref().map_or(Err(Fault::Gone), |w| w.send(message, beside)))
     }
 
     fn on_final_event(&self, event: FinalEvent) {
@@ -505,14 +527,13 @@ impl Lab {
         }
     }
 
-    fn final_worker_lost(&self, reason: &str) {
+    fn final_worker_lost(&self, reason: &Fault) {
         // Dropping the handle terminates the worker; the next retraining starts a fresh one.
         self.final_worker.set_value(None);
         self.retrainings.update(|r| r.on_worker_lost(reason));
         self.reader.set_value(Reader::default());
         self.reading_pending.set(false);
-        let notice = self.words.lang_now().fill(Key::FinalWorkerLost, &[("why", reason)]);
-        self.notices.update(|n| n.push(notice));
+        self.notices.update(|n| n.push(PageNotice::FinalWorkerLost(reason.clone())));
     }
 
     /// Read a drawing (`width` × `height` ink values) with the shown retrained network. One
@@ -560,7 +581,7 @@ impl Lab {
                     self.calibration.set(calibration);
                 }
             }
-            Event::Notice(notice) => self.notices.update(|n| n.push(notice.clone())),
+            Event::Notice(notice) => self.notices.update(|n| n.push(PageNotice::Workers(notice.clone()))),
             _ => {
                 let changed = self.experiment.try_update_value(|e| e.on_event(&event, now_ms())).unwrap_or(false);
                 if matches!(event, Event::Ended { .. }) {

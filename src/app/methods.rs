@@ -49,19 +49,7 @@ pub fn badge(method: &str) -> String {
 
 /// The method's label, in `lang` (one configuration trained on its own has no method).
 pub fn label(lang: Lang, method: &str) -> &'static str {
-    lang.text(match method {
-        "grid" => Key::MethodGrid,
-        "random" => Key::MethodRandom,
-        "tpe" => Key::MethodTpe,
-        "gp-ei" => Key::MethodGp,
-        "cma-es" => Key::MethodCma,
-        "genetic" => Key::MethodGenetic,
-        "hypergradient" => Key::MethodHypergradient,
-        "successive-halving" => Key::MethodHalving,
-        "hyperband" => Key::MethodHyperband,
-        "pbt" => Key::MethodPbt,
-        _ => Key::MethodSingle,
-    })
+    lang.method(method)
 }
 
 /// What the method does, in a sentence, in `lang`.

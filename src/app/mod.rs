@@ -18,7 +18,6 @@ pub mod format;
 mod lab;
 mod methods;
 mod parallel_view;
-mod params;
 mod race_board;
 mod race_setup;
 mod race_table;
@@ -55,7 +54,7 @@ pub fn App() -> impl IntoView {
     let dataset = RwSignal::new(DatasetStatus::Downloading(Progress::starting()));
     let words = Words::new();
     provide_context(words);
-    let lab = Lab::new(dataset, words);
+    let lab = Lab::new(dataset);
     provide_context(lab);
 
     // Load MNIST once, then start the workers with the training images.
@@ -153,7 +152,7 @@ fn WorkersPanel() -> impl IntoView {
                 </For>
             </ul>
             <For each=notice_list key=|(i, _)| *i let:notice>
-                <p class="notice" role="status">{notice.1}</p>
+                <p class="notice" role="status">{move || notice.1.text(words.lang())}</p>
             </For>
         </section>
     }
@@ -184,7 +183,7 @@ fn worker_tag(state: &WorkerState) -> &'static str {
     }
 }
 
-/// The worker's state in a sentence, in `lang` (why it crashed or broke is the lab's English).
+/// The worker's state in a sentence, in `lang` (why it crashed is the worker's or the browser's own words).
 fn describe_worker(lang: Lang, w: &WorkerStatus, label: impl Fn(TrialRef) -> String) -> String {
     let state = match &w.state {
         WorkerState::Starting => lang.text(Key::WorkerStarting).to_string(),
@@ -192,8 +191,8 @@ fn describe_worker(lang: Lang, w: &WorkerStatus, label: impl Fn(TrialRef) -> Str
         WorkerState::Idle => lang.text(Key::WorkerReady).to_string(),
         WorkerState::Training(trial) => lang.fill(Key::WorkerTraining, &[("trial", &label(*trial))]),
         WorkerState::Stopping { trial, .. } => lang.fill(Key::WorkerStopping, &[("trial", &label(*trial))]),
-        WorkerState::Restarting { reason, .. } => lang.fill(Key::WorkerRestarting, &[("reason", reason)]),
-        WorkerState::Broken(why) => lang.fill(Key::WorkerBroken, &[("why", why)]),
+        WorkerState::Restarting { reason, .. } => lang.fill(Key::WorkerRestarting, &[("reason", &lang.fault(reason))]),
+        WorkerState::Broken(why) => lang.fill(Key::WorkerBroken, &[("why", &lang.out_of_service(why))]),
         WorkerState::Retired => lang.text(Key::WorkerRetired).to_string(),
     };
     let restarts = if w.restarts > 0 { lang.fill(Key::WorkerRestarts, &[("count", &w.restarts.to_string())]) } else { String::new() };

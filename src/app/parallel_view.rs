@@ -5,7 +5,6 @@
 use super::explain::{Explain, Topic};
 use super::lab::Lab;
 use super::methods;
-use super::params::param_label;
 use super::words::Words;
 use leptos::prelude::*;
 use tunelab::chart::accuracy_scale::AccuracyScale;
@@ -19,7 +18,7 @@ fn axis_name(lang: tunelab::text::Lang, score: bool, name: &str) -> String {
     if score {
         lang.text(Key::MapLegendTitle).to_string()
     } else {
-        param_label(lang, name)
+        lang.param(name)
     }
 }
 

@@ -8,13 +8,12 @@ use super::explain::{Explain, Topic};
 use super::format::clock;
 use super::lab::{cores, Lab, MAX_WORKERS};
 use super::methods::{self, Badge};
-use super::params::param_label;
 use super::words::Words;
 use leptos::prelude::*;
 use tunelab::data::{CrossValidation, TrainingSet, SUBSET_SIZES};
 use tunelab::experiment::live::RaceState;
 use tunelab::experiment::presets;
-use tunelab::experiment::race::{estimate_seconds, Field, RaceSetup};
+use tunelab::experiment::race::{estimate_seconds, Field, FieldError, RaceSetup};
 use tunelab::experiment::space_form::{build, grid_size, rows_of, ParamRow};
 use tunelab::nn::TrainConfig;
 use tunelab::text::{Key, Lang};
@@ -102,7 +101,7 @@ impl SetupForm {
         let (space, base) = match built {
             Ok(built) => built,
             Err(errors) => {
-                p.rows = errors.into_iter().map(|e| (e.row, e.message)).collect();
+                p.rows = errors.into_iter().map(|e| (e.row, lang.row_problem(&e.problem))).collect();
                 (tunelab::tuning::space::SearchSpace::nothing(), base)
             }
         };
@@ -129,7 +128,7 @@ impl SetupForm {
             // A field that did not parse is already marked; a space with bad rows is marked at the rows.
             let shadowed = parsed_fields.contains(&key) || (key == "space" && !p.rows.is_empty()) || (key == "budget" && !p.rows.is_empty());
             if !shadowed {
-                p.fields.push((key, problem.message));
+                p.fields.push((key, lang.setup_problem(&problem.problem)));
             }
         }
         if p.is_empty() {
@@ -176,13 +175,13 @@ pub fn RaceSetupPanel() -> impl IntoView {
             }
         }
     };
-    let start_error = RwSignal::new(None::<String>);
+    let start_error = RwSignal::new(None::<Vec<FieldError>>);
     let can_start = move || lab.is_ready() && parsed.with(Result::is_ok) && worker_error.get().is_none() && !busy.get();
     let start = move |_| {
         let Ok(setup) = parsed.get_untracked() else { return };
         match lab.start_race(setup) {
             Ok(()) => start_error.set(None),
-            Err(problems) => start_error.set(Some(problems.iter().map(|p| p.message.clone()).collect::<Vec<_>>().join("; "))),
+            Err(problems) => start_error.set(Some(problems)),
         }
     };
     let cost_line = move || {
@@ -349,7 +348,11 @@ pub fn RaceSetupPanel() -> impl IntoView {
                     {move || worker_error.get().map(|m| view! { <p class="field-error" id="workers-error" role="alert">{m}</p> })}
                     <button id="race-start" class="start" on:click=start prop:disabled=move || !can_start()>{words.t(Key::StartRace)}</button>
                     {move || (!lab.is_ready()).then(|| view! { <p class="hint">{words.t(Key::StartWaits)}</p> })}
-                    {move || start_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                    {move || start_error.get().map(|problems| {
+                        let lang = words.lang();
+                        let text = problems.iter().map(|p| lang.setup_problem(&p.problem)).collect::<Vec<_>>().join("; ");
+                        view! { <p class="error" role="alert">{text}</p> }
+                    })}
                 </fieldset>
             </div>
         </section>
@@ -385,7 +388,7 @@ fn SpaceRows(form: SetupForm, problems: Memo<Problems>, disabled: Signal<bool>) 
                         <tr class="space-row" data-param=row.name.clone() class:off=!on class:bad=!error.is_empty()>
                             <td><input type="checkbox" class="param-on" prop:checked=on prop:disabled=disabled
                                 on:change=move |ev| { let v = event_target_checked(&ev); form.rows.update(|rows| rows[i].on = v) } /></td>
-                            <td class="param-name" title=row.name.clone()>{move || param_label(words.lang(), &name)}
+                            <td class="param-name" title=row.name.clone()>{move || words.lang().param(&name)}
                                 {Topic::for_param(&row.name).map(|topic| view! { <Explain topic=topic /> })}</td>
                             {if categorical {
                                 view! { <td colspan="3" class="choices">{row.choices.join(" · ")}</td> }.into_any()

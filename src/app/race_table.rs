@@ -6,7 +6,6 @@ use super::explain::{Explain, Topic};
 use super::format::rate;
 use super::lab::Lab;
 use super::methods::Badge;
-use super::params::param_label;
 use super::trials::state_tag;
 use super::words::Words;
 use leptos::prelude::*;
@@ -83,7 +82,7 @@ pub fn RaceTrialsTable() -> impl IntoView {
     let sort = RwSignal::new((SortBy::Method, true));
     let page = RwSignal::new(0usize);
     let names = Memo::new(move |_| {
-        race.with(|r| r.as_ref().map(|r| r.setup.space.params().iter().map(|p| param_label(words.lang(), &p.name)).collect::<Vec<_>>()).unwrap_or_default())
+        race.with(|r| r.as_ref().map(|r| r.setup.space.params().iter().map(|p| words.lang().param(&p.name)).collect::<Vec<_>>()).unwrap_or_default())
     });
     let per_epoch = Memo::new(move |_| race.with(|r| r.as_ref().map_or(1.0, |r| r.setup.data.images as f64)));
     let rows = Memo::new(move |_| {
@@ -159,8 +158,9 @@ pub fn RaceTrialsTable() -> impl IntoView {
                             };
                             let time = t.seconds(now.get_untracked()).map(|s| format!("{s:.1} s")).unwrap_or_default();
                             let is_selected = move || selected.get() == Some(trial);
-                            let why = match &t.state {
-                                tunelab::tuning::study::TrialState::Failed(w) | tunelab::tuning::study::TrialState::Diverged(w) => w.clone(),
+                            let why = match (&t.state, &t.why) {
+                                (tunelab::tuning::study::TrialState::Failed(_) | tunelab::tuning::study::TrialState::Diverged(_), Some(why)) => words.lang().trial_why(why),
+                                (tunelab::tuning::study::TrialState::Failed(w) | tunelab::tuning::study::TrialState::Diverged(w), None) => w.clone(),
                                 _ => String::new(),
                             };
                             view! {

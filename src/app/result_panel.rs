@@ -89,6 +89,7 @@ pub fn ResultPanel() -> impl IntoView {
                                             " " {label}
                                         </label>
                                         <span class="hint">" · " {summary}</span>
+                                        {schedule_note(method).map(|key| view! { <p class="hint schedule-note">{words.t(key)}</p> })}
                                     </li>
                                 }
                             }
@@ -142,7 +143,8 @@ fn RetrainingList() -> impl IntoView {
                                     view! { <span><progress max="1" value=value.to_string() aria-label=words.t(Key::RetrainProgressLabel)></progress>" " {text}</span> }.into_any()
                                 }
                                 RetrainState::Tested(t) => view! { <strong>{move || words.percent(t.test_accuracy as f64)}</strong> }.into_any(),
-                                RetrainState::Failed(why) => view! { <span class="error">{why}</span> }.into_any(),
+                                RetrainState::Failed(why) => view! { <span class="error">{move || words.lang().retrain_failure(&why)}</span> }.into_any(),
+                                RetrainState::Lost(why) => view! { <span class="error">{move || words.lang().fault(&why)}</span> }.into_any(),
                             };
                             let (images, validation) = (r.request.images as u64, r.validation);
                             let tested = matches!(r.state, RetrainState::Tested(_));
@@ -163,12 +165,23 @@ fn RetrainingList() -> impl IntoView {
     }
 }
 
+/// What retraining means for a method that changes its values while a trial trains: PBT's
+/// member is retrained with the values it ended with, held fixed; a hypergradient trial moves
+/// its values again from where it started.
+fn schedule_note(method: &str) -> Option<Key> {
+    match method {
+        "pbt" => Some(Key::CandidatePbtValues),
+        "hypergradient" => Some(Key::CandidateHypergradientValues),
+        _ => None,
+    }
+}
+
 fn state_key(state: &RetrainState) -> String {
     match state {
         RetrainState::Queued => "queued".into(),
         RetrainState::Running(p) => format!("{:.3}", p.map_or(0.0, |p| p.fraction())),
         RetrainState::Tested(_) => "tested".into(),
-        RetrainState::Failed(_) => "failed".into(),
+        RetrainState::Failed(_) | RetrainState::Lost(_) => "failed".into(),
     }
 }
 
@@ -223,7 +236,12 @@ fn TestResult(retraining: Retraining) -> impl IntoView {
             }
             .into_any()
         }
-        RetrainState::Failed(why) => view! { <p class="error" role="alert">{move || words.fill(Key::RetrainFailed, &[("why", &why)])}</p> }.into_any(),
+        RetrainState::Failed(why) => {
+            view! { <p class="error" role="alert">{move || words.fill(Key::RetrainFailed, &[("why", &words.lang().retrain_failure(&why))])}</p> }.into_any()
+        }
+        RetrainState::Lost(why) => {
+            view! { <p class="error" role="alert">{move || words.fill(Key::RetrainFailed, &[("why", &words.lang().fault(&why))])}</p> }.into_any()
+        }
         _ => view! { <p class="hint">{words.t(Key::TestPending)}</p> }.into_any(),
     }
 }

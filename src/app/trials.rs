@@ -43,8 +43,8 @@ pub fn describe(lang: Lang, run: &LiveTrial) -> String {
             0 => lang.text(Key::TrialStopped).into(),
             epochs => lang.fill(Key::TrialStoppedAfter, &[("epochs", &epochs.to_string())]),
         },
-        TrialState::Failed(why) => lang.fill(Key::TrialFailed, &[("why", why)]),
-        TrialState::Diverged(why) => lang.fill(Key::TrialDiverged, &[("why", why)]),
+        TrialState::Failed(why) => lang.fill(Key::TrialFailed, &[("why", &run.why.as_ref().map_or_else(|| why.clone(), |w| lang.trial_why(w)))]),
+        TrialState::Diverged(why) => lang.fill(Key::TrialDiverged, &[("why", &run.why.as_ref().map_or_else(|| why.clone(), |w| lang.trial_why(w)))]),
         TrialState::Interrupted => lang.text(Key::TrialInterrupted).into(),
     }
 }
@@ -228,7 +228,10 @@ fn TrialSummary(run: LiveTrial) -> impl IntoView {
                 <pre id="config-json">{config_json}</pre>
                 <button class="secondary" on:click=copy>{words.t(Key::TrialCopy)}</button>
             </details>
-            {run.crashes.iter().map(|c| view! { <p class="notice">{c.clone()}</p> }).collect_view()}
+            {run.crashes.iter().map(|(attempt, why)| {
+                let (attempt, why) = (*attempt, why.clone());
+                view! { <p class="notice">{move || words.lang().crash(attempt, &why)}</p> }
+            }).collect_view()}
             {final_accuracy.map(|a| view! { <p class="result">{words.t(Key::TrialFinalAccuracy)} <span id="final-accuracy">{move || words.percent(a)}</span></p> })}
             {active.then(|| view! { <button id="cancel-button" class="secondary" on:click=move |_| lab.cancel(trial)>{words.t(Key::Cancel)}</button> })}
         </div>

@@ -1,19 +1,19 @@
 //! "Why this point next": one panel per method, opened from its coverage map, drawn from the
 //! state each round's proposals came from (`tunelab::chart::why_next`): GP-EI's posterior and
 //! expected improvement, TPE's good and bad densities, CMA-ES's ellipses and step size, the
-//! genetic algorithm's parents and children, the grid's cells, random search's uniform draws.
+//! genetic algorithm's parents and children, the grid's cells, random search's uniform draws;
+//! under the median rule, the scores each round's trials had to reach.
 //! Step buttons and a slider move through the rounds; a sentence says what the method did.
 
 use super::explain::{Explain, Topic};
 use super::lab::Lab;
 use super::methods::{self, Badge};
-use super::params::param_label;
 use super::words::Words;
 use leptos::prelude::*;
 use tunelab::chart::accuracy_scale::ramp;
 use tunelab::chart::accuracy_scale::AccuracyScale;
 use tunelab::chart::param_axis::{number_label, param_ticks, value_label, Tick};
-use tunelab::chart::why_next::{Bracket, CmaView, GaView, GpView, Heatmap, InsideTraining, Member, PathLine, TpeParam, WhyNext};
+use tunelab::chart::why_next::{Bracket, CmaView, GaView, GpView, GridSlice, Heatmap, InsideTraining, MedianView, Member, PathLine, TpeParam, WhyNext};
 use tunelab::text::Key;
 use tunelab::tuning::space::SearchSpace;
 
@@ -52,6 +52,7 @@ pub fn WhyNextPanel(study: usize, method: &'static str, x_param: Signal<usize>, 
         }
         lab.why_next(study, round.get(), x_param.get(), y_param.get())
     });
+    let median = Memo::new(move |_| if rounds.get() == 0 { None } else { lab.median(study, round.get()) });
     let step = move |delta: i64| {
         let n = rounds.get_untracked() as i64;
         if n > 0 {
@@ -86,6 +87,7 @@ pub fn WhyNextPanel(study: usize, method: &'static str, x_param: Signal<usize>, 
                 _ if rounds.get() == 0 => view! { <p class="why-sentence">{no_rounds(w, method)}</p> }.into_any(),
                 _ => view! { <p class="why-sentence">{w.t(Key::WhyNotOnSlice)}</p> }.into_any(),
             }}
+            {move || median.get().map(|v| median_chart(w, v))}
         </section>
     }
 }
@@ -257,7 +259,7 @@ fn path_chart(w: Words, title: Key, lines: &[PathLine]) -> impl IntoView {
 
 fn name(space: &SearchSpace, param: usize) -> String {
     let lang = expect_context::<Words>().lang();
-    space.params().get(param).map_or_else(String::new, |p| param_label(lang, &p.name))
+    space.params().get(param).map_or_else(String::new, |p| lang.param(&p.name))
 }
 
 /// A param's value at a unit coordinate, as its axis labels it.
@@ -277,11 +279,12 @@ fn explain(w: Words, data: WhyNext, space: &SearchSpace, x: usize, y: usize) -> 
             <UniformStrip />
         }
         .into_any(),
-        WhyNext::Grid { before, cells, proposals } => {
+        WhyNext::Grid { before, cells, proposals, slice } => {
             let left = cells.saturating_sub(before + proposals);
             view! {
                 <p class="why-sentence">{w.fill(Key::WhyGrid, &[("count", &n(proposals)), ("before", &n(before)), ("cells", &n(cells)), ("left", &n(left))])}</p>
                 <GridCells before=before proposals=proposals cells=cells />
+                {grid_slice(w, slice, space, x, y)}
             }
             .into_any()
         }
@@ -524,12 +527,97 @@ fn ga_panel(w: Words, v: GaView, space: &SearchSpace, x: usize, y: usize) -> imp
             <svg class="ga" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label>
                 <rect class="plot-area" x=LEFT y=TOP width=PLOT height=PLOT />
                 {axes(w, space, x, y)}
+                {v.children.iter().zip(&v.bred_from).flat_map(|(&(a, b), &(p, q))| {
+                    [p, q].into_iter().filter_map(|k| v.parents.get(k)).map(move |&(c, d, _, _)| view! {
+                        <line class="bred" x1=px(c) y1=py(d) x2=px(a) y2=py(b) />
+                    })
+                }).collect_view()}
                 {v.parents.iter().map(|&(a, b, s, elite)| view! {
                     <circle class="parent" class:elite=elite cx=px(a) cy=py(b) r=if elite { 6.0 } else { 4.0 }><title>{w.percent(s)}</title></circle>
                 }).collect_view()}
                 {v.children.iter().map(|&(a, b)| view! { <path class="next" d=cross(px(a), py(b), 5.0) /> }).collect_view()}
             </svg>
         </figure>
+    }
+}
+
+/// The grid on the maps' two params: each position's cells, shaded by the share tried before
+/// this round; the visiting order so far as a line; this round's cells as crosses.
+fn grid_slice(w: Words, slice: GridSlice, space: &SearchSpace, x: usize, y: usize) -> impl IntoView {
+    let order = slice.visited.iter().map(|&(a, b)| format!("{:.1},{:.1}", px(a), py(b))).collect::<Vec<_>>().join(" ");
+    let label = w.fill(Key::GridSliceLabel, &[("x", &name(space, x)), ("y", &name(space, y))]);
+    view! {
+        <figure class="slice">
+            <svg class="grid-slice" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label>
+                <rect class="plot-area" x=LEFT y=TOP width=PLOT height=PLOT />
+                {axes(w, space, x, y)}
+                {slice.positions.iter().map(|p| {
+                    let share = p.visited as f64 / p.cells.max(1) as f64;
+                    let tip = w.fill(Key::GridPositionTip, &[("visited", &p.visited.to_string()), ("cells", &p.cells.to_string())]);
+                    view! { <rect class="grid-cell" x=px(p.at.0) - 7.0 y=py(p.at.1) - 7.0 width="14" height="14" style=format!("fill-opacity:{:.2}", 0.08 + 0.8 * share)><title>{tip}</title></rect> }
+                }).collect_view()}
+                <polyline class="grid-order" points=order />
+                {slice.now.iter().map(|&(a, b)| view! { <path class="next" d=cross(px(a), py(b), 5.0) /> }).collect_view()}
+            </svg>
+            <figcaption class="hint">{w.t(Key::GridSliceHint)}</figcaption>
+        </figure>
+    }
+}
+
+/// The median-stopping rule at a round: the score to reach after each epoch (a step line) and
+/// each of the round's trials, as far as it trained; a stopped trial ends in a cross.
+fn median_chart(w: Words, v: MedianView) -> impl IntoView {
+    let epochs = v
+        .trials
+        .iter()
+        .map(|t| t.planned)
+        .max()
+        .unwrap_or(1)
+        .max(v.thresholds.len() as u32)
+        .max(v.trials.iter().map(|t| t.scores.len() as u32).max().unwrap_or(1))
+        .max(1);
+    let all: Vec<f64> =
+        v.thresholds.iter().flatten().copied().chain(v.trials.iter().flat_map(|t| t.scores.iter().copied())).filter(|s| s.is_finite()).collect();
+    let (low, high) = (all.iter().copied().fold(1.0, f64::min).min(0.9), all.iter().copied().fold(0.0, f64::max).max(0.1));
+    let (low, high) = (if high - low < 0.02 { low - 0.01 } else { low }, high);
+    // Each epoch has a slot of the x axis: its scores at the slot's centre, its threshold across it.
+    let ex = |e: f64| 36.0 + (e - 0.5) / epochs as f64 * (LW - 44.0);
+    let ey = |s: f64| 8.0 + (1.0 - ((s - low) / (high - low)).clamp(0.0, 1.0)) * (LH - 30.0);
+    let steps = v
+        .thresholds
+        .iter()
+        .enumerate()
+        .filter_map(|(k, t)| t.map(|t| format!("M{:.1} {:.1}H{:.1}", ex(k as f64 + 0.5), ey(t), ex(k as f64 + 1.5))))
+        .collect::<Vec<_>>()
+        .join("");
+    let (stopped, saved) = v.saved();
+    let sentence = if v.thresholds.iter().all(Option::is_none) {
+        w.get(Key::MedianNotYet).to_string()
+    } else {
+        w.fill(Key::MedianSentence, &[("count", &v.trials.len().to_string()), ("stopped", &stopped.to_string()), ("saved", &saved.to_string())])
+    };
+    let summary = w.fill(Key::MedianChartLabel, &[("count", &v.trials.len().to_string()), ("stopped", &stopped.to_string())]);
+    view! {
+        <div class="median-rule">
+            <h4>{w.t(Key::MedianTitle)} <Explain topic=Topic::MedianPruning /></h4>
+            <p class="why-sentence median-sentence">{sentence}</p>
+            <svg class="median-chart" viewBox=format!("0 0 {LW} {LH}") role="img" aria-label=summary>
+                <text class="tick" x="32" y=ey(high) + 3.0 text-anchor="end">{w.lang().percent_with(high, 1)}</text>
+                <text class="tick" x="32" y=ey(low) + 3.0 text-anchor="end">{w.lang().percent_with(low, 1)}</text>
+                {(1..=epochs).map(|e| view! { <text class="tick" x=ex(e as f64) y=LH - 12.0 text-anchor="middle">{e.to_string()}</text> }).collect_view()}
+                <text class="axis-name" x=LW / 2.0 y=LH - 1.0 text-anchor="middle">{w.t(Key::ChartEpoch)}</text>
+                {v.trials.iter().map(|t| {
+                    let points = t.scores.iter().enumerate().map(|(k, &s)| format!("{:.1},{:.1}", ex(k as f64 + 1.0), ey(s))).collect::<Vec<_>>().join(" ");
+                    let end = t.scores.last().map(|&s| (ex(t.scores.len() as f64), ey(s)));
+                    view! {
+                        <polyline class="median-trial" class:stopped=t.stopped points=points><title>{w.fill(Key::TrialNumber, &[("trial", &t.trial.to_string())])}</title></polyline>
+                        {end.filter(|_| t.stopped).map(|(a, b)| view! { <path class="stop-mark" d=cross(a, b, 3.5) /> })}
+                    }
+                }).collect_view()}
+                <path class="median-threshold" d=steps />
+            </svg>
+            <p class="hint">{w.t(Key::MedianHint)}</p>
+        </div>
     }
 }
 

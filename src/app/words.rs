@@ -29,11 +29,6 @@ impl Words {
         self.0.get()
     }
 
-    /// The language now, for text made outside a view (a notice).
-    pub fn lang_now(&self) -> Lang {
-        self.0.get_untracked()
-    }
-
     pub fn set(&self, lang: Lang) {
         self.0.set(lang);
         if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {

@@ -15,7 +15,7 @@ use leptos::prelude::set_timeout;
 use tunelab::data::mnist::LabeledImages;
 use tunelab::nn::bench::Calibration;
 use tunelab::protocol::{envelope, FromWorker, ToWorker, TrainRequest, TrialEnd};
-use tunelab::scheduler::{Command, Event, Scheduler, SchedulerConfig, TrialRef, WorkerStatus};
+use tunelab::scheduler::{Command, Event, Fault, Scheduler, SchedulerConfig, TrialRef, WorkerStatus};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
@@ -127,16 +127,17 @@ impl WorkerHost {
                     }
                     s.on_message(slot, generation, message, now_ms())
                 }
-                Err(e) => s.on_crash(slot, generation, format!("the worker sent a message this page cannot read: {e}"), now_ms()),
+                Err(e) => s.on_crash(slot, generation, Fault::Unreadable(e), now_ms()),
             },
-            Incoming::Error(text) => s.on_crash(slot, generation, text, now_ms()),
+            Incoming::Error(text) => s.on_crash(slot, generation, Fault::Error(text), now_ms()),
         });
     }
 }
 
 enum Incoming {
     Message(JsValue),
-    Error(String),
+    /// The browser's error event's message, if it gave one.
+    Error(Option<String>),
 }
 
 impl Inner {
@@ -197,7 +198,7 @@ impl Inner {
         }
     }
 
-    fn spawn(&self, slot: usize, generation: u32) -> Result<JsWorker, String> {
+    fn spawn(&self, slot: usize, generation: u32) -> Result<JsWorker, Fault> {
         let me = self.me.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             with_host(&me, |host| host.handle(slot, generation, Incoming::Message(e.data())));
@@ -205,31 +206,31 @@ impl Inner {
         let me = self.me.clone();
         let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |e: ErrorEvent| {
             e.prevent_default();
-            let text = if e.message().is_empty() { "the worker stopped with an error".to_string() } else { e.message() };
+            let text = Some(e.message()).filter(|m| !m.is_empty());
             with_host(&me, |host| host.handle(slot, generation, Incoming::Error(text)));
         });
         // Trunk's loader script for the worker calls importScripts, so it is a classic worker.
-        let worker = Worker::new("./worker_loader.js").map_err(|e| format!("could not start a worker: {e:?}"))?;
+        let worker = Worker::new("./worker_loader.js").map_err(|e| Fault::NoStart(format!("{e:?}")))?;
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         Ok(JsWorker { generation, worker, _on_message: on_message, _on_error: on_error })
     }
 
-    fn send_data(&self, slot: usize, generation: u32) -> Result<(), String> {
-        let worker = self.worker(slot, generation).ok_or("the worker is gone")?;
+    fn send_data(&self, slot: usize, generation: u32) -> Result<(), Fault> {
+        let worker = self.worker(slot, generation).ok_or(Fault::Gone)?;
         let images = js_sys::Uint8Array::from(&self.data.pixels[..]);
         let labels = js_sys::Uint8Array::from(&self.data.labels[..]);
-        let envelope = wire::envelope_of(&ToWorker::LoadData { count: self.data.labels.len() as u32 })?;
+        let envelope = wire::envelope_of(&ToWorker::LoadData { count: self.data.labels.len() as u32 }).map_err(Fault::ImagesNotSent)?;
         wire::put(&envelope, envelope::IMAGES, &images.buffer());
         wire::put(&envelope, envelope::LABELS, &labels.buffer());
         // Transferred, not cloned: the buffers move to the worker.
         let transfer = js_sys::Array::of2(&images.buffer(), &labels.buffer());
-        worker.post_message_with_transfer(&envelope, &transfer).map_err(|e| format!("could not send the training images: {e:?}"))
+        worker.post_message_with_transfer(&envelope, &transfer).map_err(|e| Fault::ImagesNotSent(format!("{e:?}")))
     }
 
-    fn post(&self, slot: usize, generation: u32, message: &ToWorker) -> Result<(), String> {
-        let worker = self.worker(slot, generation).ok_or("the worker is gone")?;
-        let envelope = wire::envelope_of(message)?;
+    fn post(&self, slot: usize, generation: u32, message: &ToWorker) -> Result<(), Fault> {
+        let worker = self.worker(slot, generation).ok_or(Fault::Gone)?;
+        let envelope = wire::envelope_of(message).map_err(Fault::NotSent)?;
         let sent = match message {
             // A checkpoint to resume goes beside the request, as a fresh buffer transferred to
             // the worker (the page keeps its own copy for a retry).
@@ -240,7 +241,7 @@ impl Inner {
             }
             _ => worker.post_message(&envelope.into()),
         };
-        sent.map_err(|e| format!("could not send a message to the worker: {e:?}"))
+        sent.map_err(|e| Fault::NotSent(format!("{e:?}")))
     }
 }
 

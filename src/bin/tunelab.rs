@@ -451,7 +451,7 @@ mod cli {
         };
         if let Err(problems) = setup.check() {
             let flag = |p: &tunelab::experiment::race::FieldError| format!("{:?}", p.field).to_lowercase();
-            return Err(problems.iter().map(|p| format!("--{}: {}", flag(p), p.message)).collect::<Vec<_>>().join("; "));
+            return Err(problems.iter().map(|p| format!("--{}: {}", flag(p), p)).collect::<Vec<_>>().join("; "));
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let workers = a.workers.unwrap_or(cores);
@@ -496,7 +496,7 @@ mod cli {
             }
         };
         let run = threads::run_race(setup.clone(), data, workers, on_event)
-            .map_err(|problems| problems.iter().map(|p| p.message.clone()).collect::<Vec<_>>().join("; "))?;
+            .map_err(|problems| problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))?;
         let error = run.no_workers.map(|why| format!("the race stopped: no worker is left ({why})"));
         let live = run.live;
         let seconds = started.elapsed().as_secs_f64();

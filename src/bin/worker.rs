@@ -29,7 +29,7 @@ mod worker {
     use tunelab::data::mnist::LabeledImages;
     use tunelab::experiment::final_eval::{read_drawing, FinalJob, FinalStep};
     use tunelab::experiment::job::{Step, TrialJob};
-    use tunelab::protocol::{envelope, FromWorker, ReadFailure, RetrainProgress, ToWorker, TrainRequest, TrialEnd, TrialKey, PROTOCOL_VERSION};
+    use tunelab::protocol::{envelope, FromWorker, ReadFailure, RetrainFailure, RetrainProgress, ToWorker, TrainRequest, TrialEnd, TrialKey, PROTOCOL_VERSION};
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
     use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -141,8 +141,8 @@ mod worker {
             ToWorker::Retrain { id, request } => {
                 let busy = ACTIVE.with(|a| a.borrow().is_some()) || RETRAINING.with(|r| r.borrow().is_some());
                 let started = match IMAGES.with(|p| p.borrow().as_ref().map(|images| FinalJob::start(&request, images.as_ref()))) {
-                    _ if busy => Err("this worker is already training".to_string()),
-                    None => Err("no training data has been loaded in this worker".to_string()),
+                    _ if busy => Err(RetrainFailure::Busy),
+                    None => Err(RetrainFailure::NoTrainingImages),
                     Some(started) => started,
                 };
                 match started {
@@ -263,7 +263,7 @@ mod worker {
                 let images = images.as_ref().expect("a retraining starts only after the data arrived");
                 match test.as_ref() {
                     Some(test) => job.step(images.as_ref(), test.as_ref(), &mut || performance.now() < deadline),
-                    None => FinalStep::Failed("no test images have been loaded in this worker".into()),
+                    None => FinalStep::Failed(RetrainFailure::NoTestImages),
                 }
             })
         });

@@ -4,7 +4,8 @@
 //! param was tried at — grid search tries few distinct values of each param, random search
 //! many (Bergstra & Bengio 2012). Info only; the shell draws it.
 
-use crate::tuning::space::SearchSpace;
+use crate::protocol::Paths;
+use crate::tuning::space::{SearchSpace, Value};
 use crate::tuning::study::{Trial, TrialState};
 
 /// What the coverage views need of a trial: a study's trial, or the page's live one.
@@ -79,6 +80,29 @@ pub fn coverage<T: Tried>(trials: &[T], x: usize, y: usize, best: Option<usize>)
 pub struct RugTick {
     pub position: f64,
     pub count: usize,
+}
+
+/// Where a trial's hypergradients took it on the map of params `x` and `y`: from the point it
+/// started at, one point per step of its paths (the learning rate's and L2's; a param with no
+/// path stays where it started). None when neither param has a path.
+pub fn path_on_map(space: &SearchSpace, start: &[f64], paths: &Paths, x: usize, y: usize) -> Option<Vec<(f64, f64)>> {
+    let path_of = |p: usize| {
+        let param = space.params().get(p)?;
+        let path = match param.name.as_str() {
+            "learning_rate" => paths.learning_rate.as_ref(),
+            "l2" => paths.l2.as_ref(),
+            _ => None,
+        }?;
+        Some(path.values.iter().map(|&v| param.to_unit(&Value::Float(v as f64)).clamp(0.0, 1.0)).collect::<Vec<f64>>())
+    };
+    let (px, py) = (path_of(x), path_of(y));
+    let steps = px.as_ref().map_or(0, Vec::len).max(py.as_ref().map_or(0, Vec::len));
+    if steps == 0 {
+        return None;
+    }
+    let (sx, sy) = (*start.get(x)?, *start.get(y)?);
+    let at = |path: &Option<Vec<f64>>, k: usize, from: f64| path.as_ref().and_then(|p| p.get(k.min(p.len().saturating_sub(1))).copied()).unwrap_or(from);
+    Some(std::iter::once((sx, sy)).chain((0..steps).map(|k| (at(&px, k, sx), at(&py, k, sy)))).collect())
 }
 
 /// The rug of one axis of a map: each distinct position with its count, ascending.
@@ -190,5 +214,21 @@ mod tests {
         assert_eq!(rug_x.len(), grid[0].count());
         assert_eq!(random[0].count(), 9);
         assert!(random[0].positions.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn a_hypergradient_path_is_drawn_on_the_map_of_its_params() {
+        use crate::protocol::Path;
+        let space =
+            SearchSpace::new(vec![Param::log_float("learning_rate", 1e-3, 1e-1), Param::log_float("l2", 1e-6, 1e-2), Param::float("dropout", 0.0, 0.5)])
+                .unwrap();
+        let paths = Paths { learning_rate: Some(Path { every: 10, values: vec![0.01, 0.1, 1.0], clamped: 0 }), l2: None };
+        let start = [0.5, 0.25, 0.4];
+        let line = path_on_map(&space, &start, &paths, 0, 2).unwrap();
+        assert_eq!(line.len(), 4);
+        assert_eq!(line[0], (0.5, 0.4));
+        assert!((line[1].0 - 0.5).abs() < 1e-6 && (line[2].0 - 1.0).abs() < 1e-6 && line[3].0 == 1.0, "{line:?}: beyond the space, it is drawn at its edge");
+        assert!(line.iter().all(|p| p.1 == 0.4), "dropout has no path");
+        assert_eq!(path_on_map(&space, &start, &paths, 1, 2), None, "no path on either param");
     }
 }

@@ -240,22 +240,54 @@ fn ellipse(mx: f64, my: f64, a: f64, b: f64, c: f64, k: f64) -> Vec<(f64, f64)> 
         .collect()
 }
 
+/// The grid on the slice over params `x` and `y`: where its cells fall (many cells share a
+/// position, differing in the other params), how many of each position's cells were visited
+/// before this round, and the visiting order so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridSlice {
+    /// Each position, with the grid's cells there and how many were proposed before this round.
+    pub positions: Vec<GridPosition>,
+    /// Every proposal before this round, in order.
+    pub visited: Vec<(f64, f64)>,
+    /// This round's proposals.
+    pub now: Vec<(f64, f64)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridPosition {
+    pub at: (f64, f64),
+    pub cells: usize,
+    pub visited: usize,
+}
+
+fn grid_slice(rounds: &[Round], round: usize, axes: &[Vec<f64>], x: usize, y: usize) -> Option<GridSlice> {
+    let (xs, ys) = (axes.get(x)?, axes.get(y)?);
+    let per_position = axes.iter().enumerate().filter(|&(p, _)| p != x && p != y).map(|(_, a)| a.len()).product::<usize>();
+    let project = |u: &Vec<f64>| (u[x], u[y]);
+    let visited: Vec<(f64, f64)> = rounds[..round].iter().flat_map(|r| r.proposals.iter().map(project)).collect();
+    let at: Vec<(f64, f64)> = if x == y { xs.iter().map(|&a| (a, a)).collect() } else { xs.iter().flat_map(|&a| ys.iter().map(move |&b| (a, b))).collect() };
+    let positions = at.into_iter().map(|at| GridPosition { at, cells: per_position, visited: visited.iter().filter(|&&v| v == at).count() }).collect();
+    Some(GridSlice { positions, visited, now: rounds[round].proposals.iter().map(project).collect() })
+}
+
 /// The genetic algorithm's round on the slice over params `x` and `y`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GaView {
     pub generation: usize,
     /// The population bred from, best first: (x, y, score, elite).
     pub parents: Vec<(f64, f64, f64, bool)>,
-    /// The children of this round.
+    /// The children of this round, each with its two parents (indices into `parents`).
     pub children: Vec<(f64, f64)>,
+    pub bred_from: Vec<(usize, usize)>,
 }
 
 pub fn ga_view(round: &Round, direction: Direction, x: usize, y: usize) -> Option<GaView> {
-    let Snapshot::Genetic { index, parents, elites } = &round.snapshot else { return None };
+    let Snapshot::Genetic { index, parents, elites, pairs } = &round.snapshot else { return None };
     Some(GaView {
         generation: *index,
         parents: parents.iter().enumerate().map(|(k, m)| (m.unit[x], m.unit[y], score(m.loss, direction), k < *elites)).collect(),
         children: round.proposals.iter().map(|u| (u[x], u[y])).collect(),
+        bred_from: pairs.clone(),
     })
 }
 
@@ -396,6 +428,52 @@ pub fn path_lines<'a>(runs: impl IntoIterator<Item = (usize, Option<f64>, &'a Pa
         .collect()
 }
 
+/// The median-stopping rule at one round: the scores its trials had to reach epoch by epoch
+/// (frozen when the round was proposed, from the complete trials of earlier rounds), and each
+/// trial's scores, epoch by epoch, as far as it trained.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MedianView {
+    /// For epochs 1, 2, …: the score to reach (None: the rule does not apply yet).
+    pub thresholds: Vec<Option<f64>>,
+    pub trials: Vec<MedianTrial>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MedianTrial {
+    pub trial: usize,
+    /// Its validation score after each epoch it trained.
+    pub scores: Vec<f64>,
+    /// Stopped by the rule after its last listed epoch.
+    pub stopped: bool,
+    /// The epochs it would have trained.
+    pub planned: u32,
+}
+
+impl MedianView {
+    /// The round's trials the rule stopped, and the training epochs they did not spend.
+    pub fn saved(&self) -> (usize, u32) {
+        let stopped = self.trials.iter().filter(|t| t.stopped);
+        (stopped.clone().count(), stopped.map(|t| t.planned.saturating_sub(t.scores.len() as u32)).sum())
+    }
+}
+
+/// The median rule behind round `round` of `study`, if it stops trials early; `planned`: the
+/// epochs a trial would train (the study counts cost, not epochs).
+pub fn median_view(study: &Study, round: usize, planned: impl Fn(usize) -> u32) -> Option<MedianView> {
+    study.pruner()?;
+    let batch = study.rounds().get(round)?.batch;
+    let trials: Vec<&Trial> = study.trials().iter().filter(|t| t.batch == batch).collect();
+    let thresholds = trials.first()?.stop_below.clone();
+    Some(MedianView {
+        thresholds,
+        trials: trials
+            .iter()
+            .filter(|t| t.state.is_finished() || !t.progress.is_empty())
+            .map(|t| MedianTrial { trial: t.id, scores: t.progress.clone(), stopped: t.state == TrialState::Pruned, planned: planned(t.id) })
+            .collect(),
+    })
+}
+
 /// What the panel of a method that acts inside training draws: the whole race so far.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InsideTraining {
@@ -417,6 +495,7 @@ pub enum WhyNext {
         before: usize,
         cells: usize,
         proposals: usize,
+        slice: GridSlice,
     },
     Gp(Box<GpView>),
     Tpe(Vec<TpeParam>),
@@ -431,7 +510,9 @@ pub fn why_next(study: &Study, round: usize, x: usize, y: usize) -> Option<WhyNe
     let direction = study.direction();
     Some(match &r.snapshot {
         Snapshot::Uniform { warming_up } => WhyNext::Uniform { warming_up: *warming_up, proposals: r.proposals.len() },
-        Snapshot::Grid { before, cells } => WhyNext::Grid { before: *before, cells: *cells, proposals: r.proposals.len() },
+        Snapshot::Grid { before, cells, axes } => {
+            WhyNext::Grid { before: *before, cells: *cells, proposals: r.proposals.len(), slice: grid_slice(study.rounds(), round, axes, x, y)? }
+        }
         Snapshot::Gp { .. } => WhyNext::Gp(Box::new(gp_view(r, &study.history_seen(r.seen), direction, x, y)?)),
         Snapshot::Tpe { .. } => WhyNext::Tpe(tpe_view(r, &study.history_seen(r.seen), study.space())?),
         Snapshot::Cmaes { .. } => WhyNext::Cma(cma_view(study.rounds(), round, x, y)?),
@@ -573,5 +654,80 @@ mod tests {
         assert!(view.generation >= 1 && view.parents.len() >= 2);
         assert_eq!(view.parents.iter().filter(|p| p.3).count(), 2);
         assert!(view.parents.windows(2).all(|w| w[0].2 >= w[1].2), "best first");
+        // Each child takes each gene from one of its two parents, unless it was mutated (one
+        // gene in three, here).
+        let Snapshot::Genetic { parents, pairs, .. } = &round.snapshot else { unreachable!() };
+        assert!(!pairs.is_empty() && pairs.len() == view.children.len() && view.bred_from == *pairs);
+        let inherited: usize = round
+            .proposals
+            .iter()
+            .zip(pairs)
+            .map(|(child, &(a, b))| child.iter().enumerate().filter(|&(i, g)| *g == parents[a].unit[i] || *g == parents[b].unit[i]).count())
+            .sum();
+        assert!(inherited * 2 > round.proposals.len() * 3, "{inherited} of {} genes from the parents", round.proposals.len() * 3);
+    }
+
+    #[test]
+    fn the_median_view_shows_the_thresholds_a_round_was_held_to() {
+        use crate::tuning::median_pruner::{stops, MedianPruner};
+        use crate::tuning::random::RandomSearch;
+        let config = StudyConfig { seed: 3, direction: Direction::Maximize, budget: 40 * 5, batch_size: 4 };
+        let mut study = Study::new(space(), Box::new(RandomSearch), config, Box::new(|_| 5)).with_pruner(MedianPruner::default());
+        // Five epochs, each scoring x a little higher; a trial stops as a worker would, at the
+        // first epoch its best falls below the round's threshold.
+        study.optimize(
+            |t| {
+                let x = t.values[0].as_f64().unwrap();
+                let thresholds = t.segment.stop_below.clone();
+                let mut scores = Vec::new();
+                for epoch in 1..=5 {
+                    scores.push(x * epoch as f64 / 5.0);
+                    t.report(*scores.last().unwrap());
+                    if stops(&thresholds, &scores, Direction::Maximize) {
+                        return Outcome::Pruned { value: *scores.last().unwrap(), cost: epoch };
+                    }
+                }
+                Outcome::Complete(x)
+            },
+            |_| {},
+        );
+        assert!(median_view(&study, 0, |_| 5).is_some_and(|v| v.thresholds.is_empty()), "the first round has nothing to compare with");
+        let rounds = study.rounds().len();
+        let late = median_view(&study, rounds - 1, |_| 5).unwrap();
+        assert_eq!(late.thresholds.len(), 5);
+        assert!(late.thresholds.iter().all(Option::is_some));
+        for t in &late.trials {
+            // A stopped trial fell below the threshold at its last epoch, and not before.
+            let below = |k: usize| t.scores[..=k].iter().copied().fold(f64::MIN, f64::max) < late.thresholds[k].unwrap();
+            let first_below = (0..t.scores.len()).find(|&k| below(k));
+            assert_eq!(first_below.map(|k| k + 1 == t.scores.len()), t.stopped.then_some(true), "{t:?}");
+        }
+        let (stopped, saved) = (0..rounds).filter_map(|r| median_view(&study, r, |_| 5)).fold((0, 0), |(a, b), v| {
+            let (s, e) = v.saved();
+            (a + s, b + e)
+        });
+        assert!(stopped > 0 && saved > 0, "the rule stopped trials and saved epochs: {stopped}, {saved}");
+        let plain = run(Box::new(RandomSearch), 20);
+        assert_eq!(median_view(&plain, 0, |_| 5), None, "no median rule, no view");
+    }
+
+    #[test]
+    fn the_grid_slice_shows_where_the_grid_has_been_and_in_what_order() {
+        use crate::tuning::grid::GridSearch;
+        let study = run(Box::new(GridSearch::default()), 20);
+        let rounds = study.rounds().len();
+        assert!(rounds >= 5);
+        let Some(WhyNext::Grid { before, cells, proposals, slice }) = why_next(&study, 2, 0, 1) else { panic!() };
+        assert_eq!((before, cells, proposals), (6, 27, 3));
+        assert_eq!(slice.positions.len(), 9, "3 × 3 positions on the slice");
+        assert!(slice.positions.iter().all(|p| p.cells == 3), "z's three values share each position");
+        assert_eq!(slice.visited.len(), 6);
+        assert_eq!(slice.positions.iter().map(|p| p.visited).sum::<usize>(), 6);
+        // The last param changes fastest: a round of three is one position of the (x, y) slice,
+        // and on the (y, z) slice it runs along z.
+        assert!(slice.now.iter().all(|&p| p == slice.now[0]));
+        let Some(WhyNext::Grid { slice, .. }) = why_next(&study, 2, 1, 2) else { panic!() };
+        assert_eq!(slice.now.iter().map(|p| p.1).collect::<Vec<_>>(), vec![0.0, 0.5, 1.0]);
+        assert!(slice.positions.iter().all(|p| p.visited <= p.cells));
     }
 }

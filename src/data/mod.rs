@@ -14,4 +14,4 @@ pub use folds::{stratified_folds, training_indices};
 pub use idx::{IdxError, IdxImages, IdxLabels};
 pub use mnist::{DataError, LabeledImages, Mnist, MnistFile};
 pub use subset::{stratified_subset, SUBSET_SIZES};
-pub use validation::{CrossValidation, TrainingSet};
+pub use validation::{CrossValidation, SetError, TrainingSet};

@@ -30,6 +30,19 @@ pub enum CvError {
     BadK { k: u32 },
 }
 
+/// Why trials cannot train on a `TrainingSet`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SetError {
+    #[error(transparent)]
+    Validation(#[from] CvError),
+    /// Fewer images than trials need: one, or one per fold under k-fold (`folds` is k then).
+    #[error("each trial needs at least {}; got {got}", match folds { Some(k) => format!("{k} training images, one per fold"), None => "1 training image".into() })]
+    TooFew { folds: Option<u32>, got: u32 },
+    /// More images than the split they are drawn from holds.
+    #[error("the training {} holds {most} images; got {got}", if *whole_file { "file" } else { "split" })]
+    TooMany { whole_file: bool, most: u32, got: u32 },
+}
+
 impl CrossValidation {
     pub fn validate(self) -> Result<Self, CvError> {
         match self {
@@ -82,18 +95,17 @@ pub struct TrainingSet {
 impl TrainingSet {
     /// Whether trials can train on it: at least one image (k under k-fold, one per fold), and no
     /// more than the split it is drawn from holds.
-    pub fn check(self) -> Result<Self, String> {
-        self.validation.validate().map_err(|e| e.to_string())?;
-        let (least, most, from) = match self.validation {
-            CrossValidation::Holdout => (1, TRAINING_SPLIT_IMAGES, "the training split"),
-            CrossValidation::KFold { k } => (k, TRAINING_FILE_IMAGES, "the training file"),
+    pub fn check(self) -> Result<Self, SetError> {
+        self.validation.validate()?;
+        let (folds, most, whole_file) = match self.validation {
+            CrossValidation::Holdout => (None, TRAINING_SPLIT_IMAGES, false),
+            CrossValidation::KFold { k } => (Some(k), TRAINING_FILE_IMAGES, true),
         };
-        if self.images < least {
-            let what = if least > 1 { format!("{least} training images, one per fold") } else { "1 training image".into() };
-            return Err(format!("each trial needs at least {what}; got {}", self.images));
+        if self.images < folds.unwrap_or(1) {
+            return Err(SetError::TooFew { folds, got: self.images });
         }
         if self.images > most {
-            return Err(format!("{} holds {most} images; got {}", from, self.images));
+            return Err(SetError::TooMany { whole_file, most, got: self.images });
         }
         Ok(self)
     }
@@ -163,7 +175,7 @@ mod tests {
 
     #[test]
     fn training_sets_that_cannot_run_are_refused() {
-        let set = |images, validation| TrainingSet { images, validation }.check();
+        let set = |images, validation| TrainingSet { images, validation }.check().map_err(|e| e.to_string());
         assert_eq!(set(0, CrossValidation::Holdout).unwrap_err(), "each trial needs at least 1 training image; got 0");
         assert_eq!(set(2, CrossValidation::KFold { k: 3 }).unwrap_err(), "each trial needs at least 3 training images, one per fold; got 2");
         assert_eq!(set(9, CrossValidation::KFold { k: 4 }).unwrap_err(), "k-fold cross-validation takes k = 3, 5 or 10; got 4");

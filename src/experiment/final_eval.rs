@@ -16,9 +16,9 @@ use crate::nn::layer::Pass;
 use crate::nn::loss::{argmax, softmax, softmax_cross_entropy};
 use crate::nn::train::{Slice, Trainer, EVAL_BATCH};
 use crate::nn::{EpochReport, TrainingData, ValidConfig};
-use crate::protocol::{Misclassified, ReadFailure, Reading, RetrainProgress, RetrainRequest, TestReport};
+use crate::protocol::{Misclassified, ReadFailure, Reading, RetrainFailure, RetrainProgress, RetrainRequest, TestReport};
 use crate::rng::{rng_for, streams, Rng64};
-use crate::scheduler::TrialRef;
+use crate::scheduler::{Fault, TrialRef};
 
 /// What one slice of a final job did.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,8 +36,8 @@ pub enum FinalStep {
         of: u32,
     },
     Tested(TestReport),
-    /// Training diverged or the network gives no finite loss: nothing to test. A sentence.
-    Failed(String),
+    /// Training diverged or the network gives no finite loss: nothing to test.
+    Failed(RetrainFailure),
 }
 
 /// A retraining and its test, in progress; then the trained network, kept for drawings.
@@ -62,14 +62,14 @@ struct Testing {
 
 impl FinalJob {
     /// Check the request against `train_file` (the training file's images).
-    pub fn start(request: &RetrainRequest, train_file: ImagesRef<'_>) -> Result<Self, String> {
-        let config: ValidConfig = request.config.validate().map_err(|e| format!("invalid configuration: {e}"))?;
+    pub fn start(request: &RetrainRequest, train_file: ImagesRef<'_>) -> Result<Self, RetrainFailure> {
+        let config: ValidConfig = request.config.validate().map_err(|e| RetrainFailure::Invalid { why: e.to_string() })?;
         if train_file.is_empty() {
-            return Err("no training data has been loaded".into());
+            return Err(RetrainFailure::NoTrainingImages);
         }
         let images = request.images as usize;
         if images == 0 || images > TRAINING_FILE_IMAGES as usize {
-            return Err(format!("retrain on 1 to {TRAINING_FILE_IMAGES} images, not {images}"));
+            return Err(RetrainFailure::Images { images: request.images });
         }
         let seed = request.seed as u64;
         let subset = (images < train_file.len()).then(|| stratified_subset(train_file.labels, images, seed));
@@ -102,7 +102,7 @@ impl FinalJob {
                     FinalStep::Training { epoch: self.trainer.epochs_done() + 1, batches_done: batches_done as u32, batches: batches as u32 }
                 }
                 Ok(Slice::EpochDone(report)) => FinalStep::Epoch(report),
-                Err(diverged) => FinalStep::Failed(format!("the retraining diverged: {diverged}")),
+                Err(diverged) => FinalStep::Failed(RetrainFailure::Diverged { diverged }),
             };
         }
         self.test(test, keep_going)
@@ -110,7 +110,7 @@ impl FinalJob {
 
     fn test(&mut self, test: ImagesRef<'_>, keep_going: &mut dyn FnMut() -> bool) -> FinalStep {
         if test.is_empty() {
-            return FinalStep::Failed("no test images have been loaded".into());
+            return FinalStep::Failed(RetrainFailure::NoTestImages);
         }
         let t = &mut self.testing;
         let model = &mut self.trainer.model;
@@ -123,7 +123,7 @@ impl FinalJob {
             let labels = &test.labels[start..end];
             let (loss, _) = softmax_cross_entropy(logits, labels, CLASSES, None);
             if !loss.is_finite() {
-                return FinalStep::Failed(format!("the retrained network gives a test loss of {loss}: it learned nothing usable"));
+                return FinalStep::Failed(RetrainFailure::NoTestLoss { loss: loss.to_string() });
             }
             t.loss_sum += loss as f64 * chunk.len() as f64;
             for (row, (&truth, index)) in logits.chunks_exact(CLASSES).zip(labels.iter().zip(start..)) {
@@ -204,7 +204,9 @@ pub enum RetrainState {
     /// Sent to the worker; where it stands once the worker has said.
     Running(Option<RetrainProgress>),
     Tested(TestReport),
-    Failed(String),
+    Failed(RetrainFailure),
+    /// The final worker was lost before it answered.
+    Lost(Fault),
 }
 
 impl Retrainings {
@@ -213,7 +215,10 @@ impl Retrainings {
     pub fn enqueue(&mut self, candidates: &[Candidate], images: u32) -> Vec<u32> {
         let mut ids = Vec::new();
         for c in candidates {
-            let known = self.list.iter().find(|r| r.trial == c.trial && r.request.images == images && !matches!(r.state, RetrainState::Failed(_)));
+            let known = self
+                .list
+                .iter()
+                .find(|r| r.trial == c.trial && r.request.images == images && !matches!(r.state, RetrainState::Failed(_) | RetrainState::Lost(_)));
             if let Some(r) = known {
                 ids.push(r.id);
                 continue;
@@ -249,7 +254,7 @@ impl Retrainings {
     }
 
     /// The worker's result for `id`.
-    pub fn on_result(&mut self, id: u32, result: Result<TestReport, String>) {
+    pub fn on_result(&mut self, id: u32, result: Result<TestReport, RetrainFailure>) {
         if let Some(r) = self.list.iter_mut().find(|r| r.id == id && matches!(r.state, RetrainState::Running(_))) {
             r.state = match result {
                 Ok(report) => RetrainState::Tested(report),
@@ -260,10 +265,10 @@ impl Retrainings {
 
     /// The final worker was lost: what it was running and what waited fail with `reason`, and the
     /// networks it kept are gone (their results stay, but drawings need a new retraining).
-    pub fn on_worker_lost(&mut self, reason: &str) {
+    pub fn on_worker_lost(&mut self, fault: &Fault) {
         for r in &mut self.list {
             if matches!(r.state, RetrainState::Queued | RetrainState::Running(_)) {
-                r.state = RetrainState::Failed(format!("the worker was lost: {reason}"));
+                r.state = RetrainState::Lost(fault.clone());
             }
         }
     }
@@ -280,13 +285,13 @@ pub fn retrain_and_test(
     train_file: ImagesRef<'_>,
     test: ImagesRef<'_>,
     on_epoch: &mut dyn FnMut(&EpochReport) -> bool,
-) -> Result<(TestReport, FinalJob), String> {
+) -> Result<(TestReport, FinalJob), RetrainFailure> {
     let mut job = FinalJob::start(request, train_file)?;
     loop {
         match job.step(train_file, test, &mut || true) {
             FinalStep::Epoch(report) => {
                 if !on_epoch(&report) {
-                    return Err(format!("the retraining was stopped after epoch {}", report.epoch));
+                    return Err(RetrainFailure::Stopped { epoch: report.epoch });
                 }
             }
             FinalStep::Tested(report) => return Ok((report, job)),
@@ -336,7 +341,7 @@ mod tests {
         assert!(p[0] > 0.5 && (p.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{p:?}");
         assert!(job.classify(&top[..100]).is_err());
         let stopped = retrain_and_test(&request(2, 120), train, test, &mut |_| false);
-        assert_eq!(stopped.err().unwrap(), "the retraining was stopped after epoch 1");
+        assert_eq!(stopped.err().unwrap(), RetrainFailure::Stopped { epoch: 1 });
     }
 
     #[test]
@@ -380,11 +385,12 @@ mod tests {
         assert_eq!(list.start_next(), None, "one at a time");
         list.on_progress(1, RetrainProgress::Testing { done: 1, of: 2 });
         assert_eq!(list.get(1).unwrap().state, RetrainState::Queued, "progress for a retraining not running is stale");
-        list.on_result(0, Err("the retraining diverged".into()));
-        assert_eq!(list.get(0).unwrap().state, RetrainState::Failed("the retraining diverged".into()));
+        let diverged = RetrainFailure::Diverged { diverged: crate::nn::train::Diverged { epoch: 1, batch: 3, loss: "NaN".into() } };
+        list.on_result(0, Err(diverged.clone()));
+        assert_eq!(list.get(0).unwrap().state, RetrainState::Failed(diverged));
         assert_eq!(list.start_next().unwrap().0, 1);
-        list.on_worker_lost("it crashed");
-        assert!(matches!(&list.get(1).unwrap().state, RetrainState::Failed(why) if why.contains("it crashed")));
+        list.on_worker_lost(&Fault::Error(Some("it crashed".into())));
+        assert!(matches!(&list.get(1).unwrap().state, RetrainState::Lost(why) if why.to_string().contains("it crashed")));
         assert!(!list.busy());
         assert_eq!(list.enqueue(&[candidate(0, 0.9)], 10_000), vec![2], "a failed one may be asked again");
     }
@@ -393,10 +399,10 @@ mod tests {
     fn bad_requests_are_refused_with_a_sentence() {
         let (pixels, labels) = halves(20);
         let train = ImagesRef { pixels: &pixels, labels: &labels };
-        assert!(FinalJob::start(&request(1, 0), train).err().unwrap().contains("1 to 60000"));
+        assert!(FinalJob::start(&request(1, 0), train).err().unwrap().to_string().contains("1 to 60000"));
         let mut bad = request(1, 20);
         bad.config.learning_rate = -1.0;
-        assert!(FinalJob::start(&bad, train).err().unwrap().starts_with("invalid configuration"));
+        assert!(FinalJob::start(&bad, train).err().unwrap().to_string().starts_with("invalid configuration"));
     }
 
     #[test]
@@ -406,6 +412,6 @@ mod tests {
         let mut huge = request(3, 64);
         huge.config.learning_rate = 10.0;
         let failed = retrain_and_test(&huge, images, images, &mut |_| true).err().unwrap();
-        assert!(failed.contains("diverged") || failed.contains("test loss"), "{failed}");
+        assert!(matches!(failed, RetrainFailure::Diverged { .. } | RetrainFailure::NoTestLoss { .. }), "{failed}");
     }
 }

@@ -91,7 +91,7 @@ impl TrialJob {
     /// split, then the validation split). A request that cannot run is refused as the trial's end.
     pub fn start(request: &TrainRequest, train_file: ImagesRef<'_>) -> Result<Self, TrialEnd> {
         let config = request.config.validate().map_err(|e| TrialEnd::Rejected { reason: format!("invalid configuration: {e}") })?;
-        let data = request.data.check().map_err(|reason| TrialEnd::Rejected { reason })?;
+        let data = request.data.check().map_err(|e| TrialEnd::Rejected { reason: e.to_string() })?;
         if train_file.is_empty() {
             return Err(TrialEnd::Rejected { reason: "no training data has been loaded in this worker".into() });
         }

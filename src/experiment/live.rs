@@ -18,15 +18,16 @@
 //! trains on, so a copy gets the checkpoint as it was at the barrier). A checkpoint no paused
 //! trial needs is dropped.
 
-use super::presets::apply;
+use super::presets::{apply, HyperparamError};
 use super::race::{FieldError, RaceSetup};
 use crate::chart::best_so_far::FinishedTrial;
 use crate::chart::coverage::Tried;
 use crate::data::validation::TrainingSet;
 use crate::nn::config::{L2Hypergradient, LrDecay, LrHypergradient};
+use crate::nn::train::Diverged;
 use crate::nn::{EpochReport, TrainConfig};
 use crate::protocol::{Paths, Stage, TrainRequest, TrialEnd};
-use crate::scheduler::{Event, JobEnd, TrialRef};
+use crate::scheduler::{Event, Fault, JobEnd, TrialRef};
 use crate::tuning::fixed::ChosenPoints;
 use crate::tuning::methods;
 use crate::tuning::space::{SearchSpace, Value};
@@ -75,12 +76,30 @@ pub struct LiveTrial {
     pub epoch_progress: Option<(u32, u32, u32, u32)>,
     /// The attempt running or last run (a crash retries a trial once).
     pub attempt: u32,
-    /// Why earlier attempts ended (their workers crashed).
-    pub crashes: Vec<String>,
+    /// Earlier attempts that lost their worker: the attempt, and why.
+    pub crashes: Vec<(u32, Fault)>,
+    /// Why it failed or diverged, as data the page words in its language (the study's state
+    /// keeps the English sentence the command line and the record show).
+    pub why: Option<Why>,
     pub worker: Option<usize>,
     /// Page clock (ms), when training started and ended.
     pub started_ms: Option<f64>,
     pub finished_ms: Option<f64>,
+}
+
+/// Why a trial failed or diverged.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Why {
+    /// Its loss stopped being a number (in fold `fold` of `folds` under k-fold).
+    Diverged { diverged: Diverged, fold: Option<(u32, u32)> },
+    /// The method's values cannot train.
+    Invalid(HyperparamError),
+    /// The checkpoint it was to resume from was lost.
+    CheckpointLost,
+    /// Its worker refused it (in the worker's words).
+    Refused(String),
+    /// Its worker was lost.
+    Lost(Fault),
 }
 
 impl LiveTrial {
@@ -172,11 +191,20 @@ pub struct LiveExperiment {
     largest_checkpoint: usize,
 }
 
+/// Why one configuration cannot be trained.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SingleError {
+    #[error("invalid configuration: {0}")]
+    Config(#[from] crate::nn::config::ConfigError),
+    #[error(transparent)]
+    Data(#[from] crate::data::validation::SetError),
+}
+
 impl LiveExperiment {
     /// Add a study of one trial that trains `config` on `data` with `seed`. Refuses an invalid
     /// configuration or training set with the reason.
-    pub fn add_single(&mut self, config: TrainConfig, data: TrainingSet, seed: u32) -> Result<usize, String> {
-        let valid = config.validate().map_err(|e| e.to_string())?;
+    pub fn add_single(&mut self, config: TrainConfig, data: TrainingSet, seed: u32) -> Result<usize, SingleError> {
+        let valid = config.validate()?;
         let data = data.check()?;
         let cost = data.cost(valid.epochs);
         let study_config = StudyConfig { seed: seed as u64, direction: Direction::Maximize, budget: cost, batch_size: 1 };
@@ -299,8 +327,8 @@ impl LiveExperiment {
                 let config = apply(live.study.space(), &values, &live.base)
                     .map(|c| training_config(TrainConfig::clone(&c), live.hypergradients.then(|| live.study.space())));
                 let failure = match (&config, &checkpoint) {
-                    (Err(e), _) => Some(e.to_string()),
-                    (_, Some(None)) => Some("the checkpoint it was to resume from was lost".to_string()),
+                    (Err(e), _) => Some((e.to_string(), Why::Invalid(e.clone()))),
+                    (_, Some(None)) => Some(("the checkpoint it was to resume from was lost".to_string(), Why::CheckpointLost)),
                     _ => None,
                 };
                 let config = config.unwrap_or_else(|_| live.base.clone());
@@ -315,7 +343,8 @@ impl LiveExperiment {
                 run.segment_from = segment.from;
                 run.started_ms = None;
                 run.attempt = 1;
-                if let Some(reason) = failure {
+                if let Some((reason, why)) = failure {
+                    run.why = Some(why);
                     live.study.tell(id, Outcome::Failed(reason)).expect("a trial just asked is running");
                     run.state = live.study.trials()[id].state.clone();
                     continue;
@@ -368,7 +397,7 @@ impl LiveExperiment {
             }),
             // The next attempt trains from the start of the segment: the lost attempt's epochs go.
             Event::Retrying { trial, attempt, reason } => self.with_run(*trial, |run, _| {
-                run.crashes.push(format!("attempt {} lost its worker: {reason}", attempt - 1));
+                run.crashes.push((attempt - 1, reason.clone()));
                 run.attempt = *attempt;
                 run.worker = None;
                 run.started_ms = None;
@@ -396,11 +425,17 @@ impl LiveExperiment {
                             Outcome::Pruned { value: *validation_accuracy as f64, cost: *images }
                         }
                         JobEnd::Finished(TrialEnd::Stopped { .. }) | JobEnd::Cancelled => Outcome::Interrupted,
-                        JobEnd::Failed(reason) => Outcome::Failed(reason.clone()),
+                        JobEnd::Failed(reason) => Outcome::Failed(reason.to_string()),
                     };
                     if let JobEnd::Finished(TrialEnd::Completed { paths, .. }) = end {
                         run.paths = paths.clone();
                     }
+                    run.why = match end {
+                        JobEnd::Finished(TrialEnd::Diverged { diverged, fold }) => Some(Why::Diverged { diverged: diverged.clone(), fold: *fold }),
+                        JobEnd::Finished(TrialEnd::Rejected { reason }) => Some(Why::Refused(reason.clone())),
+                        JobEnd::Failed(fault) => Some(Why::Lost(fault.clone())),
+                        _ => None,
+                    };
                     // The study hears the finishing attempt's epochs at its end, so an attempt lost
                     // to a crash leaves nothing behind. A trial the study already settled (it cannot
                     // be told twice) stays as it is.
@@ -594,6 +629,7 @@ fn live_trial(trial: TrialRef, live: &LiveStudy, config: TrainConfig) -> LiveTri
         epoch_progress: None,
         attempt: 1,
         crashes: Vec::new(),
+        why: None,
         worker: None,
         started_ms: None,
         finished_ms: None,
@@ -665,7 +701,7 @@ mod tests {
         let cases = [
             (JobEnd::Cancelled, TrialState::Interrupted),
             (JobEnd::Finished(TrialEnd::Stopped { epochs_done: 1 }), TrialState::Interrupted),
-            (JobEnd::Failed("the worker panicked: boom".into()), TrialState::Failed("the worker panicked: boom".into())),
+            (JobEnd::Failed(Fault::Panicked("boom".into())), TrialState::Failed("the worker panicked: boom".into())),
             (JobEnd::Finished(TrialEnd::Rejected { reason: "invalid".into() }), TrialState::Failed("invalid".into())),
             (JobEnd::Finished(TrialEnd::Diverged { diverged: diverged.clone(), fold: None }), TrialState::Diverged(diverged.to_string())),
         ];
@@ -691,10 +727,10 @@ mod tests {
         let (mut lab, trial) = single(2);
         lab.on_event(&Event::Started { trial, attempt: 1, slot: 0 }, 0.0);
         lab.on_event(&Event::Epoch { trial, fold: 0, report: report(1, 0.5) }, 1.0);
-        lab.on_event(&Event::Retrying { trial, attempt: 2, reason: "the worker panicked: boom".into() }, 1.0);
+        lab.on_event(&Event::Retrying { trial, attempt: 2, reason: Fault::Panicked("boom".into()) }, 1.0);
         let run = lab.run(trial).unwrap();
         assert_eq!((run.attempt, run.state.clone()), (2, TrialState::Waiting), "waiting for a fresh worker");
-        assert_eq!(run.crashes, vec!["attempt 1 lost its worker: the worker panicked: boom".to_string()]);
+        assert_eq!(run.crashes, vec![(1, Fault::Panicked("boom".into()))]);
         assert!(run.epochs.is_empty(), "the lost attempt's epochs go");
         lab.on_event(&Event::Started { trial, attempt: 2, slot: 0 }, 2.0);
         lab.on_event(&Event::Epoch { trial, fold: 0, report: report(1, 0.8) }, 3.0);
@@ -737,7 +773,7 @@ mod tests {
     fn an_invalid_configuration_is_refused_before_any_study_exists() {
         let mut lab = LiveExperiment::default();
         let err = lab.add_single(TrainConfig { learning_rate: 0.0, ..TrainConfig::default() }, holdout(2_000), 1).unwrap_err();
-        assert!(err.contains("learning rate"), "{err}");
+        assert!(err.to_string().contains("learning rate"), "{err}");
         assert_eq!(lab.runs().count(), 0);
     }
 }

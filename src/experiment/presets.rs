@@ -58,8 +58,21 @@ pub enum HyperparamError {
     WrongKind { name: String, value: String },
     #[error("{name} at {value}: {source}")]
     Invalid { name: String, value: String, source: ConfigError },
+    /// The values together break the configuration, no one field alone.
+    #[error("configuration at these values: {0}")]
+    Combination(ConfigError),
     #[error(transparent)]
     Space(#[from] SpaceError),
+}
+
+impl HyperparamError {
+    /// The hyperparameter the error is about, if one is.
+    pub fn param(&self) -> Option<&str> {
+        match self {
+            HyperparamError::Unknown { name } | HyperparamError::WrongKind { name, .. } | HyperparamError::Invalid { name, .. } => Some(name),
+            HyperparamError::Combination(_) | HyperparamError::Space(_) => None,
+        }
+    }
 }
 
 /// The hyperparameters a space for training may name.
@@ -79,7 +92,7 @@ pub fn apply(space: &SearchSpace, values: &[Value], base: &TrainConfig) -> Resul
     config.validate().map_err(|source| {
         // Name the param whose value broke the configuration when the error says which.
         let ConfigError::OutOfRange { name, ref value, .. } = source else {
-            return HyperparamError::Invalid { name: "configuration".into(), value: "these values".into(), source };
+            return HyperparamError::Combination(source);
         };
         HyperparamError::Invalid { name: name.into(), value: value.clone(), source }
     })

@@ -18,8 +18,8 @@
 //! warm-up) start at the same points: they part ways once the models take over, in plain sight.
 
 use super::job::images_scored;
-use super::presets::{apply, check_for_training};
-use crate::data::validation::TrainingSet;
+use super::presets::{apply, check_for_training, HyperparamError};
+use crate::data::validation::{SetError, TrainingSet};
 use crate::nn::bench::Calibration;
 use crate::nn::TrainConfig;
 use crate::tuning::median_pruner::MedianPruner;
@@ -65,16 +65,45 @@ pub enum Field {
 }
 
 /// Why a field's value cannot run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FieldError {
     pub field: Field,
-    pub message: String,
+    pub problem: SetupProblem,
 }
 
 impl std::fmt::Display for FieldError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+        self.problem.fmt(f)
     }
+}
+
+/// What is wrong with a race's setup: kept as data so that the page can say it in its language
+/// (`text::problems`); `Display` is the command line's English.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SetupProblem {
+    #[error("choose at least one method to race")]
+    NoMethod,
+    #[error("unknown method {name:?}; the methods are {}", methods::names().collect::<Vec<_>>().join(", "))]
+    UnknownMethod { name: String },
+    #[error("each method races once")]
+    RepeatedMethod,
+    #[error("switch on at least one hyperparameter to search")]
+    NoParam,
+    /// A param the CNN does not know, or whose range reaches values it cannot train with.
+    #[error(transparent)]
+    Space(#[from] HyperparamError),
+    /// Methods that pause and resume trials (their registry names) with k-fold validation.
+    #[error("{} pause and resume trials, which needs hold-out validation, not k-fold", pausing.iter().map(|m| methods::by_name(m).map_or(*m, |m| m.label)).collect::<Vec<_>>().join(" and "))]
+    PausingNeedsHoldout { pausing: Vec<&'static str> },
+    #[error(transparent)]
+    Data(#[from] SetError),
+    #[error("proposals per round: a whole number from 1 to {MAX_PROPOSALS}")]
+    Proposals,
+    #[error("the budget must be at least one epoch-equivalent")]
+    NoBudget,
+    /// The budget buys less than the cheapest trial, which costs `need` epoch-equivalents.
+    #[error("the budget is smaller than one trial: the cheapest trial costs {need} epoch-equivalents")]
+    BudgetBelowOneTrial { need: u64 },
 }
 
 impl Default for RaceSetup {
@@ -99,49 +128,49 @@ impl RaceSetup {
     /// Every field that cannot run, with the reason (empty: the race can start).
     pub fn problems(&self) -> Vec<FieldError> {
         let mut out = Vec::new();
-        let mut bad = |field, message: String| out.push(FieldError { field, message });
+        let mut bad = |field, problem: SetupProblem| out.push(FieldError { field, problem });
         if self.methods.is_empty() {
-            bad(Field::Methods, "choose at least one method to race".into());
+            bad(Field::Methods, SetupProblem::NoMethod);
         }
         for name in &self.methods {
-            if let Err(e) = methods::by_name(name) {
-                bad(Field::Methods, e);
+            if methods::by_name(name).is_err() {
+                bad(Field::Methods, SetupProblem::UnknownMethod { name: name.clone() });
             }
         }
         if self.methods.iter().enumerate().any(|(i, m)| self.methods[..i].contains(m)) {
-            bad(Field::Methods, "each method races once".into());
+            bad(Field::Methods, SetupProblem::RepeatedMethod);
         }
         let space_ok = if self.space.is_empty() {
-            bad(Field::Space, "switch on at least one hyperparameter to search".into());
+            bad(Field::Space, SetupProblem::NoParam);
             false
         } else if let Err(e) = check_for_training(&self.space, &self.base) {
-            bad(Field::Space, e.to_string());
+            bad(Field::Space, e.into());
             false
         } else {
             true
         };
-        let pausing: Vec<&str> = self.methods.iter().filter_map(|m| methods::by_name(m).ok()).filter(|m| m.acts_inside_training()).map(|m| m.label).collect();
+        let pausing: Vec<&str> = self.methods.iter().filter_map(|m| methods::by_name(m).ok()).filter(|m| m.acts_inside_training()).map(|m| m.name).collect();
         if !pausing.is_empty() && self.data.validation != crate::data::validation::CrossValidation::Holdout {
-            bad(Field::Validation, format!("{} pause and resume trials, which needs hold-out validation, not k-fold", pausing.join(" and ")));
+            bad(Field::Validation, SetupProblem::PausingNeedsHoldout { pausing });
         }
         let data_ok = match self.data.check() {
             Ok(_) => true,
             Err(e) => {
-                let field = if e.starts_with("k-fold") { Field::Validation } else { Field::Subset };
-                bad(field, e);
+                let field = if matches!(e, SetError::Validation(_)) { Field::Validation } else { Field::Subset };
+                bad(field, e.into());
                 false
             }
         };
         if !(1..=MAX_PROPOSALS).contains(&self.proposals) {
-            bad(Field::Proposals, format!("proposals per round: a whole number from 1 to {MAX_PROPOSALS}"));
+            bad(Field::Proposals, SetupProblem::Proposals);
         }
         if self.budget_epochs == 0 {
-            bad(Field::Budget, "the budget must be at least one epoch-equivalent".into());
+            bad(Field::Budget, SetupProblem::NoBudget);
         } else if space_ok && data_ok {
             let cheapest = self.cheapest_trial();
             if self.budget_images() < cheapest {
                 let need = cheapest.div_ceil(self.data.images as u64);
-                bad(Field::Budget, format!("the budget is smaller than one trial: the cheapest trial costs {need} epoch-equivalents"));
+                bad(Field::Budget, SetupProblem::BudgetBelowOneTrial { need });
             }
         }
         out
@@ -232,7 +261,7 @@ mod tests {
     use crate::tuning::space::Param;
 
     fn fields(setup: &RaceSetup) -> Vec<(Field, String)> {
-        setup.problems().into_iter().map(|e| (e.field, e.message)).collect()
+        setup.problems().into_iter().map(|e| (e.field, e.to_string())).collect()
     }
 
     #[test]

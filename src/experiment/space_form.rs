@@ -3,9 +3,9 @@
 //! listed) or off ("fixed at" a value, which goes into the base configuration). Turning the rows
 //! into a space and a base checks every row and names the bad ones in the form's words.
 
-use super::presets::{apply, check_for_training};
+use super::presets::{apply, check_for_training, HyperparamError};
 use crate::nn::TrainConfig;
-use crate::tuning::space::{Domain, Param, SearchSpace, Value};
+use crate::tuning::space::{Domain, Param, SearchSpace, SpaceError, Value};
 
 /// One hyperparameter's row, as text the user edits.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +28,34 @@ pub struct ParamRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowError {
     pub row: usize,
-    pub message: String,
+    pub problem: RowProblem,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.problem.fmt(f)
+    }
+}
+
+/// What is wrong with a row, kept as data so that the page can say it in its language
+/// (`text::problems`); `Display` is the command line's English, led by the param's name.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RowProblem {
+    /// "Fixed at" holds text that is not a number (`whole`: a whole number was wanted).
+    #[error("{name}: fixed at “{text}”: not a {}", if *whole { "whole number" } else { "number" })]
+    FixedNotANumber { name: String, text: String, whole: bool },
+    #[error("{name}: fixed at “{text}”: one of {}", choices.join(", "))]
+    FixedNotAChoice { name: String, text: String, choices: Vec<String> },
+    #[error("{name}: the range needs two numbers, from and to")]
+    RangeNotNumbers { name: String },
+    #[error("{name}: the range takes whole numbers")]
+    RangeNotWhole { name: String },
+    #[error("{name}: grid values “{text}”: numbers separated by commas")]
+    GridNotNumbers { name: String, text: String },
+    #[error("{0}")]
+    Space(#[from] SpaceError),
+    #[error("{0}")]
+    Hyperparam(#[from] HyperparamError),
 }
 
 /// The rows of `space`, each on; "fixed at" shows the base configuration's value.
@@ -79,21 +106,22 @@ pub fn build(rows: &[ParamRow], base: &TrainConfig) -> Result<(SearchSpace, Trai
     let mut params = Vec::new();
     let mut fixed = Vec::new();
     for (row, r) in rows.iter().enumerate() {
-        let mut bad = |message: String| errors.push(RowError { row, message: format!("{}: {message}", r.name) });
+        let mut bad = |problem: RowProblem| errors.push(RowError { row, problem });
+        let name = r.name.clone();
         if !r.on {
             let value = if r.choices.is_empty() {
                 match r.fixed.trim().parse::<f64>() {
                     Ok(v) if r.integer && v.fract() == 0.0 => Value::Int(v as i64),
                     Ok(v) if !r.integer => Value::Float(v),
                     _ => {
-                        bad(format!("fixed at “{}”: not a {}", r.fixed.trim(), if r.integer { "whole number" } else { "number" }));
+                        bad(RowProblem::FixedNotANumber { name, text: r.fixed.trim().into(), whole: r.integer });
                         continue;
                     }
                 }
             } else if r.choices.iter().any(|c| c == r.fixed.trim()) {
                 Value::Choice(r.fixed.trim().to_string())
             } else {
-                bad(format!("fixed at “{}”: one of {}", r.fixed.trim(), r.choices.join(", ")));
+                bad(RowProblem::FixedNotAChoice { name, text: r.fixed.trim().into(), choices: r.choices.clone() });
                 continue;
             };
             fixed.push((Param { name: r.name.clone(), domain: Domain::Float { low: 0.0, high: 1.0, log: false }, grid: None }, value));
@@ -103,12 +131,12 @@ pub fn build(rows: &[ParamRow], base: &TrainConfig) -> Result<(SearchSpace, Trai
             Param::categorical(&r.name, &r.choices.iter().map(String::as_str).collect::<Vec<_>>())
         } else {
             let (Ok(low), Ok(high)) = (r.low.trim().parse::<f64>(), r.high.trim().parse::<f64>()) else {
-                bad("the range needs two numbers, from and to".into());
+                bad(RowProblem::RangeNotNumbers { name });
                 continue;
             };
             let domain = if r.integer {
                 if low.fract() != 0.0 || high.fract() != 0.0 {
-                    bad("the range takes whole numbers".into());
+                    bad(RowProblem::RangeNotWhole { name });
                     continue;
                 }
                 Domain::Int { low: low as i64, high: high as i64, log: r.log }
@@ -121,7 +149,7 @@ pub fn build(rows: &[ParamRow], base: &TrainConfig) -> Result<(SearchSpace, Trai
                 match values {
                     Ok(values) => param.grid = Some(values),
                     Err(_) => {
-                        bad(format!("grid values “{}”: numbers separated by commas", r.grid.trim()));
+                        bad(RowProblem::GridNotNumbers { name, text: r.grid.trim().into() });
                         continue;
                     }
                 }
@@ -129,7 +157,7 @@ pub fn build(rows: &[ParamRow], base: &TrainConfig) -> Result<(SearchSpace, Trai
             param
         };
         if let Err(e) = SearchSpace::new(vec![param.clone()]) {
-            bad(e.to_string());
+            bad(e.into());
             continue;
         }
         params.push(param);
@@ -144,7 +172,7 @@ pub fn build(rows: &[ParamRow], base: &TrainConfig) -> Result<(SearchSpace, Trai
         let one = SearchSpace::new(vec![param]).expect("a one-param space");
         match apply(&one, &[value], &base) {
             Ok(config) => base = TrainConfig::clone(&config),
-            Err(e) => errors.push(RowError { row, message: e.to_string() }),
+            Err(e) => errors.push(RowError { row, problem: e.into() }),
         }
     }
     if !errors.is_empty() {
@@ -153,11 +181,10 @@ pub fn build(rows: &[ParamRow], base: &TrainConfig) -> Result<(SearchSpace, Trai
     if params.is_empty() {
         return Ok((SearchSpace::nothing(), base));
     }
-    let space = SearchSpace::new(params).map_err(|e| vec![RowError { row: 0, message: e.to_string() }])?;
+    let space = SearchSpace::new(params).map_err(|e| vec![RowError { row: 0, problem: e.into() }])?;
     if let Err(e) = check_for_training(&space, &base) {
-        let message = e.to_string();
-        let row = rows.iter().position(|r| message.starts_with(&r.name)).unwrap_or(0);
-        return Err(vec![RowError { row, message }]);
+        let row = rows.iter().position(|r| e.param() == Some(r.name.as_str())).unwrap_or(0);
+        return Err(vec![RowError { row, problem: e.into() }]);
     }
     Ok((space, base))
 }
@@ -212,7 +239,7 @@ mod tests {
         rows[5].fixed = "lion".into();
         rows[2].grid = "32, lots".into();
         let errors = build(&rows, &base).unwrap_err();
-        let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(
             messages,
             vec![
@@ -227,10 +254,10 @@ mod tests {
         rows[0].low = "0".into();
         let errors = build(&rows, &base).unwrap_err();
         assert_eq!(errors[0].row, 0);
-        assert!(errors[0].message.starts_with("learning_rate"), "{errors:?}");
+        assert!(errors[0].to_string().starts_with("learning_rate"), "{errors:?}");
         let mut rows = rows_of(&seed_grid(), &base);
         rows[4].low = "0.1".into();
         rows[4].high = "0.01".into();
-        assert!(build(&rows, &base).unwrap_err()[0].message.starts_with("l2: "), "low above high");
+        assert!(build(&rows, &base).unwrap_err()[0].to_string().starts_with("l2: "), "low above high");
     }
 }

@@ -190,7 +190,7 @@ pub fn run_race(
                 Command::Event(event) => {
                     live.on_event(event, now());
                     if let Event::Notice(notice) = event {
-                        last_notice = notice.clone();
+                        last_notice = notice.to_string();
                     }
                     on_event(&live, event);
                 }
@@ -390,6 +390,6 @@ mod tests {
     fn a_setup_that_cannot_run_is_refused() {
         let bad = RaceSetup { methods: vec![], ..setup(CrossValidation::Holdout) };
         let Err(problems) = run_race(bad, data(), 1, &mut |_, _| {}) else { panic!() };
-        assert_eq!(problems[0].message, "choose at least one method to race");
+        assert_eq!(problems[0].to_string(), "choose at least one method to race");
     }
 }

@@ -192,13 +192,56 @@ pub const MAX_TRAINING_MEMORY_BYTES: u64 = 1_500_000_000;
 pub enum ConfigError {
     /// `name` is the field (`learning_rate`); the message says it in words ("learning rate").
     #[error("{} must be {rule}; got {value}", field_label(name))]
-    OutOfRange { name: &'static str, value: String, rule: &'static str },
+    OutOfRange { name: &'static str, value: String, rule: Rule },
     #[error("a learning-rate decay and the hypergradient would both set the learning rate: keep one")]
     DecayWithHypergradient,
     #[error("{needed} conv layers need {needed} filter counts; {given} are listed")]
     MissingFilters { given: usize, needed: u32 },
     #[error("this network needs about {:.1} GB to train on batches of {batch_size}, more than the {:.1} GB a browser worker can count on: use a smaller batch or fewer filters", *.needed as f64 / 1e9, MAX_TRAINING_MEMORY_BYTES as f64 / 1e9)]
     TooMuchMemory { needed: u64, batch_size: u32 },
+}
+
+/// What a field's value must be: kept apart from the words so that the page can say it in its
+/// own language (`text::problems`); `Display` is the command line's English.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rule {
+    /// An interval in mathematical notation, the same in every language: "(0, 10]".
+    Interval(&'static str),
+    /// A whole number from `low` to `high`.
+    Between {
+        low: u32,
+        high: u32,
+    },
+    /// A whole number from `low` to `high` for each conv layer.
+    PerLayer {
+        low: u32,
+        high: u32,
+    },
+    /// Dense units: 0 (no hidden layer) up to `high`.
+    UnitsOrNone {
+        high: u32,
+    },
+    Positive,
+    AtMost(u32),
+    /// The L2 hypergradient's smallest L2: positive and at most its largest.
+    PositiveBelowLargestL2,
+    /// L2 with an L2 hypergradient: inside the range the hypergradient may move it in.
+    InsideL2Range,
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rule::Interval(interval) => write!(f, "in {interval}"),
+            Rule::Between { low, high } => write!(f, "between {low} and {high}"),
+            Rule::PerLayer { low, high } => write!(f, "between {low} and {high} per layer"),
+            Rule::UnitsOrNone { high } => write!(f, "between 0 (no hidden layer) and {high}"),
+            Rule::Positive => f.write_str("positive"),
+            Rule::AtMost(most) => write!(f, "at most {most}"),
+            Rule::PositiveBelowLargestL2 => f.write_str("positive and at most the largest L2"),
+            Rule::InsideL2Range => f.write_str("between the smallest and largest L2 the hypergradient may reach"),
+        }
+    }
 }
 
 /// A field of `TrainConfig` in the words the page and the command line use for it.
@@ -226,7 +269,7 @@ pub fn field_label(name: &str) -> &str {
     }
 }
 
-fn check_f32(name: &'static str, value: f32, ok: bool, rule: &'static str) -> Result<(), ConfigError> {
+fn check_f32(name: &'static str, value: f32, ok: bool, rule: Rule) -> Result<(), ConfigError> {
     if value.is_finite() && ok {
         Ok(())
     } else {
@@ -234,7 +277,7 @@ fn check_f32(name: &'static str, value: f32, ok: bool, rule: &'static str) -> Re
     }
 }
 
-fn check_u32(name: &'static str, value: u32, lo: u32, hi: u32, rule: &'static str) -> Result<(), ConfigError> {
+fn check_u32(name: &'static str, value: u32, lo: u32, hi: u32, rule: Rule) -> Result<(), ConfigError> {
     if (lo..=hi).contains(&value) {
         Ok(())
     } else {
@@ -246,59 +289,59 @@ impl TrainConfig {
     /// Check every value; the first problem found is returned, naming the field and the value.
     pub fn validate(&self) -> Result<ValidConfig, ConfigError> {
         let c = self;
-        check_f32("learning_rate", c.learning_rate, c.learning_rate > 0.0 && c.learning_rate <= 10.0, "in (0, 10]")?;
+        check_f32("learning_rate", c.learning_rate, c.learning_rate > 0.0 && c.learning_rate <= 10.0, Rule::Interval("(0, 10]"))?;
         match c.lr_decay {
             LrDecay::None => {}
             LrDecay::Step { every_epochs, factor } => {
-                check_u32("lr_decay.every_epochs", every_epochs, 1, 1000, "between 1 and 1000")?;
-                check_f32("lr_decay.factor", factor, factor > 0.0 && factor <= 1.0, "in (0, 1]")?;
+                check_u32("lr_decay.every_epochs", every_epochs, 1, 1000, Rule::Between { low: 1, high: 1000 })?;
+                check_f32("lr_decay.factor", factor, factor > 0.0 && factor <= 1.0, Rule::Interval("(0, 1]"))?;
             }
             LrDecay::Exponential { factor } => {
-                check_f32("lr_decay.factor", factor, factor > 0.0 && factor <= 1.0, "in (0, 1]")?;
+                check_f32("lr_decay.factor", factor, factor > 0.0 && factor <= 1.0, Rule::Interval("(0, 1]"))?;
             }
         }
-        check_u32("epochs", c.epochs, 1, 1000, "between 1 and 1000")?;
-        check_u32("batch_size", c.batch_size, 1, 4096, "between 1 and 4096")?;
-        check_u32("conv_layers", c.conv_layers, 1, MAX_CONV_LAYERS, "between 1 and 4")?;
+        check_u32("epochs", c.epochs, 1, 1000, Rule::Between { low: 1, high: 1000 })?;
+        check_u32("batch_size", c.batch_size, 1, 4096, Rule::Between { low: 1, high: 4096 })?;
+        check_u32("conv_layers", c.conv_layers, 1, MAX_CONV_LAYERS, Rule::Between { low: 1, high: MAX_CONV_LAYERS })?;
         if c.conv_filters.len() < c.conv_layers as usize {
             return Err(ConfigError::MissingFilters { given: c.conv_filters.len(), needed: c.conv_layers });
         }
         for &f in &c.conv_filters[..c.conv_layers as usize] {
-            check_u32("conv_filters", f, 1, 256, "between 1 and 256 per layer")?;
+            check_u32("conv_filters", f, 1, 256, Rule::PerLayer { low: 1, high: 256 })?;
         }
-        check_u32("dense_units", c.dense_units, 0, 4096, "between 0 (no hidden layer) and 4096")?;
-        check_f32("dropout", c.dropout, (0.0..1.0).contains(&c.dropout), "in [0, 1)")?;
-        check_f32("l2", c.l2, c.l2 >= 0.0 && c.l2 <= 10.0, "in [0, 10]")?;
-        check_f32("l1", c.l1, c.l1 >= 0.0 && c.l1 <= 10.0, "in [0, 10]")?;
+        check_u32("dense_units", c.dense_units, 0, 4096, Rule::UnitsOrNone { high: 4096 })?;
+        check_f32("dropout", c.dropout, (0.0..1.0).contains(&c.dropout), Rule::Interval("[0, 1)"))?;
+        check_f32("l2", c.l2, c.l2 >= 0.0 && c.l2 <= 10.0, Rule::Interval("[0, 10]"))?;
+        check_f32("l1", c.l1, c.l1 >= 0.0 && c.l1 <= 10.0, Rule::Interval("[0, 10]"))?;
         match c.optimizer {
             OptimizerKind::Sgd => {}
             OptimizerKind::Momentum { momentum } => {
-                check_f32("momentum", momentum, (0.0..1.0).contains(&momentum), "in [0, 1)")?;
+                check_f32("momentum", momentum, (0.0..1.0).contains(&momentum), Rule::Interval("[0, 1)"))?;
             }
             OptimizerKind::RmsProp { rho, epsilon } => {
-                check_f32("rho", rho, rho > 0.0 && rho < 1.0, "in (0, 1)")?;
-                check_f32("epsilon", epsilon, epsilon > 0.0, "positive")?;
+                check_f32("rho", rho, rho > 0.0 && rho < 1.0, Rule::Interval("(0, 1)"))?;
+                check_f32("epsilon", epsilon, epsilon > 0.0, Rule::Positive)?;
             }
             OptimizerKind::Adam { beta1, beta2, epsilon } => {
-                check_f32("beta1", beta1, (0.0..1.0).contains(&beta1), "in [0, 1)")?;
-                check_f32("beta2", beta2, (0.0..1.0).contains(&beta2), "in [0, 1)")?;
-                check_f32("epsilon", epsilon, epsilon > 0.0, "positive")?;
+                check_f32("beta1", beta1, (0.0..1.0).contains(&beta1), Rule::Interval("[0, 1)"))?;
+                check_f32("beta2", beta2, (0.0..1.0).contains(&beta2), Rule::Interval("[0, 1)"))?;
+                check_f32("epsilon", epsilon, epsilon > 0.0, Rule::Positive)?;
             }
         }
         if let Some(h) = c.lr_hypergradient {
-            check_f32("lr_hypergradient.step", h.step, h.step >= 0.0 && h.step <= 1.0, "in [0, 1]")?;
-            check_f32("lr_hypergradient.max", h.max, h.max > 0.0 && h.max <= 10.0, "in (0, 10]")?;
-            check_f32("lr_hypergradient.max_change", h.max_change, (0.0..=1.0).contains(&h.max_change), "in [0, 1]")?;
+            check_f32("lr_hypergradient.step", h.step, h.step >= 0.0 && h.step <= 1.0, Rule::Interval("[0, 1]"))?;
+            check_f32("lr_hypergradient.max", h.max, h.max > 0.0 && h.max <= 10.0, Rule::Interval("(0, 10]"))?;
+            check_f32("lr_hypergradient.max_change", h.max_change, (0.0..=1.0).contains(&h.max_change), Rule::Interval("[0, 1]"))?;
             if c.lr_decay != LrDecay::None {
                 return Err(ConfigError::DecayWithHypergradient);
             }
         }
         if let Some(h) = c.l2_hypergradient {
-            check_f32("l2_hypergradient.step", h.step, (0.0..=1.0).contains(&h.step), "in [0, 1]")?;
-            check_u32("l2_hypergradient.every", h.every, 1, 1000, "between 1 and 1000")?;
-            check_f32("l2_hypergradient.min", h.min, h.min > 0.0 && h.min <= h.max, "positive and at most the largest L2")?;
-            check_f32("l2_hypergradient.max", h.max, h.max <= 10.0, "at most 10")?;
-            check_f32("l2", c.l2, c.l2 >= h.min && c.l2 <= h.max, "between the smallest and largest L2 the hypergradient may reach")?;
+            check_f32("l2_hypergradient.step", h.step, (0.0..=1.0).contains(&h.step), Rule::Interval("[0, 1]"))?;
+            check_u32("l2_hypergradient.every", h.every, 1, 1000, Rule::Between { low: 1, high: 1000 })?;
+            check_f32("l2_hypergradient.min", h.min, h.min > 0.0 && h.min <= h.max, Rule::PositiveBelowLargestL2)?;
+            check_f32("l2_hypergradient.max", h.max, h.max <= 10.0, Rule::AtMost(10))?;
+            check_f32("l2", c.l2, c.l2 >= h.min && c.l2 <= h.max, Rule::InsideL2Range)?;
         }
         let needed = c.training_memory_bytes();
         if needed > MAX_TRAINING_MEMORY_BYTES {

@@ -32,9 +32,10 @@ pub struct EpochReport {
     pub images_seen: u64,
 }
 
-/// A run that stopped because its loss stopped being a number.
+/// A run that stopped because its loss stopped being a number: in a training batch, or on the
+/// validation set at an epoch's end (`batch` is 0 then).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
-#[error("training diverged in epoch {epoch} (batch {batch}): the loss became {loss}")]
+#[error("training diverged in epoch {epoch} ({}): the loss became {loss}", if *batch == 0 { "on the validation set".to_string() } else { format!("batch {batch}") })]
 pub struct Diverged {
     pub epoch: u32,
     pub batch: u32,
@@ -365,7 +366,7 @@ impl Trainer {
             Some(v) if !v.is_empty() && data.validation_subset.is_none_or(|s| !s.is_empty()) => {
                 let (l, a) = self.model.evaluate_subset(v, data.validation_subset, EVAL_BATCH, &mut self.dropout_rng);
                 if !l.is_finite() {
-                    return Err(Diverged { epoch: epoch + 1, batch: 0, loss: format!("{l} on the validation set") });
+                    return Err(Diverged { epoch: epoch + 1, batch: 0, loss: l.to_string() });
                 }
                 (Some(l), Some(a))
             }

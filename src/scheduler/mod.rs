@@ -79,10 +79,10 @@ pub enum WorkerState {
     /// Crashed; restarted at `at_ms`.
     Restarting {
         at_ms: f64,
-        reason: String,
+        reason: Fault,
     },
     /// Out of service, with the reason shown to the user.
-    Broken(String),
+    Broken(OutOfService),
     /// Beyond the pool's size and terminated; removed once the slots after it are.
     Retired,
 }
@@ -154,7 +154,7 @@ pub enum Event {
     Retrying {
         trial: TrialRef,
         attempt: u32,
-        reason: String,
+        reason: Fault,
     },
     Ended {
         trial: TrialRef,
@@ -163,7 +163,62 @@ pub enum Event {
     /// The workers' states changed (read them with `workers()`).
     Workers,
     /// A problem worth a sentence on the page that is not about one trial.
-    Notice(String),
+    Notice(Notice),
+}
+
+/// Why a worker was lost: kept as data so that the page can say it in its language (the words
+/// inside are the worker's or the browser's own); `Display` is the command line's English.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Fault {
+    #[error("the worker panicked: {0}")]
+    Panicked(String),
+    #[error("the worker could not read a message: {0}")]
+    CouldNotRead(String),
+    #[error("the worker refused the training images: {0}")]
+    RefusedImages(String),
+    #[error("the worker sent a message this page cannot read: {0}")]
+    Unreadable(String),
+    /// The browser's error event, with its message if it gave one.
+    #[error("{}", .0.as_deref().unwrap_or("the worker stopped with an error"))]
+    Error(Option<String>),
+    #[error("could not start a worker: {0}")]
+    NoStart(String),
+    #[error("the worker is gone")]
+    Gone,
+    #[error("the images have not been loaded yet")]
+    NoImages,
+    #[error("could not send the training images: {0}")]
+    ImagesNotSent(String),
+    #[error("could not send a message to the worker: {0}")]
+    NotSent(String),
+    /// It speaks another protocol than the page (a stale file from a cache).
+    #[error("the worker speaks protocol {worker} and this page {page}: reload the page")]
+    Protocol { worker: u32, page: u32 },
+    #[error("the worker is out of service: {0}")]
+    OutOfService(Box<OutOfService>),
+}
+
+/// Why a worker was put out of service.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OutOfService {
+    /// It stopped `times` times in a row; `last` is why, the last time.
+    #[error("stopped {times} times in a row (last: {last}); it is not restarted — reload the page to try again")]
+    Crashed { times: u32, last: Fault },
+    /// It cannot work with this page at all.
+    #[error("{0}")]
+    Unusable(Fault),
+}
+
+/// A problem worth a sentence on the page that is not about one trial; `worker` is the slot
+/// (the page counts workers from 1).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Notice {
+    #[error("worker {} did not stop when asked and was replaced", worker + 1)]
+    Replaced { worker: usize },
+    #[error("worker {} is out of service: {why}", worker + 1)]
+    OutOfService { worker: usize, why: OutOfService },
+    #[error("no worker is left to train the waiting trials: reload the page")]
+    NoWorkerLeft,
 }
 
 /// How a submitted trial ended.
@@ -174,7 +229,7 @@ pub enum JobEnd {
     /// Cancelled: dropped from the queue, or stopped while training.
     Cancelled,
     /// Lost with its worker (crashes on every attempt, protocol errors).
-    Failed(String),
+    Failed(Fault),
 }
 
 #[derive(Debug, Clone)]
@@ -363,7 +418,7 @@ impl Scheduler {
                     // It did not answer: terminate it; the trial counts as cancelled.
                     self.slots[index].job = None;
                     out.push(Command::Event(Event::Ended { trial, end: JobEnd::Cancelled }));
-                    out.push(Command::Event(Event::Notice(format!("worker {} did not stop when asked and was replaced", index + 1))));
+                    out.push(Command::Event(Event::Notice(Notice::Replaced { worker: index })));
                     self.replace(index, &mut out);
                 }
                 _ => {}
@@ -390,8 +445,7 @@ impl Scheduler {
                 }
             }
             FromWorker::Ready { protocol_version } => {
-                let reason = format!("the worker speaks protocol {protocol_version} and this page {PROTOCOL_VERSION}: reload the page");
-                self.give_up(slot, reason, &mut out);
+                self.give_up(slot, OutOfService::Unusable(Fault::Protocol { worker: protocol_version, page: PROTOCOL_VERSION }), &mut out);
             }
             FromWorker::DataLoaded { calibration, .. } => {
                 if self.slots[slot].state == WorkerState::LoadingData {
@@ -399,9 +453,9 @@ impl Scheduler {
                     self.slots[slot].calibration = calibration;
                 }
             }
-            FromWorker::DataRejected { reason } => self.lost(slot, format!("the worker refused the training images: {reason}"), false, now_ms, &mut out),
-            FromWorker::ProtocolError { message } => self.lost(slot, format!("the worker could not read a message: {message}"), false, now_ms, &mut out),
-            FromWorker::Panicked { message, .. } => self.lost(slot, format!("the worker panicked: {message}"), true, now_ms, &mut out),
+            FromWorker::DataRejected { reason } => self.lost(slot, Fault::RefusedImages(reason), false, now_ms, &mut out),
+            FromWorker::ProtocolError { message } => self.lost(slot, Fault::CouldNotRead(message), false, now_ms, &mut out),
+            FromWorker::Panicked { message, .. } => self.lost(slot, Fault::Panicked(message), true, now_ms, &mut out),
             FromWorker::Progress { trial, fold, epoch, batches_done, batches } => {
                 if let Some(job) = self.job_of(slot, trial) {
                     out.push(Command::Event(Event::Progress { trial: job.trial, fold, epoch, batches_done, batches }));
@@ -443,7 +497,7 @@ impl Scheduler {
 
     /// The worker of `slot` died (an uncaught error, a message the page cannot read, a failed
     /// start or post).
-    pub fn on_crash(&mut self, slot: usize, generation: u32, reason: String, now_ms: f64) -> Vec<Command> {
+    pub fn on_crash(&mut self, slot: usize, generation: u32, reason: Fault, now_ms: f64) -> Vec<Command> {
         let mut out = Vec::new();
         if self.is_current(slot, generation) {
             self.lost(slot, reason, true, now_ms, &mut out);
@@ -466,7 +520,7 @@ impl Scheduler {
 
     /// The worker in `slot` is lost: settle its trial, and restart it after a pause (or give up
     /// after too many crashes in a row). `retry` allows another attempt of its trial.
-    fn lost(&mut self, slot: usize, reason: String, retry: bool, now_ms: f64, out: &mut Vec<Command>) {
+    fn lost(&mut self, slot: usize, reason: Fault, retry: bool, now_ms: f64, out: &mut Vec<Command>) {
         let s = &mut self.slots[slot];
         out.push(Command::Terminate { slot, generation: s.generation });
         if let Some(mut job) = s.job.take() {
@@ -489,7 +543,7 @@ impl Scheduler {
         }
         if s.crashes_in_a_row >= self.config.crashes_before_giving_up {
             let times = s.crashes_in_a_row;
-            self.give_up(slot, format!("stopped {times} times in a row (last: {reason}); it is not restarted — reload the page to try again"), out);
+            self.give_up(slot, OutOfService::Crashed { times, last: reason }, out);
             return;
         }
         let at_ms = now_ms + self.config.first_restart_pause_ms * f64::powi(2.0, s.crashes_in_a_row as i32 - 1);
@@ -497,16 +551,16 @@ impl Scheduler {
         out.push(Command::WakeAt { at_ms });
     }
 
-    fn give_up(&mut self, slot: usize, reason: String, out: &mut Vec<Command>) {
+    fn give_up(&mut self, slot: usize, why: OutOfService, out: &mut Vec<Command>) {
         let s = &mut self.slots[slot];
         out.push(Command::Terminate { slot, generation: s.generation });
         if let Some(job) = s.job.take() {
-            out.push(Command::Event(Event::Ended { trial: job.trial, end: JobEnd::Failed(reason.clone()) }));
+            out.push(Command::Event(Event::Ended { trial: job.trial, end: JobEnd::Failed(Fault::OutOfService(Box::new(why.clone()))) }));
         }
-        out.push(Command::Event(Event::Notice(format!("worker {} is out of service: {reason}", slot + 1))));
-        s.state = WorkerState::Broken(reason);
+        out.push(Command::Event(Event::Notice(Notice::OutOfService { worker: slot, why: why.clone() })));
+        s.state = WorkerState::Broken(why);
         if !self.has_workers() && self.queued() > 0 {
-            out.push(Command::Event(Event::Notice("no worker is left to train the waiting trials: reload the page".into())));
+            out.push(Command::Event(Event::Notice(Notice::NoWorkerLeft)));
         }
     }
 

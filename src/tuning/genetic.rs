@@ -23,6 +23,10 @@ pub struct Genetic {
     population: Vec<Member>,
     generations: Vec<Vec<Member>>,
     queue: GenerationQueue,
+    /// The current generation's children's parents (indices into `population`), in order.
+    pairs: Vec<(usize, usize)>,
+    /// The parents of the children the last ask handed out.
+    handed_out: Vec<(usize, usize)>,
 }
 
 impl Default for Genetic {
@@ -40,6 +44,8 @@ impl Genetic {
             population: Vec::new(),
             generations: Vec::new(),
             queue: GenerationQueue::default(),
+            pairs: Vec::new(),
+            handed_out: Vec::new(),
         }
     }
 
@@ -48,17 +54,20 @@ impl Genetic {
         &self.generations
     }
 
-    fn pick(&self, rng: &mut Rng64) -> &Member {
+    /// A parent by tournament: its index in the population.
+    fn pick(&self, rng: &mut Rng64) -> usize {
         (0..self.tournament)
-            .map(|_| &self.population[below(rng, self.population.len())])
-            .min_by(|a, b| a.loss.total_cmp(&b.loss))
+            .map(|_| below(rng, self.population.len()))
+            .min_by(|&a, &b| self.population[a].loss.total_cmp(&self.population[b].loss))
             .expect("a tournament of at least one")
     }
 
-    fn child(&self, space: &SearchSpace, rng: &mut Rng64) -> Vec<f64> {
-        let (a, b) = (self.pick(rng).unit.clone(), self.pick(rng).unit.clone());
+    /// A child and its two parents.
+    fn child(&self, space: &SearchSpace, rng: &mut Rng64) -> (Vec<f64>, (usize, usize)) {
+        let parents = (self.pick(rng), self.pick(rng));
+        let (a, b) = (&self.population[parents.0].unit, &self.population[parents.1].unit);
         let d = space.len();
-        (0..d)
+        let child = (0..d)
             .map(|i| {
                 let gene = if unit_f64(rng) < 0.5 { a[i] } else { b[i] };
                 if unit_f64(rng) >= 1.0 / d as f64 {
@@ -69,7 +78,8 @@ impl Genetic {
                     _ => (gene + 0.1 * standard_normal(rng)).clamp(0.0, 1.0),
                 }
             })
-            .collect()
+            .collect();
+        (child, parents)
     }
 }
 
@@ -92,16 +102,23 @@ impl Strategy for Genetic {
             }
             self.population = contenders;
             let count = if self.population.len() < 2 { self.population_size } else { self.population_size - self.elites };
-            let children = (0..count).map(|_| if self.population.len() < 2 { random_unit(space.len(), rng) } else { self.child(space, rng) }).collect();
+            let (children, pairs): (Vec<_>, Vec<_>) =
+                (0..count).map(|_| if self.population.len() < 2 { (random_unit(space.len(), rng), (0, 0)) } else { self.child(space, rng) }).unzip();
+            self.pairs = if self.population.len() < 2 { Vec::new() } else { pairs };
             self.queue.start(children);
         }
-        self.queue.hand_out(space, n)
+        let from = self.queue.position();
+        let out = self.queue.hand_out(space, n);
+        self.handed_out = self.pairs.get(from..from + out.len()).map(<[_]>::to_vec).unwrap_or_default();
+        out
     }
 
     fn snapshot(&self) -> Option<Snapshot> {
         // Generation 0 is drawn at random; later ones are bred from the population.
         Some(match self.generations.len() {
-            index if index > 0 && self.population.len() >= 2 => Snapshot::Genetic { index, parents: self.population.clone(), elites: self.elites },
+            index if index > 0 && self.population.len() >= 2 => {
+                Snapshot::Genetic { index, parents: self.population.clone(), elites: self.elites, pairs: self.handed_out.clone() }
+            }
             _ => Snapshot::Uniform { warming_up: None },
         })
     }

@@ -63,7 +63,8 @@ impl Strategy for GridSearch {
             self.order = Some(order);
         }
         let count = n.min(size - self.next);
-        self.snapshot = Some(Snapshot::Grid { before: self.next, cells: size });
+        let positions = axes.iter().zip(space.params()).map(|(axis, p)| axis.iter().map(|v| p.to_unit(v)).collect()).collect();
+        self.snapshot = Some(Snapshot::Grid { before: self.next, cells: size, axes: positions });
         let proposals = (self.next..self.next + count)
             .map(|k| {
                 // Combination number → one index per axis, the last axis fastest.

@@ -13,7 +13,8 @@ pub enum Snapshot {
     /// used (`warming_up`: the scored trials it has, and how many the model needs).
     Uniform { warming_up: Option<(usize, usize)> },
     /// The grid's `cells` in their visiting order; `before` of them were proposed earlier.
-    Grid { before: usize, cells: usize },
+    /// `axes`: each param's grid values, as positions in the unit cube.
+    Grid { before: usize, cells: usize, axes: Vec<Vec<f64>> },
     /// GP-EI's model: these kernel hyperparameters, fitted to the history seen.
     Gp { hyper: Hyper },
     /// TPE's model: the good and bad densities follow from the history seen alone.
@@ -22,8 +23,9 @@ pub enum Snapshot {
     /// params `numeric` (the space's indices).
     Cmaes { index: usize, generation: Generation, numeric: Vec<usize> },
     /// The genetic algorithm breeding generation `index` (from 1) from this population, best
-    /// first (the first `elites` survive unchanged).
-    Genetic { index: usize, parents: Vec<Member>, elites: usize },
+    /// first (the first `elites` survive unchanged); `pairs[k]`: the parents (indices into
+    /// `parents`) the round's proposal `k` was bred from.
+    Genetic { index: usize, parents: Vec<Member>, elites: usize, pairs: Vec<(usize, usize)> },
 }
 
 /// One round: a batch of proposals and the state they came from.

@@ -63,6 +63,11 @@ impl GenerationQueue {
         self.proposed
     }
 
+    /// Points of the current generation handed out so far.
+    pub fn position(&self) -> usize {
+        self.proposed - self.start
+    }
+
     /// The history's entries for the generation last handed out (none before the first).
     pub fn finished<'a>(&self, history: &'a [Observation]) -> &'a [Observation] {
         &history[self.start.min(history.len())..self.proposed.min(history.len())]

@@ -58,6 +58,8 @@ test('the winner retrained and tested: accuracy, confusion matrix, mistakes, and
     await page.selectOption('#race-subset', '2000');
     await page.selectOption('#race-cv', 'holdout');
     await page.fill('#race-seed', '7');
+    // With the median rule, so the panels also show why trials were stopped early.
+    await page.check('#race-median-pruning');
     await page.click('#race-start:not([disabled])', { timeout: 60_000 });
     await page.waitForSelector('#race-status[data-state="done"]', { timeout: 600_000 });
 
@@ -69,14 +71,19 @@ test('the winner retrained and tested: accuracy, confusion matrix, mistakes, and
     assert.ok(rounds >= 4, `GP-EI proposed ${rounds} rounds`);
     assert.equal(Number(await gp.getAttribute('data-round')), rounds - 1);
     assert.equal(await gp.locator('.heatmap').count(), 3);
-    assert.match(await gp.locator('.why-sentence').textContent(), /Expected improvement is highest at learning rate = /);
+    assert.match(await gp.locator('.why-sentence').first().textContent(), /Expected improvement is highest at learning rate = /);
     assert.equal(await gp.locator('.length-scales li').count(), 5);
+    // Under the median rule: the scores this round's trials had to reach after each epoch.
+    assert.match(await gp.locator('.median-sentence').textContent(), /had to reach the median of the earlier complete trials/);
+    assert.match(await gp.locator('path.median-threshold').getAttribute('d'), /^M[\d.]+ [\d.]+H[\d.]+/);
+    assert.ok((await gp.locator('polyline.median-trial').count()) >= 1);
     await gp.scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(SHOTS, 'why-next-gp-1280x720.png') });
     // ... and stepping back to the first round shows it warming up, drawing at random.
     for (let r = rounds - 1; r > 0; r--) await gp.locator('.round-prev').click();
     assert.equal(await gp.getAttribute('data-round'), '0');
-    assert.match(await gp.locator('.why-sentence').textContent(), /Warming up: the model needs 10 scored trials and has 0/);
+    assert.match(await gp.locator('.why-sentence').first().textContent(), /Warming up: the model needs 10 scored trials and has 0/);
+    assert.match(await gp.locator('.median-sentence').textContent(), /No trial of an earlier round has completed yet/);
     assert.equal(await gp.locator('.heatmap').count(), 0);
     await gp.locator('.round-next').click();
     assert.equal(await gp.getAttribute('data-round'), '1');
@@ -87,12 +94,12 @@ test('the winner retrained and tested: accuracy, confusion matrix, mistakes, and
     assert.equal(await gp.count(), 0, 'one panel at a time');
     assert.equal(await tpe.locator('.density').count(), 5);
     assert.equal(await tpe.locator('.density polyline.good').count(), 5);
-    assert.match(await tpe.locator('.why-sentence').textContent(), /TPE split the \d+ trials it had seen into the best \d+/);
+    assert.match(await tpe.locator('.why-sentence').first().textContent(), /TPE split the \d+ trials it had seen into the best \d+/);
     await tpe.scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(SHOTS, 'why-next-tpe-1280x720.png') });
     await tpe.locator('.round-slider').fill('1');
     assert.equal(await tpe.getAttribute('data-round'), '0');
-    assert.match(await tpe.locator('.why-sentence').textContent(), /Warming up/);
+    assert.match(await tpe.locator('.why-sentence').first().textContent(), /Warming up/);
     await tpe.locator('.why-close').click();
     assert.equal(await tpe.count(), 0);
 
@@ -134,6 +141,16 @@ test('the winner retrained and tested: accuracy, confusion matrix, mistakes, and
     assert.ok(ms >= 0 && ms < 1000, `read in ${ms} ms`);
     assert.equal(await drawAndRead(page, zero), 0);
     await page.screenshot({ path: path.join(SHOTS, 'draw-1280x720.png') });
+    // Without a mouse: the keyboard's pen, from the centre up 84 px, down, and 168 px down, is a 1.
+    await page.click('#draw-clear');
+    await page.waitForSelector('#draw-prediction:not([data-digit]):not([data-pending])');
+    await page.focus('#draw-canvas');
+    for (let i = 0; i < 6; i++) await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('Space');
+    for (let i = 0; i < 12; i++) await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Space');
+    const keyed = await page.waitForSelector('#draw-prediction[data-digit]:not([data-pending])', { timeout: 10_000 });
+    assert.equal(Number(await keyed.getAttribute('data-digit')), 1);
     // A cleared canvas is refused with a sentence.
     await page.click('#draw-clear');
     await page.waitForFunction(() => /blank/.test(document.querySelector('#draw-prediction').textContent));
@@ -147,7 +164,7 @@ test('the winner retrained and tested: accuracy, confusion matrix, mistakes, and
     assert.match(await page.textContent('#draw-prediction'), /El lienzo está en blanco/);
     assert.match(await page.textContent('#confusion-summary'), /imágenes de prueba acertadas/);
     await page.click('.why-button[data-method="gp-ei"]');
-    const sentence = await page.locator('.why-next[data-method="gp-ei"] .why-sentence').textContent();
+    const sentence = await page.locator('.why-next[data-method="gp-ei"] .why-sentence').first().textContent();
     assert.match(sentence, /^La mejora esperada es máxima en tasa de aprendizaje = \d+,\d+/);
     const english = /\b(the|and|of|with|trials?|accuracy|budget|elapsed|round|Pause|Resume|Cancel|Download|Expected|improvement|Mean)\b/;
     for (const view of ['#race-board', '.why-next .why-head', '.why-next .why-sentence', '.why-next .hint', '#confusion-summary', '#misclassified > p']) {
@@ -189,6 +206,17 @@ test('the winner retrained and tested: accuracy, confusion matrix, mistakes, and
     assert.equal(await page.getAttribute('html', 'lang'), 'es');
     assert.equal(await page.inputValue('#lang'), 'es');
     assert.match(await page.textContent('#result-empty'), /Aún no ha terminado ningún ensayo/);
+    // What the core refuses is said in Spanish too: a budget too small for one trial, a range
+    // that is not two numbers, a learning rate no network can train with.
+    if (!(await page.isVisible('#race-budget'))) await page.click('#race-setup-toggle');
+    await page.fill('#race-budget', '1');
+    await page.dispatchEvent('#race-budget', 'change');
+    assert.match(await page.textContent('#budget-error'), /^el presupuesto no llega para un ensayo: el más barato cuesta \d+ épocas equivalentes$/);
+    await setRange(page, 'learning_rate', 'rápido', '0.1');
+    assert.match(await page.textContent('.row-error'), /^tasa de aprendizaje: el rango necesita dos números, desde y hasta$/);
+    await setRange(page, 'learning_rate', '0.001', '20');
+    assert.match(await page.textContent('.row-error'), /^tasa de aprendizaje debe estar en \(0, 10\]; su valor es \d+(,\d+)?$/);
+    assert.equal(await page.isDisabled('#race-start'), true);
     assert.deepEqual(errors, []);
   } finally {
     await close();

@@ -270,7 +270,7 @@ test('every method races in the browser, and the race JSON holds the rungs, line
     // own drawing: the grid's cells, a uniform density or a model warming up, the rung ladder,
     // PBT's lineage, the hypergradients' paths.
     const drawing = {
-      grid: '.grid-cells', 'successive-halving': '.ladder', hyperband: '.ladder', pbt: '.lineage svg circle', hypergradient: '.paths polyline',
+      grid: '.grid-slice rect.grid-cell', 'successive-halving': '.ladder', hyperband: '.ladder', pbt: '.lineage svg circle', hypergradient: '.paths polyline',
     };
     for (const method of methods) {
       await page.click(`.why-button[data-method="${method}"]`);
@@ -281,6 +281,8 @@ test('every method races in the browser, and the race JSON holds the rungs, line
     }
     await page.locator('.why-next').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(SHOTS, 'why-next-pbt-1280x720.png') });
+    // The hypergradient trials' paths also cross their coverage map.
+    assert.ok((await page.locator('.coverage-map[data-method="hypergradient"] polyline.hg-path').count()) >= 1);
     assert.deepEqual(errors, []);
   } finally {
     await close();
