@@ -609,8 +609,10 @@ fn median_chart(w: Words, v: MedianView) -> impl IntoView {
                 {v.trials.iter().map(|t| {
                     let points = t.scores.iter().enumerate().map(|(k, &s)| format!("{:.1},{:.1}", ex(k as f64 + 1.0), ey(s))).collect::<Vec<_>>().join(" ");
                     let end = t.scores.last().map(|&s| (ex(t.scores.len() as f64), ey(s)));
+                    let dots = t.scores.iter().enumerate().map(|(k, &s)| view! { <circle class="median-score" class:stopped=t.stopped cx=ex(k as f64 + 1.0) cy=ey(s) r="2.5" /> }).collect_view();
                     view! {
                         <polyline class="median-trial" class:stopped=t.stopped points=points><title>{w.fill(Key::TrialNumber, &[("trial", &t.trial.to_string())])}</title></polyline>
+                        {dots}
                         {end.filter(|_| t.stopped).map(|(a, b)| view! { <path class="stop-mark" d=cross(a, b, 3.5) /> })}
                     }
                 }).collect_view()}

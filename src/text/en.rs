@@ -609,7 +609,7 @@ pub(super) fn text(key: Key) -> &'static str {
         GridSliceHint => "Each square holds the cells that differ only in the other hyperparameters; the darker, the more of them were tried. The line follows the grid's fixed order.",
         MedianTitle => "The median rule at this round",
         MedianNotYet => "No trial of an earlier round has completed yet, so there is no median to compare with: this round's trials train to the end.",
-        MedianSentence => "After each epoch, each of this round's {count} trials had to reach the median of the earlier complete trials at that epoch (the steps): {stopped} fell below it and stopped, saving {saved} epochs of training.",
+        MedianSentence => "After each epoch, this round's trials ({count}) had to reach the median of the earlier complete trials at that epoch (the steps). Stopped below it: {stopped}, saving {saved} epochs of training.",
         MedianChartLabel => "Validation accuracy by epoch of this round's {count} trials against the median to reach; {stopped} stopped early",
         MedianHint => "Lines: this round's trials; steps: the median they had to reach, fixed when the round was proposed; a cross: stopped there.",
 

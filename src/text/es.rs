@@ -609,7 +609,7 @@ pub(super) fn text(key: Key) -> &'static str {
         GridSliceHint => "Cada cuadrado reúne las celdas que solo difieren en los demás hiperparámetros; cuanto más oscuro, más se han probado. La línea sigue el orden fijo de la cuadrícula.",
         MedianTitle => "La regla de la mediana en esta ronda",
         MedianNotYet => "Aún no ha terminado ningún ensayo de una ronda anterior, así que no hay mediana con la que comparar: los ensayos de esta ronda entrenan hasta el final.",
-        MedianSentence => "Tras cada época, cada uno de los {count} ensayos de esta ronda tenía que alcanzar la mediana de los ensayos completos anteriores en esa época (los escalones): {stopped} quedaron por debajo y se detuvieron, ahorrando {saved} épocas de entrenamiento.",
+        MedianSentence => "Tras cada época, los ensayos de esta ronda ({count}) tenían que alcanzar la mediana de los ensayos completos anteriores en esa época (los escalones). Detenidos por debajo: {stopped}, con un ahorro de {saved} épocas de entrenamiento.",
         MedianChartLabel => "Exactitud de validación por época de los {count} ensayos de esta ronda frente a la mediana que debían alcanzar; {stopped} se detuvieron antes",
         MedianHint => "Líneas: los ensayos de esta ronda; escalones: la mediana que debían alcanzar, fijada al proponer la ronda; una cruz: se detuvo ahí.",
 
