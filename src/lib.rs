@@ -1,6 +1,6 @@
 //! tunelab's pure core: data, the CNN engine, the tuning engine, the CNN experiment (the
-//! objective the tuning engine searches), the worker protocol, chart data, and the interface's
-//! words in English and Spanish (`text`).
+//! objective the tuning engine searches), the worker protocol, chart data, sharing an experiment
+//! by a link (`share`), and the interface's words in English and Spanish (`text`).
 //!
 //! Nothing in this crate's library imports leptos, web-sys, js-sys or gloo: it builds and is
 //! tested natively with `cargo test`, and the browser shell (`src/main.rs`, `src/app/`,
@@ -14,5 +14,6 @@ pub mod nn;
 pub mod protocol;
 pub mod rng;
 pub mod scheduler;
+pub mod share;
 pub mod text;
 pub mod tuning;

@@ -16,6 +16,8 @@ mod final_worker;
 mod form;
 pub mod format;
 mod lab;
+mod lessons_view;
+mod link;
 mod methods;
 mod parallel_view;
 mod race_board;
@@ -37,6 +39,7 @@ use explain::{Explain, Topic};
 use form::SingleConfigPanel;
 use lab::Lab;
 use leptos::prelude::*;
+use lessons_view::{LessonList, LessonPanel};
 use parallel_view::ParallelView;
 use race_board::{RaceBar, RaceStanding};
 use race_setup::RaceSetupPanel;
@@ -46,6 +49,8 @@ use std::rc::Rc;
 use std::time::Duration;
 use trials::{TrialDetail, TrialList};
 use tunelab::scheduler::{TrialRef, WorkerState, WorkerStatus};
+use tunelab::share::lessons;
+use tunelab::share::link::View;
 use tunelab::text::{Key, Lang};
 use words::{LanguagePicker, Words};
 
@@ -64,6 +69,11 @@ pub fn App() -> impl IntoView {
         }
     });
     tick_while_training(lab);
+    // A link opens an experiment, perhaps a lesson that hides some views.
+    let opened = link::read();
+    let classroom = opened.as_ref().map(|o| o.classroom.clone()).unwrap_or_default();
+    let shown = |view: View| !classroom.hides(view);
+    let lesson = classroom.lesson.as_deref().and_then(lessons::by_id).copied();
 
     view! {
         <header>
@@ -73,29 +83,37 @@ pub fn App() -> impl IntoView {
             <LanguagePicker />
         </header>
         <main>
-            <RaceSetupPanel />
+            {lesson.map(|lesson| view! { <LessonPanel lesson=lesson /> })}
+            <RaceSetupPanel opened=opened />
             <RaceBar />
-            <CoverageMaps />
-            <BestSoFar />
-            <RaceStanding />
-            <DistinctStrip />
-            <ParallelView />
-            <RaceTrialsTable />
-            <ResultPanel />
-            <section id="trial" class="panel wide">
-                <div class="view-title"><h2>{words.t(Key::SectionTrialDetail)}</h2><Explain topic=Topic::TrainingCurves /></div>
-                <TrialDetail />
-            </section>
-            <SingleConfigPanel />
-            <section id="trials" class="panel wide">
-                <h2>{words.t(Key::SectionSingle)}</h2>
-                <TrialList />
-            </section>
-            <section id="dataset" class="panel">
-                <h2>{words.t(Key::SectionData)}</h2>
-                <DatasetPanel status=lab.dataset() />
-            </section>
-            <WorkersPanel />
+            {shown(View::Maps).then(|| view! { <CoverageMaps /> })}
+            {shown(View::Best).then(|| view! { <BestSoFar /> })}
+            {shown(View::Standing).then(|| view! { <RaceStanding /> })}
+            {shown(View::Distinct).then(|| view! { <DistinctStrip /> })}
+            {shown(View::Parallel).then(|| view! { <ParallelView /> })}
+            {shown(View::Table).then(|| view! { <RaceTrialsTable /> })}
+            {shown(View::Result).then(|| view! { <ResultPanel /> })}
+            {shown(View::Trial).then(|| view! {
+                <section id="trial" class="panel wide">
+                    <div class="view-title"><h2>{words.t(Key::SectionTrialDetail)}</h2><Explain topic=Topic::TrainingCurves /></div>
+                    <TrialDetail />
+                </section>
+            })}
+            {shown(View::Single).then(|| view! {
+                <SingleConfigPanel />
+                <section id="trials" class="panel wide">
+                    <h2>{words.t(Key::SectionSingle)}</h2>
+                    <TrialList />
+                </section>
+            })}
+            {shown(View::Data).then(|| view! {
+                <section id="dataset" class="panel">
+                    <h2>{words.t(Key::SectionData)}</h2>
+                    <DatasetPanel status=lab.dataset() />
+                </section>
+            })}
+            {shown(View::Workers).then(|| view! { <WorkersPanel /> })}
+            <LessonList />
         </main>
         <footer>
             <p>{words.t(Key::FooterBefore)}

@@ -7,29 +7,21 @@
 use super::explain::{Explain, Topic};
 use super::format::clock;
 use super::lab::{cores, Lab, MAX_WORKERS};
+use super::link;
 use super::methods::{self, Badge};
 use super::words::Words;
 use leptos::prelude::*;
 use tunelab::data::{CrossValidation, TrainingSet, SUBSET_SIZES};
 use tunelab::experiment::live::RaceState;
-use tunelab::experiment::presets;
 use tunelab::experiment::race::{estimate_seconds, Field, FieldError, RaceSetup};
-use tunelab::experiment::space_form::{build, grid_size, rows_of, ParamRow};
+use tunelab::experiment::space_form::{build, grid_size, ParamRow};
 use tunelab::nn::TrainConfig;
+use tunelab::share::link::{encode_with, preset_rows, Control, Opened, PanelState};
 use tunelab::text::{Key, Lang};
 use tunelab::tuning::methods as registry;
 
 /// The search-space presets, as (value, label).
 const PRESETS: [(&str, Key); 3] = [("seed-grid", Key::PresetSeedGrid), ("seed", Key::PresetSeed), ("wide", Key::PresetWide)];
-
-fn preset_rows(preset: &str) -> Vec<ParamRow> {
-    let space = match preset {
-        "seed" => presets::seed_continuous(),
-        "wide" => presets::wide(),
-        _ => presets::seed_grid(),
-    };
-    rows_of(&space, &TrainConfig::default())
-}
 
 /// Problems by field key ("methods", "space", "budget", "subset", "cv", "seed", "proposals",
 /// "workers"), and by space row.
@@ -64,19 +56,41 @@ struct SetupForm {
 }
 
 impl SetupForm {
-    fn new() -> Self {
-        let d = RaceSetup::default();
+    /// The panel showing `state` (a link's, or the defaults).
+    fn from_state(state: &PanelState) -> Self {
         Self {
-            methods: RwSignal::new(d.methods.clone()),
-            preset: RwSignal::new("seed-grid".into()),
-            rows: RwSignal::new(preset_rows("seed-grid")),
-            budget: RwSignal::new(d.budget_epochs.to_string()),
-            subset: RwSignal::new(d.data.images.to_string()),
-            cv: RwSignal::new("holdout".into()),
-            seed: RwSignal::new(d.seed.to_string()),
-            proposals: RwSignal::new(d.proposals.to_string()),
-            median_pruning: RwSignal::new(d.pruner.is_some()),
+            methods: RwSignal::new(state.methods.clone()),
+            preset: RwSignal::new(state.preset.clone()),
+            rows: RwSignal::new(state.rows.clone()),
+            budget: RwSignal::new(state.budget.to_string()),
+            subset: RwSignal::new(state.subset.to_string()),
+            cv: RwSignal::new(match state.validation {
+                CrossValidation::Holdout => "holdout".into(),
+                CrossValidation::KFold { k } => k.to_string(),
+            }),
+            seed: RwSignal::new(state.seed.to_string()),
+            proposals: RwSignal::new(state.proposals.to_string()),
+            median_pruning: RwSignal::new(state.median_pruning),
         }
+    }
+
+    /// The panel's fields for a link, once the numbers in them read as numbers.
+    fn state(&self) -> Option<PanelState> {
+        let number = |text: RwSignal<String>| text.get().trim().parse::<u32>().ok();
+        Some(PanelState {
+            methods: self.methods.get(),
+            preset: self.preset.get(),
+            rows: self.rows.get(),
+            budget: number(self.budget)?,
+            subset: number(self.subset)?,
+            validation: match self.cv.get().as_str() {
+                "holdout" => CrossValidation::Holdout,
+                k => CrossValidation::KFold { k: k.parse().ok()? },
+            },
+            seed: number(self.seed)?,
+            proposals: number(self.proposals)? as usize,
+            median_pruning: self.median_pruning.get(),
+        })
     }
 
     /// The experiment, or every problem with it.
@@ -153,10 +167,25 @@ fn field_error(problems: Memo<Problems>, key: &'static str) -> impl IntoView {
 }
 
 #[component]
-pub fn RaceSetupPanel() -> impl IntoView {
+pub fn RaceSetupPanel(
+    /// The link the page was opened with, if any.
+    opened: Option<Opened>,
+) -> impl IntoView {
     let lab = expect_context::<Lab>();
     let words = expect_context::<Words>();
-    let form = SetupForm::new();
+    // A link opens the experiment it carries (never starting it); what was wrong with it is said.
+    let classroom = opened.as_ref().map(|o| o.classroom.clone()).unwrap_or_default();
+    let form = SetupForm::from_state(&opened.as_ref().map_or_else(PanelState::default, |o| o.state.clone()));
+    let link_problems = RwSignal::new(opened.map(|o| o.problems).unwrap_or_default());
+    let fragment = {
+        let classroom = classroom.clone();
+        Memo::new(move |_| form.state().map(|s| encode_with(&s, &classroom)))
+    };
+    Effect::new(move |_| {
+        if let Some(f) = fragment.get() {
+            link::show(&f);
+        }
+    });
     let parsed = Memo::new(move |_| form.parse(words.lang()));
     let problems = Memo::new(move |_| parsed.with(|r| r.as_ref().err().cloned().unwrap_or_default()));
     let race = lab.race();
@@ -207,7 +236,9 @@ pub fn RaceSetupPanel() -> impl IntoView {
         let sizes: Vec<String> = sizes.iter().map(usize::to_string).collect();
         Some(words.fill(Key::GridSize, &[("sizes", &sizes.join(" × ")), ("total", &words.thousands(total as u64))]))
     };
-    let disabled = move || busy.get();
+    // A lesson's locked controls stay as its link set them.
+    let locks = StoredValue::new(classroom);
+    let held = move |control: Control| move || busy.get() || locks.with_value(|c| c.locks(control));
     // After Start the panel folds into a line, so the race fills the screen; it opens again on demand.
     let expanded = RwSignal::new(true);
     Effect::new(move |_| {
@@ -241,6 +272,13 @@ pub fn RaceSetupPanel() -> impl IntoView {
                 <button class="secondary" id="race-setup-toggle" aria-expanded=move || expanded.get().to_string()
                     on:click=move |_| expanded.update(|e| *e = !*e)>{move || words.get(if expanded.get() { Key::SetupHide } else { Key::SetupShow })}</button>
             </div>
+            {move || (!link_problems.with(Vec::is_empty)).then(|| view! {
+                <div id="link-notice" class="notice" role="alert">
+                    <p><strong>{words.t(Key::LinkNoticeTitle)}</strong></p>
+                    <ul>{link_problems.get().iter().map(|p| view! { <li>{words.lang().link_problem(p)}</li> }).collect_view()}</ul>
+                    <button class="secondary small" id="link-notice-close" on:click=move |_| link_problems.set(Vec::new())>{words.t(Key::Close)}</button>
+                </div>
+            })}
             <div class="setup-grid" class:hidden=move || !expanded.get()>
                 <fieldset id="race-methods" aria-describedby="methods-error">
                     <legend>{words.t(Key::LegendMethods)}</legend>
@@ -261,7 +299,7 @@ pub fn RaceSetupPanel() -> impl IntoView {
                         }};
                         view! {
                             <label class="method-choice" title=move || methods::summary(words.lang(), name_of)>
-                                <input type="checkbox" name="race-method" value=m.name prop:checked=checked on:change=toggle prop:disabled=disabled />
+                                <input type="checkbox" name="race-method" value=m.name prop:checked=checked on:change=toggle prop:disabled=held(Control::Methods) />
                                 <Badge method=m.name />
                                 <span class="method-label">{move || methods::label(words.lang(), name_of)}</span>
                             </label>
@@ -274,7 +312,7 @@ pub fn RaceSetupPanel() -> impl IntoView {
                     <legend>{words.t(Key::LegendSpace)}</legend>
                     <label class="field">
                         <span>{words.t(Key::PresetLabel)}</span>
-                        <select id="race-space" prop:disabled=disabled on:change=move |ev| {
+                        <select id="race-space" prop:disabled=held(Control::Space) on:change=move |ev| {
                             let preset = event_target_value(&ev);
                             form.rows.set(preset_rows(&preset));
                             form.preset.set(preset);
@@ -283,7 +321,7 @@ pub fn RaceSetupPanel() -> impl IntoView {
                         </select>
                     </label>
                     <Explain topic=Topic::SearchSpace />
-                    <SpaceRows form=form problems=problems disabled=Signal::derive(disabled) />
+                    <SpaceRows form=form problems=problems disabled=Signal::derive(held(Control::Space)) />
                     <p class="hint" id="grid-size">{grid_line}</p>
                     {field_error(problems, "space")}
                 </fieldset>
@@ -291,7 +329,7 @@ pub fn RaceSetupPanel() -> impl IntoView {
                     <legend>{words.t(Key::LegendBudget)}</legend>
                     <label class="field">
                         <span>{words.t(Key::BudgetLabel)}</span>
-                        <input id="race-budget" type="number" min="1" prop:value=move || form.budget.get() prop:disabled=disabled
+                        <input id="race-budget" type="number" min="1" prop:value=move || form.budget.get() prop:disabled=held(Control::Budget)
                             aria-invalid=move || problems.with(|p| p.of("budget").is_some()).to_string()
                             on:input=move |ev| form.budget.set(event_target_value(&ev)) />
                     </label>
@@ -300,7 +338,7 @@ pub fn RaceSetupPanel() -> impl IntoView {
                     {field_error(problems, "budget")}
                     <label class="field">
                         <span>{words.t(Key::SubsetLabel)}</span>
-                        <select id="race-subset" prop:disabled=disabled on:change=move |ev| form.subset.set(event_target_value(&ev))>
+                        <select id="race-subset" prop:disabled=held(Control::Data) on:change=move |ev| form.subset.set(event_target_value(&ev))>
                             {SUBSET_SIZES.iter().map(|&n| {
                                 let v = n.to_string();
                                 let chosen = v.clone();
@@ -311,7 +349,7 @@ pub fn RaceSetupPanel() -> impl IntoView {
                     {field_error(problems, "subset")}
                     <label class="field">
                         <span>{words.t(Key::ValidationLabel)}</span>
-                        <select id="race-cv" prop:disabled=disabled on:change=move |ev| form.cv.set(event_target_value(&ev))>
+                        <select id="race-cv" prop:disabled=held(Control::Data) on:change=move |ev| form.cv.set(event_target_value(&ev))>
                             <option value="holdout" selected=move || form.cv.get() == "holdout">{words.t(Key::HoldoutOption)}</option>
                             {["3", "5", "10"].map(|k| view! {
                                 <option value=k selected=move || form.cv.get() == k>{move || words.fill(Key::KFoldOption, &[("k", k)])}</option>
@@ -322,7 +360,7 @@ pub fn RaceSetupPanel() -> impl IntoView {
                     {field_error(problems, "cv")}
                     <label class="field">
                         <span>{words.t(Key::SeedLabel)}</span>
-                        <input id="race-seed" type="text" inputmode="numeric" prop:value=move || form.seed.get() prop:disabled=disabled
+                        <input id="race-seed" type="text" inputmode="numeric" prop:value=move || form.seed.get() prop:disabled=held(Control::Seed)
                             on:input=move |ev| form.seed.set(event_target_value(&ev)) />
                     </label>
                     {field_error(problems, "seed")}
@@ -331,12 +369,12 @@ pub fn RaceSetupPanel() -> impl IntoView {
                     <legend>{words.t(Key::LegendRun)}</legend>
                     <label class="field">
                         <span>{words.t(Key::ProposalsLabel)}</span>
-                        <input id="race-proposals" type="number" min="1" prop:value=move || form.proposals.get() prop:disabled=disabled
+                        <input id="race-proposals" type="number" min="1" prop:value=move || form.proposals.get() prop:disabled=held(Control::Proposals)
                             on:input=move |ev| form.proposals.set(event_target_value(&ev)) />
                     </label>
                     {field_error(problems, "proposals")}
                     <label class="check" title=words.t(Key::MedianPruningTitle)>
-                        <input id="race-median-pruning" type="checkbox" prop:checked=move || form.median_pruning.get() prop:disabled=disabled
+                        <input id="race-median-pruning" type="checkbox" prop:checked=move || form.median_pruning.get() prop:disabled=held(Control::Median)
                             on:change=move |ev| form.median_pruning.set(event_target_checked(&ev)) />
                         {words.t(Key::MedianPruning)}
                     </label>
@@ -354,6 +392,20 @@ pub fn RaceSetupPanel() -> impl IntoView {
                         view! { <p class="error" role="alert">{text}</p> }
                     })}
                 </fieldset>
+                <div class="share">
+                    {move || match fragment.get() {
+                        Some(f) => {
+                            let address = link::address(&f);
+                            let (copied, href) = (address.clone(), address.clone());
+                            view! {
+                                <span>{words.t(Key::ShareLabel)}</span>" "
+                                <a id="share-link" href=href title=words.t(Key::ShareTitle)>{address}</a>" "
+                                <button class="secondary small" id="share-copy" on:click=move |_| link::copy(&copied)>{words.t(Key::ShareCopy)}</button>
+                            }.into_any()
+                        }
+                        None => view! { <span class="hint">{words.t(Key::ShareNeedsNumbers)}</span> }.into_any(),
+                    }}
+                </div>
             </div>
         </section>
     }

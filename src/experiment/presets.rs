@@ -16,6 +16,19 @@
 use crate::nn::config::{ConfigError, LrDecay, OptimizerKind, TrainConfig, ValidConfig, DEFAULT_FILTERS};
 use crate::tuning::space::{Param, SearchSpace, SpaceError, Value};
 
+/// The presets' names, the default first.
+pub const NAMES: [&str; 3] = ["seed-grid", "seed", "wide"];
+
+/// A preset by its name.
+pub fn by_name(name: &str) -> Option<SearchSpace> {
+    match name {
+        "seed-grid" => Some(seed_grid()),
+        "seed" => Some(seed_continuous()),
+        "wide" => Some(wide()),
+        _ => None,
+    }
+}
+
 /// The seed's grid: five ranges, each with the seed's three values listed.
 pub fn seed_grid() -> SearchSpace {
     SearchSpace::new(vec![

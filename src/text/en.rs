@@ -629,5 +629,37 @@ pub(super) fn text(key: Key) -> &'static str {
 
         CandidatePbtValues => "PBT changed this member's values as it trained; it is retrained with the values it ended with, held fixed from the first epoch, so its test score may differ from what the schedule reached.",
         CandidateHypergradientValues => "It is retrained as it trained in the race: from the same starting values, its learning rate and L2 move again by their hypergradients — on more images now, so they may take another path.",
+
+        LinkNoVersion => "The link does not say which version of tunelab wrote it, so the experiment panel keeps its defaults.",
+        LinkFutureVersion => "The link was written by a newer tunelab (version {version}); what this one understands was read.",
+        LinkUnknownKey => "The link's part “{key}” is not one tunelab knows; it was left out.",
+        LinkBadValue => "The link's {what} “{value}” cannot be used; the default is kept.",
+        LinkUnknownMethod => "The link names a method tunelab does not have: “{name}”.",
+        LinkUnknownParam => "The link names a hyperparameter the search space does not have: “{name}”.",
+        WhatMethods => "methods",
+        WhatValidation => "validation",
+        WhatMedianRule => "median rule",
+
+        ShareLabel => "Link to this experiment:",
+        ShareTitle => "Anyone who opens it gets this panel as it is now; pressing Start runs the same trials with the same scores.",
+        ShareCopy => "Copy link",
+        ShareNeedsNumbers => "The link appears once the budget, seed and proposals are whole numbers.",
+        LinkNoticeTitle => "Some of the link could not be used; the panel shows the rest of it, with defaults for what was wrong:",
+
+        LessonHeading => "Lesson:",
+        LessonLocked => "The lesson holds some controls and hides some views; change what it leaves open, then press Start.",
+        LessonLeave => "Leave the lesson (the free lab, with everything)",
+        LessonsTitle => "Lessons",
+        LessonsHint => "Each lesson is one link: open it here, or copy it to share with a class. Everyone who opens it gets the same experiment and, pressing Start, the same trials and scores.",
+        LessonGridTitle => "Grid search against random search on the course's space",
+        LessonGridBody => "The course searched a grid of 243 combinations. Give grid and random search the same budget and compare where each looked: the grid tries three values of each hyperparameter, random search a new value every time. When only a few hyperparameters matter, random search explores those more finely for the same cost (Bergstra and Bengio, 2012).",
+        LessonBayesTitle => "Bayesian optimisation against random search",
+        LessonBayesBody => "TPE and GP-EI start at random, then build a model of the scores so far and choose each next point where the model expects an improvement. Watch their maps gather around the good region while random search keeps spreading out, and press “Why?” on a map to see the model behind each choice.",
+        LessonStoppingTitle => "Why stopping early saves compute",
+        LessonStoppingBody => "Most configurations are clearly poor after a few epochs. Random search with the median rule, successive halving and Hyperband stop them there and spend the saved epochs on more configurations. Compare how many trials each method affords on the same budget, and how good its best one is.",
+        LessonCvTitle => "What cross-validation changes",
+        LessonCvBody => "With 5-fold cross-validation every trial trains five times, each time holding out a different fifth of the images, and its score is the mean with a spread. Two configurations closer than their spreads cannot really be told apart. Try hold-out instead: more trials fit the budget, but each score is a single draw.",
+        LessonHypergradientTitle => "Hypergradients: tuning the learning rate by gradient",
+        LessonHypergradientBody => "Instead of trying many learning rates, the hypergradient method starts each trial at one and moves it, step by step, along the derivative of the loss with respect to the learning rate (Baydin et al., 2018). Watch the paths cross the coverage map, and compare with random search on the same budget.",
     }
 }

@@ -629,5 +629,37 @@ pub(super) fn text(key: Key) -> &'static str {
 
         CandidatePbtValues => "PBT cambió los valores de este miembro mientras entrenaba; se reentrena con los valores con los que terminó, fijos desde la primera época, así que su puntuación de prueba puede diferir de la que alcanzó con su calendario.",
         CandidateHypergradientValues => "Se reentrena como entrenó en la carrera: desde los mismos valores iniciales, su tasa de aprendizaje y su L2 vuelven a moverse por sus hipergradientes; ahora con más imágenes, así que pueden seguir otro camino.",
+
+        LinkNoVersion => "El enlace no dice qué versión de tunelab lo escribió, así que el panel del experimento conserva sus valores por defecto.",
+        LinkFutureVersion => "El enlace lo escribió un tunelab más reciente (versión {version}); se ha leído lo que esta versión entiende.",
+        LinkUnknownKey => "La parte «{key}» del enlace no es una que tunelab conozca; se ha omitido.",
+        LinkBadValue => "El valor «{value}» del enlace para {what} no se puede usar; se conserva el valor por defecto.",
+        LinkUnknownMethod => "El enlace nombra un método que tunelab no tiene: «{name}».",
+        LinkUnknownParam => "El enlace nombra un hiperparámetro que el espacio de búsqueda no tiene: «{name}».",
+        WhatMethods => "métodos",
+        WhatValidation => "validación",
+        WhatMedianRule => "regla de la mediana",
+
+        ShareLabel => "Enlace a este experimento:",
+        ShareTitle => "Quien lo abra verá este panel tal como está ahora; al pulsar Empezar obtendrá los mismos ensayos con las mismas puntuaciones.",
+        ShareCopy => "Copiar enlace",
+        ShareNeedsNumbers => "El enlace aparece cuando el presupuesto, la semilla y las propuestas son números enteros.",
+        LinkNoticeTitle => "Parte del enlace no se pudo usar; el panel muestra el resto, con valores por defecto para lo que estaba mal:",
+
+        LessonHeading => "Lección:",
+        LessonLocked => "La lección fija algunos controles y oculta algunas vistas; cambia lo que deja abierto y pulsa Empezar.",
+        LessonLeave => "Salir de la lección (el laboratorio libre, con todo)",
+        LessonsTitle => "Lecciones",
+        LessonsHint => "Cada lección es un enlace: ábrelo aquí o cópialo para compartirlo con la clase. Quien lo abra obtiene el mismo experimento y, al pulsar Empezar, los mismos ensayos y puntuaciones.",
+        LessonGridTitle => "Búsqueda en cuadrícula frente a búsqueda aleatoria en el espacio del curso",
+        LessonGridBody => "El curso buscó en una cuadrícula de 243 combinaciones. Da a la búsqueda en cuadrícula y a la aleatoria el mismo presupuesto y compara dónde miró cada una: la cuadrícula prueba tres valores de cada hiperparámetro; la búsqueda aleatoria, un valor nuevo cada vez. Cuando solo importan unos pocos hiperparámetros, la aleatoria los explora con más detalle por el mismo coste (Bergstra y Bengio, 2012).",
+        LessonBayesTitle => "Optimización bayesiana frente a búsqueda aleatoria",
+        LessonBayesBody => "TPE y GP-EI empiezan al azar y luego construyen un modelo de las puntuaciones obtenidas y eligen cada punto donde el modelo espera una mejora. Observa cómo sus mapas se concentran en la zona buena mientras la búsqueda aleatoria sigue dispersa, y pulsa «¿Por qué?» en un mapa para ver el modelo detrás de cada elección.",
+        LessonStoppingTitle => "Por qué parar antes ahorra cómputo",
+        LessonStoppingBody => "La mayoría de las configuraciones ya se ven malas tras unas pocas épocas. La búsqueda aleatoria con la regla de la mediana, el successive halving y Hyperband las detienen ahí y gastan las épocas ahorradas en más configuraciones. Compara cuántos ensayos se permite cada método con el mismo presupuesto y lo bueno que es su mejor ensayo.",
+        LessonCvTitle => "Qué cambia la validación cruzada",
+        LessonCvBody => "Con validación cruzada de 5 particiones cada ensayo entrena cinco veces, reservando cada vez una quinta parte distinta de las imágenes, y su puntuación es la media con una dispersión. Dos configuraciones más próximas que sus dispersiones no se pueden distinguir de verdad. Prueba con retención (hold-out): caben más ensayos en el presupuesto, pero cada puntuación es una sola muestra.",
+        LessonHypergradientTitle => "Hipergradientes: ajustar la tasa de aprendizaje por gradiente",
+        LessonHypergradientBody => "En lugar de probar muchas tasas de aprendizaje, el método del hipergradiente empieza cada ensayo en una y la mueve, paso a paso, según la derivada de la pérdida respecto a la tasa de aprendizaje (Baydin et al., 2018). Mira cómo los caminos cruzan el mapa de cobertura y compara con la búsqueda aleatoria con el mismo presupuesto.",
     }
 }

@@ -16,6 +16,7 @@ use crate::experiment::space_form::RowProblem;
 use crate::nn::config::{ConfigError, Rule, MAX_TRAINING_MEMORY_BYTES};
 use crate::protocol::RetrainFailure;
 use crate::scheduler::{Fault, Notice, OutOfService};
+use crate::share::link::LinkProblem;
 use crate::tuning::methods;
 use crate::tuning::space::SpaceError;
 
@@ -339,6 +340,31 @@ impl Lang {
             RetrainFailure::Stopped { epoch } => self.fill(Key::RetrainStopped, &[("epoch", &epoch.to_string())]),
         }
     }
+
+    /// What was wrong with a link.
+    pub fn link_problem(self, p: &LinkProblem) -> String {
+        match p {
+            LinkProblem::NoVersion => self.text(Key::LinkNoVersion).to_string(),
+            LinkProblem::FutureVersion(v) => self.fill(Key::LinkFutureVersion, &[("version", &v.to_string())]),
+            LinkProblem::UnknownKey { key } => self.fill(Key::LinkUnknownKey, &[("key", key)]),
+            LinkProblem::BadValue { key, value } => {
+                let what = match key.as_str() {
+                    "m" => self.text(Key::WhatMethods).to_string(),
+                    "sp" => self.text(Key::PresetLabel).to_string(),
+                    "b" => self.text(Key::WhatBudget).to_string(),
+                    "n" => self.text(Key::WhatImages).to_string(),
+                    "cv" => self.text(Key::WhatValidation).to_string(),
+                    "s" => self.text(Key::WhatSeed).to_string(),
+                    "p" => self.text(Key::WhatProposals).to_string(),
+                    "mp" => self.text(Key::WhatMedianRule).to_string(),
+                    row => row.strip_prefix("r.").map_or_else(|| row.to_string(), |name| self.param(name)),
+                };
+                self.fill(Key::LinkBadValue, &[("what", &what), ("value", value)])
+            }
+            LinkProblem::UnknownMethod { name } => self.fill(Key::LinkUnknownMethod, &[("name", name)]),
+            LinkProblem::UnknownParam { name } => self.fill(Key::LinkUnknownParam, &[("name", name)]),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -474,5 +500,16 @@ mod tests {
             let (en, _) = said_in_both(|l| l.notice(&n));
             assert_eq!(en, n.to_string(), "the page's English is the command line's");
         }
+    }
+
+    #[test]
+    fn what_was_wrong_with_a_link_is_said_in_both_languages() {
+        let opened = crate::share::link::decode("#v1&m=grid,annealing&b=-3&n=1234&cv=4&s=x&p=0&zz=1&r.nothing=1&r.epochs=1:2&mp=2");
+        assert_eq!(opened.problems.len(), 10);
+        for p in opened.problems.iter().chain([&LinkProblem::NoVersion, &LinkProblem::FutureVersion(2)]) {
+            said_in_both(|l| l.link_problem(p));
+        }
+        let (_, es) = said_in_both(|l| l.link_problem(&LinkProblem::BadValue { key: "r.learning_rate".into(), value: "x".into() }));
+        assert!(es.contains("tasa de aprendizaje"), "{es}");
     }
 }

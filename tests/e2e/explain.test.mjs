@@ -180,13 +180,13 @@ test('the winner retrained and tested: accuracy, confusion matrix, mistakes, and
     const complete = (await page.getAttribute('#trials-table tbody tr', 'data-state')) === 'complete';
     assert.equal(await page.locator('#retrain-trial').count(), complete ? 1 : 0);
     await page.click('#trial details summary');
-    // (The configuration's JSON is data, keyed by field names, not words.)
+    // (The configuration's JSON and the experiment's link are data, keyed by field names, not words.)
     const everything = await page.evaluate(() => {
-      const json = document.querySelector('#config-json');
-      const kept = json?.textContent;
-      if (json) json.textContent = '';
+      const data = ['#config-json', '#share-link'].map((id) => document.querySelector(id)).filter(Boolean);
+      const kept = data.map((el) => el.textContent);
+      data.forEach((el) => { el.textContent = ''; });
       const text = document.body.innerText;
-      if (json) json.textContent = kept;
+      data.forEach((el, i) => { el.textContent = kept[i]; });
       return text;
     });
     const spanishAlike = /tunelab|MNIST|GRID|RAND|TPE|GP|CMA-ES|CMA|GA|HG|SH|HB|PBT|Hyperband|SGD|RMSprop|Adam|JSON|CC BY-SA 3\.0|Yann LeCun|Corinna Cortes|Christopher J\.C\. Burges|tunelab train --config|Baydin et al\.|Luketina et al\.|Optuna|MedianPruner|Escape/g;
@@ -209,6 +209,8 @@ test('the winner retrained and tested: accuracy, confusion matrix, mistakes, and
     // What the core refuses is said in Spanish too: a budget too small for one trial, a range
     // that is not two numbers, a learning rate no network can train with.
     if (!(await page.isVisible('#race-budget'))) await page.click('#race-setup-toggle');
+    // (The reload kept the race's experiment, from the address; the seed's grid trains 5 epochs at least.)
+    await page.selectOption('#race-space', 'seed-grid');
     await page.fill('#race-budget', '1');
     await page.dispatchEvent('#race-budget', 'change');
     assert.match(await page.textContent('#budget-error'), /^el presupuesto no llega para un ensayo: el más barato cuesta \d+ épocas equivalentes$/);
