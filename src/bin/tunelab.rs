@@ -81,6 +81,13 @@ mod cli {
         /// Write every trial to this file as JSON (format `tunelab-race`, see the README).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Write every trial to this file as CSV with scikit-learn's `cv_results_` columns.
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// Write every method's study to this file in Optuna's journal format (open it with
+        /// `optuna.load_study(storage=JournalStorage(JournalFileBackend(FILE)), study_name=METHOD)`).
+        #[arg(long)]
+        optuna: Option<PathBuf>,
         /// Retrain the winner on all 60,000 training images and test it once on the 10,000 test images.
         #[arg(long = "final")]
         final_test: bool,
@@ -495,6 +502,8 @@ mod cli {
                 }
             }
         };
+        // The race's clock starts at 0 here: the record dates its trials from this moment.
+        let clock_zero_unix_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
         let run = threads::run_race(setup.clone(), data, workers, on_event)
             .map_err(|problems| problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))?;
         let error = run.no_workers.map(|why| format!("the race stopped: no worker is left ({why})"));
@@ -518,10 +527,15 @@ mod cli {
                 }
             }
         }
-        if let Some(path) = &a.out {
-            let record = RaceRecord::of(&live, workers).expect("a race ran");
-            std::fs::write(path, record.to_json()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            say!("every trial written to {}", path.display());
+        let record = RaceRecord::of_dated(&live, workers, clock_zero_unix_ms).expect("a race ran");
+        type Write = fn(&RaceRecord) -> String;
+        let files: [(&Option<PathBuf>, Write); 3] =
+            [(&a.out, RaceRecord::to_json), (&a.csv, tunelab::share::cv_results::to_csv), (&a.optuna, tunelab::share::optuna_journal::to_journal)];
+        for (path, write) in files {
+            if let Some(path) = path {
+                std::fs::write(path, write(&record)).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                say!("every trial written to {}", path.display());
+            }
         }
         if a.final_test {
             match winner.and_then(|(_, t)| live.run(t)) {

@@ -144,7 +144,7 @@ struct LiveStudy {
     base: TrainConfig,
     data: TrainingSet,
     seed: u32,
-    /// Asks no more trials (its race was cancelled).
+    /// Asks no more trials (its race was cancelled, or its record is all told).
     stopped: bool,
     /// By trial id.
     runs: Vec<LiveTrial>,
@@ -280,6 +280,13 @@ impl LiveExperiment {
         race.studies.clone()
     }
 
+    /// Stop one study asking for trials (a replayed record asks nothing it did not ask then).
+    pub fn stop_study(&mut self, study: usize) {
+        if let Some(live) = self.studies.get_mut(study) {
+            live.stopped = true;
+        }
+    }
+
     /// Whether every study has finished all it will run.
     pub fn is_done(&self) -> bool {
         self.studies.iter().all(LiveStudy::is_over)
@@ -371,6 +378,11 @@ impl LiveExperiment {
     /// The largest checkpoint seen so far, in bytes.
     pub fn largest_checkpoint(&self) -> usize {
         self.largest_checkpoint
+    }
+
+    /// Count a checkpoint of `bytes` among those seen (a rebuilt race keeps its record's).
+    pub fn note_checkpoint(&mut self, bytes: usize) {
+        self.largest_checkpoint = self.largest_checkpoint.max(bytes);
     }
 
     /// Keep only the checkpoints of trials still Paused (a request that resumes one holds its

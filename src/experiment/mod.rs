@@ -12,6 +12,8 @@
 //!   of each trial.
 //! - `space_form`: the search space as the panel edits it, a row per hyperparameter.
 //! - `record`: a race's trials as versioned JSON (`tunelab race --out`, the page's import).
+//! - `replay`: a race rebuilt from how its trials ended, without training (an imported record,
+//!   a race resumed after a reload).
 //! - `threads`: the scheduler's workers as native threads, and a whole race run on them (the
 //!   command line).
 //! - `final_eval`: the best configuration retrained on the training file's 60,000 images and
@@ -27,6 +29,7 @@ pub mod live;
 pub mod presets;
 pub mod race;
 pub mod record;
+pub mod replay;
 pub mod space_form;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod threads;
@@ -51,4 +54,28 @@ pub(crate) fn synthetic_digits(n: usize) -> (Vec<u8>, Vec<u8>) {
         }
     }
     (pixels, labels)
+}
+
+/// A small race of `methods` run natively on synthetic digits (60 images, two params, a budget
+/// of 8 epoch-equivalents), as its record: for the tests of what reads and writes records.
+#[cfg(test)]
+pub(crate) fn small_race_record(methods: &[&str], validation: crate::data::validation::CrossValidation, median_pruning: bool) -> record::RaceRecord {
+    use crate::data::mnist::LabeledImages;
+    use crate::data::validation::TrainingSet;
+    use crate::nn::TrainConfig;
+    use crate::tuning::space::{Param, SearchSpace};
+    let (pixels, labels) = synthetic_digits(400);
+    let data = std::sync::Arc::new(LabeledImages::from_parts(pixels, labels).unwrap());
+    let setup = race::RaceSetup {
+        methods: methods.iter().map(|m| m.to_string()).collect(),
+        space: SearchSpace::new(vec![Param::log_float("learning_rate", 0.005, 0.2), Param::int("epochs", 1, 3)]).unwrap(),
+        budget_epochs: 8,
+        data: TrainingSet { images: 60, validation },
+        seed: 3,
+        proposals: 2,
+        base: TrainConfig { batch_size: 16, conv_layers: 1, conv_filters: vec![4], dense_units: 0, ..Default::default() },
+        pruner: median_pruning.then(crate::tuning::median_pruner::MedianPruner::default),
+    };
+    let live = threads::run_race(setup, data, 2, &mut |_, _| {}).unwrap_or_else(|e| panic!("{e:?}")).live;
+    record::RaceRecord::of(&live, 2).unwrap()
 }

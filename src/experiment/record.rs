@@ -12,12 +12,23 @@
 //!   "train_accuracy": …, "validation_loss": …, "validation_accuracy": …, "images_seen": …}]}]}]}`.
 //! A state is one of the study's (`waiting`, `running`, `complete`, `pruned`, `failed`,
 //! `diverged`, `interrupted`); `reason` says why for `failed` and `diverged`. Scores are
-//! validation accuracies in [0, 1]; costs are training images.
+//! validation accuracies in [0, 1]; costs are training images. Seconds are to the millisecond;
+//! `started` is a trial's start in seconds after the race's first trial started, and
+//! `started_unix_ms` (when known) the wall-clock time of that moment. Fields added since the
+//! first records are optional, so every record of version 1 still reads.
+//!
+//! A record can be rebuilt into a live race (`RaceRecord::rebuild`, `experiment::replay`): the
+//! methods are asked again from the setup and told the recorded ends, so every view of the page
+//! works on an imported race, and a record whose trials its methods would not have proposed from
+//! its setup is found out.
 
-use super::live::LiveExperiment;
+use super::live::{LiveExperiment, Why};
 use super::race::RaceSetup;
+use super::replay::{replay, Afterwards, ReplayError, Segment, Segments};
+use crate::nn::train::Diverged;
 use crate::nn::EpochReport;
-use crate::protocol::Paths;
+use crate::protocol::{Paths, TrialEnd};
+use crate::scheduler::{Event, JobEnd, TrialRef};
 use crate::tuning::space::{SearchSpace, Value};
 use crate::tuning::study::TrialState;
 use serde::{Deserialize, Serialize};
@@ -36,6 +47,9 @@ pub struct RaceRecord {
     /// The largest trial checkpoint the race kept (methods that pause trials), in bytes.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub largest_checkpoint_bytes: usize,
+    /// When the first trial started (ms since 1970, UTC), if the clock was known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_unix_ms: Option<f64>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -97,6 +111,22 @@ pub struct TrialRecord {
     /// The paths of the hyperparameters it tuned by hypergradients.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paths: Option<Paths>,
+    /// When it (its last segment) started, in seconds after the race's first trial started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<f64>,
+    /// Where a diverged trial's loss stopped being a number (its `reason` in parts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diverged: Option<DivergedRecord>,
+}
+
+/// Where training diverged: the epoch, the batch (0: on the validation set), the loss it became,
+/// and under k-fold the fold and the fold count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DivergedRecord {
+    #[serde(flatten)]
+    pub diverged: Diverged,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fold: Option<(u32, u32)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,6 +140,7 @@ impl RaceRecord {
     /// The record of `live`'s race (None before any race).
     pub fn of(live: &LiveExperiment, workers: usize) -> Option<Self> {
         let race = live.race()?;
+        let origin = first_start(live);
         let studies = race
             .studies
             .iter()
@@ -126,7 +157,7 @@ impl RaceRecord {
                         score: r.score,
                         folds: r.folds.as_ref().map(|f| f.scores.clone()),
                         cost: r.cost,
-                        seconds: r.finished_ms.and(r.seconds(0.0)),
+                        seconds: r.finished_ms.and(r.seconds(0.0)).map(to_ms),
                         epochs: r.epochs.iter().map(|(fold, report)| EpochRecord { fold: *fold, report: report.clone() }).collect(),
                         reached: r.group.map(|_| r.reached),
                         pauses: r.pauses.iter().map(|&(epochs, score)| PauseRecord { epochs, score }).collect(),
@@ -137,12 +168,114 @@ impl RaceRecord {
                             .map(|c| LineageRecord { epochs: c.epochs, from: c.from, before: params_of(space, &c.before), after: params_of(space, &c.after) })
                             .collect(),
                         paths: r.paths.clone(),
+                        started: r.started_ms.zip(origin).map(|(s, o)| to_ms((s - o) / 1000.0)),
+                        diverged: match &r.why {
+                            Some(Why::Diverged { diverged, fold }) => Some(DivergedRecord { diverged: diverged.clone(), fold: *fold }),
+                            _ => None,
+                        },
                     })
                     .collect();
                 StudyRecord { method: summary.method.to_string(), budget: summary.budget, spent: summary.spent, trials }
             })
             .collect();
-        Some(Self { format: FORMAT.into(), version: VERSION, setup: race.setup.clone(), workers, studies, largest_checkpoint_bytes: live.largest_checkpoint() })
+        Some(Self {
+            format: FORMAT.into(),
+            version: VERSION,
+            setup: race.setup.clone(),
+            workers,
+            studies,
+            largest_checkpoint_bytes: live.largest_checkpoint(),
+            started_unix_ms: None,
+        })
+    }
+
+    /// The record of `live`'s race, dated: `clock_zero_unix_ms` is the wall-clock time (ms since
+    /// 1970) at which the clock `live` was told times in read 0.
+    pub fn of_dated(live: &LiveExperiment, workers: usize, clock_zero_unix_ms: f64) -> Option<Self> {
+        let mut record = Self::of(live, workers)?;
+        record.started_unix_ms = first_start(live).map(|o| (clock_zero_unix_ms + o).round());
+        Some(record)
+    }
+
+    /// Each trial's segments as the race ran them, for `replay`: a trial trained in one go is one
+    /// segment; one trained in stretches (Hyperband's rungs, PBT's intervals) is one per pause and
+    /// one for its end. A trial still waiting, running or paused has no end segment. The
+    /// checkpoints of paused trials are not in a record: a rebuilt race is for looking at.
+    pub fn segments(&self) -> Segments {
+        let mut out = Segments::new();
+        for (study, record) in self.studies.iter().enumerate() {
+            for trial in &record.trials {
+                let from_ms = (trial.started.unwrap_or(0.0) * 1000.0).round();
+                let to_ms = from_ms + (trial.seconds.unwrap_or(0.0) * 1000.0).round();
+                let mut list = std::collections::VecDeque::new();
+                let mut from = 0;
+                for pause in &trial.pauses {
+                    let epochs = trial.epochs.iter().filter(|e| e.report.epoch > from && e.report.epoch <= pause.epochs);
+                    list.push_back(Segment {
+                        epochs: epochs.map(|e| (e.fold, e.report.clone())).collect(),
+                        end: JobEnd::Finished(TrialEnd::Paused { epochs_done: pause.epochs, validation_accuracy: pause.score as f32, checkpoint: Vec::new() }),
+                        started_ms: from_ms,
+                        finished_ms: from_ms,
+                    });
+                    from = pause.epochs;
+                }
+                // A trial stopped at a pause took its end from its method, not from a worker: it
+                // trained nothing after the pause (a divergence reports no epoch, but is a worker's).
+                let trained_on = trial.pauses.is_empty()
+                    || trial.epochs.iter().any(|e| e.report.epoch > from)
+                    || matches!(trial.state, TrialState::Failed(_) | TrialState::Diverged(_));
+                if let Some(end) = trial_end(trial).filter(|_| trained_on) {
+                    let epochs = trial.epochs.iter().filter(|e| e.report.epoch > from || trial.pauses.is_empty());
+                    list.push_back(Segment { epochs: epochs.map(|e| (e.fold, e.report.clone())).collect(), end, started_ms: from_ms, finished_ms: from_ms });
+                }
+                // The record keeps the times of the last segment that ran.
+                if let Some(last) = list.back_mut() {
+                    last.finished_ms = to_ms;
+                }
+                out.insert(TrialRef { study, trial: trial.id }, list);
+            }
+        }
+        out
+    }
+
+    /// The race rebuilt from this record, to be looked at: its methods asked again from its
+    /// setup and told its trials' ends. Trials still waiting or running in the record end
+    /// Interrupted, as does the race then. Refuses a record whose setup cannot run or whose
+    /// trials its methods would not have proposed, naming the first such trial.
+    pub fn rebuild(&self) -> Result<LiveExperiment, RebuildError> {
+        let methods: Vec<&str> = self.studies.iter().map(|s| s.method.as_str()).collect();
+        if methods != self.setup.methods.iter().map(String::as_str).collect::<Vec<_>>() {
+            return Err(RebuildError::Methods { setup: self.setup.methods.clone(), studies: methods.iter().map(|m| m.to_string()).collect() });
+        }
+        let replayed = replay(self.setup.clone(), self.segments(), Afterwards::Stop).map_err(|e| match e {
+            ReplayError::Setup(errors) => RebuildError::Setup(errors),
+            ReplayError::NeverAsked(t) => RebuildError::NotProposed { method: methods[t.study].to_string(), trial: t.trial },
+        })?;
+        let mut live = replayed.live;
+        let unfinished = !replayed.pending.is_empty();
+        for (trial, _) in replayed.pending {
+            live.on_event(&Event::Ended { trial, end: JobEnd::Cancelled }, 0.0);
+        }
+        if unfinished || self.studies.iter().flat_map(|s| &s.trials).any(|t| t.state == TrialState::Interrupted) {
+            live.cancel_race();
+        }
+        live.note_checkpoint(self.largest_checkpoint_bytes);
+        // Every finished trial must come out as recorded: the same values, state and scores.
+        let again = Self::of(&live, self.workers).expect("a rebuilt race");
+        for ((study, mine), theirs) in self.studies.iter().enumerate().zip(&again.studies) {
+            for trial in mine.trials.iter().filter(|t| t.state.is_finished()) {
+                let same = theirs.trials.get(trial.id).is_some_and(|t| {
+                    let (mut a, mut b) = (trial.clone(), t.clone());
+                    (a.seconds, a.started, b.seconds, b.started) = (None, None, None, None);
+                    a == b
+                });
+                if !same {
+                    let _ = study;
+                    return Err(RebuildError::NotProposed { method: mine.method.clone(), trial: trial.id });
+                }
+            }
+        }
+        Ok(live)
     }
 
     pub fn to_json(&self) -> String {
@@ -162,6 +295,59 @@ impl RaceRecord {
         }
         serde_json::from_value(head).map_err(|e| format!("a bad race record: {e}"))
     }
+}
+
+/// Why a record cannot be rebuilt into a race.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RebuildError {
+    #[error("its setup cannot run: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Setup(Vec<super::race::FieldError>),
+    /// Its studies are not the setup's methods, in order.
+    #[error("its studies ({}) are not its setup's methods ({})", studies.join(", "), setup.join(", "))]
+    Methods { setup: Vec<String>, studies: Vec<String> },
+    /// A trial its method, from this setup and seed, would not have proposed or scored so.
+    #[error("trial {trial} of {method} is not what {method} proposes and scores from this setup and seed")]
+    NotProposed { method: String, trial: usize },
+}
+
+/// The end a finished trial's record stands for (None for a trial not finished).
+fn trial_end(trial: &TrialRecord) -> Option<JobEnd> {
+    let score = trial.score.unwrap_or(0.0) as f32;
+    Some(match &trial.state {
+        TrialState::Complete => JobEnd::Finished(TrialEnd::Completed {
+            validation_accuracy: score,
+            validation_loss: 0.0,
+            fold_scores: trial.folds.iter().flatten().map(|&s| s as f32).collect(),
+            paths: trial.paths.clone(),
+        }),
+        TrialState::Pruned => JobEnd::Finished(TrialEnd::Pruned {
+            epochs_done: trial.epochs.last().map_or(0, |e| e.report.epoch),
+            validation_accuracy: score,
+            images: trial.cost,
+        }),
+        TrialState::Failed(reason) => JobEnd::Finished(TrialEnd::Rejected { reason: reason.clone() }),
+        TrialState::Diverged(reason) => {
+            let (diverged, fold) = match &trial.diverged {
+                Some(d) => (d.diverged.clone(), d.fold),
+                // A record from before the parts were kept: the reason stands as the loss.
+                None => (Diverged { epoch: trial.epochs.last().map_or(1, |e| e.report.epoch), batch: 0, loss: reason.clone() }, None),
+            };
+            JobEnd::Finished(TrialEnd::Diverged { diverged, fold })
+        }
+        TrialState::Interrupted => JobEnd::Cancelled,
+        TrialState::Waiting | TrialState::Running | TrialState::Paused => return None,
+    })
+}
+
+/// The earliest start among the race's trials, on the clock `live` was told.
+fn first_start(live: &LiveExperiment) -> Option<f64> {
+    let race = live.race()?;
+    live.runs().filter(|r| race.studies.contains(&r.trial.study)).filter_map(|r| r.started_ms).min_by(f64::total_cmp)
+}
+
+/// Seconds to the millisecond (so a record read back and written again is the same text).
+fn to_ms(seconds: f64) -> f64 {
+    (seconds * 1000.0).round() / 1000.0
 }
 
 #[cfg(test)]
@@ -201,5 +387,53 @@ mod tests {
         assert_eq!(RaceRecord::from_json(&json).unwrap(), record);
         assert!(RaceRecord::from_json("{\"format\": \"tunelab-race\", \"version\": 9}").unwrap_err().contains("version 9"));
         assert!(RaceRecord::from_json("[]").unwrap_err().contains("not a tunelab race record"));
+    }
+
+    /// A record rebuilt into a race and recorded again is the same record, whatever the method:
+    /// so an export imports and exports again identically.
+    #[test]
+    fn a_record_rebuilds_into_the_same_race() {
+        let records = [
+            crate::experiment::small_race_record(&["random", "tpe", "cma-es"], CrossValidation::KFold { k: 3 }, false),
+            crate::experiment::small_race_record(&["grid", "gp-ei", "genetic"], CrossValidation::Holdout, true),
+            crate::experiment::small_race_record(&["hyperband", "pbt", "hypergradient", "successive-halving"], CrossValidation::Holdout, false),
+        ];
+        for record in records {
+            let rebuilt = record.rebuild().unwrap_or_else(|e| panic!("{e}"));
+            let again = RaceRecord::of(&rebuilt, 2).unwrap();
+            assert_eq!(again, record, "{:?}", record.setup.methods);
+            assert_eq!(RaceRecord::from_json(&again.to_json()).unwrap().to_json(), record.to_json());
+            assert_eq!(rebuilt.race_state(), Some(crate::experiment::live::RaceState::Done));
+        }
+    }
+
+    /// A record whose trial its method would not have proposed or scored so is refused, naming
+    /// the trial; so is one whose studies are not its setup's methods.
+    #[test]
+    fn a_record_its_methods_would_not_have_made_is_refused() {
+        let record = crate::experiment::small_race_record(&["random", "tpe"], CrossValidation::Holdout, false);
+        let mut moved = record.clone();
+        moved.studies[1].trials[2].params.insert("learning_rate".into(), serde_json::json!(0.05));
+        assert_eq!(moved.rebuild().err().unwrap(), RebuildError::NotProposed { method: "tpe".into(), trial: 2 });
+        let mut scored = record.clone();
+        scored.studies[0].trials[1].score = Some(0.999);
+        assert_eq!(scored.rebuild().err().unwrap(), RebuildError::NotProposed { method: "random".into(), trial: 1 });
+        let mut extra = record.clone();
+        let mut ghost = extra.studies[0].trials[0].clone();
+        ghost.id = extra.studies[0].trials.len() + 5;
+        extra.studies[0].trials.push(ghost);
+        assert!(matches!(extra.rebuild().err().unwrap(), RebuildError::NotProposed { .. }));
+        let mut swapped = record.clone();
+        swapped.studies.swap(0, 1);
+        assert!(matches!(swapped.rebuild().err().unwrap(), RebuildError::Methods { .. }));
+        let mut cut = record;
+        cut.studies[0].trials.truncate(4);
+        cut.studies[0].trials[3].state = TrialState::Running;
+        let live = cut.rebuild().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(live.race_state(), Some(crate::experiment::live::RaceState::Cancelled));
+        assert_eq!(
+            live.runs().filter(|r| r.trial.study == 0).map(|r| r.state.name()).collect::<Vec<_>>(),
+            vec!["complete", "complete", "complete", "interrupted"]
+        );
     }
 }
