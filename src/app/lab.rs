@@ -18,9 +18,11 @@ use tunelab::data::mnist::LabeledImages;
 use tunelab::experiment::final_eval::Retrainings;
 use tunelab::experiment::live::{Candidate, LiveExperiment, LiveTrial, RaceState, SingleError, StudySummary};
 use tunelab::experiment::race::{FieldError, RaceSetup};
+use tunelab::experiment::record::{OpenError, RaceRecord};
 use tunelab::nn::bench::Calibration;
 use tunelab::protocol::{FromWorker, ReadFailure, Reading, ToWorker, TrainRequest};
 use tunelab::scheduler::{Event, Fault, Notice, TrialRef, WorkerStatus};
+use tunelab::share::link::PanelState;
 use tunelab::text::{Key, Lang};
 
 /// The race's panels drawn one after another after Start (`Lab::race_staged`).
@@ -134,6 +136,10 @@ pub struct Lab {
     final_worker: StoredValue<Option<FinalWorker>, LocalStorage>,
     /// The training file and the test images, once loaded (the final worker gets copies).
     images: StoredValue<Option<TrainAndTest>, LocalStorage>,
+    /// The panel of the record opened last (None inside: the panel cannot show its setup).
+    imported: RwSignal<Option<Option<PanelState>>>,
+    /// The race on the screen is an opened record: its wall-clock start and worker count.
+    opened_as: StoredValue<Option<(Option<f64>, usize)>>,
 }
 
 impl Lab {
@@ -165,6 +171,8 @@ impl Lab {
             reader: StoredValue::new_local(Reader::default()),
             final_worker: StoredValue::new_local(None),
             images: StoredValue::new_local(None),
+            imported: RwSignal::new(None),
+            opened_as: StoredValue::new(None),
         }
     }
 
@@ -217,6 +225,7 @@ impl Lab {
     /// Start a race (the one before, if any, is replaced; its trials stay in the table).
     pub fn start_race(&self, setup: RaceSetup) -> Result<(), Vec<FieldError>> {
         self.experiment.try_update_value(|e| e.add_race(setup)).expect("the experiment lives as long as the page")?;
+        self.opened_as.set_value(None);
         self.race_started_ms.set_value(now_ms());
         self.race_ended_ms.set_value(None);
         self.selected.set(None);
@@ -246,13 +255,45 @@ impl Lab {
         self.refresh();
     }
 
-    /// Cancel the race: running and waiting trials end Interrupted; finished ones stay.
-    /// The race as JSON, in the format `tunelab race --out` writes (None before a race).
-    pub fn race_json(&self) -> Option<String> {
-        let workers = self.worker_count.get_untracked();
-        self.experiment.with_value(|e| tunelab::experiment::record::RaceRecord::of(e, workers).map(|r| r.to_json()))
+    /// The race's record (None before a race), dated by the page's clock.
+    pub fn race_record(&self) -> Option<RaceRecord> {
+        // An opened record keeps its own date and worker count, so it saves as it was read.
+        let (clock_zero, workers) = self
+            .opened_as
+            .get_value()
+            .unwrap_or_else(|| (web_sys::window().and_then(|w| w.performance()).map(|p| p.time_origin()), self.worker_count.get_untracked()));
+        self.experiment.with_value(|e| match clock_zero {
+            Some(zero) => RaceRecord::of_dated(e, workers, zero),
+            None => RaceRecord::of(e, workers),
+        })
     }
 
+    /// Open a race record's text in place of the race on the screen (its trials rebuilt, not
+    /// trained). A record that cannot be opened changes nothing. Returns its trial and method
+    /// counts.
+    pub fn open_record(&self, text: &str) -> Result<(usize, usize), OpenError> {
+        let (record, live) = RaceRecord::open(text)?;
+        // The rebuilt race's clock: its first trial started at 0.
+        let ended = live.runs().filter_map(|r| r.finished_ms).fold(0.0, f64::max);
+        self.experiment.set_value(live);
+        self.opened_as.set_value(Some((record.started_unix_ms, record.workers)));
+        self.race_started_ms.set_value(0.0);
+        self.race_ended_ms.set_value(Some(ended));
+        self.selected.set(None);
+        self.brushes.set(Vec::new());
+        self.staged.set(0);
+        self.stage_panels(1);
+        self.imported.set(Some(PanelState::of(&record.setup)));
+        self.refresh();
+        Ok((record.studies.iter().map(|s| s.trials.len()).sum(), record.studies.len()))
+    }
+
+    /// The panel of the record opened last: Some(None) when the panel cannot show its setup.
+    pub fn imported(&self) -> Signal<Option<Option<PanelState>>> {
+        self.imported.into()
+    }
+
+    /// Cancel the race: running and waiting trials end Interrupted; finished ones stay.
     pub fn cancel_race(&self) {
         let studies = self.experiment.try_update_value(|e| e.cancel_race()).unwrap_or_default();
         if let Some(host) = self.host() {

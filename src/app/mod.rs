@@ -12,6 +12,7 @@ mod coverage_maps;
 mod dataset;
 mod draw_digit;
 mod explain;
+mod exports;
 mod final_worker;
 mod form;
 pub mod format;

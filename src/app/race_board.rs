@@ -4,6 +4,7 @@
 //! its budget (`RaceStanding`).
 
 use super::explain::{Explain, Topic};
+use super::exports::{Exports, OpenRecord};
 use super::format::clock;
 use super::lab::{Lab, RaceView};
 use super::methods::{self, Badge};
@@ -13,7 +14,6 @@ use tunelab::chart::best_so_far::best_within;
 use tunelab::experiment::live::{finished_trials, LiveTrial, RaceState};
 use tunelab::experiment::race::estimate_seconds;
 use tunelab::text::Key;
-use wasm_bindgen::JsCast;
 
 fn state_sentence(view: &RaceView) -> Key {
     match view.state {
@@ -78,17 +78,8 @@ pub fn RaceBar() -> impl IntoView {
                 <button id="race-pause" class="secondary" prop:disabled=move || !running() on:click=move |_| lab.set_paused(true) title=words.t(Key::PauseTitle)>{words.t(Key::Pause)}</button>
                 <button id="race-resume" class="secondary" prop:disabled=move || !paused() on:click=move |_| lab.set_paused(false)>{words.t(Key::Resume)}</button>
                 <button id="race-cancel" class="secondary danger" prop:disabled=move || !(running() || paused()) on:click=move |_| confirm_cancel.set(true)>{words.t(Key::Cancel)}</button>
-                <a id="race-download" class="button secondary" download="tunelab-race.json" href="#"
-                    class:hidden=move || race.with(Option::is_none)
-                    title=words.t(Key::DownloadRaceTitle)
-                    on:click=move |ev| {
-                        // The file is made when asked for, from the race as it stands.
-                        let json = lab.race_json().unwrap_or_default();
-                        let href = format!("data:application/json;charset=utf-8,{}", String::from(js_sys::encode_uri_component(&json)));
-                        if let Some(link) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
-                            let _ = link.set_attribute("href", &href);
-                        }
-                    }>{words.t(Key::DownloadRace)}</a>
+                <Exports />
+                <OpenRecord busy=Signal::derive(move || running() || paused()) />
                 <Show when=move || confirm_cancel.get() && (running() || paused())>
                     <span class="confirm" role="alertdialog" aria-label=words.t(Key::CancelQuestion)>
                         {words.t(Key::CancelQuestion)}

@@ -74,6 +74,20 @@ impl SetupForm {
         }
     }
 
+    /// Show `state` (a record opened on the page).
+    fn load(&self, state: &PanelState) {
+        let other = Self::from_state(state);
+        self.methods.set(other.methods.get_untracked());
+        self.preset.set(other.preset.get_untracked());
+        self.rows.set(other.rows.get_untracked());
+        self.budget.set(other.budget.get_untracked());
+        self.subset.set(other.subset.get_untracked());
+        self.cv.set(other.cv.get_untracked());
+        self.seed.set(other.seed.get_untracked());
+        self.proposals.set(other.proposals.get_untracked());
+        self.median_pruning.set(other.median_pruning.get_untracked());
+    }
+
     /// The panel's fields for a link, once the numbers in them read as numbers.
     fn state(&self) -> Option<PanelState> {
         let number = |text: RwSignal<String>| text.get().trim().parse::<u32>().ok();
@@ -184,6 +198,13 @@ pub fn RaceSetupPanel(
     Effect::new(move |_| {
         if let Some(f) = fragment.get() {
             link::show(&f);
+        }
+    });
+    // A record opened on the page shows its experiment here, when the panel can hold it.
+    let imported = lab.imported();
+    Effect::new(move |_| {
+        if let Some(Some(state)) = imported.get() {
+            form.load(&state);
         }
     });
     let parsed = Memo::new(move |_| form.parse(words.lang()));

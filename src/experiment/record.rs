@@ -283,18 +283,61 @@ impl RaceRecord {
     }
 
     /// Read a record, refusing another format or a version this build does not know.
-    pub fn from_json(text: &str) -> Result<Self, String> {
-        let head: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    pub fn from_json(text: &str) -> Result<Self, ReadError> {
+        let head: serde_json::Value = serde_json::from_str(text).map_err(|e| ReadError::NotJson(e.to_string()))?;
         if head.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-            return Err(format!("not a tunelab race record (its \"format\" is not {FORMAT:?})"));
+            return Err(ReadError::NotARecord);
         }
         match head.get("version").and_then(|v| v.as_u64()) {
             Some(v) if v == VERSION as u64 => {}
-            Some(v) => return Err(format!("a race record of version {v}; this tunelab reads version {VERSION}")),
-            None => return Err("the record has no \"version\"".into()),
+            Some(v) => return Err(ReadError::Version(v)),
+            None => return Err(ReadError::NoVersion),
         }
-        serde_json::from_value(head).map_err(|e| format!("a bad race record: {e}"))
+        serde_json::from_value(head).map_err(|e| ReadError::Malformed(e.to_string()))
     }
+
+    /// Open a file's text as a race to look at: read, checked field by field, and rebuilt
+    /// (`rebuild`). Refuses, with the reason, a file too large, not a record, or a record its
+    /// methods would not have made.
+    pub fn open(text: &str) -> Result<(Self, LiveExperiment), OpenError> {
+        if text.len() > MAX_RECORD_BYTES {
+            return Err(OpenError::TooLarge { bytes: text.len() });
+        }
+        let record = Self::from_json(text)?;
+        let live = record.rebuild()?;
+        Ok((record, live))
+    }
+}
+
+/// The largest record a page opens (a race of thousands of trials is a few megabytes).
+pub const MAX_RECORD_BYTES: usize = 64 << 20;
+
+/// Why a text is not a race record this build reads.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ReadError {
+    /// Not JSON (the JSON reader's words).
+    #[error("it is not JSON ({0})")]
+    NotJson(String),
+    #[error("it is not a tunelab race record (its \"format\" is not \"{FORMAT}\")")]
+    NotARecord,
+    #[error("it is a race record of version {0}; this tunelab reads version {VERSION}")]
+    Version(u64),
+    #[error("the record has no \"version\"")]
+    NoVersion,
+    /// A field missing or of the wrong kind (the JSON reader's words, which name it).
+    #[error("a field is wrong: {0}")]
+    Malformed(String),
+}
+
+/// Why a file cannot be opened as a race.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OpenError {
+    #[error("the file is {bytes} bytes; a race record is at most {MAX_RECORD_BYTES} bytes")]
+    TooLarge { bytes: usize },
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Rebuild(#[from] RebuildError),
 }
 
 /// Why a record cannot be rebuilt into a race.
@@ -385,8 +428,45 @@ mod tests {
         let json = record.to_json();
         assert!(json.contains("\"state\": \"complete\"") && json.contains("\"format\": \"tunelab-race\""), "{json}");
         assert_eq!(RaceRecord::from_json(&json).unwrap(), record);
-        assert!(RaceRecord::from_json("{\"format\": \"tunelab-race\", \"version\": 9}").unwrap_err().contains("version 9"));
-        assert!(RaceRecord::from_json("[]").unwrap_err().contains("not a tunelab race record"));
+        assert_eq!(RaceRecord::from_json("{\"format\": \"tunelab-race\", \"version\": 9}").unwrap_err(), ReadError::Version(9));
+        assert_eq!(RaceRecord::from_json("[]").unwrap_err(), ReadError::NotARecord);
+        assert!(matches!(RaceRecord::from_json("{\"format\": \"tunelab-race\", \"version\": 1}").unwrap_err(), ReadError::Malformed(m) if m.contains("setup")));
+    }
+
+    /// Whatever the bytes — random, or a good record with characters changed, cut or moved — opening
+    /// them answers with a race or a reason, never a panic.
+    #[test]
+    fn opening_arbitrary_bytes_never_panics() {
+        use rand::{Rng, SeedableRng};
+        let good = crate::experiment::small_race_record(&["random", "hyperband", "pbt"], CrossValidation::Holdout, false).to_json();
+        assert!(RaceRecord::open(&good).is_ok());
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(15);
+        let (mut opened, mut refused) = (0, 0);
+        for round in 0..400 {
+            let mut bytes = good.clone().into_bytes();
+            match round % 4 {
+                0 => (0..rng.random_range(1..4)).for_each(|_| {
+                    let at = rng.random_range(0..bytes.len());
+                    bytes[at] = b"0123456789.-e,:\"[]{}"[rng.random_range(0..20)];
+                }),
+                1 => bytes.truncate(rng.random_range(0..bytes.len())),
+                2 => {
+                    let at = rng.random_range(0..bytes.len());
+                    let len = rng.random_range(1..40).min(bytes.len() - at);
+                    bytes.drain(at..at + len);
+                }
+                _ => bytes = (0..rng.random_range(0..200)).map(|_| rng.random()).collect(),
+            }
+            match RaceRecord::open(&String::from_utf8_lossy(&bytes)) {
+                Ok(_) => opened += 1,
+                Err(e) => {
+                    assert!(!e.to_string().is_empty());
+                    refused += 1;
+                }
+            }
+        }
+        assert!(refused > 300 && opened > 0, "{opened} opened, {refused} refused");
+        assert!(matches!(RaceRecord::open(&"x".repeat(MAX_RECORD_BYTES + 1)), Err(OpenError::TooLarge { .. })));
     }
 
     /// A record rebuilt into a race and recorded again is the same record, whatever the method:

@@ -82,6 +82,37 @@ impl PanelState {
     }
 }
 
+impl PanelState {
+    /// The panel showing `setup` (a record's), if the panel can show it exactly: the preset is
+    /// the one its rows differ least from. None for a setup the panel's fields cannot hold (a
+    /// base network or a median rule of its own, as the command line allows).
+    pub fn of(setup: &RaceSetup) -> Option<PanelState> {
+        let searched = rows_of(&setup.space, &setup.base);
+        // On each preset's rows: the setup's row where it searches the param, else the row off,
+        // fixed at the setup's value.
+        let on_preset = |preset: &str| -> Option<(usize, PanelState)> {
+            let rows: Vec<ParamRow> = rows_of(&presets::by_name(preset)?, &setup.base)
+                .into_iter()
+                .map(|row| searched.iter().find(|r| r.name == row.name).cloned().unwrap_or(ParamRow { on: false, ..row }))
+                .collect();
+            let differences = preset_rows(preset).iter().zip(&rows).filter(|(a, b)| a != b).count();
+            let state = PanelState {
+                methods: setup.methods.clone(),
+                preset: preset.to_string(),
+                rows,
+                budget: setup.budget_epochs,
+                subset: setup.data.images,
+                validation: setup.data.validation,
+                seed: setup.seed,
+                proposals: setup.proposals,
+                median_pruning: setup.pruner.is_some(),
+            };
+            (state.setup().ok().as_ref() == Some(setup)).then_some((differences, state))
+        };
+        presets::NAMES.iter().filter_map(|p| on_preset(p)).min_by_key(|(differences, _)| *differences).map(|(_, state)| state)
+    }
+}
+
 /// A preset's rows, on the default configuration.
 pub fn preset_rows(preset: &str) -> Vec<ParamRow> {
     rows_of(&presets::by_name(preset).unwrap_or_else(presets::seed_grid), &TrainConfig::default())
@@ -440,6 +471,24 @@ pub fn decode(fragment: &str) -> Opened {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A setup the panel made comes back as the same panel, preset and edits included; one the
+    /// panel cannot hold is said so.
+    #[test]
+    fn a_setup_reads_back_as_its_panel() {
+        let mut state = PanelState { preset: "wide".into(), rows: preset_rows("wide"), seed: 9, median_pruning: true, ..PanelState::default() };
+        state.rows[0].high = "0.05".into();
+        let setup = state.setup().unwrap();
+        let back = PanelState::of(&setup).unwrap();
+        assert_eq!(back.preset, "wide");
+        assert_eq!(back.setup().unwrap(), setup);
+        assert_eq!(PanelState::of(&RaceSetup::default()), Some(PanelState::default()));
+        // A value switched off is a row fixed at it.
+        let fixed = RaceSetup { base: TrainConfig { dense_units: 7, ..TrainConfig::default() }, ..RaceSetup::default() };
+        assert_eq!(PanelState::of(&fixed).unwrap().setup().unwrap(), fixed);
+        let own_rule = RaceSetup { pruner: Some(MedianPruner { startup_trials: 2, ..MedianPruner::default() }), ..RaceSetup::default() };
+        assert_eq!(PanelState::of(&own_rule), None);
+    }
     use crate::rng::{below, rng_for};
 
     #[test]

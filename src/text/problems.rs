@@ -1,7 +1,7 @@
 //! What the core refuses or reports, said in the page's language: a bad field of the experiment
 //! panel, a bad row of the search space, a configuration that cannot train, why a trial failed
 //! or diverged, a retraining that gave no test result, a worker put out of service, an MNIST
-//! file that is not one. The core keeps each problem
+//! file that is not one, a race record that cannot be opened. The core keeps each problem
 //! as data (an enum per reason, its `Display` the command line's English); here each becomes a
 //! sentence of the catalogues, hyperparameters named as the page names them.
 
@@ -12,6 +12,7 @@ use crate::data::{DataError, IdxError};
 use crate::experiment::live::Why;
 use crate::experiment::presets::{HyperparamError, KNOWN};
 use crate::experiment::race::{SetupProblem, MAX_PROPOSALS};
+use crate::experiment::record::{OpenError, ReadError, RebuildError, MAX_RECORD_BYTES, VERSION};
 use crate::experiment::space_form::RowProblem;
 use crate::nn::config::{ConfigError, Rule, MAX_TRAINING_MEMORY_BYTES};
 use crate::protocol::RetrainFailure;
@@ -365,6 +366,30 @@ impl Lang {
             LinkProblem::UnknownParam { name } => self.fill(Key::LinkUnknownParam, &[("name", name)]),
         }
     }
+
+    /// Why a file was not opened as a race (the JSON reader's own words stay as it wrote them).
+    pub fn open_error(self, e: &OpenError) -> String {
+        let mb = |bytes: usize| self.number(bytes as f64 / 1e6, 1);
+        match e {
+            OpenError::TooLarge { bytes } => self.fill(Key::OpenTooLarge, &[("size", &mb(*bytes)), ("most", &mb(MAX_RECORD_BYTES))]),
+            OpenError::Read(ReadError::NotJson(detail)) => self.fill(Key::ReadNotJson, &[("detail", detail)]),
+            OpenError::Read(ReadError::NotARecord) => self.text(Key::ReadNotRecord).to_string(),
+            OpenError::Read(ReadError::Version(found)) => self.fill(Key::ReadVersion, &[("found", &found.to_string()), ("known", &VERSION.to_string())]),
+            OpenError::Read(ReadError::NoVersion) => self.text(Key::ReadNoVersion).to_string(),
+            OpenError::Read(ReadError::Malformed(detail)) => self.fill(Key::ReadMalformed, &[("detail", detail)]),
+            OpenError::Rebuild(RebuildError::Setup(errors)) => {
+                let problems: Vec<String> = errors.iter().map(|e| self.setup_problem(&e.problem)).collect();
+                self.fill(Key::RebuildSetup, &[("problems", &problems.join("; "))])
+            }
+            OpenError::Rebuild(RebuildError::Methods { setup, studies }) => {
+                let names = |list: &[String]| list.iter().map(|m| self.method(m).to_string()).collect::<Vec<_>>().join(", ");
+                self.fill(Key::RebuildMethods, &[("studies", &names(studies)), ("methods", &names(setup))])
+            }
+            OpenError::Rebuild(RebuildError::NotProposed { method, trial }) => {
+                self.fill(Key::RebuildNotProposed, &[("trial", &trial.to_string()), ("method", self.method(method))])
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -452,6 +477,31 @@ mod tests {
         rows[4].high = "0.01".into();
         let (_, es) = said_in_both(|l| l.row_problem(&build(&rows, &base).unwrap_err()[0].problem));
         assert!(es.contains("0,1") && es.contains("0,01"), "numbers the Spanish way: {es}");
+    }
+
+    #[test]
+    fn a_record_that_cannot_be_opened_is_said_in_both_languages() {
+        use crate::experiment::record::RaceRecord;
+        let texts =
+            ["{", "[]", "{\"format\": \"tunelab-race\", \"version\": 7}", "{\"format\": \"tunelab-race\"}", "{\"format\": \"tunelab-race\", \"version\": 1}"];
+        for text in texts {
+            let e = RaceRecord::open(text).err().unwrap();
+            let (en, _) = said_in_both(|l| l.open_error(&e));
+            if !matches!(e, OpenError::Read(ReadError::NotJson(_) | ReadError::Malformed(_))) {
+                assert!(!en.contains("tunelab-race\"") || en == e.to_string(), "{en}");
+            }
+        }
+        let rebuilds = [
+            RebuildError::Methods { setup: vec!["grid".into()], studies: vec!["tpe".into()] },
+            RebuildError::NotProposed { method: "gp-ei".into(), trial: 3 },
+            RebuildError::Setup(RaceSetup { methods: vec![], ..RaceSetup::default() }.problems()),
+        ];
+        for e in rebuilds {
+            let (en, es) = said_in_both(|l| l.open_error(&OpenError::Rebuild(e.clone())));
+            assert!(!en.contains("gp-ei") && !es.contains("gp-ei"), "methods by their label: {en} / {es}");
+        }
+        let (en, es) = said_in_both(|l| l.open_error(&OpenError::TooLarge { bytes: 70_000_000 }));
+        assert!(en.contains("70.0 MB") && es.contains("70,0 MB"), "{en} / {es}");
     }
 
     #[test]

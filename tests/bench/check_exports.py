@@ -7,7 +7,9 @@ Dev tooling, not part of the test command (it needs pandas and optuna):
         --out r.json --csv r.csv --optuna r.log
     /tmp/optuna-venv/bin/python tests/bench/check_exports.py r.json r.csv r.log
 
-The page's Export buttons write the same three files (`tunelab-race.json`, `.csv`, `.optuna.log`).
+The page's Export links write the same three files (`tunelab-race.json`, `tunelab-trials.csv`,
+`tunelab-optuna.log`); the end-to-end test keeps the ones it downloads with
+`TUNELAB_EXPORTS=DIR node --test exports.test.mjs` (in tests/e2e).
 """
 
 import json

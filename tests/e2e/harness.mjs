@@ -106,3 +106,10 @@ export async function drawStroke(page, points) {
 export async function setField(page, id, value) {
   await page.fill(`#${id}`, String(value));
 }
+
+/** The trials table, row by row, without the time column (which differs from run to run). */
+export async function tableRows(page) {
+  return page.$$eval('#trials-table tbody tr', (rows) =>
+    rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent.trim()).filter((_, i, all) => i !== all.length - 1).join(' ')),
+  );
+}

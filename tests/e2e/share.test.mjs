@@ -4,7 +4,7 @@
 // second browser context, runs the same trials to the same scores.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, launch, openPage, waitForDataset } from './harness.mjs';
+import { serve, launch, openPage, waitForDataset, tableRows } from './harness.mjs';
 
 let server;
 let browser;
@@ -22,13 +22,6 @@ const LESSON = 'v1&m=random,gp-ei&sp=seed&b=6&n=2000&cv=h&s=5&p=2&r.epochs=0:5:2
 
 async function checkedMethods(page) {
   return page.$$eval('input[name=race-method]', (boxes) => boxes.filter((b) => b.checked).map((b) => b.value));
-}
-
-/** The trials table, row by row, without the time column. */
-async function tableRows(page) {
-  return page.$$eval('#trials-table tbody tr', (rows) =>
-    rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent.trim()).filter((_, i, all) => i !== all.length - 1).join(' ')),
-  );
 }
 
 async function race(page) {
