@@ -326,9 +326,9 @@ mod tests {
         let two = ok(run_race(race.clone(), data(), 2, &mut |_, _| {}));
         assert_eq!(trials(&one), trials(&two));
         let record = crate::experiment::record::RaceRecord::of(&one, 1).unwrap();
-        // Rungs, lineage and paths too (the seconds aside).
+        // Rungs, lineage and paths too (the times aside).
         let timeless = |mut r: crate::experiment::record::RaceRecord| {
-            r.studies.iter_mut().flat_map(|s| s.trials.iter_mut()).for_each(|t| t.seconds = None);
+            r.studies.iter_mut().flat_map(|s| s.trials.iter_mut()).for_each(|t| (t.seconds, t.started) = (None, None));
             r
         };
         assert_eq!(timeless(record.clone()), timeless(crate::experiment::record::RaceRecord::of(&two, 1).unwrap()));
