@@ -96,8 +96,21 @@ pub fn Exports() -> impl IntoView {
 #[derive(Clone, PartialEq)]
 enum Opening {
     Reading(String),
-    Opened { file: String, trials: usize, methods: usize, panel_kept: bool },
-    Refused { file: String, why: String },
+    Opened {
+        file: String,
+        trials: usize,
+        methods: usize,
+        panel_kept: bool,
+    },
+    Refused {
+        file: String,
+        why: String,
+    },
+    /// The browser could not read the file (its words).
+    Unreadable {
+        file: String,
+        why: String,
+    },
 }
 
 /// The file picker that opens a race record, and what came of it.
@@ -124,7 +137,7 @@ pub fn OpenRecord(
         wasm_bindgen_futures::spawn_local(async move {
             let text = wasm_bindgen_futures::JsFuture::from(file.text()).await;
             let outcome = match text.map(|t| t.as_string().unwrap_or_default()) {
-                Err(e) => Opening::Refused { file: name.clone(), why: format!("{e:?}") },
+                Err(e) => Opening::Unreadable { file: name.clone(), why: e.as_string().unwrap_or_else(|| format!("{e:?}")) },
                 Ok(text) => match lab.open_record(&text) {
                     Ok((trials, methods)) => {
                         let panel_kept = lab.imported().get_untracked().is_some_and(|p| p.is_none());
@@ -148,12 +161,13 @@ pub fn OpenRecord(
                 }
             }
             Opening::Refused { file, why } => words.fill(Key::ImportRefused, &[("file", &file), ("why", &why)]),
+            Opening::Unreadable { file, why } => words.fill(Key::ImportUnreadable, &[("file", &file), ("why", &why)]),
         })
     };
     let state = move || match status.get() {
         Some(Opening::Reading(_)) => "reading",
         Some(Opening::Opened { .. }) => "opened",
-        Some(Opening::Refused { .. }) => "refused",
+        Some(Opening::Refused { .. } | Opening::Unreadable { .. }) => "refused",
         None => "idle",
     };
     view! {
