@@ -237,7 +237,7 @@ test('every method races in the browser, and the race JSON holds the rungs, line
     await page.click('#race-start');
     await page.waitForSelector('#race-status[data-state="done"]', { timeout: 600_000 });
     await page.screenshot({ path: path.join(SHOTS, 'race-inside-training-1280x720.png') });
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#race-download')]);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
     const record = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
     assert.equal(record.format, 'tunelab-race');
     const study = (name) => record.studies.find((s) => s.method === name);
