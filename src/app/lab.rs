@@ -226,12 +226,7 @@ impl Lab {
     pub fn start_race(&self, setup: RaceSetup) -> Result<(), Vec<FieldError>> {
         self.experiment.try_update_value(|e| e.add_race(setup)).expect("the experiment lives as long as the page")?;
         self.opened_as.set_value(None);
-        self.race_started_ms.set_value(now_ms());
-        self.race_ended_ms.set_value(None);
-        self.selected.set(None);
-        self.brushes.set(Vec::new());
-        self.staged.set(0);
-        self.stage_panels(1);
+        self.show_new_race(now_ms(), None);
         if let Some(host) = self.host() {
             host.set_paused(false);
         }
@@ -241,6 +236,17 @@ impl Lab {
         let lab = *self;
         set_timeout(move || lab.refresh(), Duration::ZERO);
         Ok(())
+    }
+
+    /// A race new on the screen (started, or opened from a record): its times, no trial
+    /// selected, no brushes, its panels drawn one at a time.
+    fn show_new_race(&self, started_ms: f64, ended_ms: Option<f64>) {
+        self.race_started_ms.set_value(started_ms);
+        self.race_ended_ms.set_value(ended_ms);
+        self.selected.set(None);
+        self.brushes.set(Vec::new());
+        self.staged.set(0);
+        self.stage_panels(1);
     }
 
     /// Stop starting trials (running ones finish), or start them again.
@@ -277,12 +283,7 @@ impl Lab {
         let ended = live.runs().filter_map(|r| r.finished_ms).fold(0.0, f64::max);
         self.experiment.set_value(live);
         self.opened_as.set_value(Some((record.started_unix_ms, record.workers)));
-        self.race_started_ms.set_value(0.0);
-        self.race_ended_ms.set_value(Some(ended));
-        self.selected.set(None);
-        self.brushes.set(Vec::new());
-        self.staged.set(0);
-        self.stage_panels(1);
+        self.show_new_race(0.0, Some(ended));
         self.imported.set(Some(PanelState::of(&record.setup)));
         self.refresh();
         Ok((record.studies.iter().map(|s| s.trials.len()).sum(), record.studies.len()))

@@ -139,6 +139,16 @@ pub struct EpochRecord {
 impl RaceRecord {
     /// The record of `live`'s race (None before any race).
     pub fn of(live: &LiveExperiment, workers: usize) -> Option<Self> {
+        Self::written(live, workers, None)
+    }
+
+    /// The record of `live`'s race, dated: `clock_zero_unix_ms` is the wall-clock time (ms since
+    /// 1970) at which the clock `live` was told times in read 0.
+    pub fn of_dated(live: &LiveExperiment, workers: usize, clock_zero_unix_ms: f64) -> Option<Self> {
+        Self::written(live, workers, Some(clock_zero_unix_ms))
+    }
+
+    fn written(live: &LiveExperiment, workers: usize, clock_zero_unix_ms: Option<f64>) -> Option<Self> {
         let race = live.race()?;
         let origin = first_start(live);
         let studies = race
@@ -185,16 +195,8 @@ impl RaceRecord {
             workers,
             studies,
             largest_checkpoint_bytes: live.largest_checkpoint(),
-            started_unix_ms: None,
+            started_unix_ms: clock_zero_unix_ms.zip(origin).map(|(zero, o)| (zero + o).round()),
         })
-    }
-
-    /// The record of `live`'s race, dated: `clock_zero_unix_ms` is the wall-clock time (ms since
-    /// 1970) at which the clock `live` was told times in read 0.
-    pub fn of_dated(live: &LiveExperiment, workers: usize, clock_zero_unix_ms: f64) -> Option<Self> {
-        let mut record = Self::of(live, workers)?;
-        record.started_unix_ms = first_start(live).map(|o| (clock_zero_unix_ms + o).round());
-        Some(record)
     }
 
     /// Each trial's segments as the race ran them, for `replay`: a trial trained in one go is one
@@ -225,7 +227,7 @@ impl RaceRecord {
                     || trial.epochs.iter().any(|e| e.report.epoch > from)
                     || matches!(trial.state, TrialState::Failed(_) | TrialState::Diverged(_));
                 if let Some(end) = trial_end(trial).filter(|_| trained_on) {
-                    let epochs = trial.epochs.iter().filter(|e| e.report.epoch > from || trial.pauses.is_empty());
+                    let epochs = trial.epochs.iter().filter(|e| e.report.epoch > from);
                     list.push_back(Segment { epochs: epochs.map(|e| (e.fold, e.report.clone())).collect(), end, started_ms: from_ms, finished_ms: from_ms });
                 }
                 // The record keeps the times of the last segment that ran.
@@ -262,7 +264,7 @@ impl RaceRecord {
         live.note_checkpoint(self.largest_checkpoint_bytes);
         // Every finished trial must come out as recorded: the same values, state and scores.
         let again = Self::of(&live, self.workers).expect("a rebuilt race");
-        for ((study, mine), theirs) in self.studies.iter().enumerate().zip(&again.studies) {
+        for (mine, theirs) in self.studies.iter().zip(&again.studies) {
             for trial in mine.trials.iter().filter(|t| t.state.is_finished()) {
                 let same = theirs.trials.get(trial.id).is_some_and(|t| {
                     let (mut a, mut b) = (trial.clone(), t.clone());
@@ -270,7 +272,6 @@ impl RaceRecord {
                     a == b
                 });
                 if !same {
-                    let _ = study;
                     return Err(RebuildError::NotProposed { method: mine.method.clone(), trial: trial.id });
                 }
             }
