@@ -54,8 +54,13 @@ pub struct DrawingRead {
     pub ms: f64,
 }
 
-/// The training file and the test images.
-type TrainAndTest = (Rc<LabeledImages>, Rc<LabeledImages>);
+/// The training file and the test images, each once loaded (the test images arrive after the
+/// training file: a race needs only the training file).
+#[derive(Default, Clone)]
+struct Images {
+    train: Option<Rc<LabeledImages>>,
+    test: Option<Rc<LabeledImages>>,
+}
 
 /// The drawing being read in the final worker, and the latest one waiting for it to answer.
 #[derive(Default)]
@@ -135,7 +140,7 @@ pub struct Lab {
     reader: StoredValue<Reader, LocalStorage>,
     final_worker: StoredValue<Option<FinalWorker>, LocalStorage>,
     /// The training file and the test images, once loaded (the final worker gets copies).
-    images: StoredValue<Option<TrainAndTest>, LocalStorage>,
+    images: StoredValue<Images, LocalStorage>,
     /// The panel of the record opened last (None inside: the panel cannot show its setup).
     imported: RwSignal<Option<Option<PanelState>>>,
     /// The race on the screen is an opened record: its wall-clock start and worker count.
@@ -170,7 +175,7 @@ impl Lab {
             reading_pending: RwSignal::new(false),
             reader: StoredValue::new_local(Reader::default()),
             final_worker: StoredValue::new_local(None),
-            images: StoredValue::new_local(None),
+            images: StoredValue::new_local(Images::default()),
             imported: RwSignal::new(None),
             opened_as: StoredValue::new(None),
         }
@@ -343,11 +348,11 @@ impl Lab {
         self.clock.set(now_ms());
     }
 
-    /// Start the workers once the images are here (the pool gets the training file; the final
-    /// worker, started when first needed, the test images too).
-    pub fn start_workers(&self, data: Rc<LabeledImages>, test: Rc<LabeledImages>) {
+    /// Start the workers once the training file is here (the final worker, started when first
+    /// needed, gets it and the test images).
+    pub fn start_workers(&self, data: Rc<LabeledImages>) {
         let lab = *self;
-        self.images.set_value(Some((data.clone(), test)));
+        self.images.update_value(|i| i.train = Some(data.clone()));
         let host = WorkerHost::start(self.worker_count.get_untracked(), data, Rc::new(move |event| lab.on_event(event)));
         self.host.set_value(Some(host));
         self.workers.set(self.host().map(|h| h.statuses()).unwrap_or_default());
@@ -511,9 +516,18 @@ impl Lab {
         self.reading_pending.into()
     }
 
-    /// The test images (for the gallery of misclassified digits), once loaded.
+    /// The training file, once the workers have it (a load tried again fetches only the rest).
+    pub fn training_file(&self) -> Option<Rc<LabeledImages>> {
+        self.images.with_value(|i| i.train.clone())
+    }
+
+    pub fn set_test_images(&self, test: Rc<LabeledImages>) {
+        self.images.update_value(|i| i.test = Some(test));
+    }
+
+    /// The test images (for the final test and the gallery of misclassified digits), once loaded.
     pub fn test_images(&self) -> Option<Rc<LabeledImages>> {
-        self.images.with_value(|i| i.as_ref().map(|(_, test)| test.clone()))
+        self.images.with_value(|i| i.test.clone())
     }
 
     /// Retrain `candidates` on `images` of the training file and test them, one after another
@@ -537,7 +551,7 @@ impl Lab {
     /// Send to the final worker, starting it first if there is none.
     fn send_to_final_worker(&self, message: ToWorker, beside: Option<Vec<u8>>) -> Result<(), Fault> {
         if self.final_worker.with_value(Option::is_none) {
-            let (train, test) = self.images.with_value(Clone::clone).ok_or(Fault::NoImages)?;
+            let Images { train: Some(train), test: Some(test) } = self.images.get_value() else { return Err(Fault::NoImages) };
             let lab = *self;
             let worker = FinalWorker::start(train, test, Rc::new(move |event| lab.on_final_event(event)))?;
             self.final_worker.set_value(Some(worker));

@@ -20,6 +20,7 @@ mod lab;
 mod lessons_view;
 mod link;
 mod methods;
+mod offline;
 mod parallel_view;
 mod race_board;
 mod race_setup;
@@ -35,12 +36,13 @@ mod workers;
 
 use best_curves::BestSoFar;
 use coverage_maps::{CoverageMaps, DistinctStrip};
-use dataset::{load_mnist, DatasetPanel, DatasetStatus, Progress};
+use dataset::{load_test, load_training, DatasetPanel, DatasetStatus, Downloaded, Progress};
 use explain::{Explain, Topic};
 use form::SingleConfigPanel;
 use lab::Lab;
 use leptos::prelude::*;
 use lessons_view::{LessonList, LessonPanel};
+use offline::Offline;
 use parallel_view::ParallelView;
 use race_board::{RaceBar, RaceStanding};
 use race_setup::RaceSetupPanel;
@@ -55,6 +57,9 @@ use tunelab::share::link::View;
 use tunelab::text::{Key, Lang};
 use words::{LanguagePicker, Words};
 
+/// Where MNIST's files are, beside the page.
+const MNIST: &str = "./mnist/";
+
 #[component]
 pub fn App() -> impl IntoView {
     let dataset = RwSignal::new(DatasetStatus::Downloading(Progress::starting()));
@@ -63,12 +68,31 @@ pub fn App() -> impl IntoView {
     let lab = Lab::new(dataset);
     provide_context(lab);
 
-    // Load MNIST once, then start the workers with the training images.
-    leptos::task::spawn_local(async move {
-        if let Some(mnist) = load_mnist("./mnist/", dataset).await {
-            lab.start_workers(Rc::new(mnist.train_file), Rc::new(mnist.test));
-        }
-    });
+    // Load MNIST's training file, start the workers with it, then load the test images (only
+    // the final test needs them) and keep everything for offline use. A failed load can be
+    // tried again from the data panel; it fetches only what is still missing.
+    let offline = RwSignal::new(Offline::Pending);
+    let downloaded = StoredValue::new_local(Vec::<Downloaded>::new());
+    let load = move || {
+        leptos::task::spawn_local(async move {
+            let train_file = match lab.training_file() {
+                Some(train_file) => train_file,
+                None => {
+                    dataset.set(DatasetStatus::Downloading(Progress::starting()));
+                    let Some((train_file, files)) = load_training(MNIST, dataset).await else { return };
+                    downloaded.update_value(|d| d.extend(files));
+                    let train_file = Rc::new(train_file);
+                    lab.start_workers(train_file.clone());
+                    train_file
+                }
+            };
+            let Some((test, files)) = load_test(MNIST, dataset, &train_file).await else { return };
+            lab.set_test_images(Rc::new(test));
+            downloaded.update_value(|d| d.extend(files));
+            offline::keep(MNIST, downloaded.try_update_value(std::mem::take).unwrap_or_default(), offline).await;
+        });
+    };
+    load();
     tick_while_training(lab);
     // A link opens an experiment, perhaps a lesson that hides some views.
     let opened = link::read();
@@ -110,7 +134,7 @@ pub fn App() -> impl IntoView {
             {shown(View::Data).then(|| view! {
                 <section id="dataset" class="panel">
                     <h2>{words.t(Key::SectionData)}</h2>
-                    <DatasetPanel status=lab.dataset() />
+                    <DatasetPanel status=lab.dataset() offline=offline.into() retry=Callback::new(move |()| load()) />
                 </section>
             })}
             {shown(View::Workers).then(|| view! { <WorkersPanel /> })}

@@ -52,7 +52,7 @@ pub fn now_ms() -> f64 {
 impl WorkerHost {
     /// Start `count` workers that will train on `data`; `on_event` hears what happens.
     pub fn start(count: usize, data: Rc<LabeledImages>, on_event: Rc<dyn Fn(Event)>) -> Self {
-        let (scheduler, commands) = Scheduler::new(SchedulerConfig::default(), count);
+        let (scheduler, commands) = Scheduler::new(SchedulerConfig::for_web_workers(), count);
         let inner = Rc::new_cyclic(|me| RefCell::new(Inner { scheduler, workers: Vec::new(), data, on_event, me: me.clone() }));
         let host = Self { inner };
         host.carry_out(commands);
@@ -60,7 +60,7 @@ impl WorkerHost {
     }
 
     pub fn submit(&self, trial: TrialRef, request: TrainRequest) {
-        self.apply(|s| s.submit(trial, request));
+        self.apply(|s| s.submit(trial, request, now_ms()));
     }
 
     pub fn cancel(&self, trial: TrialRef) {
@@ -72,11 +72,11 @@ impl WorkerHost {
     }
 
     pub fn set_paused(&self, paused: bool) {
-        self.apply(|s| s.set_paused(paused));
+        self.apply(|s| s.set_paused(paused, now_ms()));
     }
 
     pub fn resize(&self, count: usize) {
-        self.apply(|s| s.resize(count));
+        self.apply(|s| s.resize(count, now_ms()));
     }
 
     pub fn set_spent(&self, study: usize, spent: u64) {

@@ -95,7 +95,8 @@ fn parse_header<'a>(raw: &'a [u8], expected_magic: u32, what: &'static str) -> R
     if dims.contains(&0) {
         return Err(IdxError::ZeroDimension { dims });
     }
-    let declared: u64 = dims.iter().map(|&d| d as u64).product();
+    // Three u32 dimensions can overflow u64: such a header declares more than any file holds.
+    let declared: u64 = dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d as u64)).unwrap_or(u64::MAX);
     let data = &raw[header_len..];
     let actual = data.len() as u64;
     if actual < declared {
@@ -199,6 +200,74 @@ mod tests {
         gz.truncate(n / 2);
         assert!(matches!(parse_labels(&gz), Err(IdxError::BadGzip(_))));
         assert_eq!(parse_labels(&[]), Err(IdxError::Empty));
+    }
+
+    /// Arbitrary bytes, valid files cut or with bytes flipped, and headers with extreme dimensions
+    /// (plain and gzipped) are parsed or refused, never a panic; what parses is consistent.
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        use crate::rng::{below, rng_for};
+        use rand::RngCore;
+        let mut rng = rng_for(15, 0);
+        let valid = [encode_images(3, 2, 2, &[7; 12]), encode_labels(&[1, 2, 3, 4])];
+        let check = |bytes: &[u8]| {
+            if let Ok(img) = parse_images(bytes) {
+                assert_eq!(img.pixels.len(), img.count * img.rows * img.cols);
+            }
+            if let Ok(labels) = parse_labels(bytes) {
+                assert!(labels.labels.iter().all(|&l| l <= 9));
+            }
+        };
+        for case in 0..3_000 {
+            let bytes = match case % 4 {
+                0 => {
+                    let mut b = vec![0u8; below(&mut rng, 64)];
+                    rng.fill_bytes(&mut b);
+                    b
+                }
+                1 => {
+                    // Any dimensions, up to u32::MAX, over a short body.
+                    let magic = if below(&mut rng, 2) == 0 { IMAGES_MAGIC } else { LABELS_MAGIC };
+                    let mut b = magic.to_be_bytes().to_vec();
+                    for _ in 0..(magic & 0xff) {
+                        let d = [0, 1, 2, 28, u32::MAX, rng.next_u32()][below(&mut rng, 6)];
+                        b.extend_from_slice(&d.to_be_bytes());
+                    }
+                    b.extend(std::iter::repeat_n(3u8, below(&mut rng, 40)));
+                    b
+                }
+                _ => {
+                    let mut b = valid[below(&mut rng, 2)].clone();
+                    for _ in 0..1 + below(&mut rng, 3) {
+                        let at = below(&mut rng, b.len());
+                        b[at] = rng.next_u32() as u8;
+                    }
+                    let keep = below(&mut rng, b.len() + 1);
+                    b.truncate(keep);
+                    b
+                }
+            };
+            check(&bytes);
+            let zipped = gzip(&bytes);
+            check(&zipped);
+            // A gzip stream cut or flipped anywhere.
+            if !zipped.is_empty() {
+                let at = below(&mut rng, zipped.len());
+                let mut z = zipped.clone();
+                z[at] ^= 1 << below(&mut rng, 8);
+                check(&z);
+                check(&zipped[..at]);
+            }
+        }
+    }
+
+    #[test]
+    fn huge_dimensions_are_truncated_files() {
+        let mut b = IMAGES_MAGIC.to_be_bytes().to_vec();
+        for _ in 0..3 {
+            b.extend_from_slice(&u32::MAX.to_be_bytes());
+        }
+        assert!(matches!(parse_images(&b), Err(IdxError::Truncated { declared: u64::MAX, actual: 0, .. })));
     }
 
     #[test]

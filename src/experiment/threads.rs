@@ -203,7 +203,7 @@ pub fn run_race(
             scheduler.set_spent(study, spent);
         }
         for (trial, request) in requests {
-            pending.extend(scheduler.submit(trial, request));
+            pending.extend(scheduler.submit(trial, request, now()));
         }
         if !pending.is_empty() {
             continue;

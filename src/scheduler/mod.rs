@@ -25,16 +25,21 @@
 //!   with a notice instead of an endless loop.
 //! - A protocol error or rejected data on a slot running a trial fails that trial (retrying
 //!   cannot help: the same message would be refused again) and replaces the worker.
+//! - A worker silent for longer than its trial could take between two words has hung: its
+//!   trial fails and it is replaced (`watchdog`).
+//! - Every input carries the clock (`now_ms`), so that the scheduler never reads one.
 
 #![forbid(unsafe_code)]
 
 #[cfg(test)]
 mod tests;
+pub mod watchdog;
 
 use crate::nn::bench::Calibration;
 use crate::nn::EpochReport;
 use crate::protocol::{FromWorker, ToWorker, TrainRequest, TrialEnd, TrialKey, PROTOCOL_VERSION};
 use std::collections::{BTreeMap, VecDeque};
+use watchdog::{Verdict, Watch, Watchdog};
 
 /// Which study's which trial a job runs (the page's and the command line's own numbering).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -54,11 +59,20 @@ pub struct SchedulerConfig {
     pub first_restart_pause_ms: f64,
     /// How long a worker asked to stop may take before it is terminated.
     pub stop_grace_ms: f64,
+    /// Hung workers are found and replaced (None: no watchdog; see `watchdog`).
+    pub watchdog: Option<Watchdog>,
 }
 
 impl Default for SchedulerConfig {
     fn default() -> Self {
-        Self { attempts: 2, crashes_before_giving_up: 4, first_restart_pause_ms: 500.0, stop_grace_ms: 5_000.0 }
+        Self { attempts: 2, crashes_before_giving_up: 4, first_restart_pause_ms: 500.0, stop_grace_ms: 5_000.0, watchdog: None }
+    }
+}
+
+impl SchedulerConfig {
+    /// The page's: web workers, with the watchdog.
+    pub fn for_web_workers() -> Self {
+        Self { watchdog: Some(Watchdog::default()), ..Self::default() }
     }
 }
 
@@ -196,6 +210,9 @@ pub enum Fault {
     Protocol { worker: u32, page: u32 },
     #[error("the worker is out of service: {0}")]
     OutOfService(Box<OutOfService>),
+    /// Training, it said nothing for `seconds`: more than its trial could take between two words.
+    #[error("the worker stopped answering: not a word from it in {seconds} s while training")]
+    Hung { seconds: u32 },
 }
 
 /// Why a worker was put out of service.
@@ -252,6 +269,8 @@ struct Slot {
     retiring: bool,
     /// The speed its worker measured when its data arrived.
     calibration: Option<Calibration>,
+    /// While it trains under the watchdog: when its worker last spoke.
+    watch: Option<Watch>,
 }
 
 /// The scheduler. See the module's documentation.
@@ -273,7 +292,8 @@ impl Scheduler {
     /// A scheduler with `workers` slots (at least 1), and the commands that start them.
     pub fn new(config: SchedulerConfig, workers: usize) -> (Self, Vec<Command>) {
         let mut scheduler = Self { config, slots: Vec::new(), queues: BTreeMap::new(), spent: BTreeMap::new(), next_generation: 0, next_job: 0, paused: false };
-        let commands = scheduler.resize(workers);
+        // Nothing is queued yet, so no trial starts and the clock does not matter.
+        let commands = scheduler.resize(workers, 0.0);
         (scheduler, commands)
     }
 
@@ -312,7 +332,7 @@ impl Scheduler {
 
     /// Grow or shrink to `workers` slots (at least 1). A slot beyond the new size that runs a
     /// trial finishes it first.
-    pub fn resize(&mut self, workers: usize) -> Vec<Command> {
+    pub fn resize(&mut self, workers: usize, now_ms: f64) -> Vec<Command> {
         let workers = workers.max(1);
         let mut out = Vec::new();
         for (index, slot) in self.slots.iter_mut().enumerate() {
@@ -334,6 +354,7 @@ impl Scheduler {
                     crashes_in_a_row: 0,
                     retiring: false,
                     calibration: None,
+                    watch: None,
                 });
                 self.start_worker(index, &mut out);
             } else if self.slots[index].state == WorkerState::Retired {
@@ -342,26 +363,26 @@ impl Scheduler {
             }
         }
         out.push(Command::Event(Event::Workers));
-        self.dispatch(&mut out);
+        self.dispatch(now_ms, &mut out);
         out
     }
 
     /// Queue a trial of `trial.study`.
-    pub fn submit(&mut self, trial: TrialRef, request: TrainRequest) -> Vec<Command> {
+    pub fn submit(&mut self, trial: TrialRef, request: TrainRequest, now_ms: f64) -> Vec<Command> {
         let number = self.next_job;
         self.next_job += 1;
         self.queues.entry(trial.study).or_default().push_back(Job { trial, request, attempt: 1, number });
         let mut out = Vec::new();
-        self.dispatch(&mut out);
+        self.dispatch(now_ms, &mut out);
         out
     }
 
     /// Start no more trials (running ones finish; queued ones wait), or start them again.
     /// Pausing changes no trial's result: a trial's request fixes everything it does.
-    pub fn set_paused(&mut self, paused: bool) -> Vec<Command> {
+    pub fn set_paused(&mut self, paused: bool, now_ms: f64) -> Vec<Command> {
         self.paused = paused;
         let mut out = Vec::new();
-        self.dispatch(&mut out);
+        self.dispatch(now_ms, &mut out);
         out
     }
 
@@ -408,10 +429,12 @@ impl Scheduler {
         trials.into_iter().flat_map(|t| self.cancel(t, now_ms)).collect()
     }
 
-    /// The clock: restarts whose pause is over, stops whose grace period is over.
+    /// The clock: restarts whose pause is over, stops whose grace period is over, workers
+    /// silent for too long.
     pub fn tick(&mut self, now_ms: f64) -> Vec<Command> {
         let mut out = Vec::new();
         for index in 0..self.slots.len() {
+            self.watch(index, now_ms, &mut out);
             match self.slots[index].state.clone() {
                 WorkerState::Restarting { at_ms, .. } if at_ms <= now_ms => self.start_worker(index, &mut out),
                 WorkerState::Stopping { trial, deadline_ms } if deadline_ms <= now_ms => {
@@ -424,11 +447,26 @@ impl Scheduler {
                 _ => {}
             }
         }
-        if !out.is_empty() {
+        if out.iter().any(|c| !matches!(c, Command::WakeAt { .. })) {
             out.push(Command::Event(Event::Workers));
-            self.dispatch(&mut out);
+            self.dispatch(now_ms, &mut out);
         }
         out
+    }
+
+    /// Look at the watch of a training slot that is due: hung, or look again later.
+    fn watch(&mut self, index: usize, now_ms: f64, out: &mut Vec<Command>) {
+        let Some(late_ms) = self.config.watchdog.as_ref().map(|w| w.late_ms) else { return };
+        let slot = &mut self.slots[index];
+        let Some(watch) = slot.watch.as_mut().filter(|_| matches!(slot.state, WorkerState::Training(_))) else { return };
+        match watch.check(now_ms, late_ms) {
+            Verdict::NotDue => {}
+            Verdict::Again { check_at_ms } => out.push(Command::WakeAt { at_ms: check_at_ms }),
+            Verdict::Hung { silent_ms } => {
+                let seconds = (silent_ms / 1000.0).round() as u32;
+                self.lost(index, Fault::Hung { seconds }, false, now_ms, out);
+            }
+        }
     }
 
     /// A message from the worker of `slot`, started as `generation`.
@@ -436,6 +474,9 @@ impl Scheduler {
         let mut out = Vec::new();
         if !self.is_current(slot, generation) {
             return out; // from a worker since replaced
+        }
+        if let Some(watch) = self.slots[slot].watch.as_mut() {
+            watch.heard_ms = now_ms;
         }
         match message {
             FromWorker::Ready { protocol_version } if protocol_version == PROTOCOL_VERSION => {
@@ -472,6 +513,7 @@ impl Scheduler {
                 let Some(job) = self.job_of(slot, trial).cloned() else { return out };
                 let s = &mut self.slots[slot];
                 s.job = None;
+                s.watch = None;
                 s.crashes_in_a_row = 0;
                 s.state = WorkerState::Idle;
                 let end = match end {
@@ -491,7 +533,7 @@ impl Scheduler {
             FromWorker::TestLoaded { .. } | FromWorker::Retraining { .. } | FromWorker::Retrained { .. } | FromWorker::Reading { .. } => return out,
         }
         out.push(Command::Event(Event::Workers));
-        self.dispatch(&mut out);
+        self.dispatch(now_ms, &mut out);
         out
     }
 
@@ -502,7 +544,7 @@ impl Scheduler {
         if self.is_current(slot, generation) {
             self.lost(slot, reason, true, now_ms, &mut out);
             out.push(Command::Event(Event::Workers));
-            self.dispatch(&mut out);
+            self.dispatch(now_ms, &mut out);
         }
         out
     }
@@ -523,6 +565,7 @@ impl Scheduler {
     fn lost(&mut self, slot: usize, reason: Fault, retry: bool, now_ms: f64, out: &mut Vec<Command>) {
         let s = &mut self.slots[slot];
         out.push(Command::Terminate { slot, generation: s.generation });
+        s.watch = None;
         if let Some(mut job) = s.job.take() {
             if matches!(s.state, WorkerState::Stopping { .. }) {
                 out.push(Command::Event(Event::Ended { trial: job.trial, end: JobEnd::Cancelled }));
@@ -584,6 +627,7 @@ impl Scheduler {
         s.generation = self.next_generation;
         s.state = WorkerState::Starting;
         s.job = None;
+        s.watch = None;
         out.push(Command::Spawn { slot, generation: s.generation });
     }
 
@@ -595,7 +639,7 @@ impl Scheduler {
     }
 
     /// Give idle workers the next trials: the study that has spent least first.
-    fn dispatch(&mut self, out: &mut Vec<Command>) {
+    fn dispatch(&mut self, now_ms: f64, out: &mut Vec<Command>) {
         if self.paused {
             return;
         }
@@ -614,6 +658,11 @@ impl Scheduler {
             let s = &mut self.slots[slot];
             out.push(Command::Post { slot, generation: s.generation, message: ToWorker::Train { trial: key(&job), request: job.request.clone() } });
             out.push(Command::Event(Event::Started { trial: job.trial, attempt: job.attempt, slot }));
+            if let Some(dog) = &self.config.watchdog {
+                let watch = Watch::new(now_ms, dog.silence_limit_ms(&job.request, s.calibration));
+                out.push(Command::WakeAt { at_ms: watch.check_at_ms });
+                s.watch = Some(watch);
+            }
             s.state = WorkerState::Training(job.trial);
             s.job = Some(job);
             out.push(Command::Event(Event::Workers));

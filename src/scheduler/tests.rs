@@ -1,5 +1,6 @@
 //! The scheduler's decisions, driven natively: every input, the commands it returns.
 
+use super::watchdog::Watchdog;
 use super::*;
 use crate::data::validation::{CrossValidation, TrainingSet};
 use crate::nn::TrainConfig;
@@ -107,7 +108,7 @@ fn workers_get_data_after_ready_and_trials_after_data() {
     assert_eq!(spawns(&out), vec![0, 1]);
     assert_eq!(sim.s.workers().len(), 2);
     // Submitted before any worker is ready: it waits.
-    let out = sim.s.submit(trial(0, 0), request(1));
+    let out = sim.s.submit(trial(0, 0), request(1), 0.0);
     assert!(trains(&out).is_empty());
     assert_eq!(sim.s.queued(), 1);
     let out = sim.send(0, FromWorker::Ready { protocol_version: PROTOCOL_VERSION });
@@ -157,7 +158,7 @@ fn workers_get_data_after_ready_and_trials_after_data() {
 #[test]
 fn stale_messages_are_dropped() {
     let mut sim = Sim::ready(1);
-    sim.s.submit(trial(0, 0), request(1));
+    sim.s.submit(trial(0, 0), request(1), 0.0);
     let old_generation = sim.generation(0);
     let old_key = sim.key_in(0);
     // The worker crashes; its trial waits for attempt 2 on a fresh worker.
@@ -188,7 +189,7 @@ fn stale_messages_are_dropped() {
 #[test]
 fn a_crash_retries_the_trial_once_then_fails_it() {
     let mut sim = Sim::ready(1);
-    sim.s.submit(trial(3, 7), request(1));
+    sim.s.submit(trial(3, 7), request(1), 0.0);
     let out = sim.crash(0, 100.0);
     assert_eq!(events(&out), vec![Event::Retrying { trial: trial(3, 7), attempt: 2, reason: boom() }]);
     assert_eq!(terminates(&out), vec![0]);
@@ -224,14 +225,14 @@ fn a_worker_that_keeps_dying_is_given_up_with_a_notice() {
     assert!(sim.s.tick(1e9).is_empty());
     assert!(!sim.s.has_workers());
     // A trial submitted now waits; nothing is posted to the broken slot.
-    assert!(trains(&sim.s.submit(trial(0, 0), request(1))).is_empty());
+    assert!(trains(&sim.s.submit(trial(0, 0), request(1), 0.0)).is_empty());
 }
 
 #[test]
 fn finishing_a_trial_resets_the_crash_count() {
     let mut sim = Sim::ready(1);
     for k in 0..6 {
-        sim.s.submit(trial(0, k), request(1));
+        sim.s.submit(trial(0, k), request(1), 0.0);
         sim.crash(0, 0.0);
         sim.s.tick(1e9);
         sim.greet(0);
@@ -245,7 +246,7 @@ fn finishing_a_trial_resets_the_crash_count() {
 fn a_protocol_error_or_rejected_data_on_a_running_slot_fails_its_trial_and_replaces_the_worker() {
     for message in [FromWorker::ProtocolError { message: "cannot read the message".into() }, FromWorker::DataRejected { reason: "bad bytes".into() }] {
         let mut sim = Sim::ready(1);
-        sim.s.submit(trial(0, 0), request(1));
+        sim.s.submit(trial(0, 0), request(1), 0.0);
         let out = sim.send(0, message.clone());
         let ended = events(&out);
         assert!(matches!(&ended[..], [Event::Ended { trial: t, end: JobEnd::Failed(_) }] if *t == trial(0, 0)), "{ended:?}");
@@ -277,8 +278,8 @@ fn a_worker_speaking_another_protocol_is_put_out_of_service() {
 #[test]
 fn cancelling_a_queued_trial_drops_it() {
     let mut sim = Sim::ready(1);
-    sim.s.submit(trial(0, 0), request(1));
-    sim.s.submit(trial(0, 1), request(2));
+    sim.s.submit(trial(0, 0), request(1), 0.0);
+    sim.s.submit(trial(0, 1), request(2), 0.0);
     let out = sim.s.cancel(trial(0, 1), 0.0);
     assert_eq!(events(&out), vec![Event::Ended { trial: trial(0, 1), end: JobEnd::Cancelled }]);
     assert!(out.iter().all(|c| !matches!(c, Command::Post { .. } | Command::Terminate { .. })));
@@ -289,8 +290,8 @@ fn cancelling_a_queued_trial_drops_it() {
 #[test]
 fn cancelling_a_running_trial_stops_it_cooperatively_and_keeps_the_worker() {
     let mut sim = Sim::ready(1);
-    sim.s.submit(trial(0, 0), request(1));
-    sim.s.submit(trial(0, 1), request(2));
+    sim.s.submit(trial(0, 0), request(1), 0.0);
+    sim.s.submit(trial(0, 1), request(2), 0.0);
     let key = sim.key_in(0);
     let out = sim.s.cancel(trial(0, 0), 1_000.0);
     assert!(out.contains(&Command::Post { slot: 0, generation: sim.generation(0), message: ToWorker::Stop { trial: key } }));
@@ -307,7 +308,7 @@ fn cancelling_a_running_trial_stops_it_cooperatively_and_keeps_the_worker() {
 #[test]
 fn a_worker_that_does_not_answer_a_stop_is_terminated_and_replaced() {
     let mut sim = Sim::ready(1);
-    sim.s.submit(trial(0, 0), request(1));
+    sim.s.submit(trial(0, 0), request(1), 0.0);
     sim.s.cancel(trial(0, 0), 0.0);
     assert!(sim.s.tick(4_999.0).is_empty());
     let out = sim.s.tick(5_000.0);
@@ -320,7 +321,7 @@ fn a_worker_that_does_not_answer_a_stop_is_terminated_and_replaced() {
 #[test]
 fn a_trial_that_completes_before_its_stop_arrives_keeps_its_result() {
     let mut sim = Sim::ready(1);
-    sim.s.submit(trial(0, 0), request(1));
+    sim.s.submit(trial(0, 0), request(1), 0.0);
     sim.s.cancel(trial(0, 0), 0.0);
     let out = sim.finish(0, 0.93);
     assert!(matches!(events(&out)[..], [Event::Ended { end: JobEnd::Finished(TrialEnd::Completed { .. }), .. }]));
@@ -329,7 +330,7 @@ fn a_trial_that_completes_before_its_stop_arrives_keeps_its_result() {
 #[test]
 fn a_crash_while_stopping_cancels_without_retry() {
     let mut sim = Sim::ready(1);
-    sim.s.submit(trial(0, 0), request(1));
+    sim.s.submit(trial(0, 0), request(1), 0.0);
     sim.s.cancel(trial(0, 0), 0.0);
     let out = sim.crash(0, 10.0);
     assert_eq!(events(&out), vec![Event::Ended { trial: trial(0, 0), end: JobEnd::Cancelled }]);
@@ -339,13 +340,13 @@ fn a_crash_while_stopping_cancels_without_retry() {
 #[test]
 fn a_retiring_worker_finishes_its_trial_then_stops() {
     let mut sim = Sim::ready(3);
-    sim.s.submit(trial(0, 0), request(1));
-    sim.s.submit(trial(0, 1), request(2));
+    sim.s.submit(trial(0, 0), request(1), 0.0);
+    sim.s.submit(trial(0, 1), request(2), 0.0);
     // Slots 0 and 1 train; slot 2 is idle.
-    let out = sim.s.resize(1);
+    let out = sim.s.resize(1, 0.0);
     assert_eq!(terminates(&out), vec![2], "the idle worker beyond the size goes at once");
     assert_eq!(sim.s.workers().len(), 2, "the busy one stays until its trial ends");
-    sim.s.submit(trial(0, 2), request(3));
+    sim.s.submit(trial(0, 2), request(3), 0.0);
     let out = sim.finish(1, 0.9);
     assert_eq!(terminates(&out), vec![1]);
     assert!(trains(&out).is_empty(), "a retiring worker takes no new trial");
@@ -353,17 +354,17 @@ fn a_retiring_worker_finishes_its_trial_then_stops() {
     let out = sim.finish(0, 0.9);
     assert_eq!(trains(&out), vec![(0, TrialKey { trial_id: 2, attempt: 1 })]);
     // Growing again starts fresh workers.
-    assert_eq!(spawns(&sim.s.resize(3)), vec![1, 2]);
+    assert_eq!(spawns(&sim.s.resize(3, 0.0)), vec![1, 2]);
 }
 
 #[test]
 fn the_study_that_spent_least_goes_first() {
     let mut sim = Sim::ready(1);
-    sim.s.submit(trial(0, 0), request(1));
+    sim.s.submit(trial(0, 0), request(1), 0.0);
     // While slot 0 trains study 0's trial, both studies queue two trials each.
     for t in 1..3 {
-        sim.s.submit(trial(0, t), request(1));
-        sim.s.submit(trial(1, t), request(1));
+        sim.s.submit(trial(0, t), request(1), 0.0);
+        sim.s.submit(trial(1, t), request(1), 0.0);
     }
     sim.s.set_spent(0, 100);
     sim.s.set_spent(1, 40);
@@ -381,9 +382,9 @@ fn the_study_that_spent_least_goes_first() {
 #[test]
 fn cancel_study_cancels_its_queued_and_running_trials() {
     let mut sim = Sim::ready(1);
-    sim.s.submit(trial(0, 0), request(1));
-    sim.s.submit(trial(0, 1), request(1));
-    sim.s.submit(trial(1, 0), request(1));
+    sim.s.submit(trial(0, 0), request(1), 0.0);
+    sim.s.submit(trial(0, 1), request(1), 0.0);
+    sim.s.submit(trial(1, 0), request(1), 0.0);
     let out = sim.s.cancel_study(0, 0.0);
     assert!(events(&out).contains(&Event::Ended { trial: trial(0, 1), end: JobEnd::Cancelled }));
     assert!(out.iter().any(|c| matches!(c, Command::Post { message: ToWorker::Stop { .. }, .. })));
@@ -393,22 +394,78 @@ fn cancel_study_cancels_its_queued_and_running_trials() {
 #[test]
 fn a_paused_scheduler_starts_nothing_until_resumed_and_running_trials_finish() {
     let mut sim = Sim::ready(2);
-    sim.s.submit(trial(0, 0), request(1));
+    sim.s.submit(trial(0, 0), request(1), 0.0);
     assert_eq!(sim.s.running(), 1);
-    assert!(trains(&sim.s.set_paused(true)).is_empty());
+    assert!(trains(&sim.s.set_paused(true, 0.0)).is_empty());
     for t in 1..3 {
-        assert!(trains(&sim.s.submit(trial(0, t), request(1))).is_empty(), "nothing starts while paused");
+        assert!(trains(&sim.s.submit(trial(0, t), request(1), 0.0)).is_empty(), "nothing starts while paused");
     }
     // The running trial finishes and keeps its result; its worker stays idle.
     let out = sim.finish(0, 0.9);
     assert!(matches!(&events(&out)[..], [Event::Ended { end: JobEnd::Finished(TrialEnd::Completed { .. }), .. }, ..]));
     assert!(trains(&out).is_empty());
     assert_eq!((sim.s.running(), sim.s.queued(), sim.s.is_paused()), (0, 2, true));
-    let out = sim.s.set_paused(false);
+    let out = sim.s.set_paused(false, 0.0);
     assert_eq!(trains(&out).len(), 2, "both workers take the waiting trials");
     assert_eq!(sim.s.queued(), 0);
 }
 
 fn boom() -> Fault {
     Fault::Error(Some("boom".into()))
+}
+
+/// A scheduler with the page's watchdog, its workers ready (calibrated at `CALIBRATION`), at time 0.
+fn watched(workers: usize) -> Sim {
+    let (s, _) = Scheduler::new(SchedulerConfig::for_web_workers(), workers);
+    let mut sim = Sim { s };
+    for slot in 0..workers {
+        sim.greet(slot);
+    }
+    sim
+}
+
+#[test]
+fn a_silent_worker_is_hung_its_trial_fails_once_and_the_race_goes_on() {
+    let mut sim = watched(1);
+    let limit = Watchdog::default().silence_limit_ms(&request(1), Some(CALIBRATION));
+    let out = sim.s.submit(trial(0, 0), request(1), 0.0);
+    sim.s.submit(trial(0, 1), request(2), 0.0);
+    assert_eq!(wakes(&out), vec![limit], "the first look is one limit after the start");
+    // It speaks half-way: at the first look it is not silent yet, so the next look is a limit
+    // after it last spoke.
+    let key = sim.key_in(0);
+    sim.s.on_message(0, sim.generation(0), FromWorker::Progress { trial: key, fold: 0, epoch: 1, batches_done: 3, batches: 30 }, limit / 2.0);
+    let out = sim.s.tick(limit);
+    assert_eq!(wakes(&out), vec![limit * 1.5]);
+    assert!(events(&out).is_empty() && terminates(&out).is_empty(), "{out:?}");
+    // Then not a word: hung. The trial fails with no second attempt, the worker is replaced.
+    let out = sim.s.tick(limit * 1.5);
+    let seconds = (limit / 1000.0).round() as u32;
+    assert_eq!(events(&out), vec![Event::Ended { trial: trial(0, 0), end: JobEnd::Failed(Fault::Hung { seconds }) }]);
+    assert_eq!(terminates(&out), vec![0]);
+    assert!(matches!(sim.state(0), WorkerState::Restarting { reason: Fault::Hung { .. }, .. }));
+    // The fresh worker takes the next trial.
+    let at = wakes(&out)[0];
+    assert_eq!(spawns(&sim.s.tick(at)), vec![0]);
+    sim.greet(0);
+    assert_eq!(sim.s.workers()[0].state, WorkerState::Training(trial(0, 1)));
+}
+
+#[test]
+fn the_watchdog_leaves_finished_and_stopping_trials_alone_and_is_off_natively() {
+    let mut sim = watched(1);
+    let limit = Watchdog::default().silence_limit_ms(&request(1), Some(CALIBRATION));
+    sim.s.submit(trial(0, 0), request(1), 0.0);
+    sim.finish(0, 0.9);
+    assert!(sim.s.tick(limit * 3.0).is_empty(), "a finished trial's watch is gone");
+    // A trial asked to stop has the stop's grace period, not the watch.
+    sim.s.submit(trial(0, 1), request(2), limit * 3.0);
+    sim.s.cancel(trial(0, 1), limit * 3.0 + 1.0);
+    let out = sim.s.tick(limit * 4.0 + 2.0);
+    assert!(events(&out).iter().all(|e| !matches!(e, Event::Ended { end: JobEnd::Failed(_), .. })), "{out:?}");
+    // Without a watchdog (the command line's threads), silence is never a hang.
+    let mut sim = Sim::ready(1);
+    let out = sim.s.submit(trial(0, 0), request(1), 0.0);
+    assert!(wakes(&out).is_empty());
+    assert!(sim.s.tick(1e9).is_empty());
 }

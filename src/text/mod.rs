@@ -535,7 +535,7 @@ keys! {
     DataParsing,
     DataReady,
     DataCouldNotLoad,
-    DataReloadHint,
+    DataRetryHint,
     DataNoWindow,
     DataNotDownloaded,
     DataServerAnswered,
@@ -819,6 +819,12 @@ keys! {
     RebuildSetup,
     RebuildMethods,
     RebuildNotProposed,
+    DataRetry,
+    DataReadyTestLoading,
+    OfflinePending,
+    OfflineKept,
+    OfflineNotKept,
+    FaultHung,
 }
 
 #[cfg(test)]

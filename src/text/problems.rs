@@ -262,6 +262,7 @@ impl Lang {
             Fault::NotSent(why) => with(Key::FaultNotSent, why),
             Fault::Protocol { worker, page } => self.fill(Key::WorkerProtocol, &[("worker", &worker.to_string()), ("page", &page.to_string())]),
             Fault::OutOfService(why) => self.out_of_service(why),
+            Fault::Hung { seconds } => self.fill(Key::FaultHung, &[("seconds", &seconds.to_string())]),
         }
     }
 
@@ -534,7 +535,9 @@ mod tests {
         assert!(en.contains("validation set") && en.contains("epoch 3"), "{en}");
         said_in_both(|l| l.trial_why(&Why::CheckpointLost));
         said_in_both(|l| l.crash(1, &Fault::Panicked("RuntimeError: unreachable".into())));
-        for f in [Fault::Error(None), Fault::Gone, Fault::NoStart("SecurityError".into()), Fault::Unreadable("missing field".into())] {
+        for f in
+            [Fault::Error(None), Fault::Gone, Fault::NoStart("SecurityError".into()), Fault::Unreadable("missing field".into()), Fault::Hung { seconds: 20 }]
+        {
             let (en, _) = said_in_both(|l| l.fault(&f));
             assert_eq!(en, f.to_string(), "the page's English is the command line's");
         }

@@ -55,6 +55,15 @@ function newestWorker(page) {
   return page.workers().at(-1);
 }
 
+/** After a lost trial: its worker was replaced once, and the next trial (1 epoch) completes. */
+async function expectReplacedAndTraining(page) {
+  await page.waitForSelector('.worker-list li.idle', { timeout: 60_000 });
+  assert.match(await page.textContent('.worker-list'), /restarted 1×/);
+  await setField(page, 'f-epochs', 1);
+  const next = await trainAndWait(page);
+  assert.equal(next.state, 'complete', next.status);
+}
+
 /** Train the form's configuration and wait for the trial to end; returns its summary. */
 async function trainAndWait(page, timeout = 180_000) {
   const before = await page.$$eval('#trial-status', (els) => els.map((e) => e.textContent).join());
@@ -78,16 +87,19 @@ async function trainAndWait(page, timeout = 180_000) {
 test('the page loads MNIST with visible progress, and a 1-epoch trial on 5k images trains in a worker to >= 85%', async () => {
   const { page, errors, close } = await openPage(browser, server.url, { beforeLoad: recordProgress });
   try {
-    const ready = await waitForDataset(page, 'ready');
-    assert.match(ready, /MNIST ready: 50,000 training, 10,000 validation and 10,000 test images/);
+    // The training file first: a race can start while the test images (only the final test
+    // needs them) are still on their way, with a progress bar of their own.
+    await waitForDataset(page, 'ready');
+    await page.waitForSelector('#dataset-status[data-test="ready"]', { timeout: 60_000 });
+    assert.match(await page.textContent('#dataset-status'), /MNIST ready: 50,000 training, 10,000 validation and 10,000 test images/);
     const seen = await page.evaluate(() => window.__progressSeen);
     const downloads = seen.filter((t) => t.startsWith('Downloading'));
     assert.ok(downloads.length >= 2, `progress updates seen: ${JSON.stringify(seen)}`);
-    assert.ok(downloads.every((t) => /Downloading MNIST: [\d.]+ MB of 11\.3 MB \(\d+%\)/.test(t)), JSON.stringify(seen));
+    assert.ok(downloads.every((t) => /Downloading MNIST: [\d.]+ MB of 9\.7 MB \(\d+%\)/.test(t)), JSON.stringify(seen));
     assert.match(downloads.at(-1), /\(100%\)/);
     // Checking and unpacking is a step of its own, shown with its progress.
     assert.deepEqual(await page.evaluate(() => window.__statesSeen), ['downloading', 'parsing', 'ready']);
-    assert.ok(seen.some((t) => /Checking and unpacking MNIST: 1 of 2 parts done/.test(t)), JSON.stringify(seen));
+    assert.ok(seen.some((t) => /Checking and unpacking the training images/.test(t)), JSON.stringify(seen));
 
     // Workers: at least one, each greeted and loaded with the data before it is "ready".
     await page.waitForSelector('.worker-list li.idle', { timeout: 60_000 });
@@ -214,6 +226,27 @@ test('a worker that crashes mid-trial is replaced and the trial retried once; a 
   }
 });
 
+test('a worker that hangs mid-trial is found by the watchdog: its trial fails, the worker is replaced, the next trial trains', async () => {
+  const { page, errors, close } = await openPage(browser, server.url);
+  try {
+    await startLongTrialOnOneWorker(page);
+    // An endless loop between two slices: the worker never speaks again, and never crashes.
+    const started = Date.now();
+    await newestWorker(page).evaluate(() => { setTimeout(() => { for (;;) {} }, 0); });
+    await page.waitForSelector('#trial-status[data-state="failed"]', { timeout: 120_000 });
+    const waited = (Date.now() - started) / 1000;
+    const status = await page.textContent('#trial-status');
+    assert.match(status, /failed — the worker stopped answering: not a word from it in (\d+) s while training/);
+    // The silence allowed is the watchdog's floor for this small network: 20 s, not minutes.
+    assert.ok(waited >= 19 && waited < 60, `found after ${waited} s`);
+    assert.doesNotMatch(status, /attempt 2/, 'a hung trial is not tried again');
+    await expectReplacedAndTraining(page);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
 test('a protocol error from a slot that runs a trial fails that trial and replaces the worker', async () => {
   const { page, errors, close } = await openPage(browser, server.url);
   try {
@@ -221,11 +254,7 @@ test('a protocol error from a slot that runs a trial fails that trial and replac
     await newestWorker(page).evaluate(() => postMessage({ type: 'protocol_error', message: 'simulated: cannot read the message' }));
     await page.waitForSelector('#trial-status[data-state="failed"]', { timeout: 60_000 });
     assert.match(await page.textContent('#trial-status'), /failed — the worker could not read a message: simulated/);
-    await page.waitForSelector('.worker-list li.idle', { timeout: 60_000 });
-    assert.match(await page.textContent('.worker-list'), /restarted 1×/);
-    await setField(page, 'f-epochs', 1);
-    const next = await trainAndWait(page);
-    assert.equal(next.state, 'complete', next.status);
+    await expectReplacedAndTraining(page);
     assert.deepEqual(errors, []);
   } finally {
     await close();
@@ -273,7 +302,7 @@ for (const [name, file, respond, expected] of [
   ['a file with the wrong magic number', 't10k-images-idx3-ubyte.gz', { body: fs.readFileSync(path.join(ROOT, 'public/mnist/t10k-labels-idx1-ubyte.gz')) },
     /t10k-images-idx3-ubyte\.gz: wrong magic number 0x00000801: expected 0x00000803/],
 ]) {
-  test(`${name} is reported in words, and the page stays usable`, async () => {
+  test(`${name} is reported in words, the page stays usable, and Try again loads it once mended`, async () => {
     const { page, errors, close } = await openPage(browser, server.url, {
       beforeLoad: (p) => p.route(`**/mnist/${file}`, (route) => route.fulfill({ contentType: 'application/octet-stream', ...respond })),
     });
@@ -282,6 +311,11 @@ for (const [name, file, respond, expected] of [
       assert.match(text, /MNIST could not be loaded/);
       assert.match(text, expected);
       assert.equal(await page.isDisabled('#train-button'), true);
+      // The server is mended: the retry button loads the data without reloading the page.
+      await page.unroute(`**/mnist/${file}`);
+      await page.click('#dataset-retry');
+      await waitForDataset(page, 'ready');
+      await page.waitForSelector('#train-button:not([disabled])', { timeout: 60_000 });
       // The only console error allowed is the browser's own note about the 404 response.
       assert.ok(errors.every((e) => /404/.test(e)), JSON.stringify(errors));
     } finally {

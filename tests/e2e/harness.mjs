@@ -19,13 +19,20 @@ const TYPES = {
 };
 
 /** Serve `dir` on 127.0.0.1 at a free port; resolves to { url, close }. `extra` maps paths to
- *  [content type, body] pairs served besides the files. */
-export function serve(dir = DIST, extra = {}) {
+ *  [content type, body] pairs served besides the files. Under `prefix` (e.g. '/tunelab/') the
+ *  files are served below that folder only, as a static host serves a project's pages. */
+export function serve(dir = DIST, extra = {}, { prefix = '/' } = {}) {
   if (!fs.existsSync(path.join(dir, 'index.html'))) {
     throw new Error(`${dir}/index.html is missing: build the app first (trunk build --release --offline)`);
   }
   const server = http.createServer((req, res) => {
-    const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    const fullPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (!fullPath.startsWith(prefix)) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found');
+      return;
+    }
+    const urlPath = `/${fullPath.slice(prefix.length)}`;
     if (extra[urlPath]) {
       const [type, body] = extra[urlPath];
       res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
@@ -49,7 +56,11 @@ export function serve(dir = DIST, extra = {}) {
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address();
-      resolve({ url: `http://127.0.0.1:${port}/`, close: () => new Promise((r) => server.close(r)) });
+      resolve({
+        url: `http://127.0.0.1:${port}${prefix}`,
+        // Open connections too: closed, the server is gone as a lost network would be.
+        close: () => new Promise((r) => { server.close(r); server.closeAllConnections(); }),
+      });
     });
   });
 }
@@ -72,6 +83,10 @@ export async function openPage(browser, url, { beforeLoad } = {}) {
   const errors = [];
   page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
   page.on('pageerror', (err) => errors.push(String(err)));
+  // Anything the Content-Security-Policy refuses is an error of every test.
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} refused ${e.blockedURI}`));
+  });
   if (beforeLoad) await beforeLoad(page);
   await page.goto(url);
   return { page, errors, close: () => context.close() };
