@@ -7,6 +7,7 @@
 
 use super::dataset::DatasetStatus;
 use super::final_worker::{FinalEvent, FinalWorker};
+use super::keeping::{clock_zero_unix_ms, Keeping};
 use super::workers::{now_ms, WorkerHost};
 use leptos::prelude::*;
 use std::rc::Rc;
@@ -16,12 +17,13 @@ use tunelab::chart::parallel::{passes, Brush};
 use tunelab::chart::why_next::{InsideTraining, MedianView, WhyNext};
 use tunelab::data::mnist::LabeledImages;
 use tunelab::experiment::final_eval::Retrainings;
+use tunelab::experiment::journal::{restore, segment_entry, Entry, Restored, Standing};
 use tunelab::experiment::live::{Candidate, LiveExperiment, LiveTrial, RaceState, SingleError, StudySummary};
 use tunelab::experiment::race::{FieldError, RaceSetup};
 use tunelab::experiment::record::{OpenError, RaceRecord};
 use tunelab::nn::bench::Calibration;
 use tunelab::protocol::{FromWorker, ReadFailure, Reading, ToWorker, TrainRequest};
-use tunelab::scheduler::{Event, Fault, Notice, TrialRef, WorkerStatus};
+use tunelab::scheduler::{Event, Fault, JobEnd, Notice, TrialRef, WorkerStatus};
 use tunelab::share::link::PanelState;
 use tunelab::text::{Key, Lang};
 
@@ -145,6 +147,25 @@ pub struct Lab {
     imported: RwSignal<Option<Option<PanelState>>>,
     /// The race on the screen is an opened record: its wall-clock start and worker count.
     opened_as: StoredValue<Option<(Option<f64>, usize)>>,
+    /// The races kept in this browser, and the journal of the one on the screen.
+    keeping: Keeping,
+    /// A race restored from its journal: the trials that were training when the page went, to
+    /// train again on Resume.
+    held_back: StoredValue<Vec<(TrialRef, TrainRequest)>, LocalStorage>,
+    /// What the page says about the race it restored last.
+    restored: RwSignal<Option<RestoredNote>>,
+}
+
+/// What the page says about a race restored from this browser.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RestoredNote {
+    /// `finished` trials kept; `interrupted` were training and train again on Resume; `skipped`
+    /// bytes at the journal's end were damaged or cut and left out.
+    Kept { finished: usize, interrupted: usize, skipped: usize },
+    /// Another tab is running this race: shown as it stood, read only.
+    Elsewhere { finished: usize },
+    /// It could not be restored: why.
+    Failed(String),
 }
 
 impl Lab {
@@ -178,7 +199,85 @@ impl Lab {
             images: StoredValue::new_local(Images::default()),
             imported: RwSignal::new(None),
             opened_as: StoredValue::new(None),
+            keeping: Keeping::new(),
+            held_back: StoredValue::new_local(Vec::new()),
+            restored: RwSignal::new(None),
         }
+    }
+
+    pub fn keeping(&self) -> Keeping {
+        self.keeping
+    }
+
+    pub fn restored(&self) -> Signal<Option<RestoredNote>> {
+        self.restored.into()
+    }
+
+    /// Open the browser's storage, then restore the newest unfinished race this tab may write
+    /// (the page was reloaded or closed mid-race) — unless the page was opened with a link to
+    /// another experiment (`link`: the experiment the link holds).
+    pub fn open_storage(&self, link: Option<PanelState>) {
+        let lab = *self;
+        leptos::task::spawn_local(async move {
+            lab.keeping.open().await;
+            let newest = lab.keeping.experiments().get_untracked().into_iter().find(|s| s.standing == Standing::Unfinished);
+            let Some(newest) = newest.filter(|s| !super::tab_lease::held_elsewhere(&s.id)) else { return };
+            if lab.race.get_untracked().is_some() {
+                return;
+            }
+            let Ok((journal, entries)) = lab.keeping.load(&newest.id).await else { return };
+            let Ok(restored) = restore(&journal, clock_zero_unix_ms()) else { return };
+            if link.is_some_and(|link| link.setup().ok().as_ref() != Some(&restored.setup)) {
+                return;
+            }
+            lab.show_restored(&newest.id, entries, restored);
+        });
+    }
+
+    /// Open past experiment `id` from this browser in place of the race on the screen.
+    pub fn open_experiment(&self, id: String) {
+        let lab = *self;
+        leptos::task::spawn_local(async move {
+            let restored = match lab.keeping.load(&id).await {
+                Ok((journal, entries)) => restore(&journal, clock_zero_unix_ms()).map(|r| (r, entries)).map_err(|e| e.to_string()),
+                Err(why) => Err(why),
+            };
+            match restored {
+                Ok((restored, entries)) => lab.show_restored(&id, entries, restored),
+                Err(why) => lab.restored.set(Some(RestoredNote::Failed(why))),
+            }
+        });
+    }
+
+    /// Show a race rebuilt from journal `id` (`entries` long): its finished trials as they
+    /// ended, the ones that were training shown interrupted and held back until Resume.
+    fn show_restored(&self, id: &str, entries: u32, restored: Restored) {
+        let Restored { setup, started_unix_ms, mut live, pending, left, .. } = restored;
+        let interrupted: Vec<TrialRef> = pending.iter().map(|(t, _)| *t).collect();
+        let unfinished = matches!(live.race_state(), Some(RaceState::Running | RaceState::Paused));
+        let writing = unfinished && self.keeping.resume_writing(id, entries, started_unix_ms);
+        if !writing {
+            self.keeping.stop_writing();
+        }
+        live.mark_interrupted(&interrupted);
+        if unfinished {
+            live.set_paused(true);
+        }
+        let finished = live.runs().filter(|r| r.state.is_finished()).count() - interrupted.len();
+        let ended = (!unfinished).then(|| live.runs().filter_map(|r| r.finished_ms).fold(f64::MIN, f64::max));
+        self.experiment.set_value(live);
+        self.held_back.set_value(if writing { pending } else { Vec::new() });
+        if let Some(host) = self.host() {
+            host.set_paused(unfinished);
+        }
+        self.opened_as.set_value(None);
+        self.show_new_race(started_unix_ms - clock_zero_unix_ms(), ended);
+        self.imported.set(Some(PanelState::of(&setup)));
+        self.restored.set(Some(match (unfinished, writing) {
+            (true, false) => RestoredNote::Elsewhere { finished },
+            _ => RestoredNote::Kept { finished, interrupted: interrupted.len(), skipped: left.map_or(0, |(bytes, _)| bytes) },
+        }));
+        self.refresh();
     }
 
     pub fn race(&self) -> Signal<Option<RaceView>> {
@@ -231,6 +330,10 @@ impl Lab {
     pub fn start_race(&self, setup: RaceSetup) -> Result<(), Vec<FieldError>> {
         self.experiment.try_update_value(|e| e.add_race(setup)).expect("the experiment lives as long as the page")?;
         self.opened_as.set_value(None);
+        self.held_back.set_value(Vec::new());
+        self.restored.set(None);
+        let workers = self.worker_count.get_untracked();
+        self.experiment.with_value(|e| self.keeping.begin(e, workers));
         self.show_new_race(now_ms(), None);
         if let Some(host) = self.host() {
             host.set_paused(false);
@@ -254,8 +357,16 @@ impl Lab {
         self.stage_panels(1);
     }
 
+    /// Whether the race on the screen can be resumed here (not one another tab is running).
+    pub fn resumable(&self) -> bool {
+        !matches!(self.restored.get(), Some(RestoredNote::Elsewhere { .. }))
+    }
+
     /// Stop starting trials (running ones finish), or start them again.
     pub fn set_paused(&self, paused: bool) {
+        if !paused && !self.resumable() {
+            return;
+        }
         self.experiment.update_value(|e| e.set_paused(paused));
         if let Some(host) = self.host() {
             host.set_paused(paused);
@@ -284,6 +395,9 @@ impl Lab {
     /// counts.
     pub fn open_record(&self, text: &str) -> Result<(usize, usize), OpenError> {
         let (record, live) = RaceRecord::open(text)?;
+        self.keeping.stop_writing();
+        self.held_back.set_value(Vec::new());
+        self.restored.set(None);
         // The rebuilt race's clock: its first trial started at 0.
         let ended = live.runs().filter_map(|r| r.finished_ms).fold(0.0, f64::max);
         self.experiment.set_value(live);
@@ -302,6 +416,8 @@ impl Lab {
     /// Cancel the race: running and waiting trials end Interrupted; finished ones stay.
     pub fn cancel_race(&self) {
         let studies = self.experiment.try_update_value(|e| e.cancel_race()).unwrap_or_default();
+        self.held_back.set_value(Vec::new());
+        self.experiment.with_value(|e| self.keeping.write(Entry::Cancelled, e));
         if let Some(host) = self.host() {
             for study in studies {
                 host.cancel_study(study);
@@ -354,8 +470,11 @@ impl Lab {
         let lab = *self;
         self.images.update_value(|i| i.train = Some(data.clone()));
         let host = WorkerHost::start(self.worker_count.get_untracked(), data, Rc::new(move |event| lab.on_event(event)));
+        // A race restored before the workers were up waits for Resume.
+        host.set_paused(self.experiment.with_value(|e| e.race_state() == Some(RaceState::Paused)));
         self.host.set_value(Some(host));
         self.workers.set(self.host().map(|h| h.statuses()).unwrap_or_default());
+        self.dispatch();
     }
 
     /// Train one configuration: a study of one trial.
@@ -396,7 +515,9 @@ impl Lab {
     /// Hand the studies' next trials to the workers.
     fn dispatch(&self) {
         let Some(host) = self.host() else { return };
-        let requests = self.experiment.try_update_value(|e| e.next_requests()).unwrap_or_default();
+        // A restored race's interrupted trials go first, as they went before.
+        let mut requests = self.held_back.try_update_value(std::mem::take).unwrap_or_default();
+        requests.extend(self.experiment.try_update_value(|e| e.next_requests()).unwrap_or_default());
         for (study, spent) in self.experiment.with_value(|e| e.spent().collect::<Vec<_>>()) {
             host.set_spent(study, spent);
         }
@@ -640,6 +761,19 @@ impl Lab {
             Event::Notice(notice) => self.notices.update(|n| n.push(PageNotice::Workers(notice.clone()))),
             _ => {
                 let changed = self.experiment.try_update_value(|e| e.on_event(&event, now_ms())).unwrap_or(false);
+                // A segment that ended goes into the race's journal (a cancelled one is in the
+                // race's own Cancelled entry).
+                if let Event::Ended { trial, end } = &event {
+                    if *end != JobEnd::Cancelled {
+                        self.experiment.with_value(|e| {
+                            if e.race().is_some_and(|r| r.studies.contains(&trial.study)) {
+                                if let Some(entry) = segment_entry(e, *trial, end, clock_zero_unix_ms()) {
+                                    self.keeping.write(entry, e);
+                                }
+                            }
+                        });
+                    }
+                }
                 if matches!(event, Event::Ended { .. }) {
                     self.dispatch();
                 }

@@ -11,11 +11,14 @@ mod chart;
 mod coverage_maps;
 mod dataset;
 mod draw_digit;
+mod experiments_view;
 mod explain;
 mod exports;
 mod final_worker;
 mod form;
 pub mod format;
+mod journal_store;
+mod keeping;
 mod lab;
 mod lessons_view;
 mod link;
@@ -26,6 +29,7 @@ mod race_board;
 mod race_setup;
 mod race_table;
 mod result_panel;
+mod tab_lease;
 mod trials;
 mod why_next;
 mod words;
@@ -37,6 +41,7 @@ mod workers;
 use best_curves::BestSoFar;
 use coverage_maps::{CoverageMaps, DistinctStrip};
 use dataset::{load_test, load_training, DatasetPanel, DatasetStatus, Downloaded, Progress};
+use experiments_view::{ExperimentsPanel, RestoreNotice};
 use explain::{Explain, Topic};
 use form::SingleConfigPanel;
 use lab::Lab;
@@ -96,6 +101,8 @@ pub fn App() -> impl IntoView {
     tick_while_training(lab);
     // A link opens an experiment, perhaps a lesson that hides some views.
     let opened = link::read();
+    // The races kept in this browser; a race the page went away from comes back.
+    lab.open_storage(opened.as_ref().map(|o| o.state.clone()));
     let classroom = opened.as_ref().map(|o| o.classroom.clone()).unwrap_or_default();
     let shown = |view: View| !classroom.hides(view);
     let lesson = classroom.lesson.as_deref().and_then(lessons::by_id).copied();
@@ -110,6 +117,7 @@ pub fn App() -> impl IntoView {
         <main>
             {lesson.map(|lesson| view! { <LessonPanel lesson=lesson /> })}
             <RaceSetupPanel opened=opened />
+            <RestoreNotice />
             <RaceBar />
             {shown(View::Maps).then(|| view! { <CoverageMaps /> })}
             {shown(View::Best).then(|| view! { <BestSoFar /> })}
@@ -138,6 +146,7 @@ pub fn App() -> impl IntoView {
                 </section>
             })}
             {shown(View::Workers).then(|| view! { <WorkersPanel /> })}
+            <ExperimentsPanel />
             <LessonList />
         </main>
         <footer>

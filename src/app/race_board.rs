@@ -76,7 +76,7 @@ pub fn RaceBar() -> impl IntoView {
                 })}
 
                 <button id="race-pause" class="secondary" prop:disabled=move || !running() on:click=move |_| lab.set_paused(true) title=words.t(Key::PauseTitle)>{words.t(Key::Pause)}</button>
-                <button id="race-resume" class="secondary" prop:disabled=move || !paused() on:click=move |_| lab.set_paused(false)>{words.t(Key::Resume)}</button>
+                <button id="race-resume" class="secondary" prop:disabled=move || !paused() || !lab.resumable() on:click=move |_| lab.set_paused(false)>{words.t(Key::Resume)}</button>
                 <button id="race-cancel" class="secondary danger" prop:disabled=move || !(running() || paused()) on:click=move |_| confirm_cancel.set(true)>{words.t(Key::Cancel)}</button>
                 <Exports />
                 <OpenRecord busy=Signal::derive(move || running() || paused()) />

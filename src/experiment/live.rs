@@ -370,6 +370,17 @@ impl LiveExperiment {
         out
     }
 
+    /// Show `trials` (handed out, not heard the end of: a race restored after the page went) as
+    /// Interrupted until they start again. Only the page's view changes: for their studies they
+    /// are still running, and they train again to the results they would have had.
+    pub fn mark_interrupted(&mut self, trials: &[TrialRef]) {
+        for &trial in trials {
+            if let Some(run) = self.studies.get_mut(trial.study).and_then(|s| s.runs.get_mut(trial.trial)) {
+                run.state = TrialState::Interrupted;
+            }
+        }
+    }
+
     /// The checkpoints kept now: how many, and their bytes in all.
     pub fn checkpoints_kept(&self) -> (usize, usize) {
         (self.checkpoints.len(), self.checkpoints.values().map(|c| c.len()).sum())

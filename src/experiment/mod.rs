@@ -25,6 +25,7 @@
 
 pub mod final_eval;
 pub mod job;
+pub mod journal;
 pub mod live;
 pub mod presets;
 pub mod race;
@@ -56,10 +57,14 @@ pub(crate) fn synthetic_digits(n: usize) -> (Vec<u8>, Vec<u8>) {
     (pixels, labels)
 }
 
-/// A small race of `methods` run natively on synthetic digits (60 images, two params, a budget
-/// of 8 epoch-equivalents), as its record: for the tests of what reads and writes records.
+/// A small race of `methods` on synthetic digits (60 images, two params, a budget of 8
+/// epoch-equivalents): its setup and the training file, for the tests that run races.
 #[cfg(test)]
-pub(crate) fn small_race_record(methods: &[&str], validation: crate::data::validation::CrossValidation, median_pruning: bool) -> record::RaceRecord {
+pub(crate) fn small_race(
+    methods: &[&str],
+    validation: crate::data::validation::CrossValidation,
+    median_pruning: bool,
+) -> (race::RaceSetup, std::sync::Arc<crate::data::mnist::LabeledImages>) {
     use crate::data::mnist::LabeledImages;
     use crate::data::validation::TrainingSet;
     use crate::nn::TrainConfig;
@@ -76,6 +81,14 @@ pub(crate) fn small_race_record(methods: &[&str], validation: crate::data::valid
         base: TrainConfig { batch_size: 16, conv_layers: 1, conv_filters: vec![4], dense_units: 0, ..Default::default() },
         pruner: median_pruning.then(crate::tuning::median_pruner::MedianPruner::default),
     };
+    (setup, data)
+}
+
+/// `small_race` run natively on two threads, as its record: for the tests of what reads and
+/// writes records.
+#[cfg(test)]
+pub(crate) fn small_race_record(methods: &[&str], validation: crate::data::validation::CrossValidation, median_pruning: bool) -> record::RaceRecord {
+    let (setup, data) = small_race(methods, validation, median_pruning);
     let live = threads::run_race(setup, data, 2, &mut |_, _| {}).unwrap_or_else(|e| panic!("{e:?}")).live;
     record::RaceRecord::of(&live, 2).unwrap()
 }

@@ -14,10 +14,12 @@ use super::race::{FieldError, RaceSetup};
 use crate::nn::EpochReport;
 use crate::protocol::TrainRequest;
 use crate::scheduler::{Event, JobEnd, TrialRef};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
-/// How one request ended, with what it reported on the way.
-#[derive(Debug, Clone, PartialEq)]
+/// How one request ended, with what it reported on the way. (A paused end's checkpoint is not
+/// in its serialized form: it travels beside it, as on the wire.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
     /// Every epoch it reported, with its fold (0 under hold-out).
     pub epochs: Vec<(u32, EpochReport)>,

@@ -13,8 +13,8 @@ use super::live::LiveExperiment;
 use super::race::{FieldError, RaceSetup};
 use crate::data::mnist::LabeledImages;
 use crate::nn::bench::calibrate;
-use crate::protocol::{FromWorker, ToWorker, PROTOCOL_VERSION};
-use crate::scheduler::{Command, Event, Scheduler, SchedulerConfig};
+use crate::protocol::{FromWorker, ToWorker, TrainRequest, PROTOCOL_VERSION};
+use crate::scheduler::{Command, Event, Scheduler, SchedulerConfig, TrialRef};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -177,10 +177,23 @@ pub fn run_race(
 ) -> Result<RaceRun, Vec<FieldError>> {
     let mut live = LiveExperiment::default();
     live.add_race(setup)?;
+    Ok(run_live(live, Vec::new(), data, workers, on_event))
+}
+
+/// Run the race in `live` to its end, `pending` (requests it has handed out and not yet heard
+/// the end of: a race restored from its journal) first.
+pub fn run_live(
+    mut live: LiveExperiment,
+    pending: Vec<(TrialRef, TrainRequest)>,
+    data: Arc<LabeledImages>,
+    workers: usize,
+    on_event: &mut dyn FnMut(&LiveExperiment, &Event),
+) -> RaceRun {
     let started = Instant::now();
     let now = || started.elapsed().as_secs_f64() * 1000.0;
     let mut threads = Threads::new(data);
     let (mut scheduler, commands) = Scheduler::new(SchedulerConfig::default(), workers);
+    let mut handed_out = pending;
     let mut pending: VecDeque<Command> = commands.into();
     let mut wake: Option<f64> = None;
     let mut last_notice = String::new();
@@ -198,7 +211,8 @@ pub fn run_race(
                 _ => threads.carry_out(&command),
             }
         }
-        let requests = live.next_requests();
+        let mut requests = std::mem::take(&mut handed_out);
+        requests.extend(live.next_requests());
         for (study, spent) in live.spent() {
             scheduler.set_spent(study, spent);
         }
@@ -209,10 +223,10 @@ pub fn run_race(
             continue;
         }
         if live.is_done() && scheduler.is_idle() {
-            return Ok(RaceRun { live, no_workers: None });
+            return RaceRun { live, no_workers: None };
         }
         if !scheduler.has_workers() {
-            return Ok(RaceRun { live, no_workers: Some(last_notice) });
+            return RaceRun { live, no_workers: Some(last_notice) };
         }
         let timeout = wake.map_or(1_000.0, |w| (w - now()).max(0.0));
         match threads.next_mail(Duration::from_secs_f64(timeout / 1000.0)) {

@@ -38,11 +38,12 @@ pub mod watchdog;
 use crate::nn::bench::Calibration;
 use crate::nn::EpochReport;
 use crate::protocol::{FromWorker, ToWorker, TrainRequest, TrialEnd, TrialKey, PROTOCOL_VERSION};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use watchdog::{Verdict, Watch, Watchdog};
 
 /// Which study's which trial a job runs (the page's and the command line's own numbering).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct TrialRef {
     pub study: usize,
     pub trial: usize,
@@ -182,7 +183,7 @@ pub enum Event {
 
 /// Why a worker was lost: kept as data so that the page can say it in its language (the words
 /// inside are the worker's or the browser's own); `Display` is the command line's English.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
 pub enum Fault {
     #[error("the worker panicked: {0}")]
     Panicked(String),
@@ -216,7 +217,7 @@ pub enum Fault {
 }
 
 /// Why a worker was put out of service.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
 pub enum OutOfService {
     /// It stopped `times` times in a row; `last` is why, the last time.
     #[error("stopped {times} times in a row (last: {last}); it is not restarted — reload the page to try again")]
@@ -239,7 +240,7 @@ pub enum Notice {
 }
 
 /// How a submitted trial ended.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum JobEnd {
     /// The worker finished it (completed, diverged, or refused the request).
     Finished(TrialEnd),

@@ -825,6 +825,22 @@ keys! {
     OfflineKept,
     OfflineNotKept,
     FaultHung,
+    SectionExperiments,
+    ExperimentsHint,
+    ExperimentsEmpty,
+    ExperimentLine,
+    ExperimentUnfinished,
+    ExperimentDone,
+    ExperimentCancelled,
+    ExperimentOnScreen,
+    ExperimentOpen,
+    ExperimentDelete,
+    StorageTabOnly,
+    RestoredKept,
+    RestoredInterrupted,
+    RestoredSkipped,
+    RestoredElsewhere,
+    RestoreFailed,
 }
 
 #[cfg(test)]

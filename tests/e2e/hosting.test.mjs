@@ -60,7 +60,11 @@ test('under a sub-path a race runs with no CSP violation, and after the server i
     // The server is gone: everything now comes from the service worker's cache.
     await server.close();
     await page.reload();
+    const logged = page.waitForEvent('console', (m) => m.type() === 'error');
     assert.equal(await page.evaluate(() => fetch('./no-such-file').then(() => 'answered', () => 'no network')), 'no network');
+    await logged;
+    // That probe's failure is the only error the browser may log.
+    assert.deepEqual(errors.splice(0), ['Failed to load resource: net::ERR_FAILED']);
     await waitForDataset(page, 'ready');
     await page.waitForSelector('#dataset-status[data-test="ready"]', { timeout: 60_000 });
     await page.waitForSelector('.worker-list li.idle', { timeout: 60_000 });
