@@ -84,7 +84,11 @@ try {
     cold.push(await visit(page, () => page.goto(url)));
     bytes.push(received);
     // Wait until the lab is kept for offline use, then reload: the service worker answers.
+    // (The race is cancelled first, or the reload would bring it back instead of a new one.)
     await page.waitForSelector('#offline-status[data-state="kept"]', { timeout: 300_000 });
+    await page.click('#race-cancel');
+    await page.click('#race-cancel-confirm');
+    await page.waitForSelector('#race-status[data-state="cancelled"]');
     warm.push(await visit(page, () => page.reload()));
     await context.close();
   }

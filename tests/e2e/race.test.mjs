@@ -205,6 +205,30 @@ test('a cancelled race interrupts its running trials and keeps the finished ones
   }
 });
 
+test('mid-race, a hung worker fails one trial and a crashed one none (its trial is retried); the race goes on to its end', async () => {
+  const { page, errors, close } = await setUpRace(2, 100, ['random']);
+  try {
+    await page.click('#race-start');
+    await page.waitForSelector('#trials-table tr[data-state="running"]', { timeout: 60_000 });
+    const [first, second] = page.workers();
+    // One worker loops for ever between two slices; the watchdog finds it.
+    await first.evaluate(() => { setTimeout(() => { for (;;) {} }, 0); });
+    await page.waitForSelector('#trials-table tr[data-state="failed"]', { timeout: 120_000 });
+    // The other crashes once: its trial trains again on a fresh worker.
+    await page.waitForSelector('#trials-table tr[data-state="running"]', { timeout: 60_000 });
+    await second.evaluate(() => { setTimeout(() => { throw new Error('simulated crash'); }, 0); });
+    await page.waitForSelector('#race-status[data-state="done"]', { timeout: 300_000 });
+    const states = await page.$$eval('#trials-table tbody tr', (rs) => rs.map((r) => r.dataset.state));
+    assert.equal(states.filter((s) => s === 'failed').length, 1, states.join(' '));
+    assert.ok(states.filter((s) => s === 'complete').length >= 2, states.join(' '));
+    await page.click('#trials-table tr[data-state="failed"]');
+    assert.match(await page.textContent('#trial'), /the worker stopped answering/);
+    assert.ok(errors.every((e) => /simulated crash/.test(e)), JSON.stringify(errors));
+  } finally {
+    await close();
+  }
+});
+
 test('the native race on the same experiment agrees with the browser', () => {
   assert.ok(reference, 'the first test ran');
   const cli = path.join(ROOT, 'target', 'release', 'tunelab');
