@@ -5,6 +5,7 @@
 use super::keeping::Storage;
 use super::lab::{Lab, RestoredNote};
 use super::methods;
+use super::tab_lease;
 use super::words::Words;
 use leptos::prelude::*;
 use tunelab::experiment::journal::{Standing, Summary};
@@ -80,12 +81,10 @@ fn ExperimentRow(id: String, busy: Signal<bool>) -> impl IntoView {
     };
     let on_screen = {
         let id = id.clone();
-        Memo::new(move |_| {
-            experiments.track();
-            keeping.writing().as_deref() == Some(id.as_str())
-        })
+        let writing = keeping.writing();
+        Memo::new(move |_| writing.with(|w| w.as_deref() == Some(id.as_str())))
     };
-    let (open_id, delete_id) = (id.clone(), id.clone());
+    let (open_id, delete_id, held) = (id.clone(), id.clone(), id.clone());
     view! {
         <li class="experiment" data-id=id.clone() data-standing=move || summary.with(|s| s.as_ref().map_or("", |s| standing(s).0))>
             <span class="experiment-line">{move || summary.with(|s| s.as_ref().map(|s| describe(words.lang(), s)))}</span>
@@ -94,7 +93,7 @@ fn ExperimentRow(id: String, busy: Signal<bool>) -> impl IntoView {
             {move || on_screen.get().then(|| view! { <span class="hint">" · "{words.t(Key::ExperimentOnScreen)}</span> })}
             <button type="button" class="secondary experiment-open" prop:disabled=move || busy.get() || on_screen.get()
                 on:click=move |_| lab.open_experiment(open_id.clone())>{words.t(Key::ExperimentOpen)}</button>
-            <button type="button" class="secondary danger experiment-delete" prop:disabled=move || on_screen.get()
+            <button type="button" class="secondary danger experiment-delete" prop:disabled=move || on_screen.get() || tab_lease::held_elsewhere(&held)
                 on:click=move |_| keeping.delete(delete_id.clone())>{words.t(Key::ExperimentDelete)}</button>
         </li>
     }

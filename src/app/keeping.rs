@@ -28,14 +28,21 @@ struct Writer {
     started_unix_ms: f64,
 }
 
+/// An entry waiting to be stored: its journal, its number, its frame and the race's summary.
+type Unsent = (String, u32, Vec<u8>, String);
+
 /// The handle to what the page keeps; cheap to copy.
 #[derive(Clone, Copy)]
 pub struct Keeping {
     store: StoredValue<Option<JournalStore>, LocalStorage>,
     storage: RwSignal<Storage>,
     writer: StoredValue<Option<Writer>>,
+    /// The journal being written, for the views.
+    writing: RwSignal<Option<String>>,
     /// Past experiments, the newest first.
     experiments: RwSignal<Vec<Summary>>,
+    /// Entries written before the storage was open, to go out once it is.
+    waiting: StoredValue<Vec<Unsent>>,
 }
 
 /// When the page's clock read 0, in ms since 1970.
@@ -49,7 +56,9 @@ impl Keeping {
             store: StoredValue::new_local(None),
             storage: RwSignal::new(Storage::Opening),
             writer: StoredValue::new(None),
+            writing: RwSignal::new(None),
             experiments: RwSignal::new(Vec::new()),
+            waiting: StoredValue::new(Vec::new()),
         };
         // The lease on the journal being written is renewed while the page lives, and given up
         // when it goes (a reload included).
@@ -82,8 +91,8 @@ impl Keeping {
     }
 
     /// The journal being written, if any.
-    pub fn writing(&self) -> Option<String> {
-        self.writer.with_value(|w| w.as_ref().map(|w| w.id.clone()))
+    pub fn writing(&self) -> Signal<Option<String>> {
+        self.writing.into()
     }
 
     /// Open the browser's storage and read the list of past experiments.
@@ -94,10 +103,19 @@ impl Keeping {
                 self.store.set_value(Some(store));
                 self.storage.set(Storage::Kept);
                 let mut list: Vec<Summary> = summaries.unwrap_or_default().iter().filter_map(|s| serde_json::from_str(s).ok()).collect();
+                // A race started before the storage opened is already listed.
+                self.experiments.with_untracked(|known| list.retain(|s| known.iter().all(|k| k.id != s.id)));
+                list.extend(self.experiments.get_untracked());
                 list.sort_by(|a, b| b.started_unix_ms.total_cmp(&a.started_unix_ms));
                 self.experiments.set(list);
+                for (id, seq, frame, summary) in self.waiting.try_update_value(std::mem::take).unwrap_or_default() {
+                    self.send(&id, seq, &frame, &summary);
+                }
             }
-            Err(why) => self.storage.set(Storage::TabOnly(why)),
+            Err(why) => {
+                self.waiting.set_value(Vec::new());
+                self.storage.set(Storage::TabOnly(why));
+            }
         }
     }
 
@@ -108,6 +126,7 @@ impl Keeping {
         let started_unix_ms = js_sys::Date::now();
         let id = format!("{started_unix_ms:.0}-{:04x}", (js_sys::Math::random() * 65536.0) as u32);
         tab_lease::claim(&id);
+        self.writing.set(Some(id.clone()));
         self.writer.set_value(Some(Writer { id, next: 0, started_unix_ms }));
         self.write(Entry::Race { version: JOURNAL_VERSION, setup: race.setup.clone(), workers, started_unix_ms }, live);
     }
@@ -120,6 +139,7 @@ impl Keeping {
             return false;
         }
         self.writer.set_value(Some(Writer { id: id.to_string(), next, started_unix_ms }));
+        self.writing.set(Some(id.to_string()));
         true
     }
 
@@ -129,6 +149,7 @@ impl Keeping {
             tab_lease::release(&w.id);
         }
         self.writer.set_value(None);
+        self.writing.set(None);
     }
 
     /// Append `entry` to the journal being written, with the race's summary from `live`.
@@ -144,9 +165,18 @@ impl Keeping {
             Some(known) => *known = summary.clone(),
             None => list.insert(0, summary.clone()),
         });
-        let Some(store) = self.store.get_value() else { return };
         let json = serde_json::to_string(&summary).expect("a summary serializes");
-        let written = store.append(&writer.id, writer.next, &encode(&entry), &json);
+        if self.storage.get_untracked() == Storage::Opening {
+            self.waiting.update_value(|w| w.push((writer.id, writer.next, encode(&entry), json)));
+            return;
+        }
+        self.send(&writer.id, writer.next, &encode(&entry), &json);
+    }
+
+    /// Append a frame to the store, if there is one.
+    fn send(&self, id: &str, seq: u32, frame: &[u8], summary: &str) {
+        let Some(store) = self.store.get_value() else { return };
+        let written = store.append(id, seq, frame, summary);
         let keeping = *self;
         leptos::task::spawn_local(async move {
             if let Err(why) = written.await {
@@ -165,7 +195,7 @@ impl Keeping {
 
     /// Forget experiment `id` (not the one being written).
     pub fn delete(&self, id: String) {
-        if self.writing().as_deref() == Some(id.as_str()) {
+        if self.writing.get_untracked().as_deref() == Some(id.as_str()) {
             return;
         }
         self.experiments.update(|list| list.retain(|s| s.id != id));

@@ -60,6 +60,8 @@ test('a tab reloaded mid-race keeps its finished trials and, resumed, ends as th
     for (const row of before) assert.ok(restored.includes(row), `kept: ${row}`);
     assert.ok(restored.some((r) => / interrupted /.test(` ${r} `)), restored.join('\n'));
     assert.equal(await page.locator('#experiments-list li[data-standing="unfinished"]').count(), 1);
+    assert.match(await page.textContent('#experiments-list li'), /on the screen/);
+    assert.equal(await page.isDisabled('#experiments-list li .experiment-open'), true, 'the race on the screen is not opened again');
 
     // A second tab on the same race: it is running here, so there it is only shown.
     const other = await page.context().newPage();
