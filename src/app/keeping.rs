@@ -61,11 +61,15 @@ impl Keeping {
             waiting: StoredValue::new(Vec::new()),
         };
         // The lease on the journal being written is renewed while the page lives, and given up
-        // when it goes (a reload included).
+        // when it goes (a reload included). A tab that lost it (asleep past its lapse, while
+        // another tab took the race over) stops writing: one journal, one writer.
         let _ = set_interval_with_handle(
             move || {
                 if let Some(w) = keeping.writer.try_get_value().flatten() {
-                    tab_lease::claim(&w.id);
+                    if !tab_lease::claim(&w.id) {
+                        keeping.writer.set_value(None);
+                        keeping.writing.set(None);
+                    }
                 }
             },
             Duration::from_millis(tab_lease::RENEW_MS.into()),
